@@ -1,0 +1,23 @@
+//! Generates the `vswitch.v1` gRPC client from the daemon's protos; messages derive Serialize for
+//! `--json` output, with maps as BTreeMap so that output is stable.
+
+const PROTOS: &[&str] = &[
+    "../vswitch/proto/vswitch/v1/status.proto",
+    "../vswitch/proto/vswitch/v1/network.proto",
+    "../vswitch/proto/vswitch/v1/port.proto",
+    "../vswitch/proto/vswitch/v1/fdb.proto",
+    "../vswitch/proto/vswitch/v1/stats.proto",
+    "../vswitch/proto/vswitch/v1/config.proto",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=../vswitch/proto");
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(false)
+        .type_attribute(".", "#[derive(serde::Serialize)]")
+        // Sorted maps: `--json` output and drop-reason tables come out in a stable order.
+        .btree_map(".")
+        .compile_protos(PROTOS, &["../vswitch/proto"])?;
+    Ok(())
+}

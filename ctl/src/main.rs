@@ -1,0 +1,139 @@
+//! vsctl: the operator's command line for vswitchd.
+//!
+//! Global options, the command tree and error printing live here; each noun (status, network,
+//! port, fdb, stats, config) has its own file with its arguments and its handlers.
+
+mod client;
+mod config;
+mod error;
+mod fdb;
+mod network;
+mod output;
+mod port;
+mod stats;
+mod status;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::client::Ctx;
+use crate::error::Error;
+
+/// The gRPC API, generated from `vswitch/proto/vswitch/v1/*.proto`.
+pub mod pb {
+    tonic::include_proto!("vswitch.v1");
+}
+
+/// Where vswitchd listens unless `--socket` or `VSCTL_SOCKET` say otherwise.
+pub const DEFAULT_SOCKET: &str = "/run/vswitch/vswitchd.sock";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "vsctl",
+    version,
+    about = "Configure and inspect vswitchd",
+    max_term_width = 100
+)]
+struct Cli {
+    /// vswitchd's control socket.
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "VSCTL_SOCKET",
+        default_value = DEFAULT_SOCKET,
+        value_name = "PATH"
+    )]
+    socket: PathBuf,
+
+    /// Print the response as JSON instead of a table.
+    #[arg(long, global = true, help_heading = "Global options")]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Daemon status: version, config generation, workers.
+    Status,
+    /// Virtual networks (bridge domains).
+    #[command(subcommand)]
+    Network(network::NetworkCmd),
+    /// Ports: TAP, af-packet, vhost-user, PCI, any vdev.
+    #[command(subcommand)]
+    Port(port::PortCmd),
+    /// The MAC tables of the networks.
+    #[command(subcommand)]
+    Fdb(fdb::FdbCmd),
+    /// Counters: per port, per drop reason, per worker.
+    #[command(subcommand)]
+    Stats(stats::StatsCmd),
+    /// Apply a whole desired model from a TOML or JSON file.
+    Apply(config::ApplyArgs),
+    /// The whole model.
+    #[command(subcommand)]
+    Config(config::ConfigCmd),
+}
+
+async fn run(cli: Cli) -> Result<(), Error> {
+    let ctx = Ctx::new(cli.socket, cli.json);
+    match cli.command {
+        Command::Status => status::run(&ctx).await,
+        Command::Network(cmd) => network::run(&ctx, cmd).await,
+        Command::Port(cmd) => port::run(&ctx, cmd).await,
+        Command::Fdb(cmd) => fdb::run(&ctx, cmd).await,
+        Command::Stats(cmd) => stats::run(&ctx, cmd).await,
+        Command::Apply(args) => config::apply(&ctx, args).await,
+        Command::Config(cmd) => config::run(&ctx, cmd).await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Runtime(e.to_string()))
+        .and_then(|rt| rt.block_on(run(cli)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vsctl: {}", error::one_line(&e.to_string()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_go_before_or_after_the_subcommand() {
+        let before = Cli::try_parse_from(["vsctl", "--json", "--socket", "/s", "port", "list"]);
+        let after = Cli::try_parse_from(["vsctl", "port", "list", "--json", "--socket", "/s"]);
+        for cli in [before, after] {
+            let cli = cli.map_err(|e| e.to_string());
+            assert!(matches!(
+                cli,
+                Ok(Cli { json: true, ref socket, command: Command::Port(port::PortCmd::List) })
+                    if socket == &PathBuf::from("/s")
+            ));
+        }
+    }
+
+    #[test]
+    fn status_takes_no_arguments() {
+        assert!(Cli::try_parse_from(["vsctl", "status", "extra"]).is_err());
+    }
+}

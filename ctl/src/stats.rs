@@ -1,0 +1,212 @@
+//! `vsctl stats show`: per-port traffic and drops, hardware counters, workers, drops in total.
+
+use std::collections::BTreeMap;
+
+use clap::Subcommand;
+
+use crate::client::Ctx;
+use crate::error::Error;
+use crate::output::{self, Table};
+use crate::pb::stats_service_client::StatsServiceClient;
+use crate::pb::{GetStatsRequest, Stats};
+use crate::status;
+
+#[derive(Debug, Subcommand)]
+pub enum StatsCmd {
+    /// Show the counters: rx/tx packets and bytes, drops by reason, workers.
+    Show {
+        /// Only this port [default: every port].
+        #[arg(long, value_name = "NAME")]
+        port: Option<String>,
+    },
+}
+
+pub async fn run(ctx: &Ctx, cmd: StatsCmd) -> Result<(), Error> {
+    let StatsCmd::Show { port } = cmd;
+    let mut client = StatsServiceClient::new(ctx.channel().await?);
+    let request = GetStatsRequest {
+        port: port.unwrap_or_default(),
+    };
+    let stats = client.get_stats(request).await?.into_inner();
+    output::emit(ctx.json, &stats, render)
+}
+
+/// Sections separated by blank lines; sections with nothing to say are left out.
+fn render(stats: &Stats) -> String {
+    let mut sections = vec![traffic(stats)];
+    let port_drops = port_drops(stats);
+    sections.extend(port_drops);
+    sections.extend(hardware(stats));
+    if !stats.workers.is_empty() {
+        sections.push(status::workers_table(&stats.workers));
+    }
+    sections.extend(total_drops(&stats.drops));
+    sections.join("\n\n")
+}
+
+fn traffic(stats: &Stats) -> String {
+    let mut table = Table::new(&[
+        "PORT",
+        "RX-PACKETS",
+        "RX-BYTES",
+        "TX-PACKETS",
+        "TX-BYTES",
+        "DROPS",
+    ]);
+    for p in &stats.ports {
+        table.row(vec![
+            p.name.clone(),
+            p.rx_packets.to_string(),
+            p.rx_bytes.to_string(),
+            p.tx_packets.to_string(),
+            p.tx_bytes.to_string(),
+            p.drops
+                .values()
+                .fold(0u64, |a, b| a.saturating_add(*b))
+                .to_string(),
+        ]);
+    }
+    table.render()
+}
+
+/// Each port's non-zero drop reasons.
+fn port_drops(stats: &Stats) -> Option<String> {
+    let mut table = Table::new(&["PORT", "DROP-REASON", "PACKETS"]);
+    let mut any = false;
+    for p in &stats.ports {
+        for (reason, count) in p.drops.iter().filter(|(_, n)| **n > 0) {
+            table.row(vec![p.name.clone(), reason.clone(), count.to_string()]);
+            any = true;
+        }
+    }
+    any.then(|| table.render())
+}
+
+/// What the PMDs count, for ports that reported it.
+fn hardware(stats: &Stats) -> Option<String> {
+    let mut table = Table::new(&[
+        "PORT",
+        "HW-IPACKETS",
+        "HW-OPACKETS",
+        "HW-IBYTES",
+        "HW-OBYTES",
+        "IMISSED",
+        "IERRORS",
+        "OERRORS",
+        "RX-NOMBUF",
+    ]);
+    let mut any = false;
+    for p in &stats.ports {
+        let Some(hw) = &p.hw else { continue };
+        let counters = [
+            hw.ipackets,
+            hw.opackets,
+            hw.ibytes,
+            hw.obytes,
+            hw.imissed,
+            hw.ierrors,
+            hw.oerrors,
+            hw.rx_nombuf,
+        ];
+        let mut row = vec![p.name.clone()];
+        row.extend(counters.iter().map(ToString::to_string));
+        table.row(row);
+        any = true;
+    }
+    any.then(|| table.render())
+}
+
+/// Drops over every port, non-zero reasons only.
+fn total_drops(drops: &BTreeMap<String, u64>) -> Option<String> {
+    let mut table = Table::new(&["DROP-REASON", "TOTAL"]);
+    let mut any = false;
+    for (reason, count) in drops.iter().filter(|(_, n)| **n > 0) {
+        table.row(vec![reason.clone(), count.to_string()]);
+        any = true;
+    }
+    any.then(|| table.render())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pb::{HardwareStats, PortStats, WorkerStatus};
+
+    fn stats() -> Stats {
+        Stats {
+            ports: vec![
+                PortStats {
+                    name: "p0".into(),
+                    rx_packets: 10,
+                    rx_bytes: 640,
+                    tx_packets: 8,
+                    tx_bytes: 512,
+                    drops: BTreeMap::from([("no_network".into(), 2), ("tx_full".into(), 0)]),
+                    hw: Some(HardwareStats {
+                        ipackets: 10,
+                        ibytes: 640,
+                        ..Default::default()
+                    }),
+                    xstats: BTreeMap::new(),
+                },
+                PortStats {
+                    name: "p1".into(),
+                    ..Default::default()
+                },
+            ],
+            drops: BTreeMap::from([("no_network".into(), 2), ("ttl".into(), 0)]),
+            workers: vec![WorkerStatus {
+                id: 0,
+                cpu: 1,
+                busy_polls: 3,
+                idle_polls: 1,
+                rx_queues: vec!["p0:0".into()],
+            }],
+        }
+    }
+
+    #[test]
+    fn renders_every_section_with_non_zero_reasons_only() {
+        assert_eq!(
+            render(&stats()),
+            "PORT  RX-PACKETS  RX-BYTES  TX-PACKETS  TX-BYTES  DROPS\n\
+             p0    10          640       8           512       2\n\
+             p1    0           0         0           0         0\n\
+             \n\
+             PORT  DROP-REASON  PACKETS\n\
+             p0    no_network   2\n\
+             \n\
+             PORT  HW-IPACKETS  HW-OPACKETS  HW-IBYTES  HW-OBYTES  IMISSED  IERRORS  OERRORS  RX-NOMBUF\n\
+             p0    10           0            640        0          0        0        0        0\n\
+             \n\
+             WORKER  CPU  BUSY-POLLS  IDLE-POLLS  BUSY%  RX-QUEUES\n\
+             0       1    3           1           75.0   p0:0\n\
+             \n\
+             DROP-REASON  TOTAL\n\
+             no_network   2"
+        );
+    }
+
+    #[test]
+    fn quiet_switch_prints_only_the_traffic_table() {
+        let quiet = Stats {
+            ports: vec![PortStats {
+                name: "p0".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            render(&quiet),
+            "PORT  RX-PACKETS  RX-BYTES  TX-PACKETS  TX-BYTES  DROPS\n\
+             p0    0           0         0           0         0"
+        );
+    }
+
+    #[test]
+    fn json_maps_are_sorted() {
+        let text = serde_json::to_string(&stats()).unwrap_or_default();
+        let no_network = text.find("\"no_network\":2,\"ttl\"");
+        assert!(no_network.is_some(), "{text}");
+    }
+}

@@ -1,0 +1,6 @@
+//! The L2 learning bridge: networks as bridge domains, access and trunk ports, a learning FDB
+//! per network.
+
+pub mod api;
+pub mod fdb;
+pub mod stage;

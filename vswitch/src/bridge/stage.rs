@@ -1,0 +1,138 @@
+//! The L2 bridge's datapath: ingress port policy, learning and forwarding, egress tagging.
+
+use crate::bridge::fdb::Learned;
+use crate::config::snapshot::{NetIdx, PortEntry, PortMode, Snapshot, NO_NET};
+use crate::packet::{eth, ethertype, vlan};
+use crate::pipeline::buf::PacketBuf;
+use crate::pipeline::counters::DropReason;
+use crate::pipeline::meta::{Meta, Verdict};
+use crate::pipeline::{Context, Output};
+
+const MACS_LEN: usize = 12;
+
+/// Ingress port policy: picks the frame's network from the port mode and its VLAN tag, checks
+/// the port MTU, and pops the tag (frames are untagged inside the switch).
+#[inline]
+pub fn ingress<B: PacketBuf>(port: &PortEntry, buf: &mut B, mut meta: Meta) -> Result<Meta, DropReason> {
+    meta.net = match (&port.mode, meta.vlan) {
+        (PortMode::Switch, _) => return Err(DropReason::UnknownNetwork),
+        (PortMode::Access(net), None) => *net,
+        (PortMode::Access(_), Some(_)) => return Err(DropReason::BadVlan),
+        (PortMode::Trunk(_), None) => return Err(DropReason::BadVlan),
+        (PortMode::Trunk(map), Some(vid)) => match map[usize::from(vid)] {
+            NO_NET => return Err(DropReason::BadVlan),
+            net => net,
+        },
+    };
+    let tagged = buf
+        .data()
+        .get(MACS_LEN..MACS_LEN + 2)
+        .is_some_and(|t| u16::from_be_bytes([t[0], t[1]]) == ethertype::VLAN);
+    let header = eth::HEADER_LEN + if tagged { vlan::HEADER_LEN } else { 0 };
+    if buf.pkt_len().saturating_sub(header) > usize::from(port.mtu) {
+        return Err(DropReason::Oversize);
+    }
+    if tagged {
+        pop_tag(buf)?;
+    }
+    Ok(meta)
+}
+
+fn pop_tag<B: PacketBuf>(buf: &mut B) -> Result<(), DropReason> {
+    let data = buf.data_mut();
+    if data.len() < eth::HEADER_LEN + vlan::HEADER_LEN {
+        return Err(DropReason::Runt);
+    }
+    data.copy_within(0..MACS_LEN, vlan::HEADER_LEN);
+    buf.trim_front(vlan::HEADER_LEN).map_err(|_| DropReason::Runt)
+}
+
+fn push_tag<B: PacketBuf>(buf: &mut B, vid: u16) -> Result<(), DropReason> {
+    buf.prepend(vlan::HEADER_LEN).map_err(|_| DropReason::NoBuffer)?;
+    let data = buf.data_mut();
+    if data.len() < eth::HEADER_LEN + vlan::HEADER_LEN {
+        return Err(DropReason::Runt);
+    }
+    data.copy_within(vlan::HEADER_LEN..vlan::HEADER_LEN + MACS_LEN, 0);
+    data[MACS_LEN..MACS_LEN + 2].copy_from_slice(&ethertype::VLAN.to_be_bytes());
+    data[MACS_LEN + 2..MACS_LEN + 4].copy_from_slice(&vlan::tci(0, vid).to_be_bytes());
+    Ok(())
+}
+
+/// Learns the source and decides where the frame goes.
+#[inline]
+pub fn forward(snap: &Snapshot, in_port: u16, meta: &Meta, now: u32) -> Verdict {
+    let Some(net) = snap.networks.get(usize::from(meta.net)) else {
+        return Verdict::Drop(DropReason::UnknownNetwork);
+    };
+    if net.fdb.learn(meta.src, in_port, now) == Learned::LimitReached {
+        return Verdict::Drop(DropReason::MacLimit);
+    }
+    if meta.dst.is_multicast() {
+        return Verdict::Flood;
+    }
+    match net.fdb.lookup(meta.dst) {
+        Some(port) if port == in_port => Verdict::Drop(DropReason::Hairpin),
+        // A stale entry (the port left the network) floods until it ages out or is flushed.
+        Some(port) if snap.port(port).is_some_and(|p| p.carries(meta.net, net.vlan)) => {
+            Verdict::Unicast(port)
+        }
+        _ => Verdict::Flood,
+    }
+}
+
+/// Sends one frame of network `net` out of `to`, tagged as that port carries it.
+#[inline]
+pub fn egress<B: PacketBuf, O: Output<B>>(
+    ctx: &Context<'_>,
+    net: NetIdx,
+    in_port: u16,
+    to: u16,
+    mut buf: B,
+    out: &mut O,
+) {
+    let (Some(port), Some(network)) = (ctx.snap.port(to), ctx.snap.networks.get(usize::from(net)))
+    else {
+        ctx.counters.port(in_port).drop(DropReason::UnknownNetwork);
+        return;
+    };
+    if buf.pkt_len().saturating_sub(eth::HEADER_LEN) > usize::from(port.mtu) {
+        ctx.counters.port(to).drop(DropReason::Mtu);
+        return;
+    }
+    if let Some(vid) = port.egress_tag(network) {
+        if let Err(reason) = push_tag(&mut buf, vid) {
+            ctx.counters.port(to).drop(reason);
+            return;
+        }
+    }
+    out.send(to, buf);
+}
+
+/// Floods a frame to every other port of its network (split horizon: never back to `in_port`).
+pub fn flood<B: PacketBuf, O: Output<B>>(
+    ctx: &Context<'_>,
+    net: NetIdx,
+    in_port: u16,
+    buf: B,
+    out: &mut O,
+) {
+    let Some(network) = ctx.snap.networks.get(usize::from(net)) else {
+        ctx.counters.port(in_port).drop(DropReason::UnknownNetwork);
+        return;
+    };
+    let mut targets = network.ports.iter().copied().filter(|p| *p != in_port);
+    let Some(mut current) = targets.next() else {
+        ctx.counters.port(in_port).drop(DropReason::NoEgressPort);
+        return;
+    };
+    // Copies for all but the last target, which gets the original.
+    for next in targets {
+        match buf.duplicate() {
+            Some(copy) => egress(ctx, net, in_port, current, copy, out),
+            None => ctx.counters.port(current).drop(DropReason::NoBuffer),
+        }
+        current = next;
+    }
+    egress(ctx, net, in_port, current, buf, out);
+}

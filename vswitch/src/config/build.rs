@@ -1,0 +1,174 @@
+//! Builds a snapshot from a validated model and the ports that are running.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::model::Model;
+use super::snapshot::{NetIdx, NetworkEntry, PortEntry, PortMode, RxQueue, Snapshot, NO_NET};
+use crate::bridge::fdb::{FdbTable, DEFAULT_AGING_SECS, DEFAULT_MAC_LIMIT};
+use crate::pipeline::counters::MAX_PORTS;
+
+/// A port's device as it runs: its DPDK id and queue counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortDevice {
+    pub id: u16,
+    pub rx_queues: u16,
+    pub tx_queues: u16,
+}
+
+/// The FDB tables that outlive snapshots, one per network name. A network keeps its table (and
+/// its learned MACs) across changes unless its MAC limit changes.
+#[derive(Debug, Default)]
+pub struct FdbTables {
+    tables: HashMap<String, Arc<FdbTable>>,
+}
+
+impl FdbTables {
+    pub fn get(&self, network: &str) -> Option<&Arc<FdbTable>> {
+        self.tables.get(network)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Arc<FdbTable>)> {
+        self.tables.iter()
+    }
+
+    /// Tables for exactly the model's networks: kept, created or dropped.
+    pub fn sync(&mut self, model: &Model) {
+        self.tables
+            .retain(|name, _| model.network(name).is_some());
+        for n in &model.networks {
+            let limit = n.mac_limit.unwrap_or(DEFAULT_MAC_LIMIT);
+            let keep = self.tables.get(&n.name).is_some_and(|t| t.limit() == limit);
+            if !keep {
+                self.tables
+                    .insert(n.name.clone(), Arc::new(FdbTable::new(limit)));
+            }
+        }
+    }
+}
+
+/// Spreads every RX queue of every port over the workers, round robin.
+pub fn assign_queues(devices: &[PortDevice], workers: usize) -> Vec<Vec<RxQueue>> {
+    let mut out = vec![Vec::new(); workers.max(1)];
+    let mut next = 0;
+    for dev in devices {
+        for queue in 0..dev.rx_queues {
+            let slots = out.len();
+            out[next % slots].push(RxQueue {
+                port: dev.id,
+                queue,
+            });
+            next += 1;
+        }
+    }
+    out.truncate(workers);
+    out
+}
+
+/// The snapshot for `model`, given the devices of its ports (by port name) and the FDB tables
+/// (already synced to the model).
+pub fn build(
+    model: &Model,
+    devices: &HashMap<String, PortDevice>,
+    fdbs: &FdbTables,
+    workers: usize,
+    generation: u64,
+) -> Snapshot {
+    let net_index: HashMap<&str, NetIdx> = model
+        .networks
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name.as_str(), i as NetIdx))
+        .collect();
+    let mut networks: Vec<NetworkEntry> = model
+        .networks
+        .iter()
+        .map(|n| NetworkEntry {
+            name: n.name.as_str().into(),
+            vlan: n.vlan,
+            ports: Vec::new(),
+            fdb: fdbs
+                .get(&n.name)
+                .cloned()
+                .unwrap_or_else(|| Arc::new(FdbTable::new(DEFAULT_MAC_LIMIT))),
+            aging_secs: n.fdb_aging_secs.unwrap_or(DEFAULT_AGING_SECS),
+        })
+        .collect();
+
+    let mut ports = vec![None; MAX_PORTS];
+    let mut ordered = Vec::new();
+    for p in &model.ports {
+        let Some(dev) = devices.get(&p.name) else {
+            continue;
+        };
+        let carried = model.port_networks(p);
+        let mode = if carried.is_empty() {
+            PortMode::Switch
+        } else if p.trunk.is_empty() {
+            PortMode::Access(net_index[carried[0].0.name.as_str()])
+        } else {
+            let mut map = [NO_NET; 4096];
+            for (n, vlan) in &carried {
+                if let Some(v) = vlan {
+                    map[usize::from(*v)] = net_index[n.name.as_str()];
+                }
+            }
+            PortMode::Trunk(Arc::new(map))
+        };
+        for (n, _) in &carried {
+            networks[usize::from(net_index[n.name.as_str()])]
+                .ports
+                .push(dev.id);
+        }
+        if let Some(slot) = ports.get_mut(usize::from(dev.id)) {
+            *slot = Some(PortEntry {
+                id: dev.id,
+                name: p.name.as_str().into(),
+                mode,
+                mtu: p.mtu(),
+                tx_queues: dev.tx_queues.max(1),
+            });
+        }
+        ordered.push(*dev);
+    }
+    Snapshot {
+        generation,
+        ports,
+        networks,
+        workers: assign_queues(&ordered, workers),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queues_spread_round_robin() {
+        let devs = [
+            PortDevice { id: 0, rx_queues: 2, tx_queues: 2 },
+            PortDevice { id: 1, rx_queues: 1, tx_queues: 2 },
+        ];
+        let w = assign_queues(&devs, 2);
+        assert_eq!(w[0], vec![RxQueue { port: 0, queue: 0 }, RxQueue { port: 1, queue: 0 }]);
+        assert_eq!(w[1], vec![RxQueue { port: 0, queue: 1 }]);
+        assert_eq!(assign_queues(&devs, 0).len(), 0);
+    }
+
+    #[test]
+    fn fdb_tables_survive_unless_the_limit_changes() {
+        let mut m = Model::parse("json", r#"{"networks":[{"name":"a"},{"name":"b"}]}"#).unwrap();
+        let mut t = FdbTables::default();
+        t.sync(&m);
+        let a = t.get("a").unwrap().clone();
+        let b = t.get("b").unwrap().clone();
+        m.networks[1].mac_limit = Some(10);
+        m.networks.retain(|n| n.name != "zzz");
+        t.sync(&m);
+        assert!(Arc::ptr_eq(&a, t.get("a").unwrap()));
+        assert!(!Arc::ptr_eq(&b, t.get("b").unwrap()));
+        m.networks.remove(0);
+        t.sync(&m);
+        assert!(t.get("a").is_none());
+    }
+}

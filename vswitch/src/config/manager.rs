@@ -1,0 +1,373 @@
+//! Applies changes to the model all-or-nothing: validate the whole new model, persist it, make
+//! the runtime changes (ports created or destroyed), publish a snapshot, wait until no worker
+//! uses the old one, then release what it referenced. Any failure restores the old model.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use super::build::{self, FdbTables, PortDevice};
+use super::error::{ConfigError, Result};
+use super::model::{Model, Port};
+use super::persist::StateDir;
+use super::snapshot::SnapshotCell;
+use super::validate::validate;
+use crate::bridge::fdb::FdbTable;
+use crate::packet::MacAddr;
+use crate::pipeline::clock;
+use crate::pipeline::counters::{PortTotals, WorkerCounters};
+
+const QUIESCE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Creates and destroys port devices: DPDK in the daemon, a fake in tests.
+pub trait PortBackend: Send {
+    /// Creates and starts `port`'s device; on error nothing is left behind.
+    fn create(&mut self, port: &Port) -> std::result::Result<PortDevice, String>;
+    /// Stops and removes a device no worker polls any more.
+    fn destroy(&mut self, name: &str, dev: PortDevice);
+    fn set_mtu(&mut self, dev: PortDevice, mtu: u16) -> std::result::Result<(), String>;
+}
+
+struct State {
+    model: Model,
+    generation: u64,
+    devices: HashMap<String, PortDevice>,
+    fdbs: FdbTables,
+    /// Counter values a port id had when its current port was created.
+    baselines: HashMap<u16, PortTotals>,
+    backend: Box<dyn PortBackend>,
+}
+
+pub struct ConfigManager {
+    state: Mutex<State>,
+    cell: Arc<SnapshotCell>,
+    workers: Vec<Arc<WorkerCounters>>,
+    store: Option<StateDir>,
+}
+
+impl ConfigManager {
+    pub fn new(
+        backend: Box<dyn PortBackend>,
+        cell: Arc<SnapshotCell>,
+        workers: Vec<Arc<WorkerCounters>>,
+        store: Option<StateDir>,
+    ) -> Self {
+        ConfigManager {
+            state: Mutex::new(State {
+                model: Model::default(),
+                generation: cell.generation(),
+                devices: HashMap::new(),
+                fdbs: FdbTables::default(),
+                baselines: HashMap::new(),
+                backend,
+            }),
+            cell,
+            workers,
+            store,
+        }
+    }
+
+    /// Restores the persisted model (daemon start). Ports that fail to come back are dropped from
+    /// the model with an error logged, so one vanished device does not keep the switch down.
+    pub fn restore(&self) -> std::result::Result<(), String> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let mut model = store.load()?;
+        loop {
+            match self.replace(model.clone()) {
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    let failed = model
+                        .ports
+                        .iter()
+                        .position(|p| e.to_string().starts_with(&format!("port {}:", p.name)));
+                    let Some(i) = failed else {
+                        return Err(format!("cannot restore the saved model: {e}"));
+                    };
+                    tracing::error!("restore: {e}; leaving the port out");
+                    let name = model.ports.remove(i).name;
+                    model.fdb.retain(|f| f.port != name);
+                }
+            }
+        }
+    }
+
+    pub fn model(&self) -> (Model, u64) {
+        let st = self.state.lock();
+        (st.model.clone(), st.generation)
+    }
+
+    pub fn devices(&self) -> HashMap<String, PortDevice> {
+        self.state.lock().devices.clone()
+    }
+
+    pub fn worker_counters(&self) -> &[Arc<WorkerCounters>] {
+        &self.workers
+    }
+
+    pub fn snapshot_cell(&self) -> &Arc<SnapshotCell> {
+        &self.cell
+    }
+
+    /// The port's counters since it was created, summed over workers.
+    pub fn port_totals(&self, id: u16) -> PortTotals {
+        let mut t = PortTotals::default();
+        for w in &self.workers {
+            t.accumulate(w.port(id));
+        }
+        let st = self.state.lock();
+        st.baselines.get(&id).map_or(t, |b| t.since(b))
+    }
+
+    /// FDB tables by network name.
+    pub fn fdb_tables(&self) -> Vec<(String, Arc<FdbTable>)> {
+        let st = self.state.lock();
+        st.model
+            .networks
+            .iter()
+            .filter_map(|n| st.fdbs.get(&n.name).map(|t| (n.name.clone(), t.clone())))
+            .collect()
+    }
+
+    /// Replaces the whole model (`vsctl apply -f`).
+    pub fn replace(&self, model: Model) -> Result<u64> {
+        self.apply(|m| {
+            *m = model;
+            Ok(())
+        })
+    }
+
+    /// Edits a copy of the model and applies it as one transaction.
+    pub fn apply(&self, edit: impl FnOnce(&mut Model) -> Result<()>) -> Result<u64> {
+        let mut st = self.state.lock();
+        let mut new = st.model.clone();
+        edit(&mut new)?;
+        validate(&new)?;
+        if new == st.model {
+            return Ok(st.generation);
+        }
+        if let Some(store) = &self.store {
+            store.save(&new).map_err(ConfigError::Runtime)?;
+        }
+        let result = self.transition(&mut st, &new);
+        match result {
+            Ok(()) => {
+                st.model = new;
+                Ok(st.generation)
+            }
+            Err(e) => {
+                if let Some(store) = &self.store {
+                    if let Err(pe) = store.save(&st.model) {
+                        tracing::error!("rollback: {pe}");
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn totals(&self, id: u16) -> PortTotals {
+        let mut t = PortTotals::default();
+        for w in &self.workers {
+            t.accumulate(w.port(id));
+        }
+        t
+    }
+
+    /// Publishes the snapshot for `model` with the devices in `st` and waits for the workers.
+    fn publish(&self, st: &mut State, model: &Model) {
+        st.fdbs.sync(model);
+        st.generation += 1;
+        let snap = build::build(model, &st.devices, &st.fdbs, self.workers.len(), st.generation);
+        self.cell.publish(snap);
+        if !self
+            .cell
+            .wait_quiescent(&self.workers, st.generation, QUIESCE_TIMEOUT)
+        {
+            tracing::error!(
+                "a worker did not pass generation {} within {:?}",
+                st.generation,
+                QUIESCE_TIMEOUT
+            );
+        }
+    }
+
+    /// Moves the runtime from `st.model` to `new`; on error the runtime is back where it was.
+    fn transition(&self, st: &mut State, new: &Model) -> Result<()> {
+        let old = st.model.clone();
+        let replaced: Vec<&Port> = new
+            .ports
+            .iter()
+            .filter(|p| old.port(&p.name).is_some_and(|o| o.device_differs(p)))
+            .collect();
+        let added: Vec<&Port> = new
+            .ports
+            .iter()
+            .filter(|p| old.port(&p.name).is_none())
+            .collect();
+        let removed: Vec<String> = old
+            .ports
+            .iter()
+            .filter(|p| new.port(&p.name).is_none())
+            .map(|p| p.name.clone())
+            .collect();
+
+        // 1. New ports first: a failure here has touched nothing else.
+        let mut created: Vec<String> = Vec::new();
+        for p in &added {
+            match st.backend.create(p) {
+                Ok(dev) => {
+                    st.baselines.insert(dev.id, self.totals(dev.id));
+                    st.devices.insert(p.name.clone(), dev);
+                    created.push(p.name.clone());
+                }
+                Err(e) => {
+                    self.undo_created(st, &created);
+                    return Err(ConfigError::Runtime(e));
+                }
+            }
+        }
+        // 2. MTU changes on ports that stay.
+        for p in &new.ports {
+            if let (Some(o), Some(dev)) = (old.port(&p.name), st.devices.get(&p.name).copied()) {
+                if o.mtu() != p.mtu() && !o.device_differs(p) {
+                    if let Err(e) = st.backend.set_mtu(dev, p.mtu()) {
+                        self.undo_created(st, &created);
+                        return Err(ConfigError::Runtime(e));
+                    }
+                }
+            }
+        }
+        // 3. Ports whose device changed: take the old device out of service, then re-create.
+        if !replaced.is_empty() {
+            let mut interim = old.clone();
+            interim.ports.retain(|p| !replaced.iter().any(|r| r.name == p.name));
+            self.publish(st, &interim);
+            for p in &replaced {
+                if let Some(dev) = st.devices.remove(&p.name) {
+                    st.backend.destroy(&p.name, dev);
+                    self.flush_port_everywhere(st, dev.id);
+                }
+            }
+            for (i, p) in replaced.iter().enumerate() {
+                match st.backend.create(p) {
+                    Ok(dev) => {
+                        st.baselines.insert(dev.id, self.totals(dev.id));
+                        st.devices.insert(p.name.clone(), dev);
+                    }
+                    Err(e) => {
+                        // Put back the old devices of every replaced port.
+                        for r in &replaced[..i] {
+                            if let Some(dev) = st.devices.remove(&r.name) {
+                                st.backend.destroy(&r.name, dev);
+                            }
+                        }
+                        for r in &replaced {
+                            if let Some(o) = old.port(&r.name) {
+                                match st.backend.create(o) {
+                                    Ok(dev) => {
+                                        st.devices.insert(o.name.clone(), dev);
+                                    }
+                                    Err(e2) => tracing::error!("rollback of port {}: {e2}", o.name),
+                                }
+                            }
+                        }
+                        self.undo_created(st, &created);
+                        self.publish(st, &old);
+                        return Err(ConfigError::Runtime(e));
+                    }
+                }
+            }
+        }
+        // 4. The new snapshot; after it no worker touches removed ports.
+        let gone: Vec<(String, PortDevice)> = removed
+            .iter()
+            .filter_map(|name| st.devices.remove(name).map(|d| (name.clone(), d)))
+            .collect();
+        self.publish(st, new);
+        for (name, dev) in gone {
+            st.backend.destroy(&name, dev);
+            self.flush_port_everywhere(st, dev.id);
+        }
+        // 5. Learned state that the change made wrong: entries of ports that left a network.
+        for p in &new.ports {
+            if let (Some(o), Some(dev)) = (old.port(&p.name), st.devices.get(&p.name)) {
+                let before: Vec<String> =
+                    old.port_networks(o).iter().map(|(n, _)| n.name.clone()).collect();
+                for (name, table) in st.fdbs.iter() {
+                    let now_in = new.port_networks(p).iter().any(|(n, _)| &n.name == name);
+                    if before.contains(name) && !now_in {
+                        table.flush_port(dev.id);
+                    }
+                }
+            }
+        }
+        self.sync_static(st, new);
+        Ok(())
+    }
+
+    fn undo_created(&self, st: &mut State, created: &[String]) {
+        for name in created {
+            if let Some(dev) = st.devices.remove(name) {
+                st.backend.destroy(name, dev);
+            }
+        }
+    }
+
+    fn flush_port_everywhere(&self, st: &State, id: u16) {
+        for (_, table) in st.fdbs.iter() {
+            table.flush_port(id);
+        }
+    }
+
+    /// Makes each table's static entries exactly the model's.
+    fn sync_static(&self, st: &State, model: &Model) {
+        let now = clock::now_secs();
+        for (name, table) in st.fdbs.iter() {
+            let wanted: Vec<(MacAddr, u16)> = model
+                .fdb
+                .iter()
+                .filter(|e| &e.network == name)
+                .filter_map(|e| {
+                    let mac = e.mac.parse().ok()?;
+                    Some((mac, st.devices.get(&e.port)?.id))
+                })
+                .collect();
+            for entry in table.entries() {
+                if entry.is_static && !wanted.contains(&(entry.mac, entry.port)) {
+                    table.remove(entry.mac);
+                }
+            }
+            for (mac, port) in wanted {
+                if let Err(e) = table.add_static(mac, port, now) {
+                    tracing::error!("network {name}: static entry {mac}: {e}");
+                }
+            }
+        }
+    }
+
+    /// Destroys every port (daemon shutdown); the model stays persisted.
+    pub fn shutdown(&self) {
+        let mut st = self.state.lock();
+        let devices: Vec<(String, PortDevice)> = st.devices.drain().collect();
+        let empty = Model::default();
+        self.publish(&mut st, &empty);
+        for (name, dev) in devices {
+            st.backend.destroy(&name, dev);
+        }
+    }
+
+    /// Ages every network's FDB (housekeeping).
+    pub fn age_fdbs(&self, now: u32) {
+        let snap = self.cell.load();
+        for net in &snap.networks {
+            net.fdb.age(now, net.aging_secs);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

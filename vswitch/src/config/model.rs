@@ -1,0 +1,235 @@
+//! The operator's model of the switch: what `vsctl` edits, `apply -f` takes as TOML/JSON, and
+//! the state dir persists. Plain data; validation lives in `validate.rs`.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub networks: Vec<Network>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<Port>,
+    /// Static MAC entries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fdb: Vec<StaticMac>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vni: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnets: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gateways: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrf: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dhcp: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub isolated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fdb_aging_secs: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PortType {
+    Tap,
+    AfPacket,
+    VhostUser,
+    VhostUserClient,
+    Pci,
+    Vdev,
+}
+
+impl PortType {
+    pub fn name(self) -> &'static str {
+        match self {
+            PortType::Tap => "tap",
+            PortType::AfPacket => "af-packet",
+            PortType::VhostUser => "vhost-user",
+            PortType::VhostUserClient => "vhost-user-client",
+            PortType::Pci => "pci",
+            PortType::Vdev => "vdev",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PortType> {
+        [
+            PortType::Tap,
+            PortType::AfPacket,
+            PortType::VhostUser,
+            PortType::VhostUserClient,
+            PortType::Pci,
+            PortType::Vdev,
+        ]
+        .into_iter()
+        .find(|t| t.name() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Port {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: PortType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iface: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pci: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devargs: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queues: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u16>,
+    /// Untagged access port of this network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// Access port of the network whose VLAN id this is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
+    /// Trunk carrying the networks with these VLAN ids, tagged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trunk: Vec<u16>,
+}
+
+pub const DEFAULT_MTU: u16 = 1500;
+
+impl Port {
+    pub fn queues(&self) -> u16 {
+        self.queues.unwrap_or(1).max(1)
+    }
+
+    pub fn mtu(&self) -> u16 {
+        self.mtu.unwrap_or(DEFAULT_MTU)
+    }
+
+    /// True when `other` needs the device re-created (not just a new snapshot).
+    pub fn device_differs(&self, other: &Port) -> bool {
+        self.kind != other.kind
+            || self.iface != other.iface
+            || self.path != other.path
+            || self.pci != other.pci
+            || self.devargs != other.devargs
+            || self.queues() != other.queues()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticMac {
+    pub network: String,
+    pub mac: String,
+    pub port: String,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Model {
+    pub fn network(&self, name: &str) -> Option<&Network> {
+        self.networks.iter().find(|n| n.name == name)
+    }
+
+    pub fn port(&self, name: &str) -> Option<&Port> {
+        self.ports.iter().find(|p| p.name == name)
+    }
+
+    pub fn network_by_vlan(&self, vlan: u16) -> Option<&Network> {
+        self.networks.iter().find(|n| n.vlan == Some(vlan))
+    }
+
+    /// The networks a port carries, with the VLAN tag each uses on the wire (None = untagged).
+    pub fn port_networks<'a>(&'a self, port: &'a Port) -> Vec<(&'a Network, Option<u16>)> {
+        if let Some(net) = &port.network {
+            return self.network(net).map(|n| (n, None)).into_iter().collect();
+        }
+        if let Some(vlan) = port.vlan {
+            return self.network_by_vlan(vlan).map(|n| (n, None)).into_iter().collect();
+        }
+        port.trunk
+            .iter()
+            .filter_map(|v| self.network_by_vlan(*v).map(|n| (n, Some(*v))))
+            .collect()
+    }
+
+    /// Parses `apply -f` text: "toml" or "json".
+    pub fn parse(format: &str, text: &str) -> Result<Model, String> {
+        match format {
+            "json" => serde_json::from_str(text).map_err(|e| format!("invalid JSON model: {e}")),
+            "toml" => toml::from_str(text).map_err(|e| {
+                format!("invalid TOML model: {}", e.to_string().replace('\n', " "))
+            }),
+            other => Err(format!("unknown model format {other:?}: use toml or json")),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_toml_and_round_trips_json() {
+        let m = Model::parse(
+            "toml",
+            r#"
+            [[networks]]
+            name = "red"
+            vlan = 100
+
+            [[ports]]
+            name = "p1"
+            type = "af-packet"
+            iface = "veth0"
+            network = "red"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(m.networks[0].vlan, Some(100));
+        assert_eq!(m.ports[0].kind, PortType::AfPacket);
+        let back = Model::parse("json", &m.to_json()).unwrap();
+        assert_eq!(back, m);
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let err = Model::parse("json", r#"{"networks":[{"name":"a","colour":1}]}"#).unwrap_err();
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn port_networks_resolve_access_vlan_and_trunk() {
+        let m = Model::parse(
+            "json",
+            r#"{"networks":[{"name":"a","vlan":10},{"name":"b","vlan":20}],
+                "ports":[{"name":"t","type":"tap","iface":"x","trunk":[10,20]},
+                         {"name":"v","type":"tap","iface":"y","vlan":20}]}"#,
+        )
+        .unwrap();
+        let t: Vec<_> = m
+            .port_networks(&m.ports[0])
+            .iter()
+            .map(|(n, v)| (n.name.clone(), *v))
+            .collect();
+        assert_eq!(t, vec![("a".into(), Some(10)), ("b".into(), Some(20))]);
+        assert_eq!(m.port_networks(&m.ports[1])[0].0.name, "b");
+    }
+}

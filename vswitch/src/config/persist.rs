@@ -1,0 +1,83 @@
+//! The model on disk: `STATE_DIR/config.json`, written atomically (temp file, fsync, rename,
+//! fsync of the directory) so that a crash leaves the old or the new model, never half of one.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::model::Model;
+
+const FILE: &str = "config.json";
+
+pub struct StateDir {
+    dir: PathBuf,
+}
+
+impl StateDir {
+    /// Opens (creating with mode 0700) the state directory.
+    pub fn open(dir: &Path) -> Result<Self, String> {
+        use std::os::unix::fs::DirBuilderExt;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("state dir {}: cannot create it: {e}", dir.display()))?;
+        Ok(StateDir {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The persisted model, or an empty one on first start.
+    pub fn load(&self) -> Result<Model, String> {
+        let path = self.dir.join(FILE);
+        match fs::read_to_string(&path) {
+            Ok(text) => Model::parse("json", &text).map_err(|e| {
+                format!(
+                    "state file {}: {e}; fix or remove the file",
+                    path.display()
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Model::default()),
+            Err(e) => Err(format!("state file {}: cannot read it: {e}", path.display())),
+        }
+    }
+
+    pub fn save(&self, model: &Model) -> Result<(), String> {
+        let path = self.dir.join(FILE);
+        let tmp = self.dir.join(format!("{FILE}.tmp"));
+        let write = || -> std::io::Result<()> {
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&tmp)?;
+            f.write_all(model.to_json().as_bytes())?;
+            f.sync_all()?;
+            fs::rename(&tmp, &path)?;
+            fs::File::open(&self.dir)?.sync_all()
+        };
+        write().map_err(|e| format!("state file {}: cannot write it: {e}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saves_and_loads() {
+        let dir = std::env::temp_dir().join(format!("vswitch-persist-{}", std::process::id()));
+        let sd = StateDir::open(&dir).unwrap();
+        assert_eq!(sd.load().unwrap(), Model::default());
+        let m = Model::parse("json", r#"{"networks":[{"name":"a","vlan":3}]}"#).unwrap();
+        sd.save(&m).unwrap();
+        assert_eq!(sd.load().unwrap(), m);
+        fs::write(dir.join(FILE), "{").unwrap();
+        assert!(sd.load().unwrap_err().contains("fix or remove"));
+        fs::remove_dir_all(dir).unwrap();
+    }
+}

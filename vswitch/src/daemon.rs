@@ -1,0 +1,273 @@
+//! The daemon's life: EAL, mempool, pinned workers, the config manager restoring the saved
+//! model, the control socket, housekeeping, and a clean shutdown on SIGINT/SIGTERM.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::config::manager::ConfigManager;
+use crate::config::persist::StateDir;
+use crate::config::snapshot::{Snapshot, SnapshotCell};
+use crate::control::{self, Daemon};
+use crate::dpdk::backend::DpdkBackend;
+use crate::dpdk::eal::{self, Eal};
+use crate::dpdk::mbuf::DpdkIo;
+use crate::dpdk::mempool::Mempool;
+use crate::pipeline::clock;
+use crate::pipeline::counters::WorkerCounters;
+use crate::pipeline::worker::{SharedTxLocks, Worker};
+
+const MBUFS: u32 = 65_535;
+const MBUF_CACHE: u32 = 256;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub socket: PathBuf,
+    pub state_dir: Option<PathBuf>,
+    /// CPUs of the forwarding workers.
+    pub worker_cpus: Vec<usize>,
+    pub no_huge: bool,
+    pub eal_args: Vec<String>,
+}
+
+/// Hugepages are usable: a hugetlbfs mount and enough free 2 MB pages for the mbuf pool.
+pub fn hugepages_available() -> bool {
+    let mounted = std::fs::read_to_string("/proc/mounts")
+        .map(|m| m.lines().any(|l| l.split_whitespace().nth(2) == Some("hugetlbfs")))
+        .unwrap_or(false);
+    let free = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("HugePages_Free:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    mounted && free >= 256
+}
+
+/// Parses a CPU list: `1`, `1,3`, `2-5`.
+pub fn parse_cpu_list(s: &str) -> Result<Vec<usize>, String> {
+    let mut cpus = Vec::new();
+    for part in s.split(',').filter(|p| !p.is_empty()) {
+        let bad = || format!("--lcores {s:?}: {part:?} is not a CPU or a range like 2-3");
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) =
+                    (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                if a > b {
+                    return Err(bad());
+                }
+                cpus.extend(a..=b);
+            }
+            None => cpus.push(part.parse().map_err(|_| bad())?),
+        }
+    }
+    cpus.sort_unstable();
+    cpus.dedup();
+    if cpus.is_empty() {
+        return Err(format!("--lcores {s:?}: no CPU given"));
+    }
+    let online = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(c) = cpus.iter().find(|c| **c >= online) {
+        return Err(format!(
+            "--lcores {s:?}: CPU {c} does not exist (this machine has CPUs 0-{})",
+            online - 1
+        ));
+    }
+    Ok(cpus)
+}
+
+/// The default forwarding core: the last CPU, leaving CPU 0 to control and the kernel.
+pub fn default_worker_cpus() -> Vec<usize> {
+    let online = std::thread::available_parallelism().map_or(1, |n| n.get());
+    vec![online - 1]
+}
+
+/// The CPU the EAL main thread (control) runs on: the first one no worker uses.
+fn main_cpu(workers: &[usize]) -> usize {
+    (0..).find(|c| !workers.contains(c)).unwrap_or(0)
+}
+
+struct Workers {
+    stop: Arc<AtomicBool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for h in self.handles {
+            let _ = h.join();
+        }
+    }
+}
+
+fn spawn_workers(
+    cpus: &[usize],
+    cell: &Arc<SnapshotCell>,
+    counters: &[Arc<WorkerCounters>],
+) -> Result<Workers, String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let locks = Arc::new(SharedTxLocks::default());
+    let mut handles = Vec::new();
+    for (id, cpu) in cpus.iter().copied().enumerate() {
+        let worker = Worker::new(
+            id,
+            cpus.len(),
+            DpdkIo,
+            cell.clone(),
+            counters[id].clone(),
+            locks.clone(),
+            stop.clone(),
+        );
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name(format!("vs-worker{id}"))
+            .spawn(move || {
+                let ready = eal::pin_current_thread(cpu).and_then(|_| eal::register_thread());
+                let ok = ready.is_ok();
+                let _ = tx.send(ready);
+                if ok {
+                    worker.run();
+                    eal::unregister_thread();
+                }
+            })
+            .map_err(|e| format!("cannot start worker {id}: {e}"))?;
+        match rx.recv() {
+            Ok(Ok(lcore)) => {
+                tracing::info!("worker {id}: CPU {cpu}, lcore {lcore}");
+                handles.push(handle);
+            }
+            Ok(Err(e)) => return Err(format!("worker {id}: {e}")),
+            Err(_) => return Err(format!("worker {id} died while starting")),
+        }
+    }
+    Ok(Workers { stop, handles })
+}
+
+/// Runs the switch until SIGINT/SIGTERM. `ready` is called once the control socket serves.
+pub fn run(opts: Options, ready: impl FnOnce()) -> Result<(), String> {
+    clock::tick();
+    let listener_std = {
+        // Bind before anything else: a second daemon must fail before it touches DPDK.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("tokio: {e}"))?;
+        let l = rt.block_on(async { control::bind(&opts.socket) })?;
+        l.into_std().map_err(|e| format!("control socket: {e}"))?
+    };
+    let store = match &opts.state_dir {
+        Some(dir) => Some(StateDir::open(dir)?),
+        None => None,
+    };
+
+    let hugepages = !opts.no_huge && hugepages_available();
+    let mut args = vec![
+        "vswitchd".to_string(),
+        "-l".into(),
+        main_cpu(&opts.worker_cpus).to_string(),
+        "--file-prefix".into(),
+        format!("vswitchd-{}", std::process::id()),
+        "--in-memory".into(),
+        "--no-telemetry".into(),
+    ];
+    if !hugepages {
+        args.extend(["--no-huge".into(), "-m".into(), "1024".into()]);
+    }
+    args.extend(opts.eal_args.iter().cloned());
+    let eal = Eal::init(&args).map_err(|e| e.to_string())?;
+    tracing::info!(
+        "EAL up ({}), TSC {} MHz",
+        if hugepages { "hugepages" } else { "no hugepages" },
+        eal.tsc_hz() / 1_000_000
+    );
+    let pool = Arc::new(Mempool::new("vs_mbufs", MBUFS, MBUF_CACHE)?);
+
+    let n = opts.worker_cpus.len();
+    let cell = Arc::new(SnapshotCell::new(Snapshot::empty(n)));
+    let counters: Vec<Arc<WorkerCounters>> =
+        (0..n).map(|_| Arc::new(WorkerCounters::default())).collect();
+    let workers = spawn_workers(&opts.worker_cpus, &cell, &counters)?;
+
+    let manager = ConfigManager::new(
+        Box::new(DpdkBackend::new(pool.clone(), n)),
+        cell,
+        counters,
+        store,
+    );
+    if let Err(e) = manager.restore() {
+        workers.stop();
+        return Err(e);
+    }
+    let shared = Arc::new(Daemon {
+        manager,
+        started: Instant::now(),
+        state_dir: opts.state_dir.clone(),
+        hugepages,
+        worker_cpus: opts.worker_cpus.clone(),
+    });
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("vs-control")
+        .build()
+        .map_err(|e| format!("tokio: {e}"))?;
+    let result = rt.block_on(async {
+        let listener = tokio::net::UnixListener::from_std(listener_std)
+            .map_err(|e| format!("control socket: {e}"))?;
+        let housekeeping = tokio::spawn(housekeeping(shared.clone()));
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(control::serve(shared.clone(), listener, async {
+            let _ = stop_rx.await;
+        }));
+        ready();
+        wait_for_signal().await;
+        tracing::info!("stopping");
+        let _ = stop_tx.send(());
+        let served = server.await.map_err(|e| format!("control server: {e}"))?;
+        housekeeping.abort();
+        served
+    });
+    drop(rt);
+    shared.manager.shutdown();
+    workers.stop();
+    let _ = std::fs::remove_file(&opts.socket);
+    drop(shared);
+    drop(pool);
+    drop(eal);
+    result
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+}
+
+/// The clock tick and FDB aging.
+async fn housekeeping(shared: Arc<Daemon>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut last_age = 0;
+    loop {
+        tick.tick().await;
+        let now = clock::tick();
+        if now != last_age {
+            last_age = now;
+            shared.manager.age_fdbs(now);
+        }
+    }
+}

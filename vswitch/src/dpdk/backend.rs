@@ -1,0 +1,149 @@
+//! Turns a model port into a DPDK device: devargs per port type, checks that give a precise
+//! error before DPDK is asked, and the queue layout the workers need.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use super::mempool::Mempool;
+use super::port::{self, PortConfig};
+use crate::config::build::PortDevice;
+use crate::config::manager::PortBackend;
+use crate::config::model::{Port, PortType};
+
+/// Unique suffix for vdev names (DPDK matches drivers by name prefix, so names must be unique).
+static NEXT_VDEV: AtomicU32 = AtomicU32::new(0);
+
+pub struct DpdkBackend {
+    pool: Arc<Mempool>,
+    workers: u16,
+}
+
+impl DpdkBackend {
+    pub fn new(pool: Arc<Mempool>, workers: usize) -> Self {
+        DpdkBackend {
+            pool,
+            workers: u16::try_from(workers.max(1)).unwrap_or(1),
+        }
+    }
+
+    /// The DPDK attach request for `p`.
+    pub fn port_config(&self, p: &Port) -> Result<PortConfig, String> {
+        let seq = NEXT_VDEV.fetch_add(1, Ordering::Relaxed);
+        let queues = p.queues();
+        // Every worker needs a TX queue of its own on every port.
+        let txq = self.workers;
+        let err = |msg: String| format!("port {}: {msg}", p.name);
+        let (devargs, name, rxq) = match p.kind {
+            PortType::Tap => {
+                let iface = p.iface.as_deref().unwrap_or_default();
+                if Path::new("/sys/class/net").join(iface).exists() {
+                    return Err(err(format!(
+                        "interface {iface} already exists; a tap port creates its interface (use --type af-packet to attach to an existing one)"
+                    )));
+                }
+                let name = format!("net_tap_vs{seq}");
+                (format!("{name},iface={iface}"), name, queues)
+            }
+            PortType::AfPacket => {
+                let iface = p.iface.as_deref().unwrap_or_default();
+                if !Path::new("/sys/class/net").join(iface).exists() {
+                    return Err(err(format!(
+                        "interface {iface} does not exist; create it first, or use --type tap to have one made"
+                    )));
+                }
+                // Every queue pair's socket receives (fanout), so every one must be polled.
+                let pairs = queues.max(txq);
+                let name = format!("net_af_packet_vs{seq}");
+                (
+                    format!("{name},iface={iface},qpairs={pairs}"),
+                    name,
+                    pairs,
+                )
+            }
+            PortType::VhostUser | PortType::VhostUserClient => {
+                let path = p.path.as_deref().unwrap_or_default();
+                let client = p.kind == PortType::VhostUserClient;
+                if !client {
+                    if Path::new(path).symlink_metadata().is_ok() {
+                        return Err(err(format!(
+                            "socket path {path} already exists; remove it or pick another --path"
+                        )));
+                    }
+                    let dir = Path::new(path).parent().unwrap_or(Path::new("/"));
+                    if !dir.is_dir() {
+                        return Err(err(format!(
+                            "directory {} of the socket path does not exist; create it first",
+                            dir.display()
+                        )));
+                    }
+                }
+                let qs = queues.max(txq);
+                let name = format!("net_vhost_vs{seq}");
+                (
+                    format!(
+                        "{name},iface={path},queues={qs},client={}",
+                        u8::from(client)
+                    ),
+                    name,
+                    qs,
+                )
+            }
+            PortType::Pci => {
+                let bdf = p.pci.as_deref().unwrap_or_default();
+                let full = if bdf.matches(':').count() == 1 {
+                    format!("0000:{bdf}")
+                } else {
+                    bdf.to_string()
+                };
+                if !Path::new("/sys/bus/pci/devices").join(&full).exists() {
+                    return Err(err(format!(
+                        "no PCI device at {full}; check the address with lspci"
+                    )));
+                }
+                (full.clone(), full, queues)
+            }
+            PortType::Vdev => {
+                let devargs = p.devargs.clone().unwrap_or_default();
+                let name = devargs.split(',').next().unwrap_or_default().to_string();
+                (devargs, name, queues)
+            }
+        };
+        Ok(PortConfig {
+            devargs,
+            name,
+            rx_queues: rxq,
+            tx_queues: txq,
+            mtu: p.mtu(),
+        })
+    }
+}
+
+impl PortBackend for DpdkBackend {
+    fn create(&mut self, p: &Port) -> Result<PortDevice, String> {
+        let cfg = self.port_config(p)?;
+        let eth = port::attach(&cfg, &self.pool).map_err(|e| format!("port {}: {e}", p.name))?;
+        tracing::info!(
+            "port {}: attached {} as DPDK port {} ({} RX / {} TX queues)",
+            p.name,
+            cfg.devargs,
+            eth.id,
+            eth.rx_queues,
+            eth.tx_queues
+        );
+        Ok(PortDevice {
+            id: eth.id,
+            rx_queues: eth.rx_queues,
+            tx_queues: eth.tx_queues,
+        })
+    }
+
+    fn destroy(&mut self, name: &str, dev: PortDevice) {
+        port::detach(dev.id);
+        tracing::info!("port {name}: detached DPDK port {}", dev.id);
+    }
+
+    fn set_mtu(&mut self, dev: PortDevice, mtu: u16) -> Result<(), String> {
+        port::set_mtu(dev.id, mtu)
+    }
+}

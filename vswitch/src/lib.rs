@@ -1,0 +1,10 @@
+//! vswitch: a DPDK poll-mode virtual switch. The library holds the datapath, the model and the
+//! control plane; `vswitchd` (main.rs) wires them into a daemon.
+
+pub mod bridge;
+pub mod config;
+pub mod control;
+pub mod daemon;
+pub mod dpdk;
+pub mod packet;
+pub mod pipeline;

@@ -1,0 +1,158 @@
+//! vswitchd: the switch daemon. Without `--foreground` it detaches once its control socket
+//! serves, so `vswitchd && vsctl ...` works; a failure to start is one line and a non-zero exit.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use clap::Parser;
+use vswitch::daemon::{self, Options};
+
+#[derive(Parser, Debug)]
+#[command(name = "vswitchd", version, about = "DPDK poll-mode virtual switch")]
+struct Args {
+    /// Control socket (gRPC, mode 0600).
+    #[arg(long, default_value = "/run/vswitch/vswitchd.sock")]
+    socket: PathBuf,
+    /// Where the model is persisted and restored from.
+    #[arg(long, default_value = "/var/lib/vswitch")]
+    state_dir: PathBuf,
+    /// Forwarding CPUs, one pinned worker each (e.g. 1 or 1-3). Default: the last CPU.
+    #[arg(long)]
+    lcores: Option<String>,
+    /// Run without hugepages (slower; default: use them when there are enough).
+    #[arg(long)]
+    no_huge: bool,
+    /// Stay in the foreground and log to stderr.
+    #[arg(long)]
+    foreground: bool,
+    /// Log file when detached (default: STATE_DIR/vswitchd.log).
+    #[arg(long)]
+    log_file: Option<PathBuf>,
+    /// Extra DPDK EAL arguments.
+    #[arg(last = true)]
+    eal_args: Vec<String>,
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("vswitchd: {msg}");
+    std::process::exit(1);
+}
+
+fn init_logging(writer: Option<std::fs::File>) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VSWITCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match writer {
+        Some(f) => builder
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(f))
+            .init(),
+        None => builder.with_writer(std::io::stderr).init(),
+    }
+}
+
+/// Forks; the parent waits for the child's "ready" byte (or its error line) and exits with it.
+/// Returns the pipe the child reports on.
+fn detach() -> std::fs::File {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: pipe writes two fds into the array.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        fail("cannot create a pipe to detach; use --foreground");
+    }
+    // SAFETY: single-threaded at this point (nothing started yet), so fork is safe.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        fail("cannot fork to detach; use --foreground");
+    }
+    // SAFETY: the fds come from pipe() above and are owned by exactly one File each.
+    let (mut read, write) = unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    };
+    if pid > 0 {
+        drop(write);
+        let mut report = String::new();
+        let _ = read.read_to_string(&mut report);
+        if report == "ok" {
+            std::process::exit(0);
+        }
+        let msg = if report.is_empty() {
+            "exited while starting (see its log)".to_string()
+        } else {
+            report
+        };
+        fail(&msg);
+    }
+    drop(read);
+    // SAFETY: the child leaves the parent's session; no other threads exist.
+    unsafe { libc::setsid() };
+    write
+}
+
+fn main() {
+    let args = Args::parse();
+    let worker_cpus = match &args.lcores {
+        Some(l) => daemon::parse_cpu_list(l).unwrap_or_else(|e| fail(&e)),
+        None => daemon::default_worker_cpus(),
+    };
+    let opts = Options {
+        socket: args.socket.clone(),
+        state_dir: Some(args.state_dir.clone()),
+        worker_cpus,
+        no_huge: args.no_huge,
+        eal_args: args.eal_args.clone(),
+    };
+
+    let mut report = if args.foreground {
+        init_logging(None);
+        None
+    } else {
+        let log = args
+            .log_file
+            .clone()
+            .unwrap_or_else(|| args.state_dir.join("vswitchd.log"));
+        if let Some(dir) = log.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap_or_else(|e| fail(&format!("log file {}: {e}", log.display())));
+        let pipe = detach();
+        redirect_stdio(&file);
+        init_logging(Some(file));
+        Some(pipe)
+    };
+
+    let result = daemon::run(opts, || {
+        if let Some(mut pipe) = report.take() {
+            let _ = pipe.write_all(b"ok");
+        }
+    });
+    if let Err(e) = result {
+        tracing::error!("{e}");
+        if let Some(mut pipe) = report.take() {
+            let _ = pipe.write_all(e.as_bytes());
+        }
+        fail(&e);
+    }
+}
+
+/// Sends the detached daemon's stdout/stderr (DPDK prints there) to its log file.
+fn redirect_stdio(file: &std::fs::File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: dup2 onto the standard fds with a valid open file.
+    unsafe {
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if null >= 0 {
+            libc::dup2(null, 0);
+            libc::close(null);
+        }
+        libc::dup2(file.as_raw_fd(), 1);
+        libc::dup2(file.as_raw_fd(), 2);
+    }
+}

@@ -1,0 +1,204 @@
+//! Per-worker counters. Each worker is the only writer of its own counters (a relaxed load and
+//! store, no locked instruction); the control thread sums them across workers.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crossbeam_utils::CachePadded;
+
+/// Most DPDK ports (`RTE_MAX_ETHPORTS` of the system DPDK).
+pub const MAX_PORTS: usize = 32;
+
+/// Why the datapath dropped a packet. The names are the operator-facing counter names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum DropReason {
+    /// Shorter than an Ethernet header (or a VLAN header it announces).
+    Runt,
+    /// Larger than the ingress port's MTU allows.
+    Oversize,
+    /// Source MAC is multicast/broadcast or zero.
+    BadSrcMac,
+    /// Tagged frame on an access port, or a VLAN the trunk does not carry.
+    BadVlan,
+    /// The port belongs to no network.
+    UnknownNetwork,
+    /// The network's MAC limit is reached and the source MAC is new.
+    MacLimit,
+    /// The destination was learned on the port the frame came in on.
+    Hairpin,
+    /// Broadcast/unknown frame in a network with no other port.
+    NoEgressPort,
+    /// Larger than the egress port's MTU.
+    Mtu,
+    /// The egress queue refused the packet.
+    TxFull,
+    /// No mbuf for a flood copy or a pushed header.
+    NoBuffer,
+}
+
+impl DropReason {
+    pub const ALL: [DropReason; 11] = [
+        DropReason::Runt,
+        DropReason::Oversize,
+        DropReason::BadSrcMac,
+        DropReason::BadVlan,
+        DropReason::UnknownNetwork,
+        DropReason::MacLimit,
+        DropReason::Hairpin,
+        DropReason::NoEgressPort,
+        DropReason::Mtu,
+        DropReason::TxFull,
+        DropReason::NoBuffer,
+    ];
+    pub const COUNT: usize = Self::ALL.len();
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::Runt => "runt",
+            DropReason::Oversize => "oversize",
+            DropReason::BadSrcMac => "bad_src_mac",
+            DropReason::BadVlan => "bad_vlan",
+            DropReason::UnknownNetwork => "unknown_network",
+            DropReason::MacLimit => "mac_limit",
+            DropReason::Hairpin => "hairpin",
+            DropReason::NoEgressPort => "no_egress_port",
+            DropReason::Mtu => "mtu",
+            DropReason::TxFull => "tx_full",
+            DropReason::NoBuffer => "no_buffer",
+        }
+    }
+}
+
+/// A single-writer counter.
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds `n`; only the owning worker calls this, so load+store is race-free and lock-free.
+    #[inline]
+    pub fn add(&self, n: u64) {
+        self.0
+            .store(self.0.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+    }
+
+    #[inline]
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// One port's counters as seen by one worker.
+#[derive(Debug, Default)]
+pub struct PortCounters {
+    pub rx_packets: Counter,
+    pub rx_bytes: Counter,
+    pub tx_packets: Counter,
+    pub tx_bytes: Counter,
+    pub drops: [Counter; DropReason::COUNT],
+}
+
+impl PortCounters {
+    #[inline]
+    pub fn drop(&self, reason: DropReason) {
+        self.drops[reason as usize].add(1);
+    }
+}
+
+/// A plain copy of port counters for reporting and arithmetic.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortTotals {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    pub drops: [u64; DropReason::COUNT],
+}
+
+impl PortTotals {
+    pub fn accumulate(&mut self, c: &PortCounters) {
+        self.rx_packets += c.rx_packets.get();
+        self.rx_bytes += c.rx_bytes.get();
+        self.tx_packets += c.tx_packets.get();
+        self.tx_bytes += c.tx_bytes.get();
+        for (t, d) in self.drops.iter_mut().zip(c.drops.iter()) {
+            *t += d.get();
+        }
+    }
+
+    /// `self - base`, for counters of a port id that an earlier port also used.
+    pub fn since(&self, base: &PortTotals) -> PortTotals {
+        let mut out = PortTotals {
+            rx_packets: self.rx_packets.wrapping_sub(base.rx_packets),
+            rx_bytes: self.rx_bytes.wrapping_sub(base.rx_bytes),
+            tx_packets: self.tx_packets.wrapping_sub(base.tx_packets),
+            tx_bytes: self.tx_bytes.wrapping_sub(base.tx_bytes),
+            drops: [0; DropReason::COUNT],
+        };
+        for (i, d) in out.drops.iter_mut().enumerate() {
+            *d = self.drops[i].wrapping_sub(base.drops[i]);
+        }
+        out
+    }
+}
+
+/// Everything one worker counts; shared read-only with the control thread.
+#[derive(Debug)]
+pub struct WorkerCounters {
+    pub ports: Box<[CachePadded<PortCounters>]>,
+    pub busy_polls: CachePadded<Counter>,
+    pub idle_polls: Counter,
+    /// The snapshot generation this worker last finished a burst with (its quiescent point).
+    pub seen_generation: CachePadded<AtomicU64>,
+}
+
+impl Default for WorkerCounters {
+    fn default() -> Self {
+        WorkerCounters {
+            ports: (0..MAX_PORTS).map(|_| CachePadded::default()).collect(),
+            busy_polls: CachePadded::default(),
+            idle_polls: Counter::default(),
+            seen_generation: CachePadded::new(AtomicU64::new(0)),
+        }
+    }
+}
+
+impl WorkerCounters {
+    /// Counters of `port`; ids come from DPDK and are always below `MAX_PORTS`.
+    #[inline]
+    pub fn port(&self, port: u16) -> &PortCounters {
+        &self.ports[usize::from(port) % MAX_PORTS]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = DropReason::ALL.iter().map(|r| r.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), DropReason::COUNT);
+        for (i, r) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i);
+        }
+    }
+
+    #[test]
+    fn totals_accumulate_and_subtract() {
+        let c = PortCounters::default();
+        c.rx_packets.add(5);
+        c.drop(DropReason::Mtu);
+        let mut t = PortTotals::default();
+        t.accumulate(&c);
+        t.accumulate(&c);
+        assert_eq!(t.rx_packets, 10);
+        assert_eq!(t.drops[DropReason::Mtu as usize], 2);
+        let base = PortTotals {
+            rx_packets: 4,
+            ..Default::default()
+        };
+        assert_eq!(t.since(&base).rx_packets, 6);
+    }
+}

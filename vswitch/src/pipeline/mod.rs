@@ -1,0 +1,96 @@
+//! The engine: the buffer trait, per-core counters, and the stage order a burst goes through.
+//!
+//! classify (parse L2) → bridge ingress (port policy: VLAN → network, pop tag) → bridge forward
+//! (learn, FDB lookup) → output (flood copies, push tag, MTU) → the caller's `Output`.
+
+pub mod buf;
+pub mod classify;
+pub mod clock;
+pub mod counters;
+pub mod meta;
+pub mod worker;
+
+use crate::bridge::stage as bridge;
+use crate::config::snapshot::Snapshot;
+use buf::PacketBuf;
+use counters::{DropReason, WorkerCounters};
+use meta::{Meta, Verdict, BURST};
+
+/// Where the pipeline hands finished packets: the worker's TX batcher, or a test's collector.
+pub trait Output<B> {
+    /// Queues `buf` for `port`; the output owns it from here (and counts what it cannot send).
+    fn send(&mut self, port: u16, buf: B);
+}
+
+/// A worker's scratch space, allocated once.
+pub struct Scratch {
+    meta: [Meta; BURST],
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch {
+            meta: [Meta::default(); BURST],
+        }
+    }
+}
+
+/// Everything a burst needs from its worker.
+pub struct Context<'a> {
+    pub snap: &'a Snapshot,
+    pub counters: &'a WorkerCounters,
+    pub now: u32,
+}
+
+/// Runs one burst received on `in_port` (at most `BURST` packets) through every stage.
+/// `pkts` is left empty: each packet was sent or dropped (and counted).
+pub fn process_burst<B: PacketBuf, O: Output<B>>(
+    ctx: &Context<'_>,
+    scratch: &mut Scratch,
+    in_port: u16,
+    pkts: &mut Vec<B>,
+    out: &mut O,
+) {
+    let port_counters = ctx.counters.port(in_port);
+    let Some(port) = ctx.snap.port(in_port) else {
+        port_counters.drops[DropReason::UnknownNetwork as usize].add(pkts.len() as u64);
+        pkts.clear();
+        return;
+    };
+    pkts.truncate(BURST);
+
+    // classify + ingress policy; drop in place, keep metas aligned with survivors.
+    let mut n = 0;
+    pkts.retain_mut(|buf| {
+        let verdict = classify::classify(buf)
+            .and_then(|meta| bridge::ingress(port, buf, meta))
+            .map(|meta| scratch.meta[n] = meta);
+        match verdict {
+            Ok(()) => {
+                n += 1;
+                true
+            }
+            Err(reason) => {
+                port_counters.drop(reason);
+                false
+            }
+        }
+    });
+
+    let metas = &mut scratch.meta[..n];
+    for meta in metas.iter_mut() {
+        meta.verdict = bridge::forward(ctx.snap, in_port, meta, ctx.now);
+    }
+
+    for (buf, meta) in pkts.drain(..).zip(metas.iter()) {
+        match meta.verdict {
+            Verdict::Unicast(to) => bridge::egress(ctx, meta.net, in_port, to, buf, out),
+            Verdict::Flood => bridge::flood(ctx, meta.net, in_port, buf, out),
+            Verdict::Drop(reason) => port_counters.drop(reason),
+            Verdict::Pending => port_counters.drop(DropReason::UnknownNetwork),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

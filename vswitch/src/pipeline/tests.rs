@@ -1,0 +1,1 @@
+//! Whole bursts through the whole pipeline, on TestBuf.

@@ -1,0 +1,238 @@
+//! The poll loop of one forwarding core: pick up the current snapshot, poll this worker's RX
+//! queues, run each burst through the pipeline, transmit in per-port bursts, mark a quiescent
+//! point. Never blocks, never allocates after start.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::buf::PacketBuf;
+use super::counters::{DropReason, WorkerCounters, MAX_PORTS};
+use super::meta::BURST;
+use super::{clock, process_burst, Context, Output, Scratch};
+use crate::config::snapshot::{Snapshot, SnapshotCell};
+
+/// Port I/O as a worker sees it: DPDK queues in the daemon, in-memory queues in tests.
+pub trait PortIo {
+    type Buf: PacketBuf;
+    /// Appends up to `max` received packets to `out`.
+    fn rx(&mut self, port: u16, queue: u16, out: &mut Vec<Self::Buf>, max: usize) -> usize;
+    /// Sends all of `pkts` (leaving it empty); returns how many the queue took, the rest are freed.
+    fn tx(&mut self, port: u16, queue: u16, pkts: &mut Vec<Self::Buf>) -> usize;
+}
+
+/// Idle polls in a row after which the worker starts napping between polls, so an idle switch
+/// leaves its cores to others; any packet returns it to pure polling.
+const IDLE_POLLS_BEFORE_NAP: u32 = 100_000;
+const NAP: Duration = Duration::from_micros(20);
+
+/// Spin locks for TX queues that several workers share (a port with fewer TX queues than
+/// workers); ports with a queue per worker never touch them.
+#[derive(Default)]
+pub struct SharedTxLocks([AtomicBool; MAX_PORTS]);
+
+impl SharedTxLocks {
+    fn lock(&self, port: u16) {
+        let l = &self.0[usize::from(port) % MAX_PORTS];
+        while l
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            std::hint::spin_loop();
+        }
+    }
+
+    fn unlock(&self, port: u16) {
+        self.0[usize::from(port) % MAX_PORTS].store(false, Ordering::Release);
+    }
+}
+
+/// Packets waiting for TX, per port.
+struct Pending<B> {
+    queues: Vec<Vec<B>>,
+    /// Bit per port with packets waiting.
+    dirty: u32,
+}
+
+impl<B> Pending<B> {
+    fn new() -> Self {
+        Pending {
+            queues: (0..MAX_PORTS).map(|_| Vec::with_capacity(BURST * 2)).collect(),
+            dirty: 0,
+        }
+    }
+}
+
+/// The `Output` a burst writes into: batches per port and transmits full batches at once.
+struct TxStage<'a, I: PortIo> {
+    io: &'a mut I,
+    pending: &'a mut Pending<I::Buf>,
+    snap: &'a Snapshot,
+    counters: &'a WorkerCounters,
+    locks: &'a SharedTxLocks,
+    worker: usize,
+    workers: usize,
+}
+
+impl<I: PortIo> TxStage<'_, I> {
+    fn flush(&mut self, port: u16) {
+        let idx = usize::from(port) % MAX_PORTS;
+        self.pending.dirty &= !(1 << idx);
+        let pkts = &mut self.pending.queues[idx];
+        if pkts.is_empty() {
+            return;
+        }
+        let c = self.counters.port(port);
+        let Some(entry) = self.snap.port(port) else {
+            c.drops[DropReason::UnknownNetwork as usize].add(pkts.len() as u64);
+            pkts.clear();
+            return;
+        };
+        let queue = (self.worker % usize::from(entry.tx_queues)) as u16;
+        let shared = usize::from(entry.tx_queues) < self.workers;
+        let total = pkts.len();
+        let bytes: usize = pkts.iter().map(PacketBuf::pkt_len).sum();
+        if shared {
+            self.locks.lock(port);
+        }
+        let sent = self.io.tx(port, queue, pkts);
+        if shared {
+            self.locks.unlock(port);
+        }
+        c.tx_packets.add(sent as u64);
+        if sent == total {
+            c.tx_bytes.add(bytes as u64);
+        } else {
+            // The refused tail's sizes are gone with it; count its share of the bytes.
+            c.tx_bytes.add((bytes * sent / total) as u64);
+            c.drops[DropReason::TxFull as usize].add((total - sent) as u64);
+        }
+    }
+
+    fn flush_all(&mut self) {
+        while self.pending.dirty != 0 {
+            let port = self.pending.dirty.trailing_zeros() as u16;
+            self.flush(port);
+        }
+    }
+}
+
+impl<I: PortIo> Output<I::Buf> for TxStage<'_, I> {
+    #[inline]
+    fn send(&mut self, port: u16, buf: I::Buf) {
+        let idx = usize::from(port) % MAX_PORTS;
+        self.pending.queues[idx].push(buf);
+        self.pending.dirty |= 1 << idx;
+        if self.pending.queues[idx].len() >= BURST {
+            self.flush(port);
+        }
+    }
+}
+
+pub struct Worker<I: PortIo> {
+    pub id: usize,
+    workers: usize,
+    io: I,
+    cell: Arc<SnapshotCell>,
+    counters: Arc<WorkerCounters>,
+    locks: Arc<SharedTxLocks>,
+    stop: Arc<AtomicBool>,
+}
+
+impl<I: PortIo> Worker<I> {
+    pub fn new(
+        id: usize,
+        workers: usize,
+        io: I,
+        cell: Arc<SnapshotCell>,
+        counters: Arc<WorkerCounters>,
+        locks: Arc<SharedTxLocks>,
+        stop: Arc<AtomicBool>,
+    ) -> Self {
+        Worker {
+            id,
+            workers,
+            io,
+            cell,
+            counters,
+            locks,
+            stop,
+        }
+    }
+
+    /// Polls until `stop` is set.
+    pub fn run(mut self) {
+        let mut snap = self.cell.load();
+        let mut scratch = Scratch::default();
+        let mut rx: Vec<I::Buf> = Vec::with_capacity(BURST);
+        let mut pending = Pending::new();
+        let mut idle = 0u32;
+        while !self.stop.load(Ordering::Relaxed) {
+            if self.cell.generation() != snap.generation {
+                snap = self.cell.load();
+            }
+            let got = self.poll_once(&snap, &mut scratch, &mut rx, &mut pending);
+            self.counters
+                .seen_generation
+                .store(snap.generation, Ordering::Release);
+            if got {
+                self.counters.busy_polls.add(1);
+                idle = 0;
+            } else {
+                self.counters.idle_polls.add(1);
+                idle = idle.saturating_add(1);
+                if idle > IDLE_POLLS_BEFORE_NAP {
+                    std::thread::sleep(NAP);
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+        }
+        // Nothing may stay queued: free what is pending.
+        for q in pending.queues.iter_mut() {
+            q.clear();
+        }
+    }
+
+    /// One pass over this worker's RX queues. True when any packet arrived.
+    fn poll_once(
+        &mut self,
+        snap: &Snapshot,
+        scratch: &mut Scratch,
+        rx: &mut Vec<I::Buf>,
+        pending: &mut Pending<I::Buf>,
+    ) -> bool {
+        let Some(queues) = snap.workers.get(self.id) else {
+            return false;
+        };
+        let ctx = Context {
+            snap,
+            counters: &self.counters,
+            now: clock::now_secs(),
+        };
+        let mut got = false;
+        for q in queues {
+            let n = self.io.rx(q.port, q.queue, rx, BURST);
+            if n == 0 {
+                continue;
+            }
+            got = true;
+            let c = self.counters.port(q.port);
+            c.rx_packets.add(n as u64);
+            c.rx_bytes
+                .add(rx.iter().map(PacketBuf::pkt_len).sum::<usize>() as u64);
+            let mut out = TxStage {
+                io: &mut self.io,
+                pending,
+                snap,
+                counters: &self.counters,
+                locks: &self.locks,
+                worker: self.id,
+                workers: self.workers,
+            };
+            process_burst(&ctx, scratch, q.port, rx, &mut out);
+            out.flush_all();
+        }
+        got
+    }
+}
