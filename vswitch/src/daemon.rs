@@ -172,11 +172,15 @@ pub fn run(opts: Options, ready: impl FnOnce()) -> Result<(), String> {
         main_cpu(&opts.worker_cpus).to_string(),
         "--file-prefix".into(),
         format!("vswitchd-{}", std::process::id()),
-        "--in-memory".into(),
         "--no-telemetry".into(),
     ];
-    if !hugepages {
-        args.extend(["--no-huge".into(), "-m".into(), "1024".into()]);
+    if hugepages {
+        // Hugepage memory in memfds: nothing left in hugetlbfs after exit.
+        args.push("--in-memory".into());
+    } else {
+        // --no-huge implies legacy memory, which --in-memory refuses; --no-shconf keeps the
+        // runtime dir empty instead.
+        args.extend(["--no-huge".into(), "-m".into(), "1024".into(), "--no-shconf".into()]);
     }
     args.extend(opts.eal_args.iter().cloned());
     let eal = Eal::init(&args).map_err(|e| e.to_string())?;
