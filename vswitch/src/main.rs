@@ -128,11 +128,14 @@ fn main() {
         Some(pipe)
     };
 
+    let pid_file = args.state_dir.join("vswitchd.pid");
     let result = daemon::run(opts, || {
+        let _ = std::fs::write(&pid_file, format!("{}\n", std::process::id()));
         if let Some(mut pipe) = report.take() {
             let _ = pipe.write_all(b"ok");
         }
     });
+    let _ = std::fs::remove_file(&pid_file);
     if let Err(e) = result {
         tracing::error!("{e}");
         if let Some(mut pipe) = report.take() {

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what vswitch needs to build, test and demo, and sets up hugepages. Idempotent: it
+# only calls apt when a package is missing.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  dpdk dpdk-dev libdpdk-dev pkg-config libclang-dev clang protobuf-compiler
+  # tests and demo: real Linux peers
+  iproute2 iputils-ping iperf3 netcat-openbsd tcpdump ethtool procps psmisc python3
+)
+[ "${1:-}" = "--bench" ] && PACKAGES+=(openvswitch-switch-dpdk)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "deps: cargo not found; install a Rust toolchain (rustup) first" >&2
+  exit 1
+fi
+
+# 2 MB hugepages for DPDK (vhost-user peers need shared hugepage memory); best effort: without
+# them vswitchd falls back to --no-huge.
+want=1024
+have=$(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo 0)
+if [ "$have" -lt "$want" ]; then
+  echo "$want" > /proc/sys/vm/nr_hugepages 2>/dev/null || echo "deps: cannot reserve hugepages (continuing without)"
+fi
+if ! grep -qs "^[^ ]* /dev/hugepages hugetlbfs" /proc/mounts; then
+  mkdir -p /dev/hugepages
+  mount -t hugetlbfs nodev /dev/hugepages 2>/dev/null || echo "deps: cannot mount hugetlbfs (continuing without)"
+fi
+exit 0
