@@ -35,7 +35,10 @@ pub struct Options {
 /// Hugepages are usable: a hugetlbfs mount and enough free 2 MB pages for the mbuf pool.
 pub fn hugepages_available() -> bool {
     let mounted = std::fs::read_to_string("/proc/mounts")
-        .map(|m| m.lines().any(|l| l.split_whitespace().nth(2) == Some("hugetlbfs")))
+        .map(|m| {
+            m.lines()
+                .any(|l| l.split_whitespace().nth(2) == Some("hugetlbfs"))
+        })
         .unwrap_or(false);
     let free = std::fs::read_to_string("/proc/meminfo")
         .ok()
@@ -91,13 +94,13 @@ fn main_cpu(workers: &[usize]) -> usize {
     (0..).find(|c| !workers.contains(c)).unwrap_or(0)
 }
 
-struct Workers {
+pub struct Workers {
     stop: Arc<AtomicBool>,
     handles: Vec<JoinHandle<()>>,
 }
 
 impl Workers {
-    fn stop(self) {
+    pub fn stop(self) {
         self.stop.store(true, Ordering::Relaxed);
         for h in self.handles {
             let _ = h.join();
@@ -105,7 +108,7 @@ impl Workers {
     }
 }
 
-fn spawn_workers(
+pub fn spawn_workers(
     cpus: &[usize],
     cell: &Arc<SnapshotCell>,
     counters: &[Arc<WorkerCounters>],
@@ -173,6 +176,8 @@ pub fn run(opts: Options, ready: impl FnOnce()) -> Result<(), String> {
         "--file-prefix".into(),
         format!("vswitchd-{}", std::process::id()),
         "--no-telemetry".into(),
+        // vhost-user's per-message chatter belongs in a debug log, not the daemon's.
+        "--log-level=lib.vhost.config:warning".into(),
     ];
     if hugepages {
         // Hugepage memory in memfds: nothing left in hugetlbfs after exit.
@@ -180,21 +185,31 @@ pub fn run(opts: Options, ready: impl FnOnce()) -> Result<(), String> {
     } else {
         // --no-huge implies legacy memory, which --in-memory refuses; --no-shconf keeps the
         // runtime dir empty instead.
-        args.extend(["--no-huge".into(), "-m".into(), "1024".into(), "--no-shconf".into()]);
+        args.extend([
+            "--no-huge".into(),
+            "-m".into(),
+            "1024".into(),
+            "--no-shconf".into(),
+        ]);
     }
     args.extend(opts.eal_args.iter().cloned());
     let eal = Eal::init(&args).map_err(|e| e.to_string())?;
     tracing::info!(
         "EAL up ({}), TSC {} MHz",
-        if hugepages { "hugepages" } else { "no hugepages" },
+        if hugepages {
+            "hugepages"
+        } else {
+            "no hugepages"
+        },
         eal.tsc_hz() / 1_000_000
     );
     let pool = Arc::new(Mempool::new("vs_mbufs", MBUFS, MBUF_CACHE)?);
 
     let n = opts.worker_cpus.len();
     let cell = Arc::new(SnapshotCell::new(Snapshot::empty(n)));
-    let counters: Vec<Arc<WorkerCounters>> =
-        (0..n).map(|_| Arc::new(WorkerCounters::default())).collect();
+    let counters: Vec<Arc<WorkerCounters>> = (0..n)
+        .map(|_| Arc::new(WorkerCounters::default()))
+        .collect();
     let workers = spawn_workers(&opts.worker_cpus, &cell, &counters)?;
 
     let manager = ConfigManager::new(

@@ -21,7 +21,9 @@ pub struct FdbRow {
 fn check_network(mgr: &ConfigManager, network: Option<&str>) -> Result<()> {
     if let Some(net) = network {
         if mgr.model().0.network(net).is_none() {
-            return Err(ConfigError::NotFound(format!("network {net}: does not exist")));
+            return Err(ConfigError::NotFound(format!(
+                "network {net}: does not exist"
+            )));
         }
     }
     Ok(())
@@ -50,7 +52,11 @@ pub fn list(mgr: &ConfigManager, network: Option<&str>) -> Result<Vec<FdbRow>> {
                     .cloned()
                     .unwrap_or_else(|| format!("#{}", e.port)),
                 is_static: e.is_static,
-                age_secs: if e.is_static { 0 } else { now.saturating_sub(e.seen) },
+                age_secs: if e.is_static {
+                    0
+                } else {
+                    now.saturating_sub(e.seen)
+                },
             });
         }
     }
@@ -70,10 +76,12 @@ pub fn flush(mgr: &ConfigManager, network: Option<&str>) -> Result<u64> {
 }
 
 pub fn add_static(mgr: &ConfigManager, entry: StaticMac, exist_ok: bool) -> Result<()> {
-    let mac: MacAddr = entry
-        .mac
-        .parse()
-        .map_err(|_| invalid(format!("fdb entry {}: not a MAC address (want aa:bb:cc:dd:ee:ff)", entry.mac)))?;
+    let mac: MacAddr = entry.mac.parse().map_err(|_| {
+        invalid(format!(
+            "fdb entry {}: not a MAC address (want aa:bb:cc:dd:ee:ff)",
+            entry.mac
+        ))
+    })?;
     let entry = StaticMac {
         mac: mac.to_string(),
         ..entry
@@ -98,10 +106,17 @@ pub fn add_static(mgr: &ConfigManager, entry: StaticMac, exist_ok: bool) -> Resu
     .map(|_| ())
 }
 
-pub fn delete_static(mgr: &ConfigManager, network: &str, mac: &str, missing_ok: bool) -> Result<()> {
-    let mac: MacAddr = mac
-        .parse()
-        .map_err(|_| invalid(format!("fdb entry {mac}: not a MAC address (want aa:bb:cc:dd:ee:ff)")))?;
+pub fn delete_static(
+    mgr: &ConfigManager,
+    network: &str,
+    mac: &str,
+    missing_ok: bool,
+) -> Result<()> {
+    let mac: MacAddr = mac.parse().map_err(|_| {
+        invalid(format!(
+            "fdb entry {mac}: not a MAC address (want aa:bb:cc:dd:ee:ff)"
+        ))
+    })?;
     let text = mac.to_string();
     mgr.apply(|m| {
         let before = m.fdb.len();

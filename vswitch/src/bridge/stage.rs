@@ -13,7 +13,11 @@ const MACS_LEN: usize = 12;
 /// Ingress port policy: picks the frame's network from the port mode and its VLAN tag, checks
 /// the port MTU, and pops the tag (frames are untagged inside the switch).
 #[inline]
-pub fn ingress<B: PacketBuf>(port: &PortEntry, buf: &mut B, mut meta: Meta) -> Result<Meta, DropReason> {
+pub fn ingress<B: PacketBuf>(
+    port: &PortEntry,
+    buf: &mut B,
+    mut meta: Meta,
+) -> Result<Meta, DropReason> {
     meta.net = match (&port.mode, meta.vlan) {
         (PortMode::Switch, _) => return Err(DropReason::UnknownNetwork),
         (PortMode::Access(net), None) => *net,
@@ -44,11 +48,13 @@ fn pop_tag<B: PacketBuf>(buf: &mut B) -> Result<(), DropReason> {
         return Err(DropReason::Runt);
     }
     data.copy_within(0..MACS_LEN, vlan::HEADER_LEN);
-    buf.trim_front(vlan::HEADER_LEN).map_err(|_| DropReason::Runt)
+    buf.trim_front(vlan::HEADER_LEN)
+        .map_err(|_| DropReason::Runt)
 }
 
 fn push_tag<B: PacketBuf>(buf: &mut B, vid: u16) -> Result<(), DropReason> {
-    buf.prepend(vlan::HEADER_LEN).map_err(|_| DropReason::NoBuffer)?;
+    buf.prepend(vlan::HEADER_LEN)
+        .map_err(|_| DropReason::NoBuffer)?;
     let data = buf.data_mut();
     if data.len() < eth::HEADER_LEN + vlan::HEADER_LEN {
         return Err(DropReason::Runt);
@@ -74,7 +80,11 @@ pub fn forward(snap: &Snapshot, in_port: u16, meta: &Meta, now: u32) -> Verdict 
     match net.fdb.lookup(meta.dst) {
         Some(port) if port == in_port => Verdict::Drop(DropReason::Hairpin),
         // A stale entry (the port left the network) floods until it ages out or is flushed.
-        Some(port) if snap.port(port).is_some_and(|p| p.carries(meta.net, net.vlan)) => {
+        Some(port)
+            if snap
+                .port(port)
+                .is_some_and(|p| p.carries(meta.net, net.vlan)) =>
+        {
             Verdict::Unicast(port)
         }
         _ => Verdict::Flood,

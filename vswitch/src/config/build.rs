@@ -34,8 +34,7 @@ impl FdbTables {
 
     /// Tables for exactly the model's networks: kept, created or dropped.
     pub fn sync(&mut self, model: &Model) {
-        self.tables
-            .retain(|name, _| model.network(name).is_some());
+        self.tables.retain(|name, _| model.network(name).is_some());
         for n in &model.networks {
             let limit = n.mac_limit.unwrap_or(DEFAULT_MAC_LIMIT);
             let keep = self.tables.get(&n.name).is_some_and(|t| t.limit() == limit);
@@ -146,11 +145,22 @@ mod tests {
     #[test]
     fn queues_spread_round_robin() {
         let devs = [
-            PortDevice { id: 0, rx_queues: 2, tx_queues: 2 },
-            PortDevice { id: 1, rx_queues: 1, tx_queues: 2 },
+            PortDevice {
+                id: 0,
+                rx_queues: 2,
+                tx_queues: 2,
+            },
+            PortDevice {
+                id: 1,
+                rx_queues: 1,
+                tx_queues: 2,
+            },
         ];
         let w = assign_queues(&devs, 2);
-        assert_eq!(w[0], vec![RxQueue { port: 0, queue: 0 }, RxQueue { port: 1, queue: 0 }]);
+        assert_eq!(
+            w[0],
+            vec![RxQueue { port: 0, queue: 0 }, RxQueue { port: 1, queue: 0 }]
+        );
         assert_eq!(w[1], vec![RxQueue { port: 0, queue: 1 }]);
         assert_eq!(assign_queues(&devs, 0).len(), 0);
     }

@@ -181,7 +181,13 @@ impl ConfigManager {
     fn publish(&self, st: &mut State, model: &Model) {
         st.fdbs.sync(model);
         st.generation += 1;
-        let snap = build::build(model, &st.devices, &st.fdbs, self.workers.len(), st.generation);
+        let snap = build::build(
+            model,
+            &st.devices,
+            &st.fdbs,
+            self.workers.len(),
+            st.generation,
+        );
         self.cell.publish(snap);
         if !self
             .cell
@@ -244,7 +250,9 @@ impl ConfigManager {
         // 3. Ports whose device changed: take the old device out of service, then re-create.
         if !replaced.is_empty() {
             let mut interim = old.clone();
-            interim.ports.retain(|p| !replaced.iter().any(|r| r.name == p.name));
+            interim
+                .ports
+                .retain(|p| !replaced.iter().any(|r| r.name == p.name));
             self.publish(st, &interim);
             for p in &replaced {
                 if let Some(dev) = st.devices.remove(&p.name) {
@@ -295,8 +303,11 @@ impl ConfigManager {
         // 5. Learned state that the change made wrong: entries of ports that left a network.
         for p in &new.ports {
             if let (Some(o), Some(dev)) = (old.port(&p.name), st.devices.get(&p.name)) {
-                let before: Vec<String> =
-                    old.port_networks(o).iter().map(|(n, _)| n.name.clone()).collect();
+                let before: Vec<String> = old
+                    .port_networks(o)
+                    .iter()
+                    .map(|(n, _)| n.name.clone())
+                    .collect();
                 for (name, table) in st.fdbs.iter() {
                     let now_in = new.port_networks(p).iter().any(|(n, _)| &n.name == name);
                     if before.contains(name) && !now_in {

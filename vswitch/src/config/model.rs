@@ -158,7 +158,11 @@ impl Model {
             return self.network(net).map(|n| (n, None)).into_iter().collect();
         }
         if let Some(vlan) = port.vlan {
-            return self.network_by_vlan(vlan).map(|n| (n, None)).into_iter().collect();
+            return self
+                .network_by_vlan(vlan)
+                .map(|n| (n, None))
+                .into_iter()
+                .collect();
         }
         port.trunk
             .iter()
@@ -170,9 +174,8 @@ impl Model {
     pub fn parse(format: &str, text: &str) -> Result<Model, String> {
         match format {
             "json" => serde_json::from_str(text).map_err(|e| format!("invalid JSON model: {e}")),
-            "toml" => toml::from_str(text).map_err(|e| {
-                format!("invalid TOML model: {}", e.to_string().replace('\n', " "))
-            }),
+            "toml" => toml::from_str(text)
+                .map_err(|e| format!("invalid TOML model: {}", e.to_string().replace('\n', " "))),
             other => Err(format!("unknown model format {other:?}: use toml or json")),
         }
     }

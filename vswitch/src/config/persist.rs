@@ -35,14 +35,13 @@ impl StateDir {
     pub fn load(&self) -> Result<Model, String> {
         let path = self.dir.join(FILE);
         match fs::read_to_string(&path) {
-            Ok(text) => Model::parse("json", &text).map_err(|e| {
-                format!(
-                    "state file {}: {e}; fix or remove the file",
-                    path.display()
-                )
-            }),
+            Ok(text) => Model::parse("json", &text)
+                .map_err(|e| format!("state file {}: {e}; fix or remove the file", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Model::default()),
-            Err(e) => Err(format!("state file {}: cannot read it: {e}", path.display())),
+            Err(e) => Err(format!(
+                "state file {}: cannot read it: {e}",
+                path.display()
+            )),
         }
     }
 

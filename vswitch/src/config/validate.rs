@@ -225,9 +225,8 @@ fn require<'a>(p: &Port, field: Option<&'a str>, flag: &str) -> Result<&'a str> 
 
 /// A PCI address, `DDDD:BB:DD.F` or `BB:DD.F`, hex digits.
 pub fn is_pci_address(s: &str) -> bool {
-    let hex = |part: &str, len: usize| {
-        part.len() == len && part.chars().all(|c| c.is_ascii_hexdigit())
-    };
+    let hex =
+        |part: &str, len: usize| part.len() == len && part.chars().all(|c| c.is_ascii_hexdigit());
     let (rest, func) = match s.rsplit_once('.') {
         Some(x) => x,
         None => return false,
@@ -370,13 +369,17 @@ mod tests {
         let e = err(r#"{"networks":[{"name":"a"},{"name":"a"}]}"#);
         assert!(matches!(e, ConfigError::AlreadyExists(_)));
 
-        let e = err(r#"{"networks":[{"name":"a","subnets":["192.0.2.0/24"],"gateways":["198.51.100.1"]}]}"#);
+        let e = err(
+            r#"{"networks":[{"name":"a","subnets":["192.0.2.0/24"],"gateways":["198.51.100.1"]}]}"#,
+        );
         assert!(e.to_string().contains("outside every --subnet"), "{e}");
 
         let e = err(r#"{"networks":[{"name":"a","vlan":5},{"name":"b","vlan":5}]}"#);
         assert!(e.to_string().contains("VLAN 5 is already used"), "{e}");
 
-        let e = err(r#"{"networks":[{"name":"a","vlan":5}],"ports":[{"name":"p","type":"tap","iface":"x","trunk":[5,6]}]}"#);
+        let e = err(
+            r#"{"networks":[{"name":"a","vlan":5}],"ports":[{"name":"p","type":"tap","iface":"x","trunk":[5,6]}]}"#,
+        );
         assert!(e.to_string().contains("no network has VLAN 6"), "{e}");
 
         let e = err(r#"{"ports":[{"name":"p","type":"vhost-user","path":"rel.sock"}]}"#);
@@ -388,7 +391,9 @@ mod tests {
         let e = err(r#"{"ports":[{"name":"p","type":"tap"}]}"#);
         assert!(e.to_string().contains("needs --iface"), "{e}");
 
-        let e = err(r#"{"ports":[{"name":"p","type":"tap","iface":"a"},{"name":"q","type":"af-packet","iface":"a"}]}"#);
+        let e = err(
+            r#"{"ports":[{"name":"p","type":"tap","iface":"a"},{"name":"q","type":"af-packet","iface":"a"}]}"#,
+        );
         assert!(e.to_string().contains("already used"), "{e}");
 
         let e = err(r#"{"networks":[{"name":"bad name"}]}"#);

@@ -43,16 +43,19 @@ pub fn network_to_pb(model: &Model, n: &Network) -> pb::Network {
         vrf: n.vrf.clone().unwrap_or_default(),
         dhcp: n.dhcp,
         isolated: n.isolated,
-        mac_limit: n
-            .mac_limit
-            .unwrap_or(crate::bridge::fdb::DEFAULT_MAC_LIMIT),
+        mac_limit: n.mac_limit.unwrap_or(crate::bridge::fdb::DEFAULT_MAC_LIMIT),
         fdb_aging_secs: n
             .fdb_aging_secs
             .unwrap_or(crate::bridge::fdb::DEFAULT_AGING_SECS),
         ports: model
             .ports
             .iter()
-            .filter(|p| model.port_networks(p).iter().any(|(pn, _)| pn.name == n.name))
+            .filter(|p| {
+                model
+                    .port_networks(p)
+                    .iter()
+                    .any(|(pn, _)| pn.name == n.name)
+            })
             .map(|p| p.name.clone())
             .collect(),
     }
@@ -73,7 +76,11 @@ pub fn port_from_pb(p: &pb::Port) -> Result<Port, ConfigError> {
             u16::try_from(*v)
                 .ok()
                 .filter(|v| (1..=4094).contains(v))
-                .ok_or_else(|| invalid(format!("{owner}: trunk VLAN {v} is out of range; use 1-4094")))
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "{owner}: trunk VLAN {v} is out of range; use 1-4094"
+                    ))
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Port {
@@ -143,7 +150,10 @@ mod tests {
             r#type: "nic".into(),
             ..pbp.clone()
         };
-        assert!(port_from_pb(&bad).unwrap_err().to_string().contains("unknown type"));
+        assert!(port_from_pb(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown type"));
         let bad = pb::Port {
             trunk: vec![5000],
             ..pbp

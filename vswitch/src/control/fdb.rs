@@ -19,7 +19,10 @@ fn opt(s: &str) -> Option<&str> {
 
 #[tonic::async_trait]
 impl FdbService for FdbApi {
-    async fn list_fdb(&self, req: Request<ListFdbRequest>) -> Result<Response<ListFdbResponse>, Status> {
+    async fn list_fdb(
+        &self,
+        req: Request<ListFdbRequest>,
+    ) -> Result<Response<ListFdbResponse>, Status> {
         let req = req.into_inner();
         let rows = api::list(&self.0.manager, opt(&req.network)).map_err(status)?;
         Ok(Response::new(ListFdbResponse {
@@ -36,13 +39,19 @@ impl FdbService for FdbApi {
         }))
     }
 
-    async fn flush_fdb(&self, req: Request<FlushFdbRequest>) -> Result<Response<FlushFdbResponse>, Status> {
+    async fn flush_fdb(
+        &self,
+        req: Request<FlushFdbRequest>,
+    ) -> Result<Response<FlushFdbResponse>, Status> {
         let req = req.into_inner();
         let flushed = api::flush(&self.0.manager, opt(&req.network)).map_err(status)?;
         Ok(Response::new(FlushFdbResponse { flushed }))
     }
 
-    async fn add_fdb_entry(&self, req: Request<AddFdbEntryRequest>) -> Result<Response<FdbEntry>, Status> {
+    async fn add_fdb_entry(
+        &self,
+        req: Request<AddFdbEntryRequest>,
+    ) -> Result<Response<FdbEntry>, Status> {
         let req = req.into_inner();
         let e = req
             .entry
@@ -65,7 +74,8 @@ impl FdbService for FdbApi {
         req: Request<DeleteFdbEntryRequest>,
     ) -> Result<Response<DeleteFdbEntryResponse>, Status> {
         let req = req.into_inner();
-        api::delete_static(&self.0.manager, &req.network, &req.mac, req.missing_ok).map_err(status)?;
+        api::delete_static(&self.0.manager, &req.network, &req.mac, req.missing_ok)
+            .map_err(status)?;
         Ok(Response::new(DeleteFdbEntryResponse {}))
     }
 }

@@ -61,11 +61,15 @@ pub fn bind(path: &Path) -> Result<UnixListener, String> {
                 path.display()
             ));
         }
-        std::fs::remove_file(path)
-            .map_err(|e| format!("control socket {}: cannot remove stale socket: {e}", path.display()))?;
+        std::fs::remove_file(path).map_err(|e| {
+            format!(
+                "control socket {}: cannot remove stale socket: {e}",
+                path.display()
+            )
+        })?;
     }
-    let listener = UnixListener::bind(path)
-        .map_err(|e| format!("control socket {}: {e}", path.display()))?;
+    let listener =
+        UnixListener::bind(path).map_err(|e| format!("control socket {}: {e}", path.display()))?;
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| format!("control socket {}: {e}", path.display()))?;
@@ -87,7 +91,9 @@ pub async fn serve(
 
     tonic::transport::Server::builder()
         .add_service(StatusServiceServer::new(status::StatusApi(shared.clone())))
-        .add_service(NetworkServiceServer::new(network::NetworkApi(shared.clone())))
+        .add_service(NetworkServiceServer::new(network::NetworkApi(
+            shared.clone(),
+        )))
         .add_service(PortServiceServer::new(port::PortApi(shared.clone())))
         .add_service(FdbServiceServer::new(fdb::FdbApi(shared.clone())))
         .add_service(StatsServiceServer::new(stats::StatsApi(shared.clone())))

@@ -25,7 +25,10 @@ impl NetworkApi {
 
 #[tonic::async_trait]
 impl NetworkService for NetworkApi {
-    async fn add_network(&self, req: Request<AddNetworkRequest>) -> Result<Response<Network>, Status> {
+    async fn add_network(
+        &self,
+        req: Request<AddNetworkRequest>,
+    ) -> Result<Response<Network>, Status> {
         let req = req.into_inner();
         let net = req
             .network
@@ -42,7 +45,11 @@ impl NetworkService for NetworkApi {
                     return Err(ConfigError::AlreadyExists(format!(
                         "network {}: already exists{}",
                         net.name,
-                        if req.exist_ok { " with other settings" } else { "" }
+                        if req.exist_ok {
+                            " with other settings"
+                        } else {
+                            ""
+                        }
                     )));
                 }
                 m.networks.push(net);
@@ -64,7 +71,10 @@ impl NetworkService for NetworkApi {
                     return if req.missing_ok {
                         Ok(())
                     } else {
-                        Err(ConfigError::NotFound(format!("network {}: does not exist", req.name)))
+                        Err(ConfigError::NotFound(format!(
+                            "network {}: does not exist",
+                            req.name
+                        )))
                     };
                 };
                 let users: Vec<String> = m
@@ -88,7 +98,10 @@ impl NetworkService for NetworkApi {
         Ok(Response::new(DeleteNetworkResponse {}))
     }
 
-    async fn get_network(&self, req: Request<GetNetworkRequest>) -> Result<Response<Network>, Status> {
+    async fn get_network(
+        &self,
+        req: Request<GetNetworkRequest>,
+    ) -> Result<Response<Network>, Status> {
         self.get(&req.into_inner().name).map(Response::new)
     }
 
@@ -98,7 +111,11 @@ impl NetworkService for NetworkApi {
     ) -> Result<Response<ListNetworksResponse>, Status> {
         let (model, _) = self.0.manager.model();
         Ok(Response::new(ListNetworksResponse {
-            networks: model.networks.iter().map(|n| network_to_pb(&model, n)).collect(),
+            networks: model
+                .networks
+                .iter()
+                .map(|n| network_to_pb(&model, n))
+                .collect(),
         }))
     }
 }

@@ -60,7 +60,11 @@ impl PortService for PortApi {
                     return Err(ConfigError::AlreadyExists(format!(
                         "port {}: already exists{}",
                         port.name,
-                        if req.exist_ok { " with other settings" } else { "" }
+                        if req.exist_ok {
+                            " with other settings"
+                        } else {
+                            ""
+                        }
                     )));
                 }
                 m.ports.push(port);
@@ -85,7 +89,10 @@ impl PortService for PortApi {
                     return if req.missing_ok {
                         Ok(())
                     } else {
-                        Err(ConfigError::NotFound(format!("port {}: does not exist", req.name)))
+                        Err(ConfigError::NotFound(format!(
+                            "port {}: does not exist",
+                            req.name
+                        )))
                     };
                 };
                 m.ports.remove(i);

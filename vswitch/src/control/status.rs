@@ -43,7 +43,10 @@ pub fn workers(shared: &Shared) -> Vec<WorkerStatus> {
 
 #[tonic::async_trait]
 impl StatusService for StatusApi {
-    async fn get_status(&self, _req: Request<GetStatusRequest>) -> Result<Response<StatusMsg>, Status> {
+    async fn get_status(
+        &self,
+        _req: Request<GetStatusRequest>,
+    ) -> Result<Response<StatusMsg>, Status> {
         let (model, generation) = self.0.manager.model();
         Ok(Response::new(StatusMsg {
             version: env!("CARGO_PKG_VERSION").to_string(),

@@ -55,11 +55,7 @@ impl DpdkBackend {
                 // Every queue pair's socket receives (fanout), so every one must be polled.
                 let pairs = queues.max(txq);
                 let name = format!("net_af_packet_vs{seq}");
-                (
-                    format!("{name},iface={iface},qpairs={pairs}"),
-                    name,
-                    pairs,
-                )
+                (format!("{name},iface={iface},qpairs={pairs}"), name, pairs)
             }
             PortType::VhostUser | PortType::VhostUserClient => {
                 let path = p.path.as_deref().unwrap_or_default();

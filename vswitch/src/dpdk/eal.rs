@@ -56,7 +56,10 @@ pub fn register_thread() -> Result<u32, String> {
     // SAFETY: registers the current thread; valid once the EAL is initialised.
     let ret = unsafe { dpdk_sys::rte_thread_register() };
     if ret < 0 {
-        return Err(format!("cannot register worker thread with DPDK: {}", super::last_error()));
+        return Err(format!(
+            "cannot register worker thread with DPDK: {}",
+            super::last_error()
+        ));
     }
     // SAFETY: reads this thread's lcore id.
     Ok(unsafe { dpdk_sys::vs_lcore_id() })

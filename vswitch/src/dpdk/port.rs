@@ -179,7 +179,9 @@ pub fn info(id: u16) -> PortInfo {
     // SAFETY: valid port id and out structs; driver_name is a static C string.
     unsafe {
         if dpdk_sys::rte_eth_dev_info_get(id, &mut info) == 0 && !info.driver_name.is_null() {
-            out.driver = CStr::from_ptr(info.driver_name).to_string_lossy().into_owned();
+            out.driver = CStr::from_ptr(info.driver_name)
+                .to_string_lossy()
+                .into_owned();
         }
         if dpdk_sys::rte_eth_link_get_nowait(id, &mut link) == 0 {
             out.link_up = link.link_status() != 0;
@@ -232,7 +234,9 @@ pub fn xstats(id: u16) -> Vec<(String, u64)> {
             .filter(|v| v.value != 0)
             .filter_map(|v| {
                 let name = names.get(v.id as usize)?;
-                let s = CStr::from_ptr(name.name.as_ptr()).to_string_lossy().into_owned();
+                let s = CStr::from_ptr(name.name.as_ptr())
+                    .to_string_lossy()
+                    .into_owned();
                 Some((s, v.value))
             })
             .collect()

@@ -84,8 +84,11 @@ impl Switch {
         };
         process_burst(&ctx, &mut self.scratch, port, &mut pkts, &mut out);
         assert!(pkts.is_empty());
-        let mut got: Vec<(u16, Vec<u8>)> =
-            out.0.into_iter().map(|(p, b)| (p, b.data().to_vec())).collect();
+        let mut got: Vec<(u16, Vec<u8>)> = out
+            .0
+            .into_iter()
+            .map(|(p, b)| (p, b.data().to_vec()))
+            .collect();
         got.sort_by_key(|(p, _)| *p);
         got
     }
@@ -192,7 +195,11 @@ fn malformed_frames_are_counted_by_reason_and_good_ones_still_pass() {
         0,
         &[runt, cut_tag, mcast_src, zero_src, oversize, qinq, good],
     );
-    assert_eq!(out.len(), 2, "only the good frame is flooded (to p2 and p3)");
+    assert_eq!(
+        out.len(),
+        2,
+        "only the good frame is flooded (to p2 and p3)"
+    );
     assert_eq!(sw.drops(0, DropReason::Runt), 2);
     assert_eq!(sw.drops(0, DropReason::BadSrcMac), 2);
     assert_eq!(sw.drops(0, DropReason::Oversize), 1);
@@ -207,11 +214,19 @@ fn hairpin_and_lonely_networks_are_dropped() {
                      {"name":"b","type":"tap","iface":"b","network":"red"},
                      {"name":"c","type":"tap","iface":"c","network":"solo"}]}"#,
     );
-    sw.send(0, &[udp_frame(A, BCAST, None, 10), udp_frame(B, BCAST, None, 10)]);
+    sw.send(
+        0,
+        &[udp_frame(A, BCAST, None, 10), udp_frame(B, BCAST, None, 10)],
+    );
     assert!(sw.send(0, &[udp_frame(C, A, None, 10)]).is_empty());
     assert_eq!(sw.drops(0, DropReason::Hairpin), 1);
     // A network with one port: nothing to flood to; never leaks to red.
-    assert!(sw.send(2, &[udp_frame(C, BCAST, None, 10), udp_frame(C, A, None, 10)]).is_empty());
+    assert!(sw
+        .send(
+            2,
+            &[udp_frame(C, BCAST, None, 10), udp_frame(C, A, None, 10)]
+        )
+        .is_empty());
     assert_eq!(sw.drops(2, DropReason::NoEgressPort), 2);
 }
 

@@ -57,7 +57,9 @@ struct Pending<B> {
 impl<B> Pending<B> {
     fn new() -> Self {
         Pending {
-            queues: (0..MAX_PORTS).map(|_| Vec::with_capacity(BURST * 2)).collect(),
+            queues: (0..MAX_PORTS)
+                .map(|_| Vec::with_capacity(BURST * 2))
+                .collect(),
             dirty: 0,
         }
     }
