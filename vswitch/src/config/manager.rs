@@ -75,10 +75,11 @@ impl ConfigManager {
         let Some(store) = &self.store else {
             return Ok(());
         };
-        let mut model = store.load()?;
+        let saved = store.load()?;
+        let mut model = saved.clone();
         loop {
             match self.replace(model.clone()) {
-                Ok(_) => return Ok(()),
+                Ok(_) => break,
                 Err(e) => {
                     let failed = model
                         .ports
@@ -87,12 +88,19 @@ impl ConfigManager {
                     let Some(i) = failed else {
                         return Err(format!("cannot restore the saved model: {e}"));
                     };
-                    tracing::error!("restore: {e}; leaving the port out");
+                    tracing::error!(
+                        "restore: {e}; the port stays in the state file and is retried at the next start"
+                    );
                     let name = model.ports.remove(i).name;
                     model.fdb.retain(|f| f.port != name);
                 }
             }
         }
+        if model != saved {
+            // Keep what could not come back for the next start instead of forgetting it.
+            store.save(&saved)?;
+        }
+        Ok(())
     }
 
     pub fn model(&self) -> (Model, u64) {

@@ -168,5 +168,8 @@ fn persisted_model_is_restored_without_broken_ports() {
     let (md, _) = m.model();
     assert_eq!(md.ports.len(), 1);
     assert_eq!(md.ports[0].name, "a");
+    // The port that failed stays saved for the next start.
+    let saved = StateDir::open(&dir).unwrap().load().unwrap();
+    assert_eq!(saved.ports.len(), 2);
     std::fs::remove_dir_all(dir).unwrap();
 }
