@@ -122,10 +122,7 @@ impl ConfigManager {
 
     /// The port's counters since it was created, summed over workers.
     pub fn port_totals(&self, id: u16) -> PortTotals {
-        let mut t = PortTotals::default();
-        for w in &self.workers {
-            t.accumulate(w.port(id));
-        }
+        let t = self.totals(id);
         let st = self.state.lock();
         st.baselines.get(&id).map_or(t, |b| t.since(b))
     }

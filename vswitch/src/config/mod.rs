@@ -2,6 +2,7 @@
 //! applies changes all-or-nothing.
 
 pub mod build;
+pub mod edit;
 pub mod error;
 pub mod manager;
 pub mod model;

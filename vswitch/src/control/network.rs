@@ -9,7 +9,6 @@ use super::pb::{
     ListNetworksRequest, ListNetworksResponse, Network,
 };
 use super::{status, Shared};
-use crate::config::error::ConfigError;
 
 pub struct NetworkApi(pub Shared);
 
@@ -37,24 +36,7 @@ impl NetworkService for NetworkApi {
         let name = net.name.clone();
         self.0
             .manager
-            .apply(|m| {
-                if let Some(existing) = m.network(&net.name) {
-                    if req.exist_ok && *existing == net {
-                        return Ok(());
-                    }
-                    return Err(ConfigError::AlreadyExists(format!(
-                        "network {}: already exists{}",
-                        net.name,
-                        if req.exist_ok {
-                            " with other settings"
-                        } else {
-                            ""
-                        }
-                    )));
-                }
-                m.networks.push(net);
-                Ok(())
-            })
+            .apply(|m| m.add_network(net, req.exist_ok))
             .map_err(status)?;
         self.get(&name).map(Response::new)
     }
@@ -66,34 +48,7 @@ impl NetworkService for NetworkApi {
         let req = req.into_inner();
         self.0
             .manager
-            .apply(|m| {
-                let Some(i) = m.networks.iter().position(|n| n.name == req.name) else {
-                    return if req.missing_ok {
-                        Ok(())
-                    } else {
-                        Err(ConfigError::NotFound(format!(
-                            "network {}: does not exist",
-                            req.name
-                        )))
-                    };
-                };
-                let users: Vec<String> = m
-                    .ports
-                    .iter()
-                    .filter(|p| m.port_networks(p).iter().any(|(n, _)| n.name == req.name))
-                    .map(|p| p.name.clone())
-                    .collect();
-                if !users.is_empty() {
-                    return Err(ConfigError::Precondition(format!(
-                        "network {}: ports {} still use it; delete or move them first",
-                        req.name,
-                        users.join(", ")
-                    )));
-                }
-                m.networks.remove(i);
-                m.fdb.retain(|e| e.network != req.name);
-                Ok(())
-            })
+            .apply(|m| m.delete_network(&req.name, req.missing_ok))
             .map_err(status)?;
         Ok(Response::new(DeleteNetworkResponse {}))
     }

@@ -9,7 +9,6 @@ use super::pb::{
     ListPortsResponse, Port,
 };
 use super::{status, Shared};
-use crate::config::error::ConfigError;
 use crate::config::model::Model;
 use crate::dpdk;
 use crate::packet::MacAddr;
@@ -52,24 +51,7 @@ impl PortService for PortApi {
         let name = port.name.clone();
         let shared = self.0.clone();
         tokio::task::spawn_blocking(move || {
-            shared.manager.apply(|m| {
-                if let Some(existing) = m.port(&port.name) {
-                    if req.exist_ok && *existing == port {
-                        return Ok(());
-                    }
-                    return Err(ConfigError::AlreadyExists(format!(
-                        "port {}: already exists{}",
-                        port.name,
-                        if req.exist_ok {
-                            " with other settings"
-                        } else {
-                            ""
-                        }
-                    )));
-                }
-                m.ports.push(port);
-                Ok(())
-            })
+            shared.manager.apply(|m| m.add_port(port, req.exist_ok))
         })
         .await
         .map_err(|e| Status::internal(format!("add port: {e}")))?
@@ -84,21 +66,9 @@ impl PortService for PortApi {
         let req = req.into_inner();
         let shared = self.0.clone();
         tokio::task::spawn_blocking(move || {
-            shared.manager.apply(|m| {
-                let Some(i) = m.ports.iter().position(|p| p.name == req.name) else {
-                    return if req.missing_ok {
-                        Ok(())
-                    } else {
-                        Err(ConfigError::NotFound(format!(
-                            "port {}: does not exist",
-                            req.name
-                        )))
-                    };
-                };
-                m.ports.remove(i);
-                m.fdb.retain(|e| e.port != req.name);
-                Ok(())
-            })
+            shared
+                .manager
+                .apply(|m| m.delete_port(&req.name, req.missing_ok))
         })
         .await
         .map_err(|e| Status::internal(format!("delete port: {e}")))?

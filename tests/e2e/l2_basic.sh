@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Two Linux hosts (namespaces, veth + af-packet) in one network: ping both ways (IPv4 and IPv6),
+# the FDB learns each MAC on its port, iperf3 TCP has a real throughput, and a 10 MB file sent
+# with nc arrives with the same sha256.
+. "$(dirname "$0")/lib.sh"
+e2e_init l2_basic
+need_cmd iperf3 nc sha256sum ss
+
+A4=198.51.100.11 B4=198.51.100.12
+A6=2001:db8:11::1 B6=2001:db8:11::2
+
+start_daemon
+vs network add n1
+make_host a "$A4/24" "$A6/64"
+make_host b "$B4/24" "$B6/64"
+vs port add pa --type af-packet --iface "$(rif a)" --network n1
+vs port add pb --type af-packet --iface "$(rif b)" --network n1
+
+step "ping both ways"
+assert_ping a "$B4"
+assert_ping b "$A4"
+assert_ping a "$B6"
+assert_ping b "$A6"
+
+step "the FDB learned each host on its port"
+fdb=$(vs --json fdb show --network n1)
+for h in a:pa b:pb; do
+    mac=$(host_mac "${h%%:*}")
+    port=$(printf '%s' "$fdb" | json_get "[e['port'] for e in d['entries'] if e['mac'].lower() == '$mac']")
+    assert_eq "$port" "[\"${h#*:}\"]" "FDB entry of host ${h%%:*} ($mac)"
+done
+assert_gt "$(port_counter pa rx_packets)" 0 "pa rx_packets"
+assert_gt "$(port_counter pb tx_packets)" 0 "pb tx_packets"
+
+step "iperf3 TCP a -> b and b -> a"
+bg ip netns exec "$(hns b)" timeout 30 iperf3 -s -B "$B4" -p 5201
+wait_for 10 "iperf3 server on b" sh -c "ip netns exec $(hns b) ss -Hltn 'sport = :5201' | grep -q 5201"
+for dir in "" -R; do
+    json=$(inns a timeout 20 iperf3 -c "$B4" -p 5201 -t 3 -J $dir) || fail "iperf3 ${dir:-forward} failed: $(printf '%s' "$json" | json_get "d.get('error', '')" 2>/dev/null)"
+    bps=$(printf '%s' "$json" | json_get "int(d['end']['sum_received']['bits_per_second'])")
+    bytes=$(printf '%s' "$json" | json_get "int(d['end']['sum_received']['bytes'])")
+    log "iperf3 ${dir:-a->b}${dir:+b->a}: $((bps / 1000000)) Mbit/s, $bytes bytes"
+    assert_gt "$bps" 1000000 "iperf3 ${dir:-forward} throughput (bit/s)"
+done
+
+step "10 MB over nc, sha256 equal on both sides"
+head -c $((10 * 1024 * 1024)) /dev/urandom >"$WORK/send.bin"
+bg ip netns exec "$(hns b)" timeout 30 sh -c "nc -l $B4 5001 > '$WORK/recv.bin'"
+ncpid=$BGPID
+wait_for 10 "nc listening on b" sh -c "ip netns exec $(hns b) ss -Hltn 'sport = :5001' | grep -q 5001"
+inns a timeout 30 nc -N "$B4" 5001 <"$WORK/send.bin" || fail "nc sender a -> b failed"
+wait "$ncpid" || fail "nc receiver on b exited with an error"
+sent=$(sha256sum <"$WORK/send.bin" | cut -d' ' -f1)
+got=$(sha256sum <"$WORK/recv.bin" | cut -d' ' -f1)
+assert_eq "$(stat -c %s "$WORK/recv.bin")" $((10 * 1024 * 1024)) "bytes received by nc"
+assert_eq "$got" "$sent" "sha256 of the 10 MB file"
+rm -f "$WORK/send.bin" "$WORK/recv.bin"
+
+step "no drops on the hosts' ports"
+for p in pa pb; do
+    drops=$(vs --json stats show --port "$p" | json_get "d['ports'][0]['drops']")
+    assert_eq "$drops" "{}" "drops on $p"
+done
+pass
