@@ -104,6 +104,13 @@ impl FdbTable {
         self.len() == 0
     }
 
+    /// Starts loading `mac`'s home slot into the cache; a burst prefetches all its MACs before
+    /// looking any of them up, so the misses of a large table overlap.
+    #[inline]
+    pub fn prefetch(&self, mac: MacAddr) {
+        crate::dpdk::prefetch(&self.slots[home(mac.to_u64(), self.mask)]);
+    }
+
     fn find(&self, mac: u64) -> Option<&Slot> {
         let mut i = home(mac, self.mask);
         for _ in 0..MAX_PROBE {

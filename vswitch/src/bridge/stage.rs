@@ -91,6 +91,31 @@ pub fn forward(snap: &Snapshot, in_port: u16, meta: &Meta, now: u32) -> Verdict 
     }
 }
 
+/// Forwarding decisions for a whole burst: prefetch every FDB slot the burst needs, then learn
+/// and look up; a frame with the same MACs as the one before it reuses its decision.
+#[inline]
+pub fn forward_burst(snap: &Snapshot, in_port: u16, metas: &mut [Meta], now: u32) {
+    for m in metas.iter() {
+        if let Some(net) = snap.networks.get(usize::from(m.net)) {
+            net.fdb.prefetch(m.src);
+            if !m.dst.is_multicast() {
+                net.fdb.prefetch(m.dst);
+            }
+        }
+    }
+    for i in 0..metas.len() {
+        let same_as_previous = i > 0 && {
+            let (p, m) = (&metas[i - 1], &metas[i]);
+            p.src == m.src && p.dst == m.dst && p.net == m.net
+        };
+        metas[i].verdict = if same_as_previous {
+            metas[i - 1].verdict
+        } else {
+            forward(snap, in_port, &metas[i], now)
+        };
+    }
+}
+
 /// Sends one frame of network `net` out of `to`, tagged as that port carries it.
 #[inline]
 pub fn egress<B: PacketBuf, O: Output<B>>(

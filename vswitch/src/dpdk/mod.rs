@@ -24,3 +24,31 @@ pub fn errno_text(code: i32) -> String {
             .into_owned()
     }
 }
+
+/// The CPU's time-stamp counter (what DPDK calls `rte_rdtsc`), for cycle measurements.
+#[inline]
+pub fn rdtsc() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: RDTSC has no memory effects and exists on every x86_64 CPU.
+    unsafe {
+        std::arch::x86_64::_rdtsc()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        0
+    }
+}
+
+/// Hints the CPU to pull `value`'s cache line in ahead of use (DPDK's `rte_prefetch0`).
+#[inline(always)]
+pub fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 only hints the cache; it never faults, even on a bad address, and the
+    // reference is valid anyway.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>((value as *const T).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}

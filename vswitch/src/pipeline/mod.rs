@@ -59,28 +59,25 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
     };
     pkts.truncate(BURST);
 
-    // classify + ingress policy; drop in place, keep metas aligned with survivors.
+    // classify + ingress policy; survivors are compacted to the front with their metas.
     let mut n = 0;
-    pkts.retain_mut(|buf| {
-        let verdict = classify::classify(buf)
-            .and_then(|meta| bridge::ingress(port, buf, meta))
-            .map(|meta| scratch.meta[n] = meta);
+    for i in 0..pkts.len() {
+        let verdict =
+            classify::classify(&pkts[i]).and_then(|meta| bridge::ingress(port, &mut pkts[i], meta));
         match verdict {
-            Ok(()) => {
+            Ok(meta) => {
+                scratch.meta[n] = meta;
+                pkts.swap(n, i);
                 n += 1;
-                true
             }
-            Err(reason) => {
-                port_counters.drop(reason);
-                false
-            }
+            Err(reason) => port_counters.drop(reason),
         }
-    });
+    }
+    // Dropping the rejected tail frees its buffers.
+    pkts.truncate(n);
 
     let metas = &mut scratch.meta[..n];
-    for meta in metas.iter_mut() {
-        meta.verdict = bridge::forward(ctx.snap, in_port, meta, ctx.now);
-    }
+    bridge::forward_burst(ctx.snap, in_port, metas, ctx.now);
 
     for (buf, meta) in pkts.drain(..).zip(metas.iter()) {
         match meta.verdict {
