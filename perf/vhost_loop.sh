@@ -3,7 +3,7 @@
 # core, the switch under test with two vhost-user ports on the other, 64-byte UDP frames that
 # circulate (testpmd `mac` forwarding rewrites MACs so a learning bridge sees stable hosts).
 #
-#   perf/vhost_loop.sh CASE [SECONDS]      CASE: testpmd | vswitchd
+#   perf/vhost_loop.sh CASE [SECONDS]      CASE: testpmd | vswitchd | ovs
 # Prints one line: `CASE mpps=X` (median of the per-second samples after warm-up).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,11 +16,17 @@ sw_cpu=1
 work=$(mktemp -d /tmp/vs-perf.XXXXXX)
 MAC0=02:00:00:00:01:00
 MAC1=02:00:00:00:01:01
+S0=$work/v0.sock
+S1=$work/v1.sock
 
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if [ -d "$work/ovs" ]; then
+    for p in "$work"/ovs/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true; done
+    sleep 1
+  fi
   if [ -f "$work/state/vswitchd.pid" ]; then kill "$(cat "$work/state/vswitchd.pid")" 2>/dev/null || true; sleep 1; fi
   [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
@@ -31,8 +37,8 @@ start_switch() {
     testpmd)
       # The ceiling: testpmd io-forwarding between the two vhost-user ports.
       dpdk-testpmd -l "$gen_cpu,$sw_cpu" --main-lcore "$gen_cpu" --in-memory --no-pci --file-prefix "sw$$" \
-        --vdev "net_vhost0,iface=$work/v0.sock,queues=1" \
-        --vdev "net_vhost1,iface=$work/v1.sock,queues=1" \
+        --vdev "net_vhost0,iface=$S0,queues=1" \
+        --vdev "net_vhost1,iface=$S1,queues=1" \
         --log-level=lib.vhost.config:warning \
         -- --forward-mode=io --nb-cores=1 --auto-start --stats-period 100 \
         >"$work/switch.log" 2>&1 &
@@ -43,12 +49,34 @@ start_switch() {
         --lcores "$sw_cpu"
       local vsctl="$root/target/release/vsctl --socket $work/vs.sock"
       $vsctl network add bench
-      $vsctl port add v0 --type vhost-user --path "$work/v0.sock" --network bench
-      $vsctl port add v1 --type vhost-user --path "$work/v1.sock" --network bench
+      $vsctl port add v0 --type vhost-user --path "$S0" --network bench
+      $vsctl port add v1 --type vhost-user --path "$S1" --network bench
+      ;;
+    ovs)
+      # OVS-DPDK's userspace datapath with a NORMAL (learning) bridge, PMD on the switch core.
+      export OVS_RUNDIR=$work/ovs OVS_LOGDIR=$work/ovs OVS_DBDIR=$work/ovs
+      mkdir -p "$work/ovs"
+      local db="--db=unix:$work/ovs/db.sock"
+      ovsdb-tool create "$work/ovs/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+      ovsdb-server "$work/ovs/conf.db" --remote="punix:$work/ovs/db.sock" \
+        --pidfile="$work/ovs/ovsdb-server.pid" --detach --log-file="$work/ovs/ovsdb.log" -vconsole:off
+      ovs-vsctl $db --no-wait init
+      ovs-vsctl $db --no-wait set Open_vSwitch . other_config:dpdk-init=true \
+        other_config:dpdk-lcore-mask=0x$((1 << gen_cpu)) \
+        other_config:pmd-cpu-mask=0x$((1 << sw_cpu)) \
+        other_config:dpdk-socket-mem=1024 \
+        other_config:dpdk-extra="--no-pci --in-memory --file-prefix ovs$$"
+      /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk "unix:$work/ovs/db.sock" \
+        --pidfile="$work/ovs/ovs-vswitchd.pid" --detach --log-file="$work/ovs/vswitchd.log" -vconsole:off
+      ovs-vsctl $db add-br br0 -- set bridge br0 datapath_type=netdev
+      ovs-vsctl $db add-port br0 vhu0 -- set Interface vhu0 type=dpdkvhostuser
+      ovs-vsctl $db add-port br0 vhu1 -- set Interface vhu1 type=dpdkvhostuser
+      S0=$work/ovs/vhu0
+      S1=$work/ovs/vhu1
       ;;
     *) echo "vhost_loop: unknown case $case_name" >&2; exit 2 ;;
   esac
-  for _ in $(seq 50); do [ -S "$work/v0.sock" ] && [ -S "$work/v1.sock" ] && return; sleep 0.1; done
+  for _ in $(seq 100); do [ -S "$S0" ] && [ -S "$S1" ] && return; sleep 0.1; done
   echo "vhost_loop: $case_name did not create its vhost-user sockets" >&2
   cat "$work/switch.log" 2>/dev/null >&2 || true
   exit 1
@@ -65,9 +93,9 @@ start_switch
   echo "quit"
 } | dpdk-testpmd -l "$sw_cpu,$gen_cpu" --main-lcore "$sw_cpu" --in-memory --single-file-segments \
   --no-pci --file-prefix "gen$$" \
-  --vdev "net_virtio_user0,path=$work/v0.sock,queues=1,mac=$MAC0" \
-  --vdev "net_virtio_user1,path=$work/v1.sock,queues=1,mac=$MAC1" \
+  --vdev "net_virtio_user0,path=$S0,queues=1,mac=$MAC0" \
+  --vdev "net_virtio_user1,path=$S1,queues=1,mac=$MAC1" \
   -- -i --forward-mode=mac --eth-peer=0,$MAC1 --eth-peer=1,$MAC0 --nb-cores=1 \
      --txpkts=64 --burst=32 --txd=1024 --rxd=1024 \
   >"$work/gen.log" 2>&1
-python3 "$here/parse_testpmd.py" --skip "$warmup" --label "$case_name" <"$work/gen.log"
+python3 "$here/harness.py" loop-rate --skip "$warmup" --label "$case_name" <"$work/gen.log"

@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""make bench: every benchmark in one run, on this box, reported as ratios.
+
+  bench.py [--repeats N] [--seconds N] [--smoke]
+
+1. The vhost-user loop (vhost_loop.sh): testpmd io-forward (the ceiling), OVS-DPDK NORMAL
+   bridge, vswitchd L2 bridge; median of --repeats runs each.
+2. Pipeline-only (pipeline_only.sh): net_pcap replay -> vswitchd, 1 and 2 workers; MAC-pair
+   sweep (1, 1K, 100K) and frame-size sweep (64, 512, 1518).
+3. Micro-benchmarks: stage-bench cycles/packet per stage, and its instruction count under
+   callgrind.
+Prints the tables and the targets, writes perf/results/bench-TIME.json and a PNG chart.
+--smoke runs one 5-second loop of testpmd and vswitchd only (for `make test`): it checks that
+the harness still works, not how fast anything is.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import harness
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+RESULTS = os.path.join(HERE, "results")
+
+
+def run(cmd, timeout):
+    """Runs a benchmark script; returns its last stdout line parsed, or None on failure."""
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        print(f"bench: {' '.join(cmd)} timed out", file=sys.stderr)
+        return None
+    lines = [l for l in p.stdout.splitlines() if "=" in l]
+    if p.returncode != 0 or not lines:
+        print(f"bench: {' '.join(cmd)} failed: {p.stderr.strip()[-500:]}", file=sys.stderr)
+        return None
+    return harness.parse_result_line(lines[-1])
+
+
+def cpu_hz():
+    """The switch core's clock, from /proc/cpuinfo (cycles/packet = Hz / pps)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            mhz = [float(m) for m in re.findall(r"cpu MHz\s*:\s*([0-9.]+)", f.read())]
+        return max(mhz) * 1e6 if mhz else None
+    except OSError:
+        return None
+
+
+def loop(cases, repeats, seconds):
+    out = {}
+    for case in cases:
+        runs = []
+        for _ in range(repeats):
+            r = run(["bash", os.path.join(HERE, "vhost_loop.sh"), case, str(seconds)],
+                    timeout=seconds + 90)
+            runs.append(r["mpps"] if r and r.get("mpps") else None)
+        out[case] = harness.median(runs)
+        print(f"  {case}: {runs} -> {out[case]}", file=sys.stderr)
+    return out
+
+
+def pipeline(workers, pairs, size, seconds):
+    r = run(["bash", os.path.join(HERE, "pipeline_only.sh"), str(workers), str(pairs), str(size),
+             str(seconds)], timeout=seconds + 120)
+    return r
+
+
+def stage_bench():
+    exe = os.path.join(ROOT, "target", "release", "stage-bench")
+    p = subprocess.run([exe], capture_output=True, text=True, timeout=600, check=False)
+    rows = []
+    for line in p.stdout.splitlines()[1:]:
+        f = line.split()
+        if len(f) == 5:
+            rows.append({"pairs": int(f[0]), "classify": float(f[1]), "ingress": float(f[2]),
+                         "forward": float(f[3]), "pipeline": float(f[4])})
+    return rows
+
+
+def callgrind():
+    """Instructions per packet of the whole pipeline (1000 bursts of 32, 1 MAC pair)."""
+    if not shutil.which("valgrind"):
+        return None
+    exe = os.path.join(ROOT, "target", "release", "stage-bench")
+    out = "/tmp/vs-callgrind.out"
+    p = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                        "--toggle-collect=*process_burst*", exe, "--pairs", "1", "--bursts",
+                        "1000", "--rounds", "1"], capture_output=True, text=True, timeout=600,
+                       check=False)
+    m = re.search(r"Collected\s*:\s*(\d+)", p.stderr)
+    if os.path.exists(out):
+        os.remove(out)
+    if not m:
+        return None
+    # process_burst runs for warm-up + one round of the full pipeline: 2 x 1000 x 32 packets.
+    return round(int(m.group(1)) / (2 * 1000 * 32), 1)
+
+
+def chart(report, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("bench: matplotlib missing, no chart", file=sys.stderr)
+        return False
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    loop_rows = report["loop"]
+    axes[0].bar([r["case"] for r in loop_rows], [r["mpps"] or 0 for r in loop_rows])
+    axes[0].set_title("vhost-user loop, 64 B (Mpps)")
+    ps = report["pairs_sweep"]
+    axes[1].plot([str(r["pairs"]) for r in ps], [r["mpps"] for r in ps], marker="o")
+    axes[1].set_title("pipeline-only: MAC pairs (Mpps)")
+    ss = report["size_sweep"]
+    ax = axes[2]
+    ax.plot([str(r["size"]) for r in ss], [r["mpps"] for r in ss], marker="o", label="Mpps")
+    ax2 = ax.twinx()
+    ax2.plot([str(r["size"]) for r in ss], [r["gbps"] for r in ss], marker="s", color="tab:red",
+             label="Gbps")
+    ax.set_title("pipeline-only: frame size")
+    ax.set_ylabel("Mpps")
+    ax2.set_ylabel("Gbps")
+    for a in axes[:2]:
+        a.set_ylim(bottom=0)
+    fig.tight_layout()
+    fig.savefig(path)
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--smoke", action="store_true")
+    args = ap.parse_args()
+    os.makedirs(RESULTS, exist_ok=True)
+    hz = cpu_hz()
+
+    if args.smoke:
+        res = loop(["testpmd", "vswitchd"], 1, 5)
+        rows = harness.loop_table(res, hz)
+        print(harness.render(rows, [("case", "CASE", 10), ("mpps", "MPPS", 8)]))
+        ok = all(r["mpps"] for r in rows)
+        print("smoke: " + ("the loop ran for every case" if ok else "a case produced no rate"))
+        return 0 if ok else 1
+
+    t0 = time.time()
+    print("vhost-user loop ...", file=sys.stderr)
+    rows = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], args.repeats, args.seconds),
+                              hz)
+    print("pipeline-only ...", file=sys.stderr)
+    scaling = {}
+    for w in (1, 2):
+        r = pipeline(w, 1024, 64, args.seconds)
+        scaling[str(w)] = r["mpps"] if r else None
+    pairs_sweep = []
+    for pairs in (1, 1000, 100000):
+        r = pipeline(1, pairs, 64, args.seconds)
+        pairs_sweep.append({"pairs": pairs, "mpps": r["mpps"] if r else None})
+    size_sweep = []
+    for size in (64, 512, 1518):
+        r = pipeline(1, 1024, size, args.seconds)
+        size_sweep.append({"size": size, "mpps": r["mpps"] if r else None,
+                           "gbps": r["gbps"] if r else None})
+    print("micro-benchmarks ...", file=sys.stderr)
+    stages = stage_bench()
+    instr = callgrind()
+
+    report = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpu_hz": hz,
+              "loop": rows, "scaling": scaling, "pairs_sweep": pairs_sweep,
+              "size_sweep": size_sweep, "stages": stages,
+              "pipeline_instructions_per_packet": instr}
+    report["targets"] = [{"name": n, "value": v, "target": t, "ok": ok}
+                         for n, v, t, ok in harness.check_targets(report)]
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    path = os.path.join(RESULTS, f"bench-{stamp}.json")
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
+    png = os.path.join(RESULTS, f"bench-{stamp}.png")
+    have_chart = chart(report, png)
+
+    print("\nvhost-user loop, 64-byte frames, one switch core (median of "
+          f"{args.repeats} x {args.seconds}s)")
+    print(harness.render(rows, [("case", "CASE", 10), ("mpps", "MPPS", 8),
+                                ("cycles_per_packet", "CYC/PKT", 8),
+                                ("ratio_testpmd", "VS-TESTPMD", 11),
+                                ("ratio_ovs", "VS-OVS", 8)]))
+    print("\npipeline-only (net_pcap replay -> vswitchd), 64 B, 1024 pairs")
+    print(f"  1 worker {scaling['1']} Mpps, 2 workers {scaling['2']} Mpps, "
+          f"scaling {harness.ratio(scaling['2'], scaling['1'])}x")
+    print(harness.render(pairs_sweep, [("pairs", "MAC-PAIRS", 10), ("mpps", "MPPS", 8)]))
+    print(harness.render(size_sweep, [("size", "FRAME", 10), ("mpps", "MPPS", 8),
+                                      ("gbps", "GBPS", 8)]))
+    print("\nper-stage TSC cycles/packet (synthetic bursts, no I/O)")
+    print(harness.render(stages, [("pairs", "MAC-PAIRS", 10), ("classify", "CLASSIFY", 9),
+                                  ("ingress", "INGRESS", 9), ("forward", "FORWARD", 9),
+                                  ("pipeline", "PIPELINE", 9)]))
+    print(f"pipeline instructions/packet (callgrind, 1 pair): {instr}")
+    print("\ntargets")
+    for t in report["targets"]:
+        print(f"  {'ok  ' if t['ok'] else 'MISS'} {t['name']}: {t['value']} (target {t['target']})")
+    print(f"\nresults: {path}" + (f"\nchart:   {png}" if have_chart else ""))
+    print(f"took {time.time() - t0:.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""The benchmark harness's pure logic: parsing tool output, medians, ratios, the report.
+
+Kept free of I/O so that `test_harness.py` can check it without DPDK.
+"""
+import re
+import statistics
+
+LINE = re.compile(r"(?P<key>[a-z_]+)=(?P<val>[-0-9.]+|[a-z-]+)")
+
+
+def parse_testpmd_rates(text):
+    """Per-sample sums of Rx-pps from interactive `show port stats all` output.
+
+    Each sample starts with the block of port 0; the loop's throughput is the sum of the RX
+    rates of all ports in one sample.
+    """
+    out = []
+    for block in re.split(r"NIC statistics for port 0 ", text)[1:]:
+        rates = [int(m) for m in re.findall(r"Rx-pps:\s+(\d+)", block)]
+        if rates:
+            out.append(sum(rates))
+    return out
+
+
+def parse_result_line(line):
+    """`label key=value ...` -> dict with numbers converted (label under "case")."""
+    parts = line.strip().split(None, 1)
+    if not parts:
+        raise ValueError("empty result line")
+    out = {"case": parts[0]}
+    for m in LINE.finditer(parts[1] if len(parts) > 1 else ""):
+        val = m.group("val")
+        try:
+            out[m.group("key")] = float(val) if "." in val else int(val)
+        except ValueError:
+            out[m.group("key")] = val
+    return out
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return statistics.median(values)
+
+
+def ratio(a, b):
+    """a / b rounded to 2 places, None when either is missing or b is zero."""
+    if a is None or b is None or b == 0:
+        return None
+    return round(a / b, 2)
+
+
+def cycles_per_packet(mpps, cpu_hz):
+    """Cycles one saturated core spends per packet at `mpps`."""
+    if not mpps or not cpu_hz:
+        return None
+    return round(cpu_hz / (mpps * 1e6), 1)
+
+
+def fmt(v, width, digits=2):
+    if v is None:
+        return "-".rjust(width)
+    if isinstance(v, float):
+        return f"{v:.{digits}f}".rjust(width)
+    return str(v).rjust(width)
+
+
+def loop_table(results, cpu_hz):
+    """Rows for the vhost-user loop: case, Mpps, cycles/packet, ratios to testpmd and OVS."""
+    base = results.get("testpmd")
+    ovs = results.get("ovs")
+    rows = []
+    for case, mpps in results.items():
+        rows.append({
+            "case": case,
+            "mpps": mpps,
+            "cycles_per_packet": cycles_per_packet(mpps, cpu_hz),
+            "ratio_testpmd": ratio(mpps, base),
+            "ratio_ovs": ratio(mpps, ovs),
+        })
+    return rows
+
+
+def render(rows, columns):
+    """A plain text table; `columns` is [(key, title, width)]."""
+    head = " ".join(title.rjust(w) if i else title.ljust(w)
+                    for i, (_, title, w) in enumerate(columns))
+    lines = [head]
+    for r in rows:
+        cells = []
+        for i, (key, _, w) in enumerate(columns):
+            v = r.get(key)
+            cells.append(str(v).ljust(w) if i == 0 else fmt(v, w))
+        lines.append(" ".join(cells))
+    return "\n".join(lines)
+
+
+def check_targets(report):
+    """The issue's targets as (name, value, target, ok) tuples; missing values are not ok."""
+    loop = {r["case"]: r for r in report.get("loop", [])}
+    vs = loop.get("vswitchd", {})
+    checks = [
+        ("L2 vs testpmd io-forward", vs.get("ratio_testpmd"), ">= 0.90",
+         vs.get("ratio_testpmd") is not None and vs["ratio_testpmd"] >= 0.90),
+        ("L2 vs OVS-DPDK NORMAL", vs.get("ratio_ovs"), ">= 1.40",
+         vs.get("ratio_ovs") is not None and vs["ratio_ovs"] >= 1.40),
+    ]
+    scale = report.get("scaling", {})
+    s = ratio(scale.get("2"), scale.get("1"))
+    checks.append(("pipeline 2 workers vs 1", s, ">= 1.80", s is not None and s >= 1.80))
+    pairs = {r["pairs"]: r["mpps"] for r in report.get("pairs_sweep", [])}
+    if 1 in pairs and 100000 in pairs and pairs[1]:
+        loss = round(1 - pairs[100000] / pairs[1], 3)
+        checks.append(("loss 1 -> 100K MAC pairs", loss, "<= 0.10", loss <= 0.10))
+    else:
+        checks.append(("loss 1 -> 100K MAC pairs", None, "<= 0.10", False))
+    return checks
+
+
+def _main(argv):
+    """`harness.py loop-rate --skip N --label L < testpmd.log`: one result line."""
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(prog="harness.py")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    lr = sub.add_parser("loop-rate")
+    lr.add_argument("--skip", type=int, default=3)
+    lr.add_argument("--label", default="case")
+    args = ap.parse_args(argv)
+    samples = parse_testpmd_rates(sys.stdin.read())[args.skip:]
+    if not samples:
+        print(f"{args.label} mpps=0 error=no-samples")
+        return 1
+    print(f"{args.label} mpps={median(samples) / 1e6:.2f} samples={len(samples)}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))

@@ -1,0 +1,62 @@
+"""Tests of the harness logic (run by `make test`)."""
+import unittest
+
+import harness
+
+TESTPMD = """
+  ######################## NIC statistics for port 0  ########################
+  RX-packets: 100        RX-missed: 0          RX-bytes:  6400
+  Throughput (since last show)
+  Rx-pps:      3000000          Rx-bps:   1500000000
+  Tx-pps:      3000000          Tx-bps:   1500000000
+  ######################## NIC statistics for port 1  ########################
+  Rx-pps:      2000000          Rx-bps:   1000000000
+  Tx-pps:      2000000          Tx-bps:   1000000000
+  ############################################################################
+  ######################## NIC statistics for port 0  ########################
+  Rx-pps:      1          Rx-bps:   1
+  ######################## NIC statistics for port 1  ########################
+  Rx-pps:      2          Rx-bps:   1
+"""
+
+
+class HarnessTest(unittest.TestCase):
+    def test_testpmd_samples_sum_ports(self):
+        self.assertEqual(harness.parse_testpmd_rates(TESTPMD), [5000000, 3])
+        self.assertEqual(harness.parse_testpmd_rates("garbage"), [])
+
+    def test_result_line(self):
+        r = harness.parse_result_line("pipeline workers=2 pairs=1000 size=64 mpps=12.50 gbps=6.40")
+        self.assertEqual(r["case"], "pipeline")
+        self.assertEqual(r["workers"], 2)
+        self.assertAlmostEqual(r["mpps"], 12.5)
+        self.assertEqual(harness.parse_result_line("ovs mpps=0 error=no-samples")["error"],
+                         "no-samples")
+        with self.assertRaises(ValueError):
+            harness.parse_result_line("  ")
+
+    def test_median_and_ratio(self):
+        self.assertEqual(harness.median([3, 1, 2]), 2)
+        self.assertEqual(harness.median([None, 4]), 4)
+        self.assertIsNone(harness.median([]))
+        self.assertEqual(harness.ratio(9, 10), 0.9)
+        self.assertIsNone(harness.ratio(1, 0))
+        self.assertIsNone(harness.ratio(None, 1))
+        self.assertEqual(harness.cycles_per_packet(10.0, 2.8e9), 280.0)
+
+    def test_table_and_targets(self):
+        rows = harness.loop_table({"testpmd": 10.0, "ovs": 6.0, "vswitchd": 9.5}, 3e9)
+        vs = rows[2]
+        self.assertEqual((vs["ratio_testpmd"], vs["ratio_ovs"]), (0.95, 1.58))
+        text = harness.render(rows, [("case", "CASE", 10), ("mpps", "MPPS", 6)])
+        self.assertIn("vswitchd", text.splitlines()[3])
+        report = {"loop": rows, "scaling": {"1": 10.0, "2": 19.0},
+                  "pairs_sweep": [{"pairs": 1, "mpps": 10.0}, {"pairs": 100000, "mpps": 9.5}]}
+        self.assertTrue(all(ok for *_, ok in harness.check_targets(report)))
+        report["scaling"]["2"] = 12.0
+        failed = [name for name, _, _, ok in harness.check_targets(report) if not ok]
+        self.assertEqual(failed, ["pipeline 2 workers vs 1"])
+
+
+if __name__ == "__main__":
+    unittest.main()
