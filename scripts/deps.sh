@@ -9,7 +9,7 @@ PACKAGES=(
   # tests and demo: real Linux peers
   iproute2 iputils-ping iperf3 netcat-openbsd tcpdump ethtool procps psmisc python3
 )
-[ "${1:-}" = "--bench" ] && PACKAGES+=(openvswitch-switch-dpdk)
+[ "${1:-}" = "--bench" ] && PACKAGES+=(openvswitch-switch-dpdk valgrind)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -20,6 +20,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "${1:-}" = "--bench" ] && ! python3 -c "import matplotlib" 2>/dev/null; then
+  echo "deps: installing matplotlib (bench charts)"
+  python3 -m pip install -q --root-user-action=ignore matplotlib || echo "deps: no matplotlib; bench runs without its chart"
 fi
 
 if ! command -v cargo >/dev/null; then

@@ -89,9 +89,13 @@ pub fn default_worker_cpus() -> Vec<usize> {
     vec![online - 1]
 }
 
-/// The CPU the EAL main thread (control) runs on: the first one no worker uses.
+/// The CPU the EAL main thread (control) runs on: the first one no worker uses, or when the
+/// workers take every CPU, the first worker's (control sleeps; it does not spin).
 fn main_cpu(workers: &[usize]) -> usize {
-    (0..).find(|c| !workers.contains(c)).unwrap_or(0)
+    let online = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (0..online)
+        .find(|c| !workers.contains(c))
+        .unwrap_or_else(|| workers.first().copied().unwrap_or(0))
 }
 
 pub struct Workers {

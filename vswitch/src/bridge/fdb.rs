@@ -18,6 +18,9 @@ const MAC_MASK: u64 = (1 << 48) - 1;
 /// Slots probed from a MAC's home slot before giving up.
 const MAX_PROBE: usize = 16;
 
+/// Tables holding more MACs than this get their lookups prefetched.
+const PREFETCH_MIN_ENTRIES: u32 = 4096;
+
 /// Default limit of learned + static MACs in one network.
 pub const DEFAULT_MAC_LIMIT: u32 = 65_536;
 /// Default seconds a learned MAC lives without traffic.
@@ -102,6 +105,13 @@ impl FdbTable {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// With many MACs, lookups miss the cache and prefetching overlaps the misses; with a few
+    /// their slots stay cached and prefetching only costs instructions.
+    #[inline]
+    pub fn worth_prefetching(&self) -> bool {
+        self.count.load(Ordering::Relaxed) > PREFETCH_MIN_ENTRIES
     }
 
     /// Starts loading `mac`'s home slot into the cache; a burst prefetches all its MACs before

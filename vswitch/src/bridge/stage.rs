@@ -28,15 +28,11 @@ pub fn ingress<B: PacketBuf>(
             net => net,
         },
     };
-    let tagged = buf
-        .data()
-        .get(MACS_LEN..MACS_LEN + 2)
-        .is_some_and(|t| u16::from_be_bytes([t[0], t[1]]) == ethertype::VLAN);
-    let header = eth::HEADER_LEN + if tagged { vlan::HEADER_LEN } else { 0 };
+    let header = eth::HEADER_LEN + if meta.tagged { vlan::HEADER_LEN } else { 0 };
     if buf.pkt_len().saturating_sub(header) > usize::from(port.mtu) {
         return Err(DropReason::Oversize);
     }
-    if tagged {
+    if meta.tagged {
         pop_tag(buf)?;
     }
     Ok(meta)
@@ -96,11 +92,14 @@ pub fn forward(snap: &Snapshot, in_port: u16, meta: &Meta, now: u32) -> Verdict 
 #[inline]
 pub fn forward_burst(snap: &Snapshot, in_port: u16, metas: &mut [Meta], now: u32) {
     for m in metas.iter() {
-        if let Some(net) = snap.networks.get(usize::from(m.net)) {
-            net.fdb.prefetch(m.src);
-            if !m.dst.is_multicast() {
-                net.fdb.prefetch(m.dst);
+        match snap.networks.get(usize::from(m.net)) {
+            Some(net) if net.fdb.worth_prefetching() => {
+                net.fdb.prefetch(m.src);
+                if !m.dst.is_multicast() {
+                    net.fdb.prefetch(m.dst);
+                }
             }
+            _ => {}
         }
     }
     for i in 0..metas.len() {

@@ -13,6 +13,7 @@ pub fn classify<B: PacketBuf>(buf: &B) -> Result<Meta, DropReason> {
     if src.is_multicast() || src.is_zero() {
         return Err(DropReason::BadSrcMac);
     }
+    let tagged = frame.ethertype() == ethertype::VLAN;
     let vlan = match frame.ethertype() {
         ethertype::VLAN => {
             let tag = vlan::Tag::new_checked(frame.payload()).map_err(|_| DropReason::Runt)?;
@@ -30,6 +31,7 @@ pub fn classify<B: PacketBuf>(buf: &B) -> Result<Meta, DropReason> {
         dst: frame.dst_addr(),
         src,
         vlan,
+        tagged,
         net: 0,
         verdict: Verdict::Pending,
     })

@@ -23,6 +23,8 @@ pub struct Meta {
     pub src: MacAddr,
     /// The 802.1Q VLAN id the frame arrived with (None = untagged or priority-tagged).
     pub vlan: Option<u16>,
+    /// The frame carries an 802.1Q header (a priority tag included).
+    pub tagged: bool,
     pub net: NetIdx,
     pub verdict: Verdict,
 }
