@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all deps build demo test unit lint e2e bench clean
+.PHONY: all deps build demo test unit lint e2e perf-check bench clean
 
 all: build
 
@@ -26,7 +26,12 @@ unit: deps
 e2e: build
 	@bash tests/e2e/run.sh
 
-test: lint unit e2e
+# The benchmark harness's own tests and a 5 s smoke of the vhost-user loop (not a speed check).
+perf-check: build
+	cd perf && python3 -m unittest -q test_harness
+	python3 perf/bench.py --smoke
+
+test: lint unit perf-check e2e
 
 bench: build
 	@bash scripts/deps.sh --bench
