@@ -25,7 +25,12 @@ E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$E2E_DIR/../.." && pwd)
 VSWITCHD=${VSWITCHD:-$REPO/target/release/vswitchd}
 VSCTL=${VSCTL:-$REPO/target/release/vsctl}
+# shellcheck disable=SC2034 # used by the cases
 SENDRAW=$E2E_DIR/tools/sendraw.py
+# The distribution's python3 (a pyenv shim in PATH can take 0.25 s per start).
+if [ -z "${PYTHON:-}" ]; then
+    if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
+fi
 
 E2E_NAME=unnamed
 PFX=
@@ -52,9 +57,13 @@ pass() {
 }
 
 _on_err() {
-    local rc=$? line=$1 cmd=$2
-    printf 'FAIL: %s: command failed (exit %s) at %s line %s: %s\n' \
-        "$E2E_NAME" "$rc" "$(basename "$0")" "$line" "$cmd" >&2
+    local rc=$? cmd=$1 i where=
+    # A failing $(...) also fails the command around it, which is reported there.
+    [ "$BASH_SUBSHELL" -gt 0 ] && return 0
+    for ((i = 0; i + 1 < ${#BASH_SOURCE[@]}; i++)); do
+        where+="${where:+ <- }${BASH_SOURCE[i + 1]##*/}:${BASH_LINENO[i]}"
+    done
+    printf 'FAIL: %s: command failed (exit %s) at %s: %s\n' "$E2E_NAME" "$rc" "$where" "$cmd" >&2
 }
 
 # ---- setup and cleanup -----------------------------------------------------------------------
@@ -70,7 +79,7 @@ need_cmd() {
 e2e_init() {
     E2E_NAME=$1
     [ "$(id -u)" -eq 0 ] || fail "needs root (network namespaces, veth pairs, DPDK); run as root"
-    need_cmd ip ethtool sysctl python3 timeout ping tcpdump
+    need_cmd ip ethtool sysctl "$PYTHON" timeout ping tcpdump
     [ -x "$VSWITCHD" ] || fail "no vswitchd at $VSWITCHD (run: make build)"
     [ -x "$VSCTL" ] || fail "no vsctl at $VSCTL (run: make build)"
     if [ -n "${E2E_WORKDIR:-}" ]; then
@@ -88,7 +97,7 @@ e2e_init() {
     [ "${#PFX}" -le 8 ] || fail "name prefix '$PFX' longer than 8 characters"
     SOCK=$WORK/vswitchd.sock
     STATE=$WORK/state
-    trap '_on_err "$LINENO" "$BASH_COMMAND"' ERR
+    trap '_on_err "$BASH_COMMAND"' ERR
     trap 'exit 130' INT
     trap 'exit 143' TERM
     trap cleanup EXIT
@@ -125,7 +134,11 @@ cleanup() {
     for pid in "${_DAEMON_PIDS[@]}"; do
         if _pid_alive "$pid" && _is_vswitchd "$pid"; then
             kill -TERM "$pid" 2>/dev/null
-            _wait_gone "$pid" 15 || { echo "cleanup: vswitchd $pid ignored SIGTERM; SIGKILL" >&2; kill -KILL "$pid"; }
+            if ! _wait_gone "$pid" 15; then
+                printf 'FAIL: %s: vswitchd %s still running 15 s after SIGTERM; SIGKILL\n' "$E2E_NAME" "$pid" >&2
+                kill -KILL "$pid"
+                [ "$rc" -ne 0 ] || rc=1
+            fi
         fi
     done
     for l in "${_LINKS[@]}"; do
@@ -142,7 +155,7 @@ cleanup() {
     if [ "${E2E_KEEP:-0}" != 1 ] && [ -z "${E2E_WORKDIR:-}" ]; then
         rm -rf "$WORK"
     fi
-    return "$rc"
+    exit "$rc"
 }
 
 # ---- daemon ----------------------------------------------------------------------------------
@@ -244,6 +257,34 @@ make_tap_host() {
     _host_addrs "$h" "$t" "$addr"
 }
 
+# make_vlan_ifs H VID:NAME...: 802.1Q sub-interfaces NAME (VLAN VID) of host H's veth, in H's
+# namespace, down and without addresses. Kernel VLAN devices when the kernel has 8021q, else
+# TAPs bridged by tools/vlanhost.py (the same frames on the wire). Sets VLAN_IMPL.
+make_vlan_ifs() {
+    local h=$1 parent spec
+    shift
+    parent=$(hif "$h")
+    if inns "$h" ip link add link "$parent" name vlprobe type vlan id 4000 2>/dev/null; then
+        inns "$h" ip link del vlprobe
+        VLAN_IMPL=kernel
+        for spec in "$@"; do
+            inns "$h" ip link add link "$parent" name "${spec#*:}" type vlan id "${spec%%:*}"
+        done
+    else
+        # shellcheck disable=SC2034 # used by the cases
+        VLAN_IMPL=vlanhost.py
+        log "note: this kernel has no 802.1Q devices (CONFIG_VLAN_8021Q); VLAN sub-interfaces are TAPs bridged by tools/vlanhost.py"
+        local args=() out=$WORK/vlanhost-$h.log
+        for spec in "$@"; do args+=(--vlan "$spec"); done
+        bg ip netns exec "$(hns "$h")" timeout 600 "$PYTHON" -u "$E2E_DIR/tools/vlanhost.py" \
+            --parent "$parent" "${args[@]}" >"$out" 2>&1
+        wait_for 10 "vlanhost.py on $h ($(cat "$out" 2>/dev/null))" grep -q ready "$out"
+    fi
+    for spec in "$@"; do
+        inns "$h" ethtool -K "${spec#*:}" tx off tso off gso off gro off >/dev/null 2>&1 || true
+    done
+}
+
 # host_mac H [IF]: MAC of host H's interface (default its veth).
 host_mac() { inns "$1" cat "/sys/class/net/${2:-$(hif "$1")}/address"; }
 
@@ -274,18 +315,10 @@ capture_start() {
     shift 2
     [ $# -gt 0 ] && shift
     [ -n "$ifc" ] || ifc=$(hif "$h")
-    bg ip netns exec "$(hns "$h")" timeout 120 tcpdump -Z root -i "$ifc" -nn -U -s 256 -w "$file" "$@" 2>"$file.err"
+    bg ip netns exec "$(hns "$h")" timeout 120 tcpdump -Z root --immediate-mode -i "$ifc" -nn -U -s 256 -w "$file" "$@" 2>"$file.err"
+    # shellcheck disable=SC2034 # used by the cases
     CAPPID=$BGPID
     wait_for 10 "tcpdump on $h/$ifc to start" grep -q "listening on" "$file.err"
-}
-
-# capture_start_root IF FILE [FILTER...]: the same on a root-namespace interface.
-capture_start_root() {
-    local ifc=$1 file=$2
-    shift 2
-    bg timeout 120 tcpdump -Z root -i "$ifc" -nn -U -s 256 -w "$file" "$@" 2>"$file.err"
-    CAPPID=$BGPID
-    wait_for 10 "tcpdump on $ifc to start" grep -q "listening on" "$file.err"
 }
 
 # capture_stop PID: stops tcpdump (it flushes the file).
@@ -305,7 +338,7 @@ capture_read() {
 
 # json_get EXPR: reads JSON on stdin, prints the Python expression EXPR over it (as `d`).
 json_get() {
-    python3 -c 'import json, sys
+    "$PYTHON" -c 'import json, sys
 d = json.load(sys.stdin)
 v = eval(sys.argv[1])
 print(json.dumps(v) if isinstance(v, (dict, list)) else v)' "$1"
@@ -314,7 +347,7 @@ print(json.dumps(v) if isinstance(v, (dict, list)) else v)' "$1"
 # port_counter PORT KEY: one counter of PORT from `vsctl --json stats show`. KEY is rx_packets,
 # tx_packets, rx_bytes, tx_bytes, drops.REASON (0 when absent) or hw.NAME.
 port_counter() {
-    vs --json stats show | python3 -c 'import json, sys
+    vs --json stats show | "$PYTHON" -c 'import json, sys
 port, key = sys.argv[1], sys.argv[2]
 d = json.load(sys.stdin)
 ps = [p for p in d["ports"] if p["name"] == port]
@@ -348,15 +381,15 @@ assert_ne() { # ACTUAL UNEXPECTED WHAT
     [ "$1" != "$2" ] || fail "$3: got '$1', which it must not be"
 }
 assert_gt() { # A B WHAT: A > B (integers)
-    _is_int "$1" && _is_int "$2" || fail "$3: not integers: '$1' '$2'"
+    { _is_int "$1" && _is_int "$2"; } || fail "$3: not integers: '$1' '$2'"
     [ "$1" -gt "$2" ] || fail "$3: expected > $2, got $1"
 }
 assert_ge() { # A B WHAT: A >= B (integers)
-    _is_int "$1" && _is_int "$2" || fail "$3: not integers: '$1' '$2'"
+    { _is_int "$1" && _is_int "$2"; } || fail "$3: not integers: '$1' '$2'"
     [ "$1" -ge "$2" ] || fail "$3: expected >= $2, got $1"
 }
 assert_le() { # A B WHAT: A <= B (integers)
-    _is_int "$1" && _is_int "$2" || fail "$3: not integers: '$1' '$2'"
+    { _is_int "$1" && _is_int "$2"; } || fail "$3: not integers: '$1' '$2'"
     [ "$1" -le "$2" ] || fail "$3: expected <= $2, got $1"
 }
 assert_contains() { # HAYSTACK NEEDLE WHAT
@@ -373,7 +406,7 @@ assert_ping() {
         fail "ping $h -> $dst: $(printf '%s' "$out" | grep -E 'transmitted|unreachable|Unreachable' | head -1)"
 }
 
-# assert_no_ping H DST: not one reply to 3 echo requests.
+# assert_no_ping H DST: no echo reply at all within 3 s.
 assert_no_ping() {
     local h=$1 dst=$2 out
     if out=$(inns "$h" timeout 15 ping -n -c 3 -i 0.2 -W 1 -w 3 "$dst" 2>&1); then
