@@ -92,8 +92,39 @@ async fn run(cli: Cli) -> Result<(), Error> {
     }
 }
 
+/// Argument errors in the contract's shape: one line, `vsctl: ...`, exit 2. Help and version
+/// print as clap formats them.
+fn parse_args() -> Result<Cli, ExitCode> {
+    use clap::error::ErrorKind;
+    Cli::try_parse().map_err(|e| match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("vsctl: {}", usage_error_line(&e.to_string()));
+            ExitCode::from(2)
+        }
+    })
+}
+
+/// The first line of clap's message without its `error: ` prefix, plus where to get help.
+fn usage_error_line(text: &str) -> String {
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments");
+    let first = first.trim().strip_prefix("error: ").unwrap_or(first.trim());
+    format!("{first} (see vsctl --help)")
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_args() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let result = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -111,6 +142,15 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usage_errors_fold_to_one_line() {
+        let e = Cli::try_parse_from(["vsctl", "network", "add", "x", "--vlan", "5000"]).unwrap_err();
+        let line = usage_error_line(&e.to_string());
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.contains("5000"), "{line}");
+        assert!(!line.starts_with("error:"), "{line}");
+    }
     use clap::CommandFactory;
 
     #[test]

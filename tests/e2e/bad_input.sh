@@ -73,9 +73,8 @@ refused "no daemon (no socket file)" --socket "$WORK/nothing.sock" status
 refused "no daemon (stale socket file)" --socket "$WORK/dead.sock" config show
 
 step "argument errors (rejected by vsctl's parser) are refused and change nothing"
-# The operator contract says every error is one line; vsctl's argument parser prints a usage
-# block today (see the report), so the one-line check runs only with E2E_STRICT_USAGE=1.
-u=${E2E_STRICT_USAGE:-0}
+# The operator contract: every error is one line, parser errors included.
+u=1
 ONE_LINE=$u refused "VLAN id out of range" "${S[@]}" network add bad --vlan 5000
 ONE_LINE=$u refused "trunk list not numbers" "${S[@]}" port add p2 --type af-packet --iface "$(rif b)" --trunk abc
 ONE_LINE=$u refused "--network with --vlan" "${S[@]}" port add p2 --type af-packet --iface "$(rif b)" --network n1 --vlan 100

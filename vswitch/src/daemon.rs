@@ -20,6 +20,8 @@ use crate::pipeline::counters::WorkerCounters;
 use crate::pipeline::worker::{SharedTxLocks, Worker};
 
 const MBUFS: u32 = 65_535;
+/// A PCI address no machine has (domain ffff is never enumerated).
+const NO_PCI_DEVICE: &str = "ffff:ff:1f.7";
 const MBUF_CACHE: u32 = 256;
 
 #[derive(Debug, Clone)]
@@ -195,6 +197,17 @@ pub fn run(opts: Options, ready: impl FnOnce()) -> Result<(), String> {
             "1024".into(),
             "--no-shconf".into(),
         ]);
+    }
+    // PCI devices are attached only when a port names them, never all at start (which would
+    // grab every vfio-bound NIC, also for a second daemon); an allowlist entry that matches no
+    // device puts the PCI bus in allowlist mode, and each `--type pci` port adds its own.
+    let pci_policy_given = opts.eal_args.iter().any(|a| {
+        matches!(a.as_str(), "-a" | "-b" | "--allow" | "--block" | "--no-pci")
+            || a.starts_with("--allow=")
+            || a.starts_with("--block=")
+    });
+    if !pci_policy_given {
+        args.extend(["-a".into(), NO_PCI_DEVICE.into()]);
     }
     args.extend(opts.eal_args.iter().cloned());
     let eal = Eal::init(&args).map_err(|e| e.to_string())?;

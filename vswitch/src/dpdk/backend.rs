@@ -118,7 +118,13 @@ impl DpdkBackend {
 impl PortBackend for DpdkBackend {
     fn create(&mut self, p: &Port) -> Result<PortDevice, String> {
         let cfg = self.port_config(p)?;
-        let eth = port::attach(&cfg, &self.pool).map_err(|e| format!("port {}: {e}", p.name))?;
+        let hint = match p.kind {
+            PortType::Pci => "; is the NIC bound to vfio-pci (dpdk-devbind.py -b vfio-pci BDF)?",
+            PortType::Vdev => "; check the driver name (a DPDK net_* driver) and its arguments",
+            _ => "",
+        };
+        let eth = port::attach(&cfg, &self.pool)
+            .map_err(|e| format!("port {}: {e}{hint}", p.name))?;
         tracing::info!(
             "port {}: attached {} as DPDK port {} ({} RX / {} TX queues)",
             p.name,
