@@ -45,9 +45,12 @@ class HarnessTest(unittest.TestCase):
         self.assertEqual(harness.cycles_per_packet(10.0, 2.8e9), 280.0)
 
     def test_table_and_targets(self):
-        rows = harness.loop_table({"testpmd": 10.0, "ovs": 6.0, "vswitchd": 9.5}, 3e9)
+        rows = harness.loop_table({"testpmd": {"mpps": 10.0, "switch_cpp": 300.0},
+                                   "ovs": {"mpps": 6.0, "switch_cpp": 600.0},
+                                   "vswitchd": {"mpps": 9.5, "switch_cpp": 400.0}}, 3e9)
         vs = rows[2]
         self.assertEqual((vs["ratio_testpmd"], vs["ratio_ovs"]), (0.95, 1.58))
+        self.assertEqual((vs["efficiency_testpmd"], vs["efficiency_ovs"]), (0.75, 1.5))
         text = harness.render(rows, [("case", "CASE", 10), ("mpps", "MPPS", 6)])
         self.assertIn("vswitchd", text.splitlines()[3])
         report = {"loop": rows, "scaling": {"1": 10.0, "2": 19.0},

@@ -35,14 +35,18 @@ trap cleanup EXIT
 start_switch() {
   case "$case_name" in
     testpmd)
-      # The ceiling: testpmd io-forwarding between the two vhost-user ports.
+      # The ceiling: testpmd io-forwarding between the two vhost-user ports. Interactive on a
+      # fifo, so that its busy cycles per packet can be read over the measured window.
+      mkfifo "$work/switch.in"
       dpdk-testpmd -l "$gen_cpu,$sw_cpu" --main-lcore "$gen_cpu" --in-memory --no-pci --file-prefix "sw$$" \
         --vdev "net_vhost0,iface=$S0,queues=1" \
         --vdev "net_vhost1,iface=$S1,queues=1" \
         --log-level=lib.vhost.config:warning \
-        -- --forward-mode=io --nb-cores=1 --auto-start --stats-period 100 \
-        >"$work/switch.log" 2>&1 &
+        -- -i --forward-mode=io --nb-cores=1 --record-core-cycles \
+        <"$work/switch.in" >"$work/switch.log" 2>&1 &
       pids+=($!)
+      exec 3>"$work/switch.in"
+      echo "start" >&3
       ;;
     vswitchd)
       "$root/target/release/vswitchd" --socket "$work/vs.sock" --state-dir "$work/state" \
@@ -67,7 +71,8 @@ start_switch() {
         other_config:dpdk-socket-mem=1024 \
         other_config:dpdk-extra="--no-pci --in-memory --file-prefix ovs$$"
       /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk "unix:$work/ovs/db.sock" \
-        --pidfile="$work/ovs/ovs-vswitchd.pid" --detach --log-file="$work/ovs/vswitchd.log" -vconsole:off
+        --pidfile="$work/ovs/ovs-vswitchd.pid" --unixctl="$work/ovs/ovs-vswitchd.ctl" \
+        --detach --log-file="$work/ovs/vswitchd.log" -vconsole:off
       ovs-vsctl $db add-br br0 -- set bridge br0 datapath_type=netdev
       ovs-vsctl $db add-port br0 vhu0 -- set Interface vhu0 type=dpdkvhostuser
       ovs-vsctl $db add-port br0 vhu1 -- set Interface vhu1 type=dpdkvhostuser
@@ -82,20 +87,61 @@ start_switch() {
   exit 1
 }
 
+# switch_sample begin|end: what the switch itself says a packet costs (busy cycles per packet),
+# read at the start and the end of the measured window.
+switch_sample() {
+  case "$case_name" in
+    vswitchd)
+      echo "$1 $($root/target/release/vsctl --socket "$work/vs.sock" --json status |
+        python3 -c 'import json,sys; w=json.load(sys.stdin)["workers"][0]; print(w.get("busy_cycles",0), w.get("rx_packets",0))')"
+      ;;
+    ovs)
+      if [ "$1" = begin ]; then
+        ovs-appctl -t "$work/ovs/ovs-vswitchd.ctl" dpif-netdev/pmd-stats-clear >/dev/null
+      else
+        ovs-appctl -t "$work/ovs/ovs-vswitchd.ctl" dpif-netdev/pmd-stats-show >"$work/pmd-stats"
+      fi
+      ;;
+    testpmd)
+      if [ "$1" = begin ]; then echo "clear fwd stats all" >&3; else echo "show fwd stats all" >&3; fi
+      ;;
+  esac
+}
+
 start_switch
-# Interactive testpmd: `start tx_first 32` puts 32 bursts per port in flight, then one stats
+# Interactive testpmd: `start tx_first 16` puts 16 bursts (512 packets) per port in flight (half
+# of what the 1024-entry virtio rings hold, so no case drops any and all circulate the same), then one stats
 # sample per second (testpmd reports the rate since the previous `show port stats`).
 {
   sleep 2
-  echo "start tx_first 32"
-  for _ in $(seq $((warmup + secs))); do sleep 1; echo "show port stats all"; done
+  echo "start tx_first 16"
+  for i in $(seq $((warmup + secs))); do
+    sleep 1
+    echo "show port stats all"
+    [ "$i" = "$warmup" ] && switch_sample begin >&2
+  done
+  switch_sample end >&2
   echo "stop"
   echo "quit"
-} | dpdk-testpmd -l "$sw_cpu,$gen_cpu" --main-lcore "$sw_cpu" --in-memory --single-file-segments \
+} 2>"$work/samples" | dpdk-testpmd -l "$sw_cpu,$gen_cpu" --main-lcore "$sw_cpu" --in-memory --single-file-segments \
   --no-pci --file-prefix "gen$$" \
-  --vdev "net_virtio_user0,path=$S0,queues=1,mac=$MAC0" \
-  --vdev "net_virtio_user1,path=$S1,queues=1,mac=$MAC1" \
+  --vdev "net_virtio_user0,path=$S0,queues=1,queue_size=1024,mac=$MAC0" \
+  --vdev "net_virtio_user1,path=$S1,queues=1,queue_size=1024,mac=$MAC1" \
   -- -i --forward-mode=mac --eth-peer=0,$MAC1 --eth-peer=1,$MAC0 --nb-cores=1 \
      --txpkts=64 --burst=32 --txd=1024 --rxd=1024 \
   >"$work/gen.log" 2>&1
-python3 "$here/harness.py" loop-rate --skip "$warmup" --label "$case_name" <"$work/gen.log"
+# The switch's own cycles per packet over the window.
+cpp=
+case "$case_name" in
+  vswitchd)
+    cpp=$(python3 -c 'import sys
+s = {l.split()[0]: list(map(int, l.split()[1:3])) for l in open(sys.argv[1]) if l.startswith(("begin", "end"))}
+print(round((s["end"][0] - s["begin"][0]) / max(1, s["end"][1] - s["begin"][1]), 1))' "$work/samples" 2>/dev/null || true) ;;
+  ovs)
+    cpp=$(sed -n 's/.*avg processing cycles per packet: *\([0-9.]*\).*/\1/p' "$work/pmd-stats" 2>/dev/null | head -1 || true) ;;
+  testpmd)
+    sleep 0.5
+    cpp=$(grep -o 'CPU cycles/packet=[0-9.]*' "$work/switch.log" | tail -1 | cut -d= -f2 || true)
+    echo "quit" >&3 ;;
+esac
+python3 "$here/harness.py" loop-rate --skip "$warmup" --label "$case_name" --switch-cpp "${cpp:-}" <"$work/gen.log"

@@ -160,6 +160,9 @@ mod tests {
                 cpu: 1,
                 busy_polls: 3,
                 idle_polls: 1,
+                busy_cycles: 300,
+                idle_cycles: 100,
+                rx_packets: 10,
                 rx_queues: vec!["p0:0".into()],
             }],
         }
@@ -179,8 +182,8 @@ mod tests {
              PORT  HW-IPACKETS  HW-OPACKETS  HW-IBYTES  HW-OBYTES  IMISSED  IERRORS  OERRORS  RX-NOMBUF\n\
              p0    10           0            640        0          0        0        0        0\n\
              \n\
-             WORKER  CPU  BUSY-POLLS  IDLE-POLLS  BUSY%  RX-QUEUES\n\
-             0       1    3           1           75.0   p0:0\n\
+             WORKER  CPU  BUSY-POLLS  IDLE-POLLS  BUSY%  CYC/PKT  RX-QUEUES\n\
+             0       1    3           1           75.0   30       p0:0\n\
              \n\
              DROP-REASON  TOTAL\n\
              no_network   2"

@@ -34,6 +34,7 @@ pub fn workers_table(workers: &[WorkerStatus]) -> String {
         "BUSY-POLLS",
         "IDLE-POLLS",
         "BUSY%",
+        "CYC/PKT",
         "RX-QUEUES",
     ]);
     for w in workers {
@@ -42,14 +43,25 @@ pub fn workers_table(workers: &[WorkerStatus]) -> String {
             w.cpu.to_string(),
             w.busy_polls.to_string(),
             w.idle_polls.to_string(),
-            busy_percent(w.busy_polls, w.idle_polls),
+            busy_percent(w.busy_cycles, w.idle_cycles),
+            cycles_per_packet(w.busy_cycles, w.rx_packets),
             output::list(&w.rx_queues),
         ]);
     }
     table.render()
 }
 
-/// Share of polls that found packets, one decimal; `-` before the first poll.
+/// Busy cycles per received packet; `-` before the first packet.
+fn cycles_per_packet(busy_cycles: u64, packets: u64) -> String {
+    if packets == 0 {
+        "-".to_string()
+    } else {
+        format!("{:.0}", busy_cycles as f64 / packets as f64)
+    }
+}
+
+/// Share of the worker's time (cycles) in polls that found packets, one decimal; `-` before
+/// the first poll.
 fn busy_percent(busy: u64, idle: u64) -> String {
     let total = busy as f64 + idle as f64;
     if total == 0.0 {
@@ -78,6 +90,9 @@ mod tests {
                 cpu: 1,
                 busy_polls: 1,
                 idle_polls: 3,
+                busy_cycles: 25,
+                idle_cycles: 75,
+                rx_packets: 0,
                 rx_queues: vec!["p0:0".into(), "p1:0".into()],
             }],
         };
@@ -85,8 +100,8 @@ mod tests {
             render(&status),
             "version: 0.1.0\ngeneration: 4\nuptime: 1m 1s\nstate-dir: /var/lib/vswitch\n\
              hugepages: no\nports: 2\nnetworks: 1\n\n\
-             WORKER  CPU  BUSY-POLLS  IDLE-POLLS  BUSY%  RX-QUEUES\n\
-             0       1    1           3           25.0   p0:0,p1:0"
+             WORKER  CPU  BUSY-POLLS  IDLE-POLLS  BUSY%  CYC/PKT  RX-QUEUES\n\
+             0       1    1           3           25.0   -        p0:0,p1:0"
         );
     }
 

@@ -28,6 +28,9 @@ pub fn workers(shared: &Shared) -> Vec<WorkerStatus> {
             cpu: shared.worker_cpus.get(i).copied().unwrap_or(0) as u32,
             busy_polls: c.busy_polls.get(),
             idle_polls: c.idle_polls.get(),
+            busy_cycles: c.busy_cycles.get(),
+            idle_cycles: c.idle_cycles.get(),
+            rx_packets: c.rx_packets.get(),
             rx_queues: snap
                 .workers
                 .get(i)

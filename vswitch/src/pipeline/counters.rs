@@ -149,6 +149,10 @@ pub struct WorkerCounters {
     pub ports: Box<[CachePadded<PortCounters>]>,
     pub busy_polls: CachePadded<Counter>,
     pub idle_polls: Counter,
+    /// TSC cycles in busy / idle polls, and packets received.
+    pub busy_cycles: Counter,
+    pub idle_cycles: Counter,
+    pub rx_packets: Counter,
     /// The snapshot generation this worker last finished a burst with (its quiescent point).
     pub seen_generation: CachePadded<AtomicU64>,
 }
@@ -159,6 +163,9 @@ impl Default for WorkerCounters {
             ports: (0..MAX_PORTS).map(|_| CachePadded::default()).collect(),
             busy_polls: CachePadded::default(),
             idle_polls: Counter::default(),
+            busy_cycles: Counter::default(),
+            idle_cycles: Counter::default(),
+            rx_packets: Counter::default(),
             seen_generation: CachePadded::new(AtomicU64::new(0)),
         }
     }

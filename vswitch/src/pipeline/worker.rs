@@ -11,6 +11,7 @@ use super::counters::{DropReason, WorkerCounters, MAX_PORTS};
 use super::meta::BURST;
 use super::{clock, process_burst, Context, Output, Scratch};
 use crate::config::snapshot::{Snapshot, SnapshotCell};
+use crate::dpdk::rdtsc;
 
 /// Port I/O as a worker sees it: DPDK queues in the daemon, in-memory queues in tests.
 pub trait PortIo {
@@ -173,15 +174,20 @@ impl<I: PortIo> Worker<I> {
             if self.cell.generation() != snap.generation {
                 snap = self.cell.load();
             }
+            let start = rdtsc();
             let got = self.poll_once(&snap, &mut scratch, &mut rx, &mut pending);
             self.counters
                 .seen_generation
                 .store(snap.generation, Ordering::Release);
-            if got {
+            let cycles = rdtsc().wrapping_sub(start);
+            if got > 0 {
                 self.counters.busy_polls.add(1);
+                self.counters.busy_cycles.add(cycles);
+                self.counters.rx_packets.add(got as u64);
                 idle = 0;
             } else {
                 self.counters.idle_polls.add(1);
+                self.counters.idle_cycles.add(cycles);
                 idle = idle.saturating_add(1);
                 if idle > IDLE_POLLS_BEFORE_NAP {
                     std::thread::sleep(NAP);
@@ -196,29 +202,29 @@ impl<I: PortIo> Worker<I> {
         }
     }
 
-    /// One pass over this worker's RX queues. True when any packet arrived.
+    /// One pass over this worker's RX queues; returns how many packets arrived.
     fn poll_once(
         &mut self,
         snap: &Snapshot,
         scratch: &mut Scratch,
         rx: &mut Vec<I::Buf>,
         pending: &mut Pending<I::Buf>,
-    ) -> bool {
+    ) -> usize {
         let Some(queues) = snap.workers.get(self.id) else {
-            return false;
+            return 0;
         };
         let ctx = Context {
             snap,
             counters: &self.counters,
             now: clock::now_secs(),
         };
-        let mut got = false;
+        let mut got = 0;
         for q in queues {
             let n = self.io.rx(q.port, q.queue, rx, BURST);
             if n == 0 {
                 continue;
             }
-            got = true;
+            got += n;
             let c = self.counters.port(q.port);
             c.rx_packets.add(n as u64);
             c.rx_bytes
