@@ -14,7 +14,7 @@ use vswitch::dpdk::rdtsc;
 use vswitch::pipeline::buf::{BufError, PacketBuf};
 use vswitch::pipeline::classify::classify;
 use vswitch::pipeline::counters::WorkerCounters;
-use vswitch::pipeline::meta::BURST;
+use vswitch::pipeline::meta::{Meta, BURST};
 use vswitch::pipeline::{process_burst, Context, Output, Scratch};
 
 const FRAME: usize = 64;
@@ -212,20 +212,23 @@ fn main() {
         }
         let port_entry = |p: u16| snap.port(p).expect("bench port");
         let classify_c = measure(&work, rounds, &mut sink, |_, pkts, _| {
+            let mut meta = Meta::default();
             for p in pkts.iter() {
-                std::hint::black_box(classify(p).ok());
+                std::hint::black_box(classify(p, &mut meta).ok());
             }
         });
         let ingress_c = measure(&work, rounds, &mut sink, |port, pkts, _| {
+            let mut meta = Meta::default();
             for p in pkts.iter_mut() {
-                if let Ok(meta) = classify(p) {
-                    std::hint::black_box(bridge::ingress(port_entry(port), p, meta).ok());
+                if classify(p, &mut meta).is_ok() {
+                    std::hint::black_box(bridge::ingress(port_entry(port), p, &mut meta).ok());
                 }
             }
         });
         let forward_c = measure(&work, rounds, &mut sink, |port, pkts, _| {
+            let mut meta = Meta::default();
             for p in pkts.iter_mut() {
-                if let Ok(meta) = classify(p) {
+                if classify(p, &mut meta).is_ok() {
                     std::hint::black_box(bridge::forward(&snap, port, &meta, 1));
                 }
             }

@@ -16,8 +16,8 @@ const MACS_LEN: usize = 12;
 pub fn ingress<B: PacketBuf>(
     port: &PortEntry,
     buf: &mut B,
-    mut meta: Meta,
-) -> Result<Meta, DropReason> {
+    meta: &mut Meta,
+) -> Result<(), DropReason> {
     meta.net = match (&port.mode, meta.vlan) {
         (PortMode::Switch, _) => return Err(DropReason::UnknownNetwork),
         (PortMode::Access(net), None) => *net,
@@ -35,7 +35,7 @@ pub fn ingress<B: PacketBuf>(
     if meta.tagged {
         pop_tag(buf)?;
     }
-    Ok(meta)
+    Ok(())
 }
 
 fn pop_tag<B: PacketBuf>(buf: &mut B) -> Result<(), DropReason> {
@@ -91,15 +91,22 @@ pub fn forward(snap: &Snapshot, in_port: u16, meta: &Meta, now: u32) -> Verdict 
 /// and look up; a frame with the same MACs as the one before it reuses its decision.
 #[inline]
 pub fn forward_burst(snap: &Snapshot, in_port: u16, metas: &mut [Meta], now: u32) {
+    // Frames of a burst mostly share a network: decide about prefetching once per network run.
+    let mut last_net = None;
+    let mut prefetch = false;
     for m in metas.iter() {
-        match snap.networks.get(usize::from(m.net)) {
-            Some(net) if net.fdb.worth_prefetching() => {
-                net.fdb.prefetch(m.src);
-                if !m.dst.is_multicast() {
-                    net.fdb.prefetch(m.dst);
-                }
+        let Some(net) = snap.networks.get(usize::from(m.net)) else {
+            continue;
+        };
+        if last_net != Some(m.net) {
+            last_net = Some(m.net);
+            prefetch = net.fdb.worth_prefetching();
+        }
+        if prefetch {
+            net.fdb.prefetch(m.src);
+            if !m.dst.is_multicast() {
+                net.fdb.prefetch(m.dst);
             }
-            _ => {}
         }
     }
     for i in 0..metas.len() {

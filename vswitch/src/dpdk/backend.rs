@@ -123,8 +123,8 @@ impl PortBackend for DpdkBackend {
             PortType::Vdev => "; check the driver name (a DPDK net_* driver) and its arguments",
             _ => "",
         };
-        let eth = port::attach(&cfg, &self.pool)
-            .map_err(|e| format!("port {}: {e}{hint}", p.name))?;
+        let eth =
+            port::attach(&cfg, &self.pool).map_err(|e| format!("port {}: {e}{hint}", p.name))?;
         tracing::info!(
             "port {}: attached {} as DPDK port {} ({} RX / {} TX queues)",
             p.name,

@@ -1,22 +1,27 @@
 //! First stage: parse the Ethernet header (and one 802.1Q tag) of every packet in the burst.
 
-use crate::packet::{eth, ethertype, vlan};
+use crate::packet::{eth, ethertype, vlan, MacAddr};
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;
 use crate::pipeline::meta::{Meta, Verdict};
 
 /// Fills `meta` from the frame's L2 header, or returns why the frame is dropped.
 #[inline]
-pub fn classify<B: PacketBuf>(buf: &B) -> Result<Meta, DropReason> {
-    let frame = eth::Frame::new_checked(buf.data()).map_err(|_| DropReason::Runt)?;
-    let src = frame.src_addr();
+pub fn classify<B: PacketBuf>(buf: &B, meta: &mut Meta) -> Result<(), DropReason> {
+    let data = buf.data();
+    let Some(hdr) = data.first_chunk::<{ eth::HEADER_LEN }>() else {
+        return Err(DropReason::Runt);
+    };
+    let src = MacAddr([hdr[6], hdr[7], hdr[8], hdr[9], hdr[10], hdr[11]]);
     if src.is_multicast() || src.is_zero() {
         return Err(DropReason::BadSrcMac);
     }
-    let tagged = frame.ethertype() == ethertype::VLAN;
-    let vlan = match frame.ethertype() {
+    let ethertype = u16::from_be_bytes([hdr[12], hdr[13]]);
+    meta.tagged = ethertype == ethertype::VLAN;
+    meta.vlan = match ethertype {
         ethertype::VLAN => {
-            let tag = vlan::Tag::new_checked(frame.payload()).map_err(|_| DropReason::Runt)?;
+            let tag =
+                vlan::Tag::new_checked(&data[eth::HEADER_LEN..]).map_err(|_| DropReason::Runt)?;
             match tag.vid() {
                 0 => None,
                 // 4095 is reserved; a stacked tag is not something we bridge.
@@ -27,12 +32,8 @@ pub fn classify<B: PacketBuf>(buf: &B) -> Result<Meta, DropReason> {
         ethertype::QINQ => return Err(DropReason::BadVlan),
         _ => None,
     };
-    Ok(Meta {
-        dst: frame.dst_addr(),
-        src,
-        vlan,
-        tagged,
-        net: 0,
-        verdict: Verdict::Pending,
-    })
+    meta.dst = MacAddr([hdr[0], hdr[1], hdr[2], hdr[3], hdr[4], hdr[5]]);
+    meta.src = src;
+    meta.verdict = Verdict::Pending;
+    Ok(())
 }

@@ -62,11 +62,10 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
     // classify + ingress policy; survivors are compacted to the front with their metas.
     let mut n = 0;
     for i in 0..pkts.len() {
-        let verdict =
-            classify::classify(&pkts[i]).and_then(|meta| bridge::ingress(port, &mut pkts[i], meta));
-        match verdict {
-            Ok(meta) => {
-                scratch.meta[n] = meta;
+        let meta = &mut scratch.meta[n];
+        let buf = &mut pkts[i];
+        match classify::classify(buf, meta).and_then(|()| bridge::ingress(port, buf, meta)) {
+            Ok(()) => {
                 pkts.swap(n, i);
                 n += 1;
             }
