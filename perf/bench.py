@@ -68,10 +68,12 @@ def loop(cases, repeats, seconds):
             for c, rs in runs.items()}
 
 
-def pipeline(workers, pairs, size, seconds):
-    r = run(["bash", os.path.join(HERE, "pipeline_only.sh"), str(workers), str(pairs), str(size),
-             str(seconds)], timeout=seconds + 120)
-    return r
+def pipeline(workers, pairs, size, seconds, frames=None):
+    cmd = ["bash", os.path.join(HERE, "pipeline_only.sh"), str(workers), str(pairs), str(size),
+           str(seconds)]
+    if frames:
+        cmd.append(str(frames))
+    return run(cmd, timeout=seconds + 180)
 
 
 def stage_bench():
@@ -164,7 +166,8 @@ def main():
         scaling[str(w)] = r["mpps"] if r else None
     pairs_sweep = []
     for pairs in (1, 1000, 100000):
-        r = pipeline(1, pairs, 64, args.seconds)
+        # The same capture size for every point: only the number of MAC pairs changes.
+        r = pipeline(1, pairs, 64, args.seconds, frames=131072)
         pairs_sweep.append({"pairs": pairs, "mpps": r["mpps"] if r else None})
     size_sweep = []
     for size in (64, 512, 1518):

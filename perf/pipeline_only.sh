@@ -4,7 +4,9 @@
 # rate is the switch's own cost. Each worker gets one network of two pcap ports (A->B and B->A
 # frames over PAIRS MAC pairs).
 #
-#   perf/pipeline_only.sh WORKERS PAIRS SIZE [SECONDS]
+#   perf/pipeline_only.sh WORKERS PAIRS SIZE [SECONDS [FRAMES]]
+# FRAMES (default max(1024, PAIRS)) frames per capture; give every case of a sweep the same
+# count so that they differ only in the MAC pairs, not in the capture's memory footprint.
 # Prints one line: `pipeline workers=W pairs=P size=S mpps=X gbps=Y`.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,6 +15,7 @@ workers=${1:?usage: pipeline_only.sh WORKERS PAIRS SIZE [SECONDS]}
 pairs=${2:?}
 size=${3:?}
 secs=${4:-5}
+frames=${5:-$(( pairs > 1024 ? pairs : 1024 ))}
 work=$(mktemp -d /tmp/vs-pipe.XXXXXX)
 cleanup() {
   if [ -f "$work/state/vswitchd.pid" ]; then
@@ -23,9 +26,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python3 "$here/gen_pcap.py" "$work/t" "$pairs" "$size"
+python3 "$here/gen_pcap.py" "$work/t" "$pairs" "$size" "$frames"
 if [ "$workers" = 1 ]; then lcores=1; else lcores=0-$((workers - 1)); fi
-"$root/target/release/vswitchd" --socket "$work/vs.sock" --state-dir "$work/state" --lcores "$lcores"
+# net_pcap holds the whole capture in mbufs: size the pool for both sides of every worker.
+mbufs=$(( 65535 + 2 * workers * frames ))
+"$root/target/release/vswitchd" --socket "$work/vs.sock" --state-dir "$work/state" --lcores "$lcores" \
+  --mbufs "$mbufs"
 vsctl="$root/target/release/vsctl --socket $work/vs.sock"
 # Ports in queue order: worker w polls a$w and b$w.
 for w in $(seq 0 $((workers - 1))); do

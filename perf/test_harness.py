@@ -56,6 +56,9 @@ class HarnessTest(unittest.TestCase):
         report = {"loop": rows, "scaling": {"1": 10.0, "2": 19.0},
                   "pairs_sweep": [{"pairs": 1, "mpps": 10.0}, {"pairs": 100000, "mpps": 9.5}]}
         self.assertTrue(all(ok for *_, ok in harness.check_targets(report)))
+        report["pairs_sweep"][1]["mpps"] = None
+        self.assertFalse(harness.check_targets(report)[-1][3])
+        report["pairs_sweep"][1]["mpps"] = 9.5
         report["scaling"]["2"] = 12.0
         failed = [name for name, _, _, ok in harness.check_targets(report) if not ok]
         self.assertEqual(failed, ["pipeline 2 workers vs 1"])

@@ -19,7 +19,7 @@ use crate::pipeline::clock;
 use crate::pipeline::counters::WorkerCounters;
 use crate::pipeline::worker::{SharedTxLocks, Worker};
 
-const MBUFS: u32 = 65_535;
+pub const DEFAULT_MBUFS: u32 = 65_535;
 /// A PCI address no machine has (domain ffff is never enumerated).
 const NO_PCI_DEVICE: &str = "ffff:ff:1f.7";
 const MBUF_CACHE: u32 = 256;
@@ -31,6 +31,7 @@ pub struct Options {
     /// CPUs of the forwarding workers.
     pub worker_cpus: Vec<usize>,
     pub no_huge: bool,
+    pub mbufs: u32,
     pub eal_args: Vec<String>,
 }
 
@@ -220,7 +221,7 @@ pub fn run(opts: Options, ready: impl FnOnce()) -> Result<(), String> {
         },
         eal.tsc_hz() / 1_000_000
     );
-    let pool = Arc::new(Mempool::new("vs_mbufs", MBUFS, MBUF_CACHE)?);
+    let pool = Arc::new(Mempool::new("vs_mbufs", opts.mbufs, MBUF_CACHE)?);
 
     let n = opts.worker_cpus.len();
     let cell = Arc::new(SnapshotCell::new(Snapshot::empty(n)));

@@ -22,6 +22,10 @@ struct Args {
     /// Run without hugepages (slower; default: use them when there are enough).
     #[arg(long)]
     no_huge: bool,
+    /// Packet buffers (mbufs) in the pool all ports share; each RX descriptor and each packet in
+    /// flight holds one.
+    #[arg(long, default_value_t = daemon::DEFAULT_MBUFS)]
+    mbufs: u32,
     /// Stay in the foreground and log to stderr.
     #[arg(long)]
     foreground: bool,
@@ -103,6 +107,7 @@ fn main() {
         state_dir: Some(args.state_dir.clone()),
         worker_cpus,
         no_huge: args.no_huge,
+        mbufs: args.mbufs,
         eal_args: args.eal_args.clone(),
     };
 

@@ -86,8 +86,14 @@ impl FdbTable {
     pub fn new(limit: u32) -> Self {
         let limit = limit.max(1);
         let slots = (limit as usize * 2).next_power_of_two().max(64);
+        let mut table: Vec<Slot> = Vec::with_capacity(slots);
+        crate::dpdk::advise_huge_pages(
+            table.as_ptr() as usize,
+            slots * std::mem::size_of::<Slot>(),
+        );
+        table.extend((0..slots).map(|_| Slot::default()));
         FdbTable {
-            slots: (0..slots).map(|_| Slot::default()).collect(),
+            slots: table.into_boxed_slice(),
             mask: slots - 1,
             limit,
             count: AtomicU32::new(0),

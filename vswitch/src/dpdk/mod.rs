@@ -52,3 +52,19 @@ pub fn prefetch<T>(value: &T) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = value;
 }
+
+/// Asks the kernel to back `[addr, addr + len)` with transparent huge pages (large tables read
+/// at random, like the FDB, otherwise miss the TLB on nearly every lookup). Best effort: call it
+/// before the memory is first touched; the 2 MB-aligned interior is what can be huge.
+pub fn advise_huge_pages(addr: usize, len: usize) {
+    const HUGE: usize = 2 << 20;
+    let start = (addr + HUGE - 1) & !(HUGE - 1);
+    let end = (addr + len) & !(HUGE - 1);
+    if end > start {
+        // SAFETY: madvise only changes how the kernel backs pages of this process's own
+        // mapping (the caller's allocation); MADV_HUGEPAGE never changes their contents.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+        }
+    }
+}
