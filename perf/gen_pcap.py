@@ -4,8 +4,9 @@
   gen_pcap.py OUT_PREFIX PAIRS SIZE [FRAMES]
 
 Writes OUT_PREFIX.a.pcap (frames A_i -> B_i) and OUT_PREFIX.b.pcap (B_i -> A_i): UDP/IPv4
-frames of SIZE bytes (without FCS), cycling over PAIRS MAC pairs, FRAMES frames each
-(default: max(1024, PAIRS) so every pair appears).
+frames of SIZE bytes on the wire (64..1518, FCS included, so the capture holds SIZE - 4 bytes
+per frame), cycling over PAIRS MAC pairs, FRAMES frames each (default: max(1024, PAIRS) so
+every pair appears).
 """
 import struct
 import sys
@@ -23,7 +24,7 @@ def checksum(data):
 
 
 def frame(src, dst, i, size):
-    payload_len = size - 14 - 20 - 8
+    payload_len = size - 4 - 14 - 20 - 8
     ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + 8 + payload_len, i & 0xFFFF, 0, 64, 17, 0,
                      bytes([198, 51, 100, 1]), bytes([198, 51, 100, 2]))
     ip = ip[:10] + struct.pack(">H", checksum(ip)) + ip[12:]
@@ -42,8 +43,8 @@ def write(path, frames):
 def main():
     prefix, pairs, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     count = int(sys.argv[4]) if len(sys.argv) > 4 else max(1024, pairs)
-    if size < 60:
-        sys.exit("gen_pcap: SIZE must be at least 60")
+    if not 64 <= size <= 1518:
+        sys.exit("gen_pcap: SIZE must be 64..1518 (an Ethernet frame with its FCS)")
     a, b = [], []
     for i in range(count):
         p = i % pairs

@@ -145,7 +145,8 @@ mod tests {
 
     #[test]
     fn usage_errors_fold_to_one_line() {
-        let e = Cli::try_parse_from(["vsctl", "network", "add", "x", "--vlan", "5000"]).unwrap_err();
+        let e =
+            Cli::try_parse_from(["vsctl", "network", "add", "x", "--vlan", "5000"]).unwrap_err();
         let line = usage_error_line(&e.to_string());
         assert!(!line.contains('\n'), "{line}");
         assert!(line.contains("5000"), "{line}");
