@@ -85,12 +85,16 @@ fn frame(src: u32, dst: u32) -> BenchBuf {
     }
 }
 
-fn switch() -> Snapshot {
+/// Two access ports of one network sized for `pairs` MAC pairs, as a deployment would size it.
+fn switch(pairs: u32) -> Snapshot {
+    let limit = (pairs * 2 + 16).max(1024);
     let model = Model::parse(
         "json",
-        r#"{"networks":[{"name":"bench","mac_limit":1000000}],
-            "ports":[{"name":"a","type":"vdev","devargs":"net_null0","network":"bench"},
-                     {"name":"b","type":"vdev","devargs":"net_null1","network":"bench"}]}"#,
+        &format!(
+            r#"{{"networks":[{{"name":"bench","mac_limit":{limit}}}],
+                "ports":[{{"name":"a","type":"vdev","devargs":"net_null0","network":"bench"}},
+                         {{"name":"b","type":"vdev","devargs":"net_null1","network":"bench"}}]}}"#
+        ),
     )
     .expect("model");
     let devices = [("a", 0u16), ("b", 1u16)]
@@ -195,7 +199,7 @@ fn main() {
         "PAIRS", "CLASSIFY", "INGRESS", "FORWARD", "PIPELINE"
     );
     for pairs in pairs_list {
-        let snap = switch();
+        let snap = switch(pairs);
         let counters = WorkerCounters::default();
         let work = workload(pairs, bursts);
         // Warm the FDB so every round sees learned MACs.
