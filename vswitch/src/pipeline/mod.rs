@@ -87,6 +87,3 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
         }
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use etherparse::PacketBuilder;
 use proptest::prelude::*;
 
-use super::buf::{PacketBuf, TestBuf};
-use super::counters::{DropReason, WorkerCounters};
-use super::{process_burst, Context, Output, Scratch};
-use crate::config::build::{build, FdbTables, PortDevice};
-use crate::config::model::Model;
-use crate::config::snapshot::Snapshot;
-use crate::packet::{eth, ethertype, vlan, MacAddr};
+use vswitch::config::build::{build, FdbTables, PortDevice};
+use vswitch::config::model::Model;
+use vswitch::config::snapshot::Snapshot;
+use vswitch::packet::{eth, ethertype, vlan, MacAddr};
+use vswitch::pipeline::buf::{PacketBuf, TestBuf};
+use vswitch::pipeline::counters::{DropReason, WorkerCounters};
+use vswitch::pipeline::{process_burst, Context, Output, Scratch};
 
 const A: [u8; 6] = [2, 0, 0, 0, 0, 0xa];
 const B: [u8; 6] = [2, 0, 0, 0, 0, 0xb];
@@ -47,7 +47,7 @@ impl Output<TestBuf> for Collect {
 impl Switch {
     fn new(json: &str) -> Switch {
         let model = Model::parse("json", json).unwrap();
-        crate::config::validate::validate(&model).unwrap();
+        vswitch::config::validate::validate(&model).unwrap();
         let devices: HashMap<String, PortDevice> = model
             .ports
             .iter()
