@@ -11,78 +11,33 @@ use vswitch::config::build::{build, FdbTables, PortDevice};
 use vswitch::config::model::Model;
 use vswitch::config::snapshot::Snapshot;
 use vswitch::dpdk::rdtsc;
-use vswitch::pipeline::buf::{BufError, PacketBuf};
+use vswitch::pipeline::buf::TestBuf;
 use vswitch::pipeline::classify::classify;
 use vswitch::pipeline::counters::WorkerCounters;
 use vswitch::pipeline::meta::{Meta, BURST};
 use vswitch::pipeline::{process_burst, Context, Output, Scratch};
 
 const FRAME: usize = 64;
-const ROOM: usize = 128;
-
-/// A pointer-sized packet buffer like an mbuf, so moving it through the stages costs what
-/// moving an `Mbuf` does. Allocation and freeing happen outside the timed regions.
-#[derive(Clone)]
-struct BenchBuf {
-    bytes: Box<[u8; ROOM + FRAME]>,
-    start: usize,
-}
-
-impl PacketBuf for BenchBuf {
-    fn data(&self) -> &[u8] {
-        &self.bytes[self.start..]
-    }
-    fn data_mut(&mut self) -> &mut [u8] {
-        &mut self.bytes[self.start..]
-    }
-    fn pkt_len(&self) -> usize {
-        self.bytes.len() - self.start
-    }
-    fn prepend(&mut self, n: usize) -> Result<(), BufError> {
-        self.start = self.start.checked_sub(n).ok_or(BufError::NoHeadroom)?;
-        Ok(())
-    }
-    fn trim_front(&mut self, n: usize) -> Result<(), BufError> {
-        if n > self.pkt_len() {
-            return Err(BufError::TooShort);
-        }
-        self.start += n;
-        Ok(())
-    }
-    fn in_port(&self) -> u16 {
-        0
-    }
-    fn rss_hash(&self) -> u32 {
-        0
-    }
-    fn duplicate(&self) -> Option<Self> {
-        Some(self.clone())
-    }
-}
 
 /// Keeps what comes out, to be freed outside the timed region.
-struct Sink(Vec<BenchBuf>);
+struct Sink(Vec<TestBuf>);
 
-impl Output<BenchBuf> for Sink {
+impl Output<TestBuf> for Sink {
     #[inline]
-    fn send(&mut self, _port: u16, buf: BenchBuf) {
+    fn send(&mut self, _port: u16, buf: TestBuf) {
         self.0.push(buf);
     }
 }
 
-fn frame(src: u32, dst: u32) -> BenchBuf {
-    let mut bytes = [0u8; ROOM + FRAME];
-    let f = &mut bytes[ROOM..];
+fn frame(src: u32, dst: u32) -> TestBuf {
+    let mut f = [0u8; FRAME];
     f[0..2].copy_from_slice(&[0x02, 0x00]);
     f[2..6].copy_from_slice(&dst.to_be_bytes());
     f[6..8].copy_from_slice(&[0x02, 0x00]);
     f[8..12].copy_from_slice(&src.to_be_bytes());
     f[12..14].copy_from_slice(&[0x08, 0x00]);
     f[14] = 0x45;
-    BenchBuf {
-        bytes: Box::new(bytes),
-        start: ROOM,
-    }
+    TestBuf::new(0, &f)
 }
 
 /// Two access ports of one network sized for `pairs` MAC pairs, as a deployment would size it.
@@ -116,7 +71,7 @@ fn switch(pairs: u32) -> Snapshot {
 }
 
 /// `bursts` bursts of 32 frames cycling over `pairs` MAC pairs (both directions).
-fn workload(pairs: u32, bursts: usize) -> Vec<(u16, Vec<BenchBuf>)> {
+fn workload(pairs: u32, bursts: usize) -> Vec<(u16, Vec<TestBuf>)> {
     let mut out = Vec::with_capacity(bursts);
     let mut next = 0u32;
     for b in 0..bursts {
@@ -145,10 +100,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Cycles per packet of `stage` over the workload, median of `rounds`.
 fn measure(
-    bursts: &[(u16, Vec<BenchBuf>)],
+    bursts: &[(u16, Vec<TestBuf>)],
     rounds: usize,
     sink: &mut Sink,
-    mut stage: impl FnMut(u16, &mut Vec<BenchBuf>, &mut Sink),
+    mut stage: impl FnMut(u16, &mut Vec<TestBuf>, &mut Sink),
 ) -> f64 {
     let mut results = Vec::new();
     for _ in 0..rounds {

@@ -31,10 +31,11 @@ pub trait PacketBuf: Sized {
 /// Headroom a `TestBuf` starts with, like DPDK's `RTE_PKTMBUF_HEADROOM`.
 pub const TEST_HEADROOM: usize = 128;
 
-/// A DPDK-free packet buffer for tests.
+/// A DPDK-free packet buffer for tests and micro-benchmarks (small to move, like an mbuf
+/// pointer).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestBuf {
-    storage: Vec<u8>,
+    storage: Box<[u8]>,
     start: usize,
     port: u16,
     rss: u32,
@@ -45,7 +46,7 @@ impl TestBuf {
         let mut storage = vec![0; TEST_HEADROOM];
         storage.extend_from_slice(frame);
         TestBuf {
-            storage,
+            storage: storage.into_boxed_slice(),
             start: TEST_HEADROOM,
             port,
             rss: 0,
