@@ -76,7 +76,7 @@ pub fn parse_cpu_list(s: &str) -> Result<Vec<usize>, String> {
     if cpus.is_empty() {
         return Err(format!("--lcores {s:?}: no CPU given"));
     }
-    let online = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let online = online_cpus();
     if let Some(c) = cpus.iter().find(|c| **c >= online) {
         return Err(format!(
             "--lcores {s:?}: CPU {c} does not exist (this machine has CPUs 0-{})",
@@ -86,16 +86,20 @@ pub fn parse_cpu_list(s: &str) -> Result<Vec<usize>, String> {
     Ok(cpus)
 }
 
+/// CPUs this process may run on.
+fn online_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// The default forwarding core: the last CPU, leaving CPU 0 to control and the kernel.
 pub fn default_worker_cpus() -> Vec<usize> {
-    let online = std::thread::available_parallelism().map_or(1, |n| n.get());
-    vec![online - 1]
+    vec![online_cpus() - 1]
 }
 
 /// The CPU the EAL main thread (control) runs on: the first one no worker uses, or when the
 /// workers take every CPU, the first worker's (control sleeps; it does not spin).
 fn main_cpu(workers: &[usize]) -> usize {
-    let online = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let online = online_cpus();
     (0..online)
         .find(|c| !workers.contains(c))
         .unwrap_or_else(|| workers.first().copied().unwrap_or(0))

@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 
-use crate::config::error::{invalid, ConfigError, Result};
+use crate::config::error::{ConfigError, Result};
 use crate::config::manager::ConfigManager;
 use crate::config::model::StaticMac;
+use crate::config::validate::parse_static_mac;
 use crate::packet::MacAddr;
 use crate::pipeline::clock;
 
@@ -76,12 +77,7 @@ pub fn flush(mgr: &ConfigManager, network: Option<&str>) -> Result<u64> {
 }
 
 pub fn add_static(mgr: &ConfigManager, entry: StaticMac, exist_ok: bool) -> Result<()> {
-    let mac: MacAddr = entry.mac.parse().map_err(|_| {
-        invalid(format!(
-            "fdb entry {}: not a MAC address (want aa:bb:cc:dd:ee:ff)",
-            entry.mac
-        ))
-    })?;
+    let mac = parse_static_mac(&entry.mac)?;
     let entry = StaticMac {
         mac: mac.to_string(),
         ..entry
@@ -112,11 +108,7 @@ pub fn delete_static(
     mac: &str,
     missing_ok: bool,
 ) -> Result<()> {
-    let mac: MacAddr = mac.parse().map_err(|_| {
-        invalid(format!(
-            "fdb entry {mac}: not a MAC address (want aa:bb:cc:dd:ee:ff)"
-        ))
-    })?;
+    let mac = parse_static_mac(mac)?;
     let text = mac.to_string();
     mgr.apply(|m| {
         let before = m.fdb.len();

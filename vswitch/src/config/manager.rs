@@ -91,8 +91,10 @@ impl ConfigManager {
                     tracing::error!(
                         "restore: {e}; the port stays in the state file and is retried at the next start"
                     );
-                    let name = model.ports.remove(i).name;
-                    model.fdb.retain(|f| f.port != name);
+                    let name = model.ports[i].name.clone();
+                    model
+                        .delete_port(&name, false)
+                        .map_err(|e| format!("cannot restore the saved model: {e}"))?;
                 }
             }
         }
@@ -308,14 +310,18 @@ impl ConfigManager {
         // 5. Learned state that the change made wrong: entries of ports that left a network.
         for p in &new.ports {
             if let (Some(o), Some(dev)) = (old.port(&p.name), st.devices.get(&p.name)) {
-                let before: Vec<String> = old
+                let before: Vec<&str> = old
                     .port_networks(o)
                     .iter()
-                    .map(|(n, _)| n.name.clone())
+                    .map(|(n, _)| n.name.as_str())
+                    .collect();
+                let after: Vec<&str> = new
+                    .port_networks(p)
+                    .iter()
+                    .map(|(n, _)| n.name.as_str())
                     .collect();
                 for (name, table) in st.fdbs.iter() {
-                    let now_in = new.port_networks(p).iter().any(|(n, _)| &n.name == name);
-                    if before.contains(name) && !now_in {
+                    if before.contains(&name.as_str()) && !after.contains(&name.as_str()) {
                         table.flush_port(dev.id);
                     }
                 }

@@ -78,12 +78,7 @@ pub fn validate(model: &Model) -> Result<()> {
 
     let mut macs = HashSet::new();
     for e in &model.fdb {
-        let mac: MacAddr = e.mac.parse().map_err(|_| {
-            invalid(format!(
-                "fdb entry {}: not a MAC address (want aa:bb:cc:dd:ee:ff)",
-                e.mac
-            ))
-        })?;
+        let mac = parse_static_mac(&e.mac)?;
         if !mac.is_unicast() || mac.is_zero() {
             return Err(invalid(format!(
                 "fdb entry {mac}: a static entry needs a unicast MAC"
@@ -116,6 +111,15 @@ pub fn validate(model: &Model) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The MAC of a static FDB entry, or an error naming the text.
+pub fn parse_static_mac(text: &str) -> Result<MacAddr> {
+    text.parse().map_err(|_| {
+        invalid(format!(
+            "fdb entry {text}: not a MAC address (want aa:bb:cc:dd:ee:ff)"
+        ))
+    })
 }
 
 fn check_name(what: &str, name: &str) -> Result<()> {
