@@ -7,7 +7,7 @@
 //! instruction count.
 
 use vswitch::bridge::stage as bridge;
-use vswitch::config::build::{build, FdbTables, PortDevice};
+use vswitch::config::build::offline_snapshot;
 use vswitch::config::model::Model;
 use vswitch::config::snapshot::Snapshot;
 use vswitch::dpdk::rdtsc;
@@ -52,22 +52,7 @@ fn switch(pairs: u32) -> Snapshot {
         ),
     )
     .expect("model");
-    let devices = [("a", 0u16), ("b", 1u16)]
-        .into_iter()
-        .map(|(n, id)| {
-            (
-                n.to_string(),
-                PortDevice {
-                    id,
-                    rx_queues: 1,
-                    tx_queues: 1,
-                },
-            )
-        })
-        .collect();
-    let mut fdbs = FdbTables::default();
-    fdbs.sync(&model);
-    build(&model, &devices, &fdbs, 1, 1)
+    offline_snapshot(&model, 1)
 }
 
 /// `bursts` bursts of 32 frames cycling over `pairs` MAC pairs (both directions).

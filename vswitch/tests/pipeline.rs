@@ -1,11 +1,9 @@
 //! Whole bursts through the whole pipeline on `TestBuf`, with frames built by etherparse.
 
-use std::collections::HashMap;
-
 use etherparse::PacketBuilder;
 use proptest::prelude::*;
 
-use vswitch::config::build::{build, FdbTables, PortDevice};
+use vswitch::config::build::offline_snapshot;
 use vswitch::config::model::Model;
 use vswitch::config::snapshot::Snapshot;
 use vswitch::packet::{eth, ethertype, vlan, MacAddr};
@@ -48,25 +46,8 @@ impl Switch {
     fn new(json: &str) -> Switch {
         let model = Model::parse("json", json).unwrap();
         vswitch::config::validate::validate(&model).unwrap();
-        let devices: HashMap<String, PortDevice> = model
-            .ports
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                (
-                    p.name.clone(),
-                    PortDevice {
-                        id: i as u16,
-                        rx_queues: 1,
-                        tx_queues: 1,
-                    },
-                )
-            })
-            .collect();
-        let mut fdbs = FdbTables::default();
-        fdbs.sync(&model);
         Switch {
-            snap: build(&model, &devices, &fdbs, 1, 1),
+            snap: offline_snapshot(&model, 1),
             counters: WorkerCounters::default(),
             scratch: Scratch::default(),
             now: 100,

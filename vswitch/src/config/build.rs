@@ -138,6 +138,27 @@ pub fn build(
     }
 }
 
+/// The snapshot of `model` as if its ports were DPDK ports 0, 1, ... in model order, one RX and
+/// one TX queue each, with fresh FDB tables: what pipeline tests and micro-benchmarks run on.
+pub fn offline_snapshot(model: &Model, workers: usize) -> Snapshot {
+    let devices = model
+        .ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let dev = PortDevice {
+                id: i as u16,
+                rx_queues: 1,
+                tx_queues: 1,
+            };
+            (p.name.clone(), dev)
+        })
+        .collect();
+    let mut fdbs = FdbTables::default();
+    fdbs.sync(model);
+    build(model, &devices, &fdbs, workers, 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

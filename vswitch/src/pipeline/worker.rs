@@ -250,7 +250,7 @@ mod tests {
     use std::collections::{HashMap, VecDeque};
 
     use super::*;
-    use crate::config::build::{build, FdbTables, PortDevice};
+    use crate::config::build::offline_snapshot;
     use crate::config::model::Model;
     use crate::pipeline::buf::TestBuf;
 
@@ -296,22 +296,7 @@ mod tests {
                          {"name":"b","type":"tap","iface":"b","network":"n"}]}"#,
         )
         .unwrap();
-        let devices = [("a", 0u16), ("b", 1u16)]
-            .into_iter()
-            .map(|(n, id)| {
-                let dev = PortDevice {
-                    id,
-                    rx_queues: 1,
-                    tx_queues: 1,
-                };
-                (n.to_string(), dev)
-            })
-            .collect();
-        let mut fdbs = FdbTables::default();
-        fdbs.sync(&model);
-        let cell = Arc::new(SnapshotCell::new(build(
-            &model, &devices, &fdbs, workers, 7,
-        )));
+        let cell = Arc::new(SnapshotCell::new(offline_snapshot(&model, workers)));
         let w = Worker::new(
             0,
             workers,
@@ -381,8 +366,7 @@ mod tests {
     #[test]
     fn a_worker_with_no_queues_idles() {
         let (mut w, cell) = worker(FakeIo::default(), 2);
-        w.id = 1;
-        // Two workers, two single-queue ports: worker 1 polls port b only.
+        // Two workers, two single-queue ports: one queue each; a worker id beyond them polls none.
         assert_eq!(cell.load().workers[1].len(), 1);
         w.id = 5;
         assert_eq!(poll(&mut w, &cell), 0);
