@@ -9,6 +9,8 @@ use crate::pipeline::meta::{Meta, Verdict};
 #[inline]
 pub fn classify<B: PacketBuf>(buf: &B, meta: &mut Meta) -> Result<(), DropReason> {
     let data = buf.data();
+    // Fixed offsets on a 14-byte array rather than `eth::Frame`: the view's generic getters
+    // cost about 15 instructions per packet more here (callgrind, stage-bench).
     let Some(hdr) = data.first_chunk::<{ eth::HEADER_LEN }>() else {
         return Err(DropReason::Runt);
     };
