@@ -22,6 +22,29 @@ def parse_testpmd_rates(text):
     return out
 
 
+def vswitchd_switch_cpp(begin, end):
+    """Busy cycles per packet of worker 0 between two `vsctl --json status` outputs."""
+    import json
+
+    b, e = (json.loads(t)["workers"][0] for t in (begin, end))
+    packets = int(e.get("rx_packets", 0)) - int(b.get("rx_packets", 0))
+    if packets <= 0:
+        return None
+    return round((int(e.get("busy_cycles", 0)) - int(b.get("busy_cycles", 0))) / packets, 1)
+
+
+def ovs_switch_cpp(text):
+    """`avg processing cycles per packet` of the first PMD in `pmd-stats-show` output."""
+    m = re.search(r"avg processing cycles per packet:\s*([0-9.]+)", text)
+    return float(m.group(1)) if m else None
+
+
+def testpmd_switch_cpp(text):
+    """The last `CPU cycles/packet=` testpmd printed (with --record-core-cycles)."""
+    found = re.findall(r"CPU cycles/packet=([0-9.]+)", text)
+    return float(found[-1]) if found else None
+
+
 def parse_result_line(line):
     """`label key=value ...` -> dict with numbers converted (label under "case")."""
     parts = line.strip().split(None, 1)
@@ -142,7 +165,20 @@ def _main(argv):
     lr.add_argument("--skip", type=int, default=3)
     lr.add_argument("--label", default="case")
     lr.add_argument("--switch-cpp", default="")
+    sc = sub.add_parser("switch-cpp")
+    sc.add_argument("case", choices=["vswitchd", "ovs", "testpmd"])
+    sc.add_argument("files", nargs="+")
     args = ap.parse_args(argv)
+    if args.cmd == "switch-cpp":
+        try:
+            texts = [open(f).read() for f in args.files]
+            cpp = {"vswitchd": lambda: vswitchd_switch_cpp(*texts[:2]),
+                   "ovs": lambda: ovs_switch_cpp(texts[0]),
+                   "testpmd": lambda: testpmd_switch_cpp(texts[0])}[args.case]()
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            cpp = None
+        print("" if cpp is None else cpp)
+        return 0
     samples = parse_testpmd_rates(sys.stdin.read())[args.skip:]
     if not samples:
         print(f"{args.label} mpps=0 error=no-samples")

@@ -44,6 +44,18 @@ class HarnessTest(unittest.TestCase):
         self.assertIsNone(harness.ratio(None, 1))
         self.assertEqual(harness.cycles_per_packet(10.0, 2.8e9), 280.0)
 
+    def test_switch_cycles_per_packet(self):
+        begin = '{"workers":[{"busy_cycles":"1000","rx_packets":"10"}]}'
+        end = '{"workers":[{"busy_cycles":"5000","rx_packets":"20"}]}'
+        self.assertEqual(harness.vswitchd_switch_cpp(begin, end), 400.0)
+        self.assertIsNone(harness.vswitchd_switch_cpp(begin, begin))
+        ovs = "  avg cycles per packet: 888.65 (1/2)\n  avg processing cycles per packet: 874.98 (1/2)"
+        self.assertEqual(harness.ovs_switch_cpp(ovs), 874.98)
+        self.assertIsNone(harness.ovs_switch_cpp("no pmd"))
+        pmd = "CPU cycles/packet=89.62 (x)\n  CPU cycles/packet=91.00 (y)"
+        self.assertEqual(harness.testpmd_switch_cpp(pmd), 91.0)
+        self.assertIsNone(harness.testpmd_switch_cpp(""))
+
     def test_table_and_targets(self):
         rows = harness.loop_table({"testpmd": {"mpps": 10.0, "switch_cpp": 300.0},
                                    "ovs": {"mpps": 6.0, "switch_cpp": 600.0},

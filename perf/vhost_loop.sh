@@ -92,8 +92,7 @@ start_switch() {
 switch_sample() {
   case "$case_name" in
     vswitchd)
-      echo "$1 $($root/target/release/vsctl --socket "$work/vs.sock" --json status |
-        python3 -c 'import json,sys; w=json.load(sys.stdin)["workers"][0]; print(w.get("busy_cycles",0), w.get("rx_packets",0))')"
+      "$root/target/release/vsctl" --socket "$work/vs.sock" --json status >"$work/status.$1"
       ;;
     ovs)
       if [ "$1" = begin ]; then
@@ -110,20 +109,20 @@ switch_sample() {
 
 start_switch
 # Interactive testpmd: `start tx_first 16` puts 16 bursts (512 packets) per port in flight (half
-# of what the 1024-entry virtio rings hold, so no case drops any and all circulate the same), then one stats
-# sample per second (testpmd reports the rate since the previous `show port stats`).
+# of what the 1024-entry virtio rings hold, so no case drops any and all circulate the same),
+# then one stats sample per second (testpmd reports the rate since the previous call).
 {
   sleep 2
   echo "start tx_first 16"
   for i in $(seq $((warmup + secs))); do
     sleep 1
     echo "show port stats all"
-    [ "$i" = "$warmup" ] && switch_sample begin >&2
+    [ "$i" = "$warmup" ] && switch_sample begin
   done
-  switch_sample end >&2
+  switch_sample end
   echo "stop"
   echo "quit"
-} 2>"$work/samples" | dpdk-testpmd -l "$sw_cpu,$gen_cpu" --main-lcore "$sw_cpu" --in-memory --single-file-segments \
+} | dpdk-testpmd -l "$sw_cpu,$gen_cpu" --main-lcore "$sw_cpu" --in-memory --single-file-segments \
   --no-pci --file-prefix "gen$$" \
   --vdev "net_virtio_user0,path=$S0,queues=1,queue_size=1024,mac=$MAC0" \
   --vdev "net_virtio_user1,path=$S1,queues=1,queue_size=1024,mac=$MAC1" \
@@ -131,17 +130,12 @@ start_switch
      --txpkts=64 --burst=32 --txd=1024 --rxd=1024 \
   >"$work/gen.log" 2>&1
 # The switch's own cycles per packet over the window.
-cpp=
 case "$case_name" in
-  vswitchd)
-    cpp=$(python3 -c 'import sys
-s = {l.split()[0]: list(map(int, l.split()[1:3])) for l in open(sys.argv[1]) if l.startswith(("begin", "end"))}
-print(round((s["end"][0] - s["begin"][0]) / max(1, s["end"][1] - s["begin"][1]), 1))' "$work/samples" 2>/dev/null || true) ;;
-  ovs)
-    cpp=$(sed -n 's/.*avg processing cycles per packet: *\([0-9.]*\).*/\1/p' "$work/pmd-stats" 2>/dev/null | head -1 || true) ;;
+  vswitchd) cpp=$(python3 "$here/harness.py" switch-cpp vswitchd "$work/status.begin" "$work/status.end") ;;
+  ovs) cpp=$(python3 "$here/harness.py" switch-cpp ovs "$work/pmd-stats") ;;
   testpmd)
     sleep 0.5
-    cpp=$(grep -o 'CPU cycles/packet=[0-9.]*' "$work/switch.log" | tail -1 | cut -d= -f2 || true)
+    cpp=$(python3 "$here/harness.py" switch-cpp testpmd "$work/switch.log")
     echo "quit" >&3 ;;
 esac
 python3 "$here/harness.py" loop-rate --skip "$warmup" --label "$case_name" --switch-cpp "${cpp:-}" <"$work/gen.log"
