@@ -8,4 +8,6 @@
 #include <rte_dev.h>
 #include <rte_bus.h>
 #include <rte_cycles.h>
+#include <rte_vhost.h>
+#include <rte_eth_vhost.h>
 #include "shim.h"

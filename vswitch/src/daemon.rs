@@ -13,7 +13,7 @@ use crate::config::snapshot::{Snapshot, SnapshotCell};
 use crate::control::{self, Daemon};
 use crate::dpdk::backend::DpdkBackend;
 use crate::dpdk::eal::{self, Eal};
-use crate::dpdk::mbuf::DpdkIo;
+use crate::dpdk::io::DpdkIo;
 use crate::dpdk::mempool::Mempool;
 use crate::pipeline::clock;
 use crate::pipeline::counters::WorkerCounters;
@@ -123,6 +123,7 @@ pub fn spawn_workers(
     cpus: &[usize],
     cell: &Arc<SnapshotCell>,
     counters: &[Arc<WorkerCounters>],
+    pool: &Arc<Mempool>,
 ) -> Result<Workers, String> {
     let stop = Arc::new(AtomicBool::new(false));
     let locks = Arc::new(SharedTxLocks::default());
@@ -131,7 +132,7 @@ pub fn spawn_workers(
         let worker = Worker::new(
             id,
             cpus.len(),
-            DpdkIo,
+            DpdkIo::new(id, pool.clone()),
             cell.clone(),
             counters[id].clone(),
             locks.clone(),
@@ -232,7 +233,7 @@ pub fn run(opts: Options, ready: impl FnOnce()) -> Result<(), String> {
     let counters: Vec<Arc<WorkerCounters>> = (0..n)
         .map(|_| Arc::new(WorkerCounters::default()))
         .collect();
-    let workers = spawn_workers(&opts.worker_cpus, &cell, &counters)?;
+    let workers = spawn_workers(&opts.worker_cpus, &cell, &counters, &pool)?;
 
     let manager = ConfigManager::new(
         Box::new(DpdkBackend::new(pool.clone(), n)),

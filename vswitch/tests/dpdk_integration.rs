@@ -119,7 +119,7 @@ fn bridges_between_vhost_user_ports_and_hotplugs_ports() {
     let cpus = vec![std::thread::available_parallelism().map_or(0, |n| n.get() - 1)];
     let cell = Arc::new(SnapshotCell::new(Snapshot::empty(1)));
     let counters = vec![Arc::new(WorkerCounters::default())];
-    let workers = spawn_workers(&cpus, &cell, &counters).unwrap();
+    let workers = spawn_workers(&cpus, &cell, &counters, &pool).unwrap();
     let mgr = ConfigManager::new(
         Box::new(DpdkBackend::new(pool.clone(), 1)),
         cell,
@@ -194,6 +194,28 @@ fn bridges_between_vhost_user_ports_and_hotplugs_ports() {
     );
     send(&pool, g1.id, &burst);
     assert_eq!(receive(g0.id, 20, Duration::from_secs(2)), burst);
+
+    // g1's guest goes away and a new one connects to the same socket: the port follows the
+    // device and unicast to g1's MAC reaches the new guest.
+    let v1 = devs["v1"].id;
+    port::detach(g1.id);
+    let start = Instant::now();
+    while port::info(v1).link_up && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!port::info(v1).link_up, "v1 stayed up without its guest");
+    let g1 = guest(&pool, "g1b", &sock("v1.sock"));
+    wait_link(v1);
+    let to_g1 = frame(1, [2, 0, 0, 0, 0, 2], 20);
+    let mut got = Vec::new();
+    for _ in 0..20 {
+        send(&pool, g0.id, std::slice::from_ref(&to_g1));
+        got = receive(g1.id, 1, Duration::from_millis(100));
+        if !got.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(got, vec![to_g1], "no traffic to the reconnected guest");
 
     port::detach(g0.id);
     port::detach(g1.id);

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::mempool::Mempool;
 use super::port::{self, PortConfig};
+use super::vhost;
 use crate::config::build::PortDevice;
 use crate::config::manager::PortBackend;
 use crate::config::model::{Port, PortType};
@@ -125,6 +126,12 @@ impl PortBackend for DpdkBackend {
         };
         let eth =
             port::attach(&cfg, &self.pool).map_err(|e| format!("port {}: {e}{hint}", p.name))?;
+        if matches!(p.kind, PortType::VhostUser | PortType::VhostUserClient) {
+            if let Err(e) = vhost::watch(eth.id) {
+                port::detach(eth.id);
+                return Err(format!("port {}: {e}", p.name));
+            }
+        }
         tracing::info!(
             "port {}: attached {} as DPDK port {} ({} RX / {} TX queues)",
             p.name,
@@ -141,6 +148,7 @@ impl PortBackend for DpdkBackend {
     }
 
     fn destroy(&mut self, name: &str, dev: PortDevice) {
+        vhost::unwatch(dev.id);
         port::detach(dev.id);
         tracing::info!("port {name}: detached DPDK port {}", dev.id);
     }

@@ -173,21 +173,3 @@ pub fn tx_burst(port: u16, queue: u16, pkts: &mut Vec<Mbuf>) -> usize {
         sent
     }
 }
-
-/// The workers' port I/O over DPDK queues.
-#[derive(Debug, Default)]
-pub struct DpdkIo;
-
-impl crate::pipeline::worker::PortIo for DpdkIo {
-    type Buf = Mbuf;
-
-    #[inline]
-    fn rx(&mut self, port: u16, queue: u16, out: &mut Vec<Mbuf>, max: usize) -> usize {
-        rx_burst(port, queue, out, max)
-    }
-
-    #[inline]
-    fn tx(&mut self, port: u16, queue: u16, pkts: &mut Vec<Mbuf>) -> usize {
-        tx_burst(port, queue, pkts)
-    }
-}

@@ -3,9 +3,11 @@
 
 pub mod backend;
 pub mod eal;
+pub mod io;
 pub mod mbuf;
 pub mod mempool;
 pub mod port;
+pub mod vhost;
 
 use std::ffi::CStr;
 

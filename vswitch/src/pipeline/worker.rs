@@ -20,6 +20,12 @@ pub trait PortIo {
     fn rx(&mut self, port: u16, queue: u16, out: &mut Vec<Self::Buf>, max: usize) -> usize;
     /// Sends all of `pkts` (leaving it empty); returns how many the queue took, the rest are freed.
     fn tx(&mut self, port: u16, queue: u16, pkts: &mut Vec<Self::Buf>) -> usize;
+    /// The worker starts polling (on its own thread).
+    fn started(&mut self) {}
+    /// The worker finished a poll and holds nothing from before it (an RCU quiescent point).
+    fn quiescent(&mut self) {}
+    /// The worker stopped polling.
+    fn stopped(&mut self) {}
 }
 
 /// Idle polls in a row after which the worker starts napping between polls, so an idle switch
@@ -170,6 +176,7 @@ impl<I: PortIo> Worker<I> {
         let mut rx: Vec<I::Buf> = Vec::with_capacity(BURST);
         let mut pending = Pending::new();
         let mut idle = 0u32;
+        self.io.started();
         while !self.stop.load(Ordering::Relaxed) {
             if self.cell.generation() != snap.generation {
                 snap = self.cell.load();
@@ -179,6 +186,7 @@ impl<I: PortIo> Worker<I> {
             self.counters
                 .seen_generation
                 .store(snap.generation, Ordering::Release);
+            self.io.quiescent();
             let cycles = rdtsc().wrapping_sub(start);
             if got > 0 {
                 self.counters.busy_polls.add(1);
@@ -196,6 +204,7 @@ impl<I: PortIo> Worker<I> {
                 }
             }
         }
+        self.io.stopped();
         // Nothing may stay queued: free what is pending.
         for q in pending.queues.iter_mut() {
             q.clear();
