@@ -87,28 +87,38 @@ pub fn forward(snap: &Snapshot, in_port: u16, meta: &Meta, now: u32) -> Verdict 
     }
 }
 
-/// Forwarding decisions for a whole burst: prefetch every FDB slot the burst needs, then learn
-/// and look up; a frame with the same MACs as the one before it reuses its decision.
-#[inline]
-pub fn forward_burst(snap: &Snapshot, in_port: u16, metas: &mut [Meta], now: u32) {
-    // Frames of a burst mostly share a network: decide about prefetching once per network run.
-    let mut last_net = None;
-    let mut prefetch = false;
-    for m in metas.iter() {
-        let Some(net) = snap.networks.get(usize::from(m.net)) else {
-            continue;
+/// Starts loading the FDB slots a frame will need as soon as its network is known, so that the
+/// misses of a whole burst overlap with the parsing of the rest of it.
+#[derive(Default)]
+pub struct FdbPrefetch {
+    net: Option<NetIdx>,
+    on: bool,
+}
+
+impl FdbPrefetch {
+    #[inline]
+    pub fn frame(&mut self, snap: &Snapshot, meta: &Meta) {
+        let Some(net) = snap.networks.get(usize::from(meta.net)) else {
+            return;
         };
-        if last_net != Some(m.net) {
-            last_net = Some(m.net);
-            prefetch = net.fdb.worth_prefetching();
+        // Frames of a burst mostly share a network: decide once per run of one network.
+        if self.net != Some(meta.net) {
+            self.net = Some(meta.net);
+            self.on = net.fdb.worth_prefetching();
         }
-        if prefetch {
-            net.fdb.prefetch(m.src);
-            if !m.dst.is_multicast() {
-                net.fdb.prefetch(m.dst);
+        if self.on {
+            net.fdb.prefetch(meta.src);
+            if !meta.dst.is_multicast() {
+                net.fdb.prefetch(meta.dst);
             }
         }
     }
+}
+
+/// Forwarding decisions for a whole burst (its FDB slots prefetched by `FdbPrefetch`): learn and
+/// look up; a frame with the same MACs as the one before it reuses its decision.
+#[inline]
+pub fn forward_burst(snap: &Snapshot, in_port: u16, metas: &mut [Meta], now: u32) {
     for i in 0..metas.len() {
         let same_as_previous = i > 0 && {
             let (p, m) = (&metas[i - 1], &metas[i]);

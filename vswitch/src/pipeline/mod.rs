@@ -61,11 +61,13 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
 
     // classify + ingress policy; survivors are compacted to the front with their metas.
     let mut n = 0;
+    let mut prefetch = bridge::FdbPrefetch::default();
     for i in 0..pkts.len() {
         let meta = &mut scratch.meta[n];
         let buf = &mut pkts[i];
         match classify::classify(buf, meta).and_then(|()| bridge::ingress(port, buf, meta)) {
             Ok(()) => {
+                prefetch.frame(ctx.snap, meta);
                 pkts.swap(n, i);
                 n += 1;
             }
