@@ -8,7 +8,7 @@ use crate::output::{self, Fields, Table};
 use crate::pb::port_service_client::PortServiceClient;
 use crate::pb::{
     AddPortRequest, DeletePortRequest, GetPortRequest, ListPortsRequest, ListPortsResponse, Port,
-    PortState,
+    PortState, VhostState,
 };
 
 #[derive(Debug, Subcommand)]
@@ -198,6 +198,15 @@ fn link(state: &PortState) -> String {
     }
 }
 
+/// A vhost-user port's connection in words: a client port keeps retrying its server.
+fn vhost(p: &Port, v: &VhostState) -> String {
+    match (v.connected, p.r#type == "vhost-user-client") {
+        (true, _) => "connected".to_string(),
+        (false, true) => "reconnecting (every second)".to_string(),
+        (false, false) => "waiting for a guest".to_string(),
+    }
+}
+
 fn render_list(list: &ListPortsResponse) -> String {
     let mut table = Table::new(&[
         "NAME", "TYPE", "MODE", "LINK", "MAC", "DRIVER", "QUEUES", "MTU",
@@ -253,6 +262,19 @@ fn render_show(p: &Port) -> String {
             .add("link", link(state))
             .add("rx-queues", state.rx_queues)
             .add("tx-queues", state.tx_queues);
+        if let Some(v) = &state.vhost {
+            fields
+                .add("vhost", vhost(p, v))
+                .add(
+                    "guest-queues",
+                    format!(
+                        "{} rx / {} tx enabled",
+                        v.rx_queues_enabled, v.tx_queues_enabled
+                    ),
+                )
+                .add("connects", v.connects)
+                .add("disconnects", v.disconnects);
+        }
     }
     fields.render()
 }

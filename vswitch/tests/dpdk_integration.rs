@@ -16,6 +16,7 @@ use vswitch::dpdk::eal::Eal;
 use vswitch::dpdk::mbuf::{rx_burst, tx_burst, Mbuf};
 use vswitch::dpdk::mempool::Mempool;
 use vswitch::dpdk::port::{self, EthPort, PortConfig};
+use vswitch::dpdk::vhost;
 use vswitch::pipeline::buf::PacketBuf;
 use vswitch::pipeline::counters::{DropReason, WorkerCounters};
 
@@ -215,7 +216,32 @@ fn bridges_between_vhost_user_ports_and_hotplugs_ports() {
             break;
         }
     }
-    assert_eq!(got, vec![to_g1], "no traffic to the reconnected guest");
+    assert_eq!(
+        got,
+        vec![to_g1.clone()],
+        "no traffic to the reconnected guest"
+    );
+    let st = vhost::status(v1).expect("v1 is a vhost-user port");
+    assert!(st.connected);
+    assert_eq!((st.connects, st.disconnects), (2, 1));
+
+    // A guest that stops draining its RX ring: what does not fit is dropped and counted on its
+    // port, and the worker keeps forwarding for the others.
+    let before = mgr.port_totals(v1).drops[DropReason::TxFull as usize];
+    for _ in 0..40 {
+        let mut pkts: Vec<Mbuf> = (0..32)
+            .map(|_| Mbuf::from_bytes(&pool, &to_g1).expect("mbuf"))
+            .collect();
+        tx_burst(g0.id, 0, &mut pkts);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        mgr.port_totals(v1).drops[DropReason::TxFull as usize] > before,
+        "no tx_full drops counted for the stalled guest"
+    );
+    send(&pool, g1.id, &burst);
+    assert_eq!(receive(g0.id, 20, Duration::from_secs(2)), burst);
 
     port::detach(g0.id);
     port::detach(g1.id);

@@ -6,7 +6,7 @@ use super::convert::{port_from_pb, port_to_pb};
 use super::pb::port_service_server::PortService;
 use super::pb::{
     AddPortRequest, DeletePortRequest, DeletePortResponse, GetPortRequest, ListPortsRequest,
-    ListPortsResponse, Port,
+    ListPortsResponse, Port, VhostState,
 };
 use super::{status, Shared};
 use crate::config::model::Model;
@@ -26,6 +26,13 @@ fn with_state(shared: &Shared, model: &Model, p: &crate::config::model::Port) ->
         state.link_speed_mbps = info.link_speed_mbps;
         state.rx_queues = u32::from(dev.rx_queues);
         state.tx_queues = u32::from(dev.tx_queues);
+        state.vhost = dpdk::vhost::status(dev.id).map(|v| VhostState {
+            connected: v.connected,
+            rx_queues_enabled: v.rx_queues_enabled,
+            tx_queues_enabled: v.tx_queues_enabled,
+            connects: v.connects,
+            disconnects: v.disconnects,
+        });
     }
     out
 }

@@ -1,6 +1,7 @@
 //! Turns a model port into a DPDK device: devargs per port type, checks that give a precise
 //! error before DPDK is asked, and the queue layout the workers need.
 
+use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -61,7 +62,24 @@ impl DpdkBackend {
             PortType::VhostUser | PortType::VhostUserClient => {
                 let path = p.path.as_deref().unwrap_or_default();
                 let client = p.kind == PortType::VhostUserClient;
-                if !client {
+                // sun_path holds 108 bytes with the terminating NUL.
+                if path.len() > 107 {
+                    return Err(err(format!(
+                        "socket path {path} is {} bytes long, more than a Unix socket path can hold (107); use a shorter path",
+                        path.len()
+                    )));
+                }
+                if client {
+                    // The server may come later (the port keeps retrying), but a path that
+                    // exists must be a socket.
+                    if let Ok(meta) = Path::new(path).metadata() {
+                        if !meta.file_type().is_socket() {
+                            return Err(err(format!(
+                                "{path} is not a socket; give the path of the server's vhost-user socket"
+                            )));
+                        }
+                    }
+                } else {
                     if Path::new(path).symlink_metadata().is_ok() {
                         return Err(err(format!(
                             "socket path {path} already exists; remove it or pick another --path"

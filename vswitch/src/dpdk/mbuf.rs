@@ -35,6 +35,24 @@ impl Mbuf {
         Some(m)
     }
 
+    /// The sender left the TCP/UDP checksum partial (a virtio guest's checksum offload) and the
+    /// whole frame is in this one segment.
+    #[inline]
+    pub fn l4_checksum_partial(&self) -> bool {
+        let m = self.raw();
+        let mask = u64::from(dpdk_sys::RTE_MBUF_F_RX_L4_CKSUM_MASK);
+        m.ol_flags & mask == u64::from(dpdk_sys::RTE_MBUF_F_RX_L4_CKSUM_NONE) && m.nb_segs == 1
+    }
+
+    /// Records that the L4 checksum is now complete.
+    #[inline]
+    pub fn set_l4_checksum_good(&mut self) {
+        let mask = u64::from(dpdk_sys::RTE_MBUF_F_RX_L4_CKSUM_MASK);
+        // SAFETY: self owns a valid mbuf.
+        let m = unsafe { self.0.as_mut() };
+        m.ol_flags = (m.ol_flags & !mask) | u64::from(dpdk_sys::RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+    }
+
     fn raw(&self) -> &rte_mbuf {
         // SAFETY: self owns a valid mbuf.
         unsafe { self.0.as_ref() }

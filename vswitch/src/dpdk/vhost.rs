@@ -17,6 +17,8 @@ use dpdk_sys::{rte_eth_event_type, rte_mbuf};
 
 use super::mbuf::Mbuf;
 use super::mempool::Mempool;
+use crate::packet::l4_checksum;
+use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::MAX_PORTS;
 
 /// The port is not a vhost-user port: the workers use its ethdev queues.
@@ -36,6 +38,9 @@ struct VhostPort {
     rx_enabled: AtomicU64,
     /// Bit q: the guest enabled its RX virtqueue of queue pair q (our TX queue q).
     tx_enabled: AtomicU64,
+    /// Guests that connected and that went away since the port was made.
+    connects: AtomicU64,
+    disconnects: AtomicU64,
 }
 
 impl VhostPort {
@@ -44,8 +49,34 @@ impl VhostPort {
             vid: AtomicI32::new(NOT_VHOST),
             rx_enabled: AtomicU64::new(0),
             tx_enabled: AtomicU64::new(0),
+            connects: AtomicU64::new(0),
+            disconnects: AtomicU64::new(0),
         }
     }
+}
+
+/// A vhost-user port's connection, as the operator sees it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VhostStatus {
+    pub connected: bool,
+    /// Queue pairs whose guest TX ring (our RX) / guest RX ring (our TX) the guest enabled.
+    pub rx_queues_enabled: u32,
+    pub tx_queues_enabled: u32,
+    pub connects: u64,
+    pub disconnects: u64,
+}
+
+/// `port`'s connection state; `None` for ports that are not vhost-user ports.
+pub fn status(port: u16) -> Option<VhostStatus> {
+    let p = PORTS.get(usize::from(port))?;
+    let vid = p.vid.load(Ordering::SeqCst);
+    (vid != NOT_VHOST).then(|| VhostStatus {
+        connected: vid >= 0,
+        rx_queues_enabled: p.rx_enabled.load(Ordering::Relaxed).count_ones(),
+        tx_queues_enabled: p.tx_enabled.load(Ordering::Relaxed).count_ones(),
+        connects: p.connects.load(Ordering::Relaxed),
+        disconnects: p.disconnects.load(Ordering::Relaxed),
+    })
 }
 
 /// A worker's quiescent-point counter, on a cache line of its own.
@@ -70,27 +101,43 @@ static EPOCHS: [Epoch; MAX_WORKERS] = [const { Epoch::new() }; MAX_WORKERS];
 /// Worker slots in use (the highest worker id + 1).
 static WORKERS: AtomicUsize = AtomicUsize::new(0);
 
-/// The vhost device to use for `queue` of `port`: `None` when the port is not a vhost-user
-/// port (use its ethdev queues), `Some(None)` when no device is connected or the guest has not
-/// enabled that queue.
+/// The vhost device and queue pair to use for `queue` of `port`: `None` when the port is not a
+/// vhost-user port (use its ethdev queues), `Some(None)` when no device is connected or the
+/// guest enabled no queue of that direction.
 #[inline]
-fn device(port: u16, queue: u16, rx: bool) -> Option<Option<i32>> {
+fn device(port: u16, queue: u16, rx: bool) -> Option<Option<(i32, u16)>> {
     let p = PORTS.get(usize::from(port))?;
     // SeqCst pairs with `withdraw`: a worker either sees the device gone or is waited for.
     let vid = p.vid.load(Ordering::SeqCst);
     if vid == NOT_VHOST {
         return None;
     }
+    if vid < 0 {
+        return Some(None);
+    }
     let mask = if rx { &p.rx_enabled } else { &p.tx_enabled };
-    let enabled = mask.load(Ordering::Relaxed) & (1u64 << (queue % 64)) != 0;
-    Some((vid >= 0 && enabled).then_some(vid))
+    let enabled = mask.load(Ordering::Relaxed);
+    if enabled & (1u64 << (queue % 64)) != 0 {
+        return Some(Some((vid, queue)));
+    }
+    if rx || enabled == 0 {
+        return Some(None);
+    }
+    // The guest uses fewer queues than we have workers: share one of its queues (the vhost
+    // library serialises enqueues on a queue).
+    let nth = u32::from(queue) % enabled.count_ones();
+    let mut bits = enabled;
+    for _ in 0..nth {
+        bits &= bits - 1;
+    }
+    Some(Some((vid, bits.trailing_zeros() as u16)))
 }
 
 /// Dequeues up to `max` packets the guest sent on queue pair `queue` into `out`; `None` when
 /// `port` is not a vhost-user port.
 #[inline]
 pub fn rx(port: u16, queue: u16, pool: &Mempool, out: &mut Vec<Mbuf>, max: usize) -> Option<usize> {
-    let Some(vid) = device(port, queue, true)? else {
+    let Some((vid, queue)) = device(port, queue, true)? else {
         return Some(0);
     };
     let start = out.len();
@@ -102,7 +149,19 @@ pub fn rx(port: u16, queue: u16, pool: &Mempool, out: &mut Vec<Mbuf>, max: usize
         let dst = out.as_mut_ptr().add(start) as *mut *mut rte_mbuf;
         let n = dpdk_sys::rte_vhost_dequeue_burst(vid, queue * 2 + 1, pool.as_ptr(), dst, room);
         out.set_len(start + usize::from(n));
-        Some(usize::from(n))
+    }
+    for m in &mut out[start..] {
+        complete_checksum(m);
+    }
+    Some(out.len() - start)
+}
+
+/// Finishes a checksum the guest left partial (we offer it checksum offload); what cannot be
+/// completed (not TCP/UDP, a fragment) goes on as the guest sent it.
+#[inline]
+fn complete_checksum(m: &mut Mbuf) {
+    if m.l4_checksum_partial() && l4_checksum::complete(m.data_mut()).is_ok() {
+        m.set_l4_checksum_good();
     }
 }
 
@@ -111,12 +170,12 @@ pub fn rx(port: u16, queue: u16, pool: &Mempool, out: &mut Vec<Mbuf>, max: usize
 /// when `port` is not a vhost-user port.
 #[inline]
 pub fn tx(port: u16, queue: u16, pkts: &mut Vec<Mbuf>) -> Option<usize> {
-    let vid = device(port, queue, false)?;
+    let target = device(port, queue, false)?;
     let len = pkts.len().min(usize::from(u16::MAX));
     let ptr = pkts.as_mut_ptr() as *mut *mut rte_mbuf;
-    let sent = match vid {
+    let sent = match target {
         // SAFETY: vid is a live device; the library reads the first `len` mbufs and keeps none.
-        Some(vid) => unsafe {
+        Some((vid, queue)) => unsafe {
             usize::from(dpdk_sys::rte_vhost_enqueue_burst(
                 vid,
                 queue * 2,
@@ -203,6 +262,10 @@ fn sync(port: u16) {
     if current != vid {
         if current >= 0 {
             withdraw(p, DISCONNECTED);
+            p.disconnects.fetch_add(1, Ordering::Relaxed);
+        }
+        if vid >= 0 {
+            p.connects.fetch_add(1, Ordering::Relaxed);
         }
         if vid < 0 {
             p.rx_enabled.store(0, Ordering::SeqCst);
@@ -254,6 +317,8 @@ pub fn watch(port: u16) -> Result<(), String> {
         .ok_or_else(|| format!("port id {port} is beyond {MAX_PORTS}"))?;
     p.rx_enabled.store(0, Ordering::SeqCst);
     p.tx_enabled.store(0, Ordering::SeqCst);
+    p.connects.store(0, Ordering::Relaxed);
+    p.disconnects.store(0, Ordering::Relaxed);
     p.vid.store(DISCONNECTED, Ordering::SeqCst);
     for ev in EVENTS {
         // SAFETY: valid port; the callback is a plain function without argument.

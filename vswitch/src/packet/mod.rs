@@ -11,6 +11,7 @@ pub mod eth;
 pub mod icmp;
 pub mod ipv4;
 pub mod ipv6;
+pub mod l4_checksum;
 pub mod mac;
 pub mod tcp;
 pub mod udp;
