@@ -22,6 +22,7 @@ CASES=(
     vlan_trunk:90
     restart:120
     malformed_flood:150
+    vm_guests:420
 )
 
 if [ "$(id -u)" -ne 0 ]; then
