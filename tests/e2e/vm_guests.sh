@@ -21,9 +21,11 @@ step "guest image"
 G1_IP=198.51.100.11 G2_IP=198.51.100.12 H_IP=198.51.100.3
 G1_MAC=52:54:00:00:00:11 G2_MAC=52:54:00:00:00:12
 
-guest_up() { # guest_up NAME IP MAC: boots a guest that serves WORK/NAME.sock
-    "$VM/run-guest.sh" --name "$1" --socket "$WORK/$1.sock" --dir "$WORK" --server \
-        --ip "$2/24" --mac "$3" >/dev/null
+guest_up() { # guest_up NAME IP MAC [run-guest.sh args]: boots a guest serving WORK/NAME.sock
+    local name=$1 ip=$2 mac=$3
+    shift 3
+    "$VM/run-guest.sh" --name "$name" --socket "$WORK/$name.sock" --dir "$WORK" --server \
+        --ip "$ip/24" --mac "$mac" "$@" >/dev/null
 }
 guest_down() { "$VM/guest-stop.sh" "$WORK" "$1"; }
 gx() { "$VM/guest-exec.sh" "$@"; }
@@ -37,22 +39,32 @@ stop_guests() { guest_down g1 || true; guest_down g2 || true; }
 trap 'rc=$?; stop_guests; (exit $rc); cleanup' EXIT
 
 step "ports first: client ports keep retrying until their QEMU serves the socket"
-start_daemon
+# Two workers; g2 is a two-queue guest whose queues go to both.
+start_daemon --lcores 0-1
 vs network add n1 >/dev/null
 vs port add c1 --type vhost-user-client --path "$WORK/g1.sock" --network n1 >/dev/null
-vs port add c2 --type vhost-user-client --path "$WORK/g2.sock" --network n1 >/dev/null
+vs port add c2 --type vhost-user-client --path "$WORK/g2.sock" --network n1 --queues 2 >/dev/null
 assert_contains "$(vs port show c1)" "vhost: reconnecting" "c1 before its guest"
 make_host h "$H_IP/24"
 vs port add ph --type af-packet --iface "$(rif h)" --network n1 >/dev/null
 
 step "two guests boot and connect"
 guest_up g1 "$G1_IP" "$G1_MAC"
-guest_up g2 "$G2_IP" "$G2_MAC"
+guest_up g2 "$G2_IP" "$G2_MAC" --queues 2 --cpus 2
 log "$("$VM/guest-wait.sh" "$WORK" g1 180)"
 log "$("$VM/guest-wait.sh" "$WORK" g2 180)"
 wait_for 20 "c1 to connect" connected c1
 wait_for 20 "c2 to connect" connected c2
 log "$(vs port show c1 | grep -E '^(vhost|guest-queues|connects)')"
+two_queues() { vs port show c2 | grep -qx 'guest-queues: 2 rx / 2 tx enabled'; }
+wait_for 20 "g2 to enable both queue pairs" two_queues
+workers=$(vs --json status | json_get "' | '.join(','.join(w.get('rxQueues', w.get('rx_queues', []))) for w in d['workers'])")
+assert_contains "$workers" "c2:0" "worker queues"
+assert_contains "$workers" "c2:1" "worker queues"
+assert_ne "$(vs --json status | json_get "[i for i, w in enumerate(d['workers']) if 'c2:0' in w.get('rxQueues', w.get('rx_queues', []))]")" \
+    "$(vs --json status | json_get "[i for i, w in enumerate(d['workers']) if 'c2:1' in w.get('rxQueues', w.get('rx_queues', []))]")" \
+    "the workers of c2's two queues"
+log "workers' RX queues: $workers"
 
 step "guest to guest: ping and a 2 MB file by TCP"
 gx -t 30 "$WORK" g1 "ping -c 3 -W 5 $G2_IP" >/dev/null || fail "g1 cannot ping g2"
@@ -85,7 +97,7 @@ sleep 1
 kill -KILL "$(qemu_pid g2)"
 guest_down g2
 wait_for 10 "c2 to notice its guest is gone" disconnected c2
-guest_up g2 "$G2_IP" "$G2_MAC"
+guest_up g2 "$G2_IP" "$G2_MAC" --queues 2 --cpus 2
 log "$("$VM/guest-wait.sh" "$WORK" g2 180)"
 wait_for 30 "c2 to reconnect to the new QEMU" connected c2
 gx -t 30 "$WORK" g2 "ping -c 3 -W 5 $G1_IP" >/dev/null || fail "g2 cannot reach g1 after its restart"
