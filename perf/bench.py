@@ -150,7 +150,7 @@ def chart(report, path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--smoke", action="store_true")
     args = ap.parse_args()
