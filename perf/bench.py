@@ -4,7 +4,8 @@
   bench.py [--repeats N] [--seconds N] [--smoke]
 
 1. The vhost-user loop (vhost_loop.sh): testpmd io-forward (the ceiling), OVS-DPDK NORMAL
-   bridge, vswitchd L2 bridge; median of --repeats runs each.
+   bridge, vswitchd L2 bridge; median of --repeats runs each; then the same with 2 queue pairs
+   per port (median of 3).
 2. Pipeline-only (pipeline_only.sh): net_pcap replay -> vswitchd, 1 and 2 workers; MAC-pair
    sweep (1, 1K, 100K) and frame-size sweep (64, 512, 1518).
 3. Micro-benchmarks: stage-bench cycles/packet per stage, and its instruction count under
@@ -29,10 +30,11 @@ ROOT = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results")
 
 
-def run(cmd, timeout):
+def run(cmd, timeout, env=None):
     """Runs a benchmark script; returns its last stdout line parsed, or None on failure."""
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
+                           env=env)
     except subprocess.TimeoutExpired:
         print(f"bench: {' '.join(cmd)} timed out", file=sys.stderr)
         return None
@@ -63,14 +65,15 @@ def cpu_hz():
         return None
 
 
-def loop(cases, repeats, seconds):
+def loop(cases, repeats, seconds, queues=1):
     """Runs the cases interleaved (so drift of a shared machine hits all alike); per case the
     median rate and median switch cycles/packet."""
     runs = {c: [] for c in cases}
+    env = dict(os.environ, QUEUES=str(queues))
     for _ in range(repeats):
         for case in cases:
             r = run(["bash", os.path.join(HERE, "vhost_loop.sh"), case, str(seconds)],
-                    timeout=seconds + 90)
+                    timeout=seconds + 90, env=env)
             runs[case].append(r or {})
             print(f"  {case}: {r}", file=sys.stderr)
     return {c: {"mpps": harness.median([r.get("mpps") or None for r in rs]),
@@ -151,7 +154,7 @@ def chart(report, path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--seconds", type=int, default=6)
     ap.add_argument("--smoke", action="store_true")
     args = ap.parse_args()
     os.makedirs(RESULTS, exist_ok=True)
@@ -173,6 +176,9 @@ def main():
     print("vhost-user loop ...", file=sys.stderr)
     rows = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], args.repeats, args.seconds),
                               hz)
+    print("vhost-user loop, 2 queues per port ...", file=sys.stderr)
+    rows_mq = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], 3, args.seconds, queues=2),
+                                 hz)
     print("pipeline-only ...", file=sys.stderr)
     scaling = {}
     for w in (1, 2):
@@ -193,7 +199,7 @@ def main():
     instr = callgrind()
 
     report = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpu_hz": hz,
-              "loop": rows, "scaling": scaling, "pairs_sweep": pairs_sweep,
+              "loop": rows, "loop_2_queues": rows_mq, "scaling": scaling, "pairs_sweep": pairs_sweep,
               "size_sweep": size_sweep, "stages": stages,
               "pipeline_instructions_per_packet": instr}
     report["targets"] = [{"name": n, "value": v, "target": t, "ok": ok}
@@ -207,15 +213,17 @@ def main():
 
     print("\nvhost-user loop, 64-byte frames, one switch core (median of "
           f"{args.repeats} x {args.seconds}s)")
-    print(harness.render(rows, [("case", "CASE", 10), ("mpps", "MPPS", 8),
-                                ("ratio_testpmd", "VS-TESTPMD", 11),
-                                ("ratio_ovs", "VS-OVS", 8),
-                                ("switch_cpp", "SWITCH-CYC/PKT", 15),
-                                ("efficiency_testpmd", "EFF-TESTPMD", 12),
-                                ("efficiency_ovs", "EFF-OVS", 8)]))
+    loop_columns = [("case", "CASE", 10), ("mpps", "MPPS", 8),
+                    ("ratio_testpmd", "VS-TESTPMD", 11), ("ratio_ovs", "VS-OVS", 8),
+                    ("switch_cpp", "SWITCH-CYC/PKT", 15),
+                    ("efficiency_testpmd", "EFF-TESTPMD", 12), ("efficiency_ovs", "EFF-OVS", 8)]
+    print(harness.render(rows, loop_columns))
     print("  MPPS: the loop's rate; SWITCH-CYC/PKT: busy cycles per packet the switch core "
           "reports\n  (vsctl status, ovs-appctl pmd-stats-show, testpmd --record-core-cycles); "
           "EFF-X = X's cycles / this case's.")
+    print(f"\nthe same loop with 2 queue pairs per port, still one core each side "
+          f"(median of 3 x {args.seconds}s)")
+    print(harness.render(rows_mq, loop_columns))
     print("\npipeline-only (net_pcap replay -> vswitchd), 64 B, 1024 pairs")
     print(f"  1 worker {scaling['1']} Mpps, 2 workers {scaling['2']} Mpps, "
           f"scaling {harness.ratio(scaling['2'], scaling['1'])}x")

@@ -4,12 +4,14 @@
 # circulate (testpmd `mac` forwarding rewrites MACs so a learning bridge sees stable hosts).
 #
 #   perf/vhost_loop.sh CASE [SECONDS]      CASE: testpmd | vswitchd | ovs
+# QUEUES=N (default 1): queue pairs per port, on both sides; still one core each side.
 # Prints one line: `CASE mpps=X` (median of the per-second samples after warm-up).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 case_name=${1:?usage: vhost_loop.sh testpmd|vswitchd [seconds]}
 secs=${2:-10}
+queues=${QUEUES:-1}
 warmup=3
 gen_cpu=0
 sw_cpu=1
@@ -39,10 +41,10 @@ start_switch() {
       # fifo, so that its busy cycles per packet can be read over the measured window.
       mkfifo "$work/switch.in"
       dpdk-testpmd -l "$gen_cpu,$sw_cpu" --main-lcore "$gen_cpu" --in-memory --no-pci --file-prefix "sw$$" \
-        --vdev "net_vhost0,iface=$S0,queues=1" \
-        --vdev "net_vhost1,iface=$S1,queues=1" \
+        --vdev "net_vhost0,iface=$S0,queues=$queues" \
+        --vdev "net_vhost1,iface=$S1,queues=$queues" \
         --log-level=lib.vhost.config:warning \
-        -- -i --forward-mode=io --nb-cores=1 --record-core-cycles \
+        -- -i --forward-mode=io --nb-cores=1 --rxq="$queues" --txq="$queues" --record-core-cycles \
         <"$work/switch.in" >"$work/switch.log" 2>&1 &
       pids+=($!)
       exec 3>"$work/switch.in"
@@ -53,8 +55,8 @@ start_switch() {
         --lcores "$sw_cpu"
       local vsctl="$root/target/release/vsctl --socket $work/vs.sock"
       $vsctl network add bench
-      $vsctl port add v0 --type vhost-user --path "$S0" --network bench
-      $vsctl port add v1 --type vhost-user --path "$S1" --network bench
+      $vsctl port add v0 --type vhost-user --path "$S0" --network bench --queues "$queues"
+      $vsctl port add v1 --type vhost-user --path "$S1" --network bench --queues "$queues"
       ;;
     ovs)
       # OVS-DPDK's userspace datapath with a NORMAL (learning) bridge, PMD on the switch core.
@@ -124,9 +126,10 @@ start_switch
   echo "quit"
 } | dpdk-testpmd -l "$sw_cpu,$gen_cpu" --main-lcore "$sw_cpu" --in-memory --single-file-segments \
   --no-pci --file-prefix "gen$$" \
-  --vdev "net_virtio_user0,path=$S0,queues=1,queue_size=1024,mac=$MAC0" \
-  --vdev "net_virtio_user1,path=$S1,queues=1,queue_size=1024,mac=$MAC1" \
+  --vdev "net_virtio_user0,path=$S0,queues=$queues,queue_size=1024,mac=$MAC0" \
+  --vdev "net_virtio_user1,path=$S1,queues=$queues,queue_size=1024,mac=$MAC1" \
   -- -i --forward-mode=mac --eth-peer=0,$MAC1 --eth-peer=1,$MAC0 --nb-cores=1 \
+     --rxq="$queues" --txq="$queues" \
      --txpkts=64 --burst=32 --txd=1024 --rxd=1024 \
   >"$work/gen.log" 2>&1
 # The switch's own cycles per packet over the window.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# QEMU guests on vhost-user-client ports (QEMU is the socket server, vswitchd reconnects), plus a
-# Linux host in a namespace:
+# QEMU guests on vhost-user ports, plus a Linux host in a namespace. g1's port s1 is a
+# `vhost-user` port (vswitchd serves the socket, QEMU reconnects); g2's port c2 is a
+# `vhost-user-client` port (QEMU serves the socket, vswitchd reconnects) with two queue pairs.
 #   - two guests ping each other and move a file by TCP with matching sha256 (the guests use
 #     checksum offload: the switch must finish their partial checksums);
 #   - a guest that stops draining its RX ring (QEMU frozen by SIGSTOP) costs tx_full drops on its
@@ -21,10 +22,10 @@ step "guest image"
 G1_IP=198.51.100.11 G2_IP=198.51.100.12 H_IP=198.51.100.3
 G1_MAC=52:54:00:00:00:11 G2_MAC=52:54:00:00:00:12
 
-guest_up() { # guest_up NAME IP MAC [run-guest.sh args]: boots a guest serving WORK/NAME.sock
+guest_up() { # guest_up NAME IP MAC [run-guest.sh args]: boots a guest on WORK/NAME.sock
     local name=$1 ip=$2 mac=$3
     shift 3
-    "$VM/run-guest.sh" --name "$name" --socket "$WORK/$name.sock" --dir "$WORK" --server \
+    "$VM/run-guest.sh" --name "$name" --socket "$WORK/$name.sock" --dir "$WORK" \
         --ip "$ip/24" --mac "$mac" "$@" >/dev/null
 }
 guest_down() { "$VM/guest-stop.sh" "$WORK" "$1"; }
@@ -38,24 +39,25 @@ vhost_field() { vs --json port show "$1" | json_get "d['state']['vhost'].get('$2
 stop_guests() { guest_down g1 || true; guest_down g2 || true; }
 trap 'rc=$?; stop_guests; (exit $rc); cleanup' EXIT
 
-step "ports first: client ports keep retrying until their QEMU serves the socket"
+step "ports first: a client port keeps retrying until its QEMU serves the socket"
 # Two workers; g2 is a two-queue guest whose queues go to both.
 start_daemon --lcores 0-1
 vs network add n1 >/dev/null
-vs port add c1 --type vhost-user-client --path "$WORK/g1.sock" --network n1 >/dev/null
+vs port add s1 --type vhost-user --path "$WORK/g1.sock" --network n1 >/dev/null
 vs port add c2 --type vhost-user-client --path "$WORK/g2.sock" --network n1 --queues 2 >/dev/null
-assert_contains "$(vs port show c1)" "vhost: reconnecting" "c1 before its guest"
+assert_contains "$(vs port show c2)" "vhost: reconnecting" "c2 before its guest"
+assert_contains "$(vs port show s1)" "vhost: waiting for a guest" "s1 before its guest"
 make_host h "$H_IP/24"
 vs port add ph --type af-packet --iface "$(rif h)" --network n1 >/dev/null
 
 step "two guests boot and connect"
 guest_up g1 "$G1_IP" "$G1_MAC"
-guest_up g2 "$G2_IP" "$G2_MAC" --queues 2 --cpus 2
+guest_up g2 "$G2_IP" "$G2_MAC" --server --queues 2 --cpus 2
 log "$("$VM/guest-wait.sh" "$WORK" g1 180)"
 log "$("$VM/guest-wait.sh" "$WORK" g2 180)"
-wait_for 20 "c1 to connect" connected c1
+wait_for 20 "s1 to connect" connected s1
 wait_for 20 "c2 to connect" connected c2
-log "$(vs port show c1 | grep -E '^(vhost|guest-queues|connects)')"
+log "$(vs port show s1 | grep -E '^(vhost|guest-queues|connects)')"
 two_queues() { vs port show c2 | grep -qx 'guest-queues: 2 rx / 2 tx enabled'; }
 wait_for 20 "g2 to enable both queue pairs" two_queues
 workers=$(vs --json status | json_get "' | '.join(','.join(w.get('rxQueues', w.get('rx_queues', []))) for w in d['workers'])")
@@ -97,7 +99,7 @@ sleep 1
 kill -KILL "$(qemu_pid g2)"
 guest_down g2
 wait_for 10 "c2 to notice its guest is gone" disconnected c2
-guest_up g2 "$G2_IP" "$G2_MAC" --queues 2 --cpus 2
+guest_up g2 "$G2_IP" "$G2_MAC" --server --queues 2 --cpus 2
 log "$("$VM/guest-wait.sh" "$WORK" g2 180)"
 wait_for 30 "c2 to reconnect to the new QEMU" connected c2
 gx -t 30 "$WORK" g2 "ping -c 3 -W 5 $G1_IP" >/dev/null || fail "g2 cannot reach g1 after its restart"
@@ -108,14 +110,14 @@ wait "$pinger" 2>/dev/null || true
 loss=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$WORK/h-ping.log")
 assert_eq "$loss" 0 "h -> g1 packet loss (%) while g2's QEMU restarted"
 log "h -> g1 while g2's QEMU restarted: $(grep 'packet loss' "$WORK/h-ping.log")"
-assert_eq "$(vhost_field c1 disconnects)" 0 "c1 disconnects"
+assert_eq "$(vhost_field s1 disconnects)" 0 "s1 disconnects"
 
-step "vswitchd killed and restarted under running guests"
+step "vswitchd killed and restarted under running guests (s1's stale socket is reclaimed)"
 gx "$WORK" g1 "rm -f /tmp/p; ping -i 0.1 $G2_IP >/tmp/p 2>&1 &" >/dev/null
 sleep 2
 stop_daemon KILL
 start_daemon
-wait_for 30 "c1 to reconnect after the restart" connected c1
+wait_for 30 "g1's QEMU to reconnect to s1 after the restart" connected s1
 wait_for 30 "c2 to reconnect after the restart" connected c2
 sleep 2
 gx "$WORK" g1 'kill -INT $(pidof ping)' >/dev/null || true

@@ -2,6 +2,7 @@
 //! error before DPDK is asked, and the queue layout the workers need.
 
 use std::os::unix::fs::FileTypeExt;
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -80,11 +81,7 @@ impl DpdkBackend {
                         }
                     }
                 } else {
-                    if Path::new(path).symlink_metadata().is_ok() {
-                        return Err(err(format!(
-                            "socket path {path} already exists; remove it or pick another --path"
-                        )));
-                    }
+                    clear_stale_socket(path).map_err(err)?;
                     let dir = Path::new(path).parent().unwrap_or(Path::new("/"));
                     if !dir.is_dir() {
                         return Err(err(format!(
@@ -173,5 +170,31 @@ impl PortBackend for DpdkBackend {
 
     fn set_mtu(&mut self, dev: PortDevice, mtu: u16) -> Result<(), String> {
         port::set_mtu(dev.id, mtu)
+    }
+}
+
+/// A server socket path must be free. A socket nobody listens on is what a killed vswitchd
+/// leaves behind: it is removed, so that the port comes back on restart. Anything else at the
+/// path is refused.
+fn clear_stale_socket(path: &str) -> Result<(), String> {
+    let Ok(meta) = Path::new(path).symlink_metadata() else {
+        return Ok(());
+    };
+    if !meta.file_type().is_socket() {
+        return Err(format!(
+            "{path} exists and is not a socket; remove it or pick another --path"
+        ));
+    }
+    match UnixStream::connect(path) {
+        Ok(_) => Err(format!(
+            "socket path {path} is in use (another process listens on it); pick another --path"
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            std::fs::remove_file(path)
+                .map_err(|e| format!("cannot remove the stale socket {path}: {e}"))?;
+            tracing::info!("removed stale vhost-user socket {path}");
+            Ok(())
+        }
+        Err(e) => Err(format!("cannot use socket path {path}: {e}")),
     }
 }
