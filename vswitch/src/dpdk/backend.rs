@@ -142,7 +142,7 @@ impl PortBackend for DpdkBackend {
         let eth =
             port::attach(&cfg, &self.pool).map_err(|e| format!("port {}: {e}{hint}", p.name))?;
         if matches!(p.kind, PortType::VhostUser | PortType::VhostUserClient) {
-            if let Err(e) = vhost::watch(eth.id) {
+            if let Err(e) = vhost::watch(eth.id, p.path.as_deref().unwrap_or_default()) {
                 port::detach(eth.id);
                 return Err(format!("port {}: {e}", p.name));
             }

@@ -8,7 +8,7 @@
 //! until every worker has passed a quiescent point, so no worker still uses the old device when
 //! the vhost library frees it (what the PMD does with its per-queue busy flags).
 
-use std::ffi::c_void;
+use std::ffi::{c_void, CString};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -310,8 +310,23 @@ unsafe extern "C" fn on_event(
     0
 }
 
-/// Hands `port`'s queues to the workers through the vhost library (call after the port started).
-pub fn watch(port: u16) -> Result<(), String> {
+/// virtio-net feature bits (virtio spec 5.1.3) a guest may use to hand us UDP fragmentation
+/// offload super-frames (and ECN on TSO): the datapath does not segment, so they are not
+/// offered. TSO itself is off in the vhost PMD by default; checksum offload is finished in `rx`.
+const VIRTIO_NET_F_HOST_ECN: u32 = 13;
+const VIRTIO_NET_F_HOST_UFO: u32 = 14;
+
+/// Hands `port`'s queues to the workers through the vhost library (call after the port started
+/// on socket `path`).
+pub fn watch(port: u16, path: &str) -> Result<(), String> {
+    let cpath =
+        CString::new(path).map_err(|_| format!("socket path {path:?} contains a NUL byte"))?;
+    let unsupported = (1u64 << VIRTIO_NET_F_HOST_UFO) | (1u64 << VIRTIO_NET_F_HOST_ECN);
+    // SAFETY: valid C string; the vhost PMD registered this path when the port started, and a
+    // guest that connects later negotiates without these features.
+    if unsafe { dpdk_sys::rte_vhost_driver_disable_features(cpath.as_ptr(), unsupported) } != 0 {
+        return Err(format!("the vhost library does not know the socket {path}"));
+    }
     let p = PORTS
         .get(usize::from(port))
         .ok_or_else(|| format!("port id {port} is beyond {MAX_PORTS}"))?;
