@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Builds the tiny vhost-user test guest: a Debian kernel plus a busybox initramfs whose /init is
-# guest-init.sh. Prints the image directory on stdout.
+# guest-init.sh, with the host's iperf3 and the shared libraries it needs. Prints the image
+# directory on stdout.
 #   vm-images/build.sh [--refresh]
 #
 # Installs what it needs only when missing (qemu-system-x86, busybox-static, cpio, kmod,
-# python3), fetches the versioned Debian kernel package with `apt-get download` (the cloud
+# python3, iperf3), fetches the versioned Debian kernel package with `apt-get download` (the cloud
 # kernel, or the generic one if the cloud kernel lacks virtio-net/virtio-pci), and keeps
 #   vm-images/cache/KERNEL-PACKAGE_VERSION/{vmlinuz,initrd.gz,modules/,kernel,stamp}
 #   vm-images/cache/current -> that directory
-# Once built it does nothing (the initramfs is rebuilt when guest-init.sh or this script
-# changes); --refresh asks apt for a newer kernel version and builds that one if there is.
+# Once built it does nothing (the initramfs is rebuilt when guest-init.sh, this script, busybox,
+# or the host's iperf3 or one of its libraries changes); --refresh asks apt for a newer kernel
+# version and builds that one if there is.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -29,7 +31,7 @@ esac
 
 # ---- tools, installed only when missing (like scripts/deps.sh) ----------------------------
 missing=()
-for p in qemu-system-x86 busybox-static cpio kmod python3; do
+for p in qemu-system-x86 busybox-static cpio kmod python3 iperf3; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -39,7 +41,26 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-STAMP=$(cat "$HERE/guest-init.sh" "$HERE/build.sh" /bin/busybox | sha256sum | cut -d' ' -f1)
+# ---- host binaries for the guest: iperf3, its shared libraries and the dynamic loader -------
+# The binaries go to the guest's /bin (its PATH); the libraries and the loader keep the paths
+# the host's `ldd` resolves, so the binary's PT_INTERP (/lib64/ld-linux-x86-64.so.2) and the
+# loader's default search path (/lib/x86_64-linux-gnu) find them without an ld.so.cache.
+GUEST_BINS=(/usr/bin/iperf3)
+shared_objects() { # BIN... -> one absolute path a line: the libraries and the loader they need
+  local b out
+  for b in "$@"; do
+    out=$(ldd "$b") || die "ldd $b failed"
+    ! grep -q 'not found' <<<"$out" ||
+      die "$b needs libraries the host lacks:$(grep 'not found' <<<"$out" | tr -s ' \t\n' ' ')"
+    # "libx.so.1 => /lib/.../libx.so.1 (0x...)" and "/lib64/ld-linux-x86-64.so.2 (0x...)"
+    awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' <<<"$out"
+  done | LC_ALL=C sort -u
+}
+mapfile -t GUEST_LIBS < <(shared_objects "${GUEST_BINS[@]}")
+[ "${#GUEST_LIBS[@]}" -gt 0 ] || die "ldd found no shared libraries for ${GUEST_BINS[*]}"
+
+STAMP=$(cat "$HERE/guest-init.sh" "$HERE/build.sh" /bin/busybox \
+  "${GUEST_BINS[@]}" "${GUEST_LIBS[@]}" | sha256sum | cut -d' ' -f1)
 mkdir -p "$CACHE"
 TMP=$(mktemp -d "$CACHE/.build.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
@@ -55,12 +76,18 @@ make_initrd() { # DIR (holding vmlinuz and modules/)
   done
   ln -s bin "$r/sbin"
   cp "$out"/modules/* "$r/lib/modules/"
+  for a in "${GUEST_BINS[@]}"; do cp -L "$a" "$r/bin/${a##*/}"; done
+  for a in "${GUEST_LIBS[@]}"; do # the file behind any symlink, at the same path
+    mkdir -p "$r$(dirname "$a")"
+    cp -L "$a" "$r$a"
+  done
   cp "$HERE/guest-init.sh" "$r/init"
   chmod 755 "$r/init"
   (cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -6 >"$out/initrd.gz.new")
   mv "$out/initrd.gz.new" "$out/initrd.gz"
   echo "$STAMP" >"$out/stamp"
-  log "built $out/initrd.gz (modules: $(tr '\n' ' ' <"$out/modules/order"))"
+  log "built $out/initrd.gz, $(du -k "$out/initrd.gz" | cut -f1) KB (modules: $(tr '\n' ' ' \
+    <"$out/modules/order"); binaries: ${GUEST_BINS[*]##*/})"
 }
 
 # Nothing to do when the current image is built from these scripts.
