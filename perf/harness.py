@@ -45,6 +45,42 @@ def testpmd_switch_cpp(text):
     return float(found[-1]) if found else None
 
 
+IPERF3_UNITS = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
+
+
+def iperf3_gbps(text, side="receiver"):
+    """Throughput of an iperf3 TCP test in Gbit/s, from the client's output.
+
+    JSON (`iperf3 -J`): `end.sum_received.bits_per_second` (side="receiver", what arrived at
+    the server) or `end.sum_sent.bits_per_second` (side="sender"). Plain text: the summary line
+    that ends in `receiver` / `sender`. ValueError when the test failed (iperf3's JSON `error`)
+    or the output holds no such figure.
+    """
+    import json
+
+    if side not in ("receiver", "sender"):
+        raise ValueError(f"side must be receiver or sender, not {side!r}")
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            doc = json.loads(stripped)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"iperf3 JSON does not parse: {e}") from None
+        if doc.get("error"):
+            raise ValueError(f"iperf3: {doc['error']}")
+        key = "sum_received" if side == "receiver" else "sum_sent"
+        try:
+            bps = float(doc["end"][key]["bits_per_second"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"iperf3 JSON has no end.{key}.bits_per_second") from None
+        return bps / 1e9
+    found = re.findall(r"([0-9.]+)\s+([KMGT]?)bits/sec\b.*\b" + side + r"\s*$", text, re.M)
+    if not found:
+        raise ValueError(f"no iperf3 {side} summary line")
+    val, unit = found[-1]
+    return float(val) * IPERF3_UNITS[unit] / 1e9
+
+
 def parse_result_line(line):
     """`label key=value ...` -> dict with numbers converted (label under "case")."""
     parts = line.strip().split(None, 1)
@@ -155,7 +191,10 @@ def check_targets(report):
 
 
 def _main(argv):
-    """`harness.py loop-rate --skip N --label L < testpmd.log`: one result line."""
+    """`harness.py loop-rate --skip N --label L < testpmd.log`: one result line.
+
+    `harness.py iperf-gbps --label L [--side receiver|sender] < iperf3-output`: `L gbps=X`.
+    """
     import argparse
     import sys
 
@@ -168,7 +207,19 @@ def _main(argv):
     sc = sub.add_parser("switch-cpp")
     sc.add_argument("case", choices=["vswitchd", "ovs", "testpmd"])
     sc.add_argument("files", nargs="+")
+    ip = sub.add_parser("iperf-gbps")
+    ip.add_argument("--label", default="case")
+    ip.add_argument("--side", choices=["receiver", "sender"], default="receiver")
     args = ap.parse_args(argv)
+    if args.cmd == "iperf-gbps":
+        try:
+            gbps = iperf3_gbps(sys.stdin.read(), args.side)
+        except ValueError as e:
+            print(f"harness.py iperf-gbps: {e}", file=sys.stderr)
+            print(f"{args.label} gbps=0 error=iperf3")
+            return 1
+        print(f"{args.label} gbps={gbps:.4f}")
+        return 0
     if args.cmd == "switch-cpp":
         try:
             texts = [open(f).read() for f in args.files]

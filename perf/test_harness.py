@@ -19,8 +19,42 @@ TESTPMD = """
   Rx-pps:      2          Rx-bps:   1
 """
 
+# The shape of `iperf3 -c ... -J` output (iperf 3.12), cut down to the keys that matter.
+IPERF3_JSON = """{
+	"start":	{"test_start": {"protocol": "TCP", "num_streams": 1, "duration": 10}},
+	"intervals":	[],
+	"end":	{
+		"sum_sent":	{"start": 0, "end": 10.000311, "seconds": 10.000311,
+			"bytes": 47448064, "bits_per_second": 37957270.0, "retransmits": 3, "sender": true},
+		"sum_received":	{"start": 0, "end": 10.061729, "seconds": 10.061729,
+			"bytes": 47185920, "bits_per_second": 37516920.5, "sender": true}
+	}
+}"""
+
+IPERF3_TEXT = """\
+[ ID] Interval           Transfer     Bitrate         Retr
+[  5]   0.00-10.00  sec  45.2 MBytes  37.9 Mbits/sec    3             sender
+[  5]   0.00-10.06  sec  45.0 MBytes  37.5 Mbits/sec                  receiver
+
+iperf Done.
+"""
+
 
 class HarnessTest(unittest.TestCase):
+    def test_iperf3_gbps(self):
+        self.assertAlmostEqual(harness.iperf3_gbps(IPERF3_JSON), 0.0375169205)
+        self.assertAlmostEqual(harness.iperf3_gbps(IPERF3_JSON, "sender"), 0.037957270)
+        self.assertAlmostEqual(harness.iperf3_gbps(IPERF3_TEXT), 0.0375)
+        self.assertAlmostEqual(harness.iperf3_gbps(IPERF3_TEXT, "sender"), 0.0379)
+        line = "[  5]   0.00-1.00   sec  1.10 GBytes  9.41 Gbits/sec                  receiver"
+        self.assertAlmostEqual(harness.iperf3_gbps(line), 9.41)
+        for bad in ('{"start": {}, "error": "unable to connect to server: Connection refused"}',
+                    '{"end": {}}', "{ truncated", "iperf3: error - unable to connect", ""):
+            with self.assertRaises(ValueError):
+                harness.iperf3_gbps(bad)
+        with self.assertRaises(ValueError):
+            harness.iperf3_gbps(IPERF3_JSON, "both")
+
     def test_testpmd_samples_sum_ports(self):
         self.assertEqual(harness.parse_testpmd_rates(TESTPMD), [5000000, 3])
         self.assertEqual(harness.parse_testpmd_rates("garbage"), [])
