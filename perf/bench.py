@@ -10,6 +10,8 @@
    sweep (1, 1K, 100K) and frame-size sweep (64, 512, 1518).
 3. Micro-benchmarks: stage-bench cycles/packet per stage, and its instruction count under
    callgrind.
+4. Guest to guest (guest_iperf.sh): iperf3 TCP between two QEMU guests through vswitchd and
+   through OVS-DPDK; QEMU runs under TCG here, so only the ratio means anything.
 Prints the tables and the targets, writes perf/results/bench-TIME.json and a PNG chart.
 --smoke runs one 5-second loop of testpmd and vswitchd only (for `make test`): it checks that
 the harness still works, not how fast anything is.
@@ -194,13 +196,19 @@ def main():
         r = pipeline(1, 1024, size, args.seconds)
         size_sweep.append({"size": size, "mpps": r["mpps"] if r else None,
                            "gbps": r["gbps"] if r else None})
+    print("guest to guest (iperf3, QEMU) ...", file=sys.stderr)
+    guests = {}
+    for case in ("vswitchd", "ovs"):
+        r = run(["bash", os.path.join(HERE, "guest_iperf.sh"), case, "10"], timeout=300)
+        guests[case] = r.get("gbps") if r else None
+        print(f"  {case}: {r}", file=sys.stderr)
     print("micro-benchmarks ...", file=sys.stderr)
     stages = stage_bench()
     instr = callgrind()
 
     report = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpu_hz": hz,
               "loop": rows, "loop_2_queues": rows_mq, "scaling": scaling, "pairs_sweep": pairs_sweep,
-              "size_sweep": size_sweep, "stages": stages,
+              "size_sweep": size_sweep, "stages": stages, "guest_iperf_gbps": guests,
               "pipeline_instructions_per_packet": instr}
     report["targets"] = [{"name": n, "value": v, "target": t, "ok": ok}
                          for n, v, t, ok in harness.check_targets(report)]
@@ -230,6 +238,9 @@ def main():
     print(harness.render(pairs_sweep, [("pairs", "MAC-PAIRS", 10), ("mpps", "MPPS", 8)]))
     print(harness.render(size_sweep, [("size", "FRAME", 10), ("mpps", "MPPS", 8),
                                       ("gbps", "GBPS", 8)]))
+    print("\nguest to guest, iperf3 TCP 10 s, QEMU under TCG (only the ratio means anything)")
+    print(f"  vswitchd {guests['vswitchd']} Gbps, OVS-DPDK {guests['ovs']} Gbps, "
+          f"ratio {harness.ratio(guests['vswitchd'], guests['ovs'])}x")
     print("\nper-stage TSC cycles/packet (synthetic bursts, no I/O)")
     print(harness.render(stages, [("pairs", "MAC-PAIRS", 10), ("classify", "CLASSIFY", 9),
                                   ("ingress", "INGRESS", 9), ("forward", "FORWARD", 9),
