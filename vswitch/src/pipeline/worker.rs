@@ -248,8 +248,19 @@ impl<I: PortIo> Worker<I> {
                 workers: self.workers,
             };
             process_burst(&ctx, scratch, q.port, rx, &mut out);
-            out.flush_all();
         }
+        // One TX burst per port for everything this poll's queues sent there, not one per RX
+        // queue: with several queues (multiqueue guests, many ports) the bursts stay full.
+        TxStage {
+            io: &mut self.io,
+            pending,
+            snap,
+            counters: &self.counters,
+            locks: &self.locks,
+            worker: self.id,
+            workers: self.workers,
+        }
+        .flush_all();
         got
     }
 }
