@@ -11,6 +11,7 @@
 use std::ffi::{c_void, CString};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use dpdk_sys::{rte_eth_event_type, rte_mbuf};
@@ -243,11 +244,20 @@ fn withdraw(p: &VhostPort, to: i32) {
     wait_quiescent();
 }
 
+/// Serialises `sync` and `unwatch`: the PMD's event thread and the control thread both call
+/// them.
+static SYNC: Mutex<()> = Mutex::new(());
+
 /// Reads the PMD's link state and pending queue events for `port` into our state.
 fn sync(port: u16) {
     let Some(p) = PORTS.get(usize::from(port)) else {
         return;
     };
+    let _serial = SYNC.lock().unwrap_or_else(PoisonError::into_inner);
+    // A late event for a port that is being detached must not bring it back.
+    if p.vid.load(Ordering::SeqCst) == NOT_VHOST {
+        return;
+    }
     let mut link = dpdk_sys::rte_eth_link::default();
     // SAFETY: valid port id and out struct; the vhost PMD's link read does not block.
     unsafe { dpdk_sys::rte_eth_link_get_nowait(port, &mut link) };
@@ -359,11 +369,16 @@ pub fn unwatch(port: u16) {
         return;
     };
     for ev in EVENTS {
-        // SAFETY: unregistering a callback that may or may not be registered is allowed.
-        unsafe {
+        // SAFETY: unregistering a callback that may or may not be registered is allowed; it
+        // answers -EAGAIN while the callback runs, which then finishes (we hold no lock here).
+        while unsafe {
             dpdk_sys::rte_eth_dev_callback_unregister(port, ev, Some(on_event), ptr::null_mut())
-        };
+        } == -libc::EAGAIN
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
+    let _serial = SYNC.lock().unwrap_or_else(PoisonError::into_inner);
     withdraw(p, NOT_VHOST);
     p.rx_enabled.store(0, Ordering::SeqCst);
     p.tx_enabled.store(0, Ordering::SeqCst);
