@@ -227,9 +227,20 @@ impl<I: PortIo> Worker<I> {
             counters: &self.counters,
             now: clock::now_secs(),
         };
+        // One output for the whole poll: everything this poll's queues send to a port leaves in
+        // one TX burst, so with several queues (multiqueue guests, many ports) bursts stay full.
+        let mut out = TxStage {
+            io: &mut self.io,
+            pending,
+            snap,
+            counters: &self.counters,
+            locks: &self.locks,
+            worker: self.id,
+            workers: self.workers,
+        };
         let mut got = 0;
         for q in queues {
-            let n = self.io.rx(q.port, q.queue, rx, BURST);
+            let n = out.io.rx(q.port, q.queue, rx, BURST);
             if n == 0 {
                 continue;
             }
@@ -238,29 +249,9 @@ impl<I: PortIo> Worker<I> {
             c.rx_packets.add(n as u64);
             c.rx_bytes
                 .add(rx.iter().map(PacketBuf::pkt_len).sum::<usize>() as u64);
-            let mut out = TxStage {
-                io: &mut self.io,
-                pending,
-                snap,
-                counters: &self.counters,
-                locks: &self.locks,
-                worker: self.id,
-                workers: self.workers,
-            };
             process_burst(&ctx, scratch, q.port, rx, &mut out);
         }
-        // One TX burst per port for everything this poll's queues sent there, not one per RX
-        // queue: with several queues (multiqueue guests, many ports) the bursts stay full.
-        TxStage {
-            io: &mut self.io,
-            pending,
-            snap,
-            counters: &self.counters,
-            locks: &self.locks,
-            worker: self.id,
-            workers: self.workers,
-        }
-        .flush_all();
+        out.flush_all();
         got
     }
 }
