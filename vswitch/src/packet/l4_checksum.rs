@@ -4,6 +4,8 @@
 //! the pseudo-header sum, trusting the host to finish it. The switch finishes it before the
 //! frame goes anywhere, so that every port (another guest, a TAP, a NIC) gets a valid frame.
 
+use std::net::{Ipv4Addr, Ipv6Addr};
+
 use super::{eth, ethertype, ipproto, ipv4, ipv6, tcp, udp, vlan};
 
 /// Why a frame's L4 checksum could not be completed.
@@ -33,34 +35,45 @@ pub fn complete(frame: &mut [u8]) -> Result<(), Incomplete> {
             if pkt.is_fragment() {
                 return Err(Incomplete::Fragment);
             }
-            let (src, dst, proto) = (pkt.src_addr(), pkt.dst_addr(), pkt.protocol());
-            let l4 = pkt.payload_mut();
-            match proto {
-                ipproto::TCP => tcp::Packet::new_checked(l4)
-                    .map(|mut s| s.fill_checksum_v4(src, dst))
-                    .map_err(|_| Incomplete::NotTcpUdp),
-                ipproto::UDP => udp::Packet::new_checked(l4)
-                    .map(|mut d| d.fill_checksum_v4(src, dst))
-                    .map_err(|_| Incomplete::NotTcpUdp),
-                _ => Err(Incomplete::NotTcpUdp),
-            }
+            let pseudo = Pseudo::V4(pkt.src_addr(), pkt.dst_addr());
+            let proto = pkt.protocol();
+            fill(proto, pkt.payload_mut(), pseudo)
         }
         ethertype::IPV6 => {
             let mut pkt = ipv6::Packet::new_checked(ip).map_err(|_| Incomplete::NotTcpUdp)?;
-            let (src, dst, next) = (pkt.src_addr(), pkt.dst_addr(), pkt.next_header());
-            let l4 = pkt.payload_mut();
-            match next {
-                ipproto::TCP => tcp::Packet::new_checked(l4)
-                    .map(|mut s| s.fill_checksum_v6(src, dst))
-                    .map_err(|_| Incomplete::NotTcpUdp),
-                ipproto::UDP => udp::Packet::new_checked(l4)
-                    .map(|mut d| d.fill_checksum_v6(src, dst))
-                    .map_err(|_| Incomplete::NotTcpUdp),
-                _ => Err(Incomplete::NotTcpUdp),
-            }
+            let pseudo = Pseudo::V6(pkt.src_addr(), pkt.dst_addr());
+            let next = pkt.next_header();
+            fill(next, pkt.payload_mut(), pseudo)
         }
         _ => Err(Incomplete::NotTcpUdp),
     }
+}
+
+/// The addresses of the IP pseudo-header.
+#[derive(Clone, Copy)]
+enum Pseudo {
+    V4(Ipv4Addr, Ipv4Addr),
+    V6(Ipv6Addr, Ipv6Addr),
+}
+
+/// Fills the checksum of the TCP or UDP segment `l4` (IP protocol `proto`).
+fn fill(proto: u8, l4: &mut [u8], pseudo: Pseudo) -> Result<(), Incomplete> {
+    match (proto, pseudo) {
+        (ipproto::TCP, Pseudo::V4(s, d)) => tcp_packet(l4)?.fill_checksum_v4(s, d),
+        (ipproto::TCP, Pseudo::V6(s, d)) => tcp_packet(l4)?.fill_checksum_v6(s, d),
+        (ipproto::UDP, Pseudo::V4(s, d)) => udp_packet(l4)?.fill_checksum_v4(s, d),
+        (ipproto::UDP, Pseudo::V6(s, d)) => udp_packet(l4)?.fill_checksum_v6(s, d),
+        _ => return Err(Incomplete::NotTcpUdp),
+    }
+    Ok(())
+}
+
+fn tcp_packet(l4: &mut [u8]) -> Result<tcp::Packet<&mut [u8]>, Incomplete> {
+    tcp::Packet::new_checked(l4).map_err(|_| Incomplete::NotTcpUdp)
+}
+
+fn udp_packet(l4: &mut [u8]) -> Result<udp::Packet<&mut [u8]>, Incomplete> {
+    udp::Packet::new_checked(l4).map_err(|_| Incomplete::NotTcpUdp)
 }
 
 #[cfg(test)]
