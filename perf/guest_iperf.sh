@@ -22,6 +22,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
+# shellcheck source=perf/ovs_bridge.sh
+. "$here/ovs_bridge.sh"
 vm=$root/vm-images
 usage="usage: perf/guest_iperf.sh vswitchd|ovs [SECONDS]"
 case_name=${1:?$usage}
@@ -99,26 +101,8 @@ case "$case_name" in
       log "installing OVS-DPDK (scripts/deps.sh --bench)"
       bash "$root/scripts/deps.sh" --bench >&2 || fail setup "scripts/deps.sh --bench failed"
     fi
-    export OVS_RUNDIR=$work/ovs OVS_LOGDIR=$work/ovs OVS_DBDIR=$work/ovs
-    mkdir -p "$work/ovs"
-    db="--db=unix:$work/ovs/db.sock"
-    ovsdb-tool create "$work/ovs/conf.db" /usr/share/openvswitch/vswitch.ovsschema
-    ovsdb-server "$work/ovs/conf.db" --remote="punix:$work/ovs/db.sock" \
-      --pidfile="$work/ovs/ovsdb-server.pid" --detach --log-file="$work/ovs/ovsdb.log" -vconsole:off
-    ovs-vsctl "$db" --no-wait init
-    ovs-vsctl "$db" --no-wait set Open_vSwitch . other_config:dpdk-init=true \
-      other_config:dpdk-lcore-mask=0x$((1 << main_cpu)) \
-      other_config:pmd-cpu-mask=0x$((1 << sw_cpu)) \
-      other_config:dpdk-socket-mem=1024 \
-      other_config:dpdk-extra="--no-pci --in-memory --file-prefix ovs$$"
-    /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk "unix:$work/ovs/db.sock" \
-      --pidfile="$work/ovs/ovs-vswitchd.pid" --unixctl="$work/ovs/ovs-vswitchd.ctl" \
-      --detach --log-file="$work/ovs/vswitchd.log" -vconsole:off ||
-      fail switch "ovs-vswitchd-dpdk did not start"
-    { ovs-vsctl "$db" add-br br0 -- set bridge br0 datapath_type=netdev &&
-      ovs-vsctl "$db" add-port br0 vhu1 -- set Interface vhu1 type=dpdkvhostuser &&
-      ovs-vsctl "$db" add-port br0 vhu2 -- set Interface vhu2 type=dpdkvhostuser; } ||
-      fail switch "ovs-vsctl could not add br0 and its ports"
+    start_ovs_bridge "$work/ovs" "$main_cpu" "$sw_cpu" vhu1 vhu2 ||
+      fail switch "OVS-DPDK did not start with br0 and its ports; see $work/ovs/*.log"
     S1=$work/ovs/vhu1
     S2=$work/ovs/vhu2
     ;;

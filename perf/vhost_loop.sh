@@ -9,6 +9,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
+# shellcheck source=perf/ovs_bridge.sh
+. "$here/ovs_bridge.sh"
 case_name=${1:?usage: vhost_loop.sh testpmd|vswitchd [seconds]}
 secs=${2:-10}
 queues=${QUEUES:-1}
@@ -60,24 +62,7 @@ start_switch() {
       ;;
     ovs)
       # OVS-DPDK's userspace datapath with a NORMAL (learning) bridge, PMD on the switch core.
-      export OVS_RUNDIR=$work/ovs OVS_LOGDIR=$work/ovs OVS_DBDIR=$work/ovs
-      mkdir -p "$work/ovs"
-      local db="--db=unix:$work/ovs/db.sock"
-      ovsdb-tool create "$work/ovs/conf.db" /usr/share/openvswitch/vswitch.ovsschema
-      ovsdb-server "$work/ovs/conf.db" --remote="punix:$work/ovs/db.sock" \
-        --pidfile="$work/ovs/ovsdb-server.pid" --detach --log-file="$work/ovs/ovsdb.log" -vconsole:off
-      ovs-vsctl $db --no-wait init
-      ovs-vsctl $db --no-wait set Open_vSwitch . other_config:dpdk-init=true \
-        other_config:dpdk-lcore-mask=0x$((1 << gen_cpu)) \
-        other_config:pmd-cpu-mask=0x$((1 << sw_cpu)) \
-        other_config:dpdk-socket-mem=1024 \
-        other_config:dpdk-extra="--no-pci --in-memory --file-prefix ovs$$"
-      /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk "unix:$work/ovs/db.sock" \
-        --pidfile="$work/ovs/ovs-vswitchd.pid" --unixctl="$work/ovs/ovs-vswitchd.ctl" \
-        --detach --log-file="$work/ovs/vswitchd.log" -vconsole:off
-      ovs-vsctl $db add-br br0 -- set bridge br0 datapath_type=netdev
-      ovs-vsctl $db add-port br0 vhu0 -- set Interface vhu0 type=dpdkvhostuser
-      ovs-vsctl $db add-port br0 vhu1 -- set Interface vhu1 type=dpdkvhostuser
+      start_ovs_bridge "$work/ovs" "$gen_cpu" "$sw_cpu" vhu0 vhu1
       S0=$work/ovs/vhu0
       S1=$work/ovs/vhu1
       ;;

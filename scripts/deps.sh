@@ -11,16 +11,7 @@ PACKAGES=(
 )
 [ "${1:-}" = "--bench" ] && PACKAGES+=(openvswitch-switch-dpdk valgrind)
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "deps: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"$(dirname "$0")/apt-missing.sh" "${PACKAGES[@]}" | sed 's/^/deps: /'
 
 if [ "${1:-}" = "--bench" ] && ! python3 -c "import matplotlib" 2>/dev/null; then
   echo "deps: installing matplotlib (bench charts)"

@@ -30,16 +30,8 @@ esac
 [ "$(id -u)" = 0 ] || die "must run as root (it installs packages with apt-get)"
 
 # ---- tools, installed only when missing (like scripts/deps.sh) ----------------------------
-missing=()
-for p in qemu-system-x86 busybox-static cpio kmod python3 iperf3; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  log "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"$HERE/../scripts/apt-missing.sh" qemu-system-x86 busybox-static cpio kmod python3 iperf3 |
+  while read -r line; do log "$line"; done
 
 # ---- host binaries for the guest: iperf3, its shared libraries and the dynamic loader -------
 # The binaries go to the guest's /bin (its PATH); the libraries and the loader keep the paths
