@@ -28,7 +28,7 @@ const NOT_VHOST: i32 = i32::MIN;
 const DISCONNECTED: i32 = -1;
 
 /// Worker slots for quiescence tracking (more than any box's forwarding cores).
-pub const MAX_WORKERS: usize = 128;
+const MAX_WORKERS: usize = 128;
 
 /// How long a withdrawing device waits for a worker before giving up on it.
 const QUIESCE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -53,6 +53,12 @@ impl VhostPort {
             connects: AtomicU64::new(0),
             disconnects: AtomicU64::new(0),
         }
+    }
+
+    /// No guest queue is enabled (no guest, or a new one that has not enabled any yet).
+    fn clear_queues(&self) {
+        self.rx_enabled.store(0, Ordering::SeqCst);
+        self.tx_enabled.store(0, Ordering::SeqCst);
     }
 }
 
@@ -274,22 +280,15 @@ fn sync(port: u16) {
             withdraw(p, DISCONNECTED);
             p.disconnects.fetch_add(1, Ordering::Relaxed);
         }
-        if vid >= 0 {
+        let state = if vid >= 0 {
             p.connects.fetch_add(1, Ordering::Relaxed);
-        }
-        if vid < 0 {
-            p.rx_enabled.store(0, Ordering::SeqCst);
-            p.tx_enabled.store(0, Ordering::SeqCst);
-        }
+            "connected"
+        } else {
+            p.clear_queues();
+            "disconnected"
+        };
         p.vid.store(vid.max(DISCONNECTED), Ordering::SeqCst);
-        tracing::info!(
-            "vhost port {port}: device {}",
-            if vid >= 0 {
-                "connected"
-            } else {
-                "disconnected"
-            }
-        );
+        tracing::info!("vhost port {port}: device {state}");
     }
     let mut ev = dpdk_sys::rte_eth_vhost_queue_event::default();
     // SAFETY: valid port id and out struct; returns non-zero when no event is pending.
@@ -340,8 +339,7 @@ pub fn watch(port: u16, path: &str) -> Result<(), String> {
     let p = PORTS
         .get(usize::from(port))
         .ok_or_else(|| format!("port id {port} is beyond {MAX_PORTS}"))?;
-    p.rx_enabled.store(0, Ordering::SeqCst);
-    p.tx_enabled.store(0, Ordering::SeqCst);
+    p.clear_queues();
     p.connects.store(0, Ordering::Relaxed);
     p.disconnects.store(0, Ordering::Relaxed);
     p.vid.store(DISCONNECTED, Ordering::SeqCst);
@@ -380,6 +378,5 @@ pub fn unwatch(port: u16) {
     }
     let _serial = SYNC.lock().unwrap_or_else(PoisonError::into_inner);
     withdraw(p, NOT_VHOST);
-    p.rx_enabled.store(0, Ordering::SeqCst);
-    p.tx_enabled.store(0, Ordering::SeqCst);
+    p.clear_queues();
 }
