@@ -47,7 +47,7 @@ fn main() {
         .header("wrapper.h")
         .clang_args(&flags)
         .clang_arg("-I.")
-        .allowlist_function("rte_eal_.*|rte_eth_.*|rte_pktmbuf_.*|rte_mempool_.*|rte_dev_.*|rte_strerror|rte_socket_id|rte_thread_.*|rte_lcore_.*|rte_devargs_.*|rte_vhost_enqueue_burst|rte_vhost_dequeue_burst|rte_vhost_driver_disable_features|vs_.*")
+        .allowlist_function("rte_eal_.*|rte_eth_.*|rte_pktmbuf_.*|rte_mempool_.*|rte_dev_.*|rte_strerror|rte_socket_id|rte_thread_.*|rte_lcore_.*|rte_devargs_.*|rte_vhost_enqueue_burst|rte_vhost_dequeue_burst|rte_vhost_driver_disable_features|rte_vhost_get_mtu|vs_.*")
         .allowlist_type("rte_mbuf|rte_eth_.*|rte_mempool")
         .allowlist_var("RTE_MBUF_F_RX_L4_CKSUM_.*|RTE_MAX_ETHPORTS|RTE_ETH_.*|RTE_MBUF_DEFAULT_BUF_SIZE|RTE_PKTMBUF_HEADROOM|RTE_MAX_LCORE|RTE_ETHER_.*")
         .opaque_type("rte_arp_ipv4|rte_arp_hdr")

@@ -10,7 +10,8 @@
 # when vswitchd restarts); QEMU waits until that socket answers. With --server QEMU owns PATH
 # and waits, before the guest starts, for a vswitchd `vhost-user-client` port to connect.
 # --queues N enables multiqueue (the guest uses min(N, --cpus) queue pairs). --wait-boot waits
-# for the guest to report READY (guest-wait.sh, default 180 s).
+# for the guest to report READY (guest-wait.sh, default 180 s). --mtu N gives the NIC the MTU N
+# (virtio-net host_mtu): the guest takes it and vswitchd shows it as the port's guest-mtu.
 #
 # In DIR it leaves: NAME.pid (QEMU), NAME.qemu.log (QEMU's stderr), NAME.console (the serial
 # console's socket, a root shell: `nc -U DIR/NAME.console`), NAME.console.log (everything the
@@ -87,7 +88,8 @@ if [ "$QUEUES" -gt 1 ]; then NETDEV+=",queues=$QUEUES"; NIC+=",mq=on"; fi
 APPEND="console=ttyS0 quiet panic=-1 vs.name=$NAME"
 [ -n "$IP" ] && APPEND+=" vs.ip=$IP"
 [ -n "$GW" ] && APPEND+=" vs.gw=$GW"
-[ -n "$MTU" ] && APPEND+=" vs.mtu=$MTU"
+# The device offers the MTU (VIRTIO_NET_F_MTU) and QEMU tells vswitchd; the guest driver takes it.
+[ -n "$MTU" ] && NIC+=",host_mtu=$MTU"
 
 date +%s.%N >"$DIR/$NAME.start"
 # Not -daemonize: with a server socket QEMU waits for the peer before it would detach.

@@ -272,11 +272,23 @@ fn render_show(p: &Port) -> String {
                         v.rx_queues_enabled, v.tx_queues_enabled
                     ),
                 )
+                .add("guest-mtu", guest_mtu(p, v))
                 .add("connects", v.connects)
                 .add("disconnects", v.disconnects);
         }
     }
     fields.render()
+}
+
+/// The guest's MTU, flagged when it is not the port's.
+fn guest_mtu(p: &Port, v: &VhostState) -> String {
+    let port_mtu = if p.mtu == 0 { 1500 } else { p.mtu };
+    match v.guest_mtu {
+        0 if v.connected => "not set by QEMU (host_mtu)".to_string(),
+        0 => "-".to_string(),
+        m if m != port_mtu => format!("{m} (port MTU is {port_mtu}: set QEMU host_mtu={port_mtu})"),
+        m => m.to_string(),
+    }
 }
 
 #[cfg(test)]

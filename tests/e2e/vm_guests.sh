@@ -2,12 +2,14 @@
 # QEMU guests on vhost-user ports, plus a Linux host in a namespace. g1's port s1 is a
 # `vhost-user` port (vswitchd serves the socket, QEMU reconnects); g2's port c2 is a
 # `vhost-user-client` port (QEMU serves the socket, vswitchd reconnects) with two queue pairs.
-#   - two guests ping each other and move a file by TCP with matching sha256 (the guests use
-#     checksum offload: the switch must finish their partial checksums);
+#   - both ports have MTU 9000 and QEMU gives the guests that MTU (host_mtu): the port shows the
+#     guest's MTU; two guests ping each other with 8000-byte echoes and move a file by TCP in
+#     jumbo segments with matching sha256 (the guests use checksum offload: the switch must
+#     finish their partial checksums, over chained mbufs);
 #   - a guest that stops draining its RX ring (QEMU frozen by SIGSTOP) costs tx_full drops on its
 #     own port only: the host and the other guest keep talking;
-#   - QEMU killed and restarted: the port comes back by itself and the other guest never loses a
-#     packet;
+#   - QEMU killed and restarted (now with MTU 1500): the port comes back by itself, flags the
+#     MTU mismatch, and the other guest never loses a packet;
 #   - vswitchd killed (SIGKILL) and restarted under running guests: traffic resumes without
 #     touching the guests; the blackout is measured and printed;
 #   - bad socket paths: one-line errors, no port left behind.
@@ -43,16 +45,16 @@ step "ports first: a client port keeps retrying until its QEMU serves the socket
 # Two workers; g2 is a two-queue guest whose queues go to both.
 start_daemon --lcores 0-1
 vs network add n1 >/dev/null
-vs port add s1 --type vhost-user --path "$WORK/g1.sock" --network n1 >/dev/null
-vs port add c2 --type vhost-user-client --path "$WORK/g2.sock" --network n1 --queues 2 >/dev/null
+vs port add s1 --type vhost-user --path "$WORK/g1.sock" --network n1 --mtu 9000 >/dev/null
+vs port add c2 --type vhost-user-client --path "$WORK/g2.sock" --network n1 --queues 2 --mtu 9000 >/dev/null
 assert_contains "$(vs port show c2)" "vhost: reconnecting" "c2 before its guest"
 assert_contains "$(vs port show s1)" "vhost: waiting for a guest" "s1 before its guest"
 make_host h "$H_IP/24"
 vs port add ph --type af-packet --iface "$(rif h)" --network n1 >/dev/null
 
 step "two guests boot and connect"
-guest_up g1 "$G1_IP" "$G1_MAC"
-guest_up g2 "$G2_IP" "$G2_MAC" --server --queues 2 --cpus 2
+guest_up g1 "$G1_IP" "$G1_MAC" --mtu 9000
+guest_up g2 "$G2_IP" "$G2_MAC" --server --queues 2 --cpus 2 --mtu 9000
 log "$("$VM/guest-wait.sh" "$WORK" g1 180)"
 log "$("$VM/guest-wait.sh" "$WORK" g2 180)"
 wait_for 20 "s1 to connect" connected s1
@@ -68,8 +70,15 @@ assert_ne "$(vs --json status | json_get "[i for i, w in enumerate(d['workers'])
     "the workers of c2's two queues"
 log "workers' RX queues: $workers"
 
-step "guest to guest: ping and a 2 MB file by TCP"
+step "guest MTU 9000: the guests take QEMU's, the ports show it"
+assert_contains "$(vs port show s1)" "guest-mtu: 9000" "s1's guest MTU"
+assert_contains "$(vs port show c2)" "guest-mtu: 9000" "c2's guest MTU"
+assert_eq "$(gx "$WORK" g1 'cat /sys/class/net/eth0/mtu')" 9000 "g1's eth0 MTU"
+assert_eq "$(gx "$WORK" g2 'cat /sys/class/net/eth0/mtu')" 9000 "g2's eth0 MTU"
+
+step "guest to guest: ping, 8000-byte echoes and a 2 MB file by TCP in jumbo segments"
 gx -t 30 "$WORK" g1 "ping -c 3 -W 5 $G2_IP" >/dev/null || fail "g1 cannot ping g2"
+gx -t 30 "$WORK" g1 "ping -c 3 -W 5 -s 8000 $G2_IP" >/dev/null || fail "g1 cannot ping g2 with 8000-byte echoes"
 sum1=$(gx -t 60 "$WORK" g1 'dd if=/dev/urandom of=/tmp/f bs=1M count=2 2>/dev/null && sha256sum /tmp/f' | cut -d' ' -f1)
 gx "$WORK" g2 'rm -f /tmp/rx; sleep 600 | nc -l -p 5001 >/tmp/rx &' >/dev/null
 gx "$WORK" g2 'for i in $(seq 50); do netstat -ltn | grep -q ":5001 " && exit 0; sleep 0.1; done; exit 1' ||
@@ -80,6 +89,9 @@ gx -t 60 "$WORK" g2 'for i in $(seq 300); do pidof nc >/dev/null || exit 0; slee
 sum2=$(gx "$WORK" g2 'sha256sum /tmp/rx' | cut -d' ' -f1)
 assert_eq "$sum2" "$sum1" "sha256 of the file g2 received"
 assert_eq "${#sum1}" 64 "sha256 length"
+gx "$WORK" g2 'cat /proc/net/snmp' | awk '/^Tcp:/ {if (!h) {split($0, k); h = 1} else split($0, v)}
+    END {for (i in k) if (k[i] == "InCsumErrors") print v[i]}' >"$WORK/csum-errors"
+assert_eq "$(cat "$WORK/csum-errors")" 0 "TCP checksum errors in g2"
 
 step "a guest that stops draining its RX ring"
 kill -STOP "$(qemu_pid g2)"
@@ -99,9 +111,10 @@ sleep 1
 kill -KILL "$(qemu_pid g2)"
 guest_down g2
 wait_for 10 "c2 to notice its guest is gone" disconnected c2
-guest_up g2 "$G2_IP" "$G2_MAC" --server --queues 2 --cpus 2
+guest_up g2 "$G2_IP" "$G2_MAC" --server --queues 2 --cpus 2 --mtu 1500
 log "$("$VM/guest-wait.sh" "$WORK" g2 180)"
 wait_for 30 "c2 to reconnect to the new QEMU" connected c2
+assert_contains "$(vs port show c2)" "guest-mtu: 1500 (port MTU is 9000" "c2's guest MTU after the restart"
 gx -t 30 "$WORK" g2 "ping -c 3 -W 5 $G1_IP" >/dev/null || fail "g2 cannot reach g1 after its restart"
 assert_eq "$(vhost_field c2 connects)" 2 "c2 connects"
 sleep 1

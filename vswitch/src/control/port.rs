@@ -32,6 +32,7 @@ fn with_state(shared: &Shared, model: &Model, p: &crate::config::model::Port) ->
             tx_queues_enabled: v.tx_queues_enabled,
             connects: v.connects,
             disconnects: v.disconnects,
+            guest_mtu: v.guest_mtu.map_or(0, u32::from),
         });
     }
     out

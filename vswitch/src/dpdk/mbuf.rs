@@ -35,13 +35,24 @@ impl Mbuf {
         Some(m)
     }
 
-    /// The sender left the TCP/UDP checksum partial (a virtio guest's checksum offload) and the
-    /// whole frame is in this one segment.
+    /// The sender left the TCP/UDP checksum partial (a virtio guest's checksum offload).
     #[inline]
     pub fn l4_checksum_partial(&self) -> bool {
-        let m = self.raw();
         let mask = u64::from(dpdk_sys::RTE_MBUF_F_RX_L4_CKSUM_MASK);
-        m.ol_flags & mask == u64::from(dpdk_sys::RTE_MBUF_F_RX_L4_CKSUM_NONE) && m.nb_segs == 1
+        self.raw().ol_flags & mask == u64::from(dpdk_sys::RTE_MBUF_F_RX_L4_CKSUM_NONE)
+    }
+
+    /// The first segment's data, writable, and the data of the chain's further segments (a
+    /// jumbo frame); the tail is empty for a single-segment mbuf.
+    pub fn segments_mut(&mut self) -> (&mut [u8], Segments<'_>) {
+        let next = NonNull::new(self.raw().next);
+        (
+            self.data_mut(),
+            Segments {
+                next,
+                _chain: std::marker::PhantomData,
+            },
+        )
     }
 
     /// Records that the L4 checksum is now complete.
@@ -71,6 +82,30 @@ impl Mbuf {
     /// `p` must be a valid mbuf that nothing else owns.
     pub unsafe fn from_raw(p: NonNull<rte_mbuf>) -> Mbuf {
         Mbuf(p)
+    }
+}
+
+/// The data of the segments after the first of an mbuf chain, in order.
+#[derive(Clone)]
+pub struct Segments<'a> {
+    next: Option<NonNull<rte_mbuf>>,
+    _chain: std::marker::PhantomData<&'a Mbuf>,
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        // SAFETY: a segment of a chain the borrowed Mbuf owns; its `next` ends the chain with
+        // null, and the data lie at buf_addr + data_off for data_len bytes.
+        unsafe {
+            let seg = self.next?.as_ref();
+            self.next = NonNull::new(seg.next);
+            Some(std::slice::from_raw_parts(
+                (seg.buf_addr as *const u8).add(usize::from(seg.data_off)),
+                usize::from(seg.data_len),
+            ))
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 
 use std::ffi::{c_void, CString};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,6 @@ use dpdk_sys::{rte_eth_event_type, rte_mbuf};
 use super::mbuf::Mbuf;
 use super::mempool::Mempool;
 use crate::packet::l4_checksum;
-use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::MAX_PORTS;
 
 /// The port is not a vhost-user port: the workers use its ethdev queues.
@@ -42,6 +41,8 @@ struct VhostPort {
     /// Guests that connected and that went away since the port was made.
     connects: AtomicU64,
     disconnects: AtomicU64,
+    /// The MTU QEMU gave the guest (`host_mtu`, VIRTIO_NET_F_MTU); 0 when it gave none.
+    guest_mtu: AtomicU32,
 }
 
 impl VhostPort {
@@ -52,6 +53,7 @@ impl VhostPort {
             tx_enabled: AtomicU64::new(0),
             connects: AtomicU64::new(0),
             disconnects: AtomicU64::new(0),
+            guest_mtu: AtomicU32::new(0),
         }
     }
 
@@ -59,6 +61,7 @@ impl VhostPort {
     fn clear_queues(&self) {
         self.rx_enabled.store(0, Ordering::SeqCst);
         self.tx_enabled.store(0, Ordering::SeqCst);
+        self.guest_mtu.store(0, Ordering::Relaxed);
     }
 }
 
@@ -71,6 +74,8 @@ pub struct VhostStatus {
     pub tx_queues_enabled: u32,
     pub connects: u64,
     pub disconnects: u64,
+    /// The connected guest's MTU, when QEMU set one (`host_mtu`).
+    pub guest_mtu: Option<u16>,
 }
 
 /// `port`'s connection state; `None` for ports that are not vhost-user ports.
@@ -83,6 +88,9 @@ pub fn status(port: u16) -> Option<VhostStatus> {
         tx_queues_enabled: p.tx_enabled.load(Ordering::Relaxed).count_ones(),
         connects: p.connects.load(Ordering::Relaxed),
         disconnects: p.disconnects.load(Ordering::Relaxed),
+        guest_mtu: u16::try_from(p.guest_mtu.load(Ordering::Relaxed))
+            .ok()
+            .filter(|&m| m != 0),
     })
 }
 
@@ -167,8 +175,11 @@ pub fn rx(port: u16, queue: u16, pool: &Mempool, out: &mut Vec<Mbuf>, max: usize
 /// completed (not TCP/UDP, a fragment) goes on as the guest sent it.
 #[inline]
 fn complete_checksum(m: &mut Mbuf) {
-    if m.l4_checksum_partial() && l4_checksum::complete(m.data_mut()).is_ok() {
-        m.set_l4_checksum_good();
+    if m.l4_checksum_partial() {
+        let (head, tail) = m.segments_mut();
+        if l4_checksum::complete_chained(head, tail).is_ok() {
+            m.set_l4_checksum_good();
+        }
     }
 }
 
@@ -282,6 +293,7 @@ fn sync(port: u16) {
         }
         let state = if vid >= 0 {
             p.connects.fetch_add(1, Ordering::Relaxed);
+            learn_guest_mtu(port, vid, p);
             "connected"
         } else {
             p.clear_queues();
@@ -301,6 +313,28 @@ fn sync(port: u16) {
             mask.fetch_and(!bit, Ordering::SeqCst);
             wait_quiescent();
         }
+    }
+}
+
+/// Records the MTU QEMU gave the new guest (it sends it before the device starts) and warns
+/// when it differs from the port's: a larger guest MTU means frames the port drops (counted as
+/// `mtu`), a smaller one means the guest never uses the port's full MTU.
+fn learn_guest_mtu(port: u16, vid: i32, p: &VhostPort) {
+    let mut guest = 0u16;
+    // SAFETY: vid is the device the PMD just reported connected; out pointer valid. Fails with
+    // -ENOTSUP when QEMU set no MTU.
+    if unsafe { dpdk_sys::rte_vhost_get_mtu(vid, &mut guest) } != 0 {
+        guest = 0;
+    }
+    p.guest_mtu.store(u32::from(guest), Ordering::Relaxed);
+    let mut own = 0u16;
+    // SAFETY: valid port id and out pointer.
+    let known = unsafe { dpdk_sys::rte_eth_dev_get_mtu(port, &mut own) } == 0;
+    if guest != 0 && known && guest != own {
+        tracing::warn!(
+            "vhost port {port}: the guest's MTU is {guest} but the port's is {own}; \
+             start QEMU with host_mtu={own} on the virtio-net device"
+        );
     }
 }
 

@@ -22,6 +22,24 @@ pub fn sum(data: &[u8]) -> u32 {
     add((folded & 0xffff_ffff) as u32, (folded >> 32) as u32)
 }
 
+/// One's-complement sum of `chunks` taken as one byte sequence (the segments of a chained
+/// buffer): a chunk that starts at an odd offset adds its sum byte-swapped (RFC 1071 §2(B)).
+pub fn sum_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> u32 {
+    let mut total = 0;
+    let mut odd = false;
+    for chunk in chunks {
+        let s = sum(chunk);
+        total = add(total, if odd { swap(s) } else { s });
+        odd ^= chunk.len() % 2 == 1;
+    }
+    total
+}
+
+/// A partial sum with its bytes swapped: the sum of the same bytes one position later.
+pub fn swap(sum: u32) -> u32 {
+    u32::from((!fold(sum)).swap_bytes())
+}
+
 /// One's-complement addition of two partial sums (end-around carry).
 #[inline]
 pub fn add(a: u32, b: u32) -> u32 {
@@ -174,6 +192,19 @@ mod tests {
         fn sum_of_halves_adds(data in proptest::collection::vec(any::<u8>(), 0..512), cut in 0usize..256) {
             let cut = (cut * 2).min(data.len() & !1);
             prop_assert!(same(fold(add(sum(&data[..cut]), sum(&data[cut..]))), fold(sum(&data))));
+        }
+
+        #[test]
+        fn chunks_at_any_cuts_sum_like_the_whole(
+            data in proptest::collection::vec(any::<u8>(), 0..512),
+            cuts in proptest::collection::vec(any::<proptest::sample::Index>(), 0..6),
+        ) {
+            let mut at: Vec<usize> = cuts.iter().map(|c| c.index(data.len() + 1)).collect();
+            at.push(0);
+            at.push(data.len());
+            at.sort_unstable();
+            let chunks = at.windows(2).map(|w| &data[w[0]..w[1]]);
+            prop_assert!(same(fold(sum_chunks(chunks)), fold(sum(&data))));
         }
 
         #[test]

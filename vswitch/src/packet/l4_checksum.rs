@@ -4,9 +4,7 @@
 //! the pseudo-header sum, trusting the host to finish it. The switch finishes it before the
 //! frame goes anywhere, so that every port (another guest, a TAP, a NIC) gets a valid frame.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
-
-use super::{eth, ethertype, ipproto, ipv4, ipv6, tcp, udp, vlan};
+use super::{checksum, eth, ethertype, ipproto, ipv4, ipv6, tcp, udp, vlan};
 
 /// Why a frame's L4 checksum could not be completed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,65 +13,121 @@ pub enum Incomplete {
     NotTcpUdp,
     /// An IPv4 fragment: the checksum covers bytes this frame does not hold.
     Fragment,
+    /// The frame ends before the length its IP header gives.
+    Truncated,
 }
 
 /// Rewrites the TCP or UDP checksum of `frame` (Ethernet, at most one 802.1Q tag) over the
 /// whole segment.
 pub fn complete(frame: &mut [u8]) -> Result<(), Incomplete> {
-    let eth = eth::Frame::new_checked(&*frame).map_err(|_| Incomplete::NotTcpUdp)?;
-    let mut l3 = eth::HEADER_LEN;
-    let mut kind = eth.ethertype();
-    if kind == ethertype::VLAN {
-        let tag = vlan::Tag::new_checked(&frame[l3..]).map_err(|_| Incomplete::NotTcpUdp)?;
-        kind = tag.ethertype();
-        l3 += vlan::HEADER_LEN;
-    }
-    let ip = &mut frame[l3..];
-    match kind {
-        ethertype::IPV4 => {
-            let mut pkt = ipv4::Packet::new_checked(ip).map_err(|_| Incomplete::NotTcpUdp)?;
-            if pkt.is_fragment() {
-                return Err(Incomplete::Fragment);
-            }
-            let pseudo = Pseudo::V4(pkt.src_addr(), pkt.dst_addr());
-            let proto = pkt.protocol();
-            fill(proto, pkt.payload_mut(), pseudo)
-        }
-        ethertype::IPV6 => {
-            let mut pkt = ipv6::Packet::new_checked(ip).map_err(|_| Incomplete::NotTcpUdp)?;
-            let pseudo = Pseudo::V6(pkt.src_addr(), pkt.dst_addr());
-            let next = pkt.next_header();
-            fill(next, pkt.payload_mut(), pseudo)
-        }
-        _ => Err(Incomplete::NotTcpUdp),
-    }
+    complete_chained(frame, [])
 }
 
-/// The addresses of the IP pseudo-header.
-#[derive(Clone, Copy)]
-enum Pseudo {
-    V4(Ipv4Addr, Ipv4Addr),
-    V6(Ipv6Addr, Ipv6Addr),
-}
-
-/// Fills the checksum of the TCP or UDP segment `l4` (IP protocol `proto`).
-fn fill(proto: u8, l4: &mut [u8], pseudo: Pseudo) -> Result<(), Incomplete> {
-    match (proto, pseudo) {
-        (ipproto::TCP, Pseudo::V4(s, d)) => tcp_packet(l4)?.fill_checksum_v4(s, d),
-        (ipproto::TCP, Pseudo::V6(s, d)) => tcp_packet(l4)?.fill_checksum_v6(s, d),
-        (ipproto::UDP, Pseudo::V4(s, d)) => udp_packet(l4)?.fill_checksum_v4(s, d),
-        (ipproto::UDP, Pseudo::V6(s, d)) => udp_packet(l4)?.fill_checksum_v6(s, d),
-        _ => return Err(Incomplete::NotTcpUdp),
+/// As [`complete`] for a frame held in several buffers (a jumbo frame in chained mbufs):
+/// `head` holds the headers, `tail` the rest of the frame in order.
+pub fn complete_chained<'a>(
+    head: &mut [u8],
+    tail: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<(), Incomplete> {
+    let seg = locate(head)?;
+    let in_head = head.len().min(seg.start + seg.len) - seg.start;
+    // The tail first: nothing in the frame changes unless the whole segment is there.
+    let mut missing = seg.len - in_head;
+    let tail_sum = checksum::sum_chunks(
+        tail.into_iter()
+            .map(|chunk| {
+                let take = chunk.len().min(missing);
+                missing -= take;
+                &chunk[..take]
+            })
+            .take_while(|chunk| !chunk.is_empty()),
+    );
+    if missing != 0 {
+        return Err(Incomplete::Truncated);
     }
+    let field = seg.start + seg.checksum_at;
+    head[field..field + 2].fill(0);
+    let head_sum = checksum::sum(&head[seg.start..seg.start + in_head]);
+    let tail_sum = if in_head % 2 == 1 {
+        checksum::swap(tail_sum)
+    } else {
+        tail_sum
+    };
+    let total = checksum::add(seg.pseudo, checksum::add(head_sum, tail_sum));
+    let value = match checksum::fold(total) {
+        // UDP sends a computed zero as all ones (zero means "no checksum").
+        0 if seg.proto == ipproto::UDP => 0xffff,
+        v => v,
+    };
+    head[field..field + 2].copy_from_slice(&value.to_be_bytes());
     Ok(())
 }
 
-fn tcp_packet(l4: &mut [u8]) -> Result<tcp::Packet<&mut [u8]>, Incomplete> {
-    tcp::Packet::new_checked(l4).map_err(|_| Incomplete::NotTcpUdp)
+/// Where a frame's TCP or UDP segment lies and what its checksum covers besides it.
+struct Segment {
+    proto: u8,
+    /// Offset of the L4 header in the frame, and the segment's length per the IP header.
+    start: usize,
+    len: usize,
+    /// Offset of the checksum field in the L4 header.
+    checksum_at: usize,
+    /// Partial sum of the IP pseudo-header.
+    pseudo: u32,
 }
 
-fn udp_packet(l4: &mut [u8]) -> Result<udp::Packet<&mut [u8]>, Incomplete> {
-    udp::Packet::new_checked(l4).map_err(|_| Incomplete::NotTcpUdp)
+/// Finds the TCP/UDP segment of a frame from its headers, which must all be in `head`.
+fn locate(head: &[u8]) -> Result<Segment, Incomplete> {
+    let eth = eth::Frame::new_checked(head).map_err(|_| Incomplete::NotTcpUdp)?;
+    let mut l3 = eth::HEADER_LEN;
+    let mut kind = eth.ethertype();
+    if kind == ethertype::VLAN {
+        let tag = vlan::Tag::new_checked(&head[l3..]).map_err(|_| Incomplete::NotTcpUdp)?;
+        kind = tag.ethertype();
+        l3 += vlan::HEADER_LEN;
+    }
+    let ip = &head[l3..];
+    let (proto, ip_header, len, pseudo) = match kind {
+        ethertype::IPV4 if ip.len() >= ipv4::HEADER_LEN => {
+            let pkt = ipv4::Packet::new_unchecked(ip);
+            let header = pkt.header_len();
+            let total = usize::from(pkt.total_len());
+            if pkt.version() != 4 || header < ipv4::HEADER_LEN || total < header {
+                return Err(Incomplete::NotTcpUdp);
+            }
+            if pkt.is_fragment() {
+                return Err(Incomplete::Fragment);
+            }
+            let (proto, len) = (pkt.protocol(), total - header);
+            // len < 2^16: it is part of a 16-bit total length.
+            let pseudo =
+                checksum::pseudo_header_v4(pkt.src_addr(), pkt.dst_addr(), proto, len as u16);
+            (proto, header, len, pseudo)
+        }
+        ethertype::IPV6 if ip.len() >= ipv6::HEADER_LEN => {
+            let pkt = ipv6::Packet::new_unchecked(ip);
+            let (proto, len) = (pkt.next_header(), pkt.payload_len());
+            let pseudo =
+                checksum::pseudo_header_v6(pkt.src_addr(), pkt.dst_addr(), proto, u32::from(len));
+            (proto, ipv6::HEADER_LEN, usize::from(len), pseudo)
+        }
+        _ => return Err(Incomplete::NotTcpUdp),
+    };
+    let (min_header, checksum_at) = match proto {
+        ipproto::TCP => (tcp::HEADER_LEN, tcp::CHECKSUM_AT),
+        ipproto::UDP => (udp::HEADER_LEN, udp::CHECKSUM_AT),
+        _ => return Err(Incomplete::NotTcpUdp),
+    };
+    let start = l3 + ip_header;
+    if len < min_header || head.len() < start + min_header {
+        return Err(Incomplete::NotTcpUdp);
+    }
+    Ok(Segment {
+        proto,
+        start,
+        len,
+        checksum_at,
+        pseudo,
+    })
 }
 
 #[cfg(test)]
@@ -119,6 +173,40 @@ mod tests {
         let mut bad = corrupt(&good, 14 + 40 + 6);
         complete(&mut bad).unwrap();
         assert_eq!(good, bad);
+    }
+
+    /// A TCP/IPv4 jumbo frame (9000-byte MTU) of position-dependent bytes.
+    fn jumbo_tcp() -> Vec<u8> {
+        let payload: Vec<u8> = (0..8960u32).map(|i| (i * 7 + i / 251) as u8).collect();
+        let mut good = Vec::new();
+        PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4([198, 51, 100, 1], [198, 51, 100, 2], 64)
+            .tcp(40000, 80, 1, 65535)
+            .write(&mut good, &payload)
+            .unwrap();
+        good
+    }
+
+    #[test]
+    fn completes_a_jumbo_frame_split_over_buffers_at_odd_offsets() {
+        let good = jumbo_tcp();
+        let mut bad = corrupt(&good, 14 + 20 + 16);
+        // Like mbufs of 2048 bytes, but with odd cuts to exercise the byte-swapped sums.
+        let (head, rest) = bad.split_at_mut(2047);
+        let tail: Vec<&[u8]> = rest.chunks(2049).collect();
+        complete_chained(head, tail).unwrap();
+        assert_eq!(good, bad);
+    }
+
+    #[test]
+    fn leaves_a_chain_shorter_than_its_ip_length_untouched() {
+        let good = jumbo_tcp();
+        let mut bad = corrupt(&good, 14 + 20 + 16);
+        let before = bad.clone();
+        let (head, rest) = bad.split_at_mut(2048);
+        let tail = [&rest[..4000]];
+        assert_eq!(complete_chained(head, tail), Err(Incomplete::Truncated));
+        assert_eq!(bad, before);
     }
 
     #[test]

@@ -10,6 +10,8 @@ use super::{Error, Result};
 
 /// Length of a header without options.
 pub const HEADER_LEN: usize = 20;
+/// Offset of the checksum field in the TCP header.
+pub const CHECKSUM_AT: usize = field::CHECKSUM.start;
 
 /// Flag bits of the flags byte (byte 13), as returned by [`Packet::flags`].
 pub mod flags {

@@ -6,6 +6,8 @@ use super::{checksum, clamp, clamp_mut, get_u16, ipproto, set_u16, Error, Result
 
 /// Length of the UDP header.
 pub const HEADER_LEN: usize = 8;
+/// Offset of the checksum field in the UDP header.
+pub const CHECKSUM_AT: usize = field::CHECKSUM.start;
 
 mod field {
     use crate::packet::Field;
