@@ -149,4 +149,15 @@ fi
 retr=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_sent"].get("retransmits", "?"))' \
   <"$work/iperf.json" 2>/dev/null || echo '?')
 log "receiver ${line#* gbps=} Gbit/s, sender ${sender:-?} Gbit/s, retransmits $retr"
+# Frames the switch could not put in a guest's RX ring (the guest under TCG drains it slowly)
+# are what TCP retransmits; both switches count them.
+case "$case_name" in
+  vswitchd) drops=$("$VSCTL" --socket "$work/vs.sock" --json stats show | python3 -c '
+import json, sys
+for p in json.load(sys.stdin).get("ports", []):
+    name, d = p["name"], {k: v for k, v in p.get("drops", {}).items() if v}
+    print(f"{name}: {d or 0}", end=" ")' 2>/dev/null || echo '?') ;;
+  ovs) drops=$(for p in vhu1 vhu2; do printf '%s: ' "$p"; ovs-vsctl --db="unix:$work/ovs/db.sock" get interface "$p" statistics:ovs_tx_failure_drops 2>/dev/null || echo '?'; done | tr '\n' ' ') ;;
+esac
+log "switch drops: $drops"
 echo "$line"
