@@ -49,6 +49,29 @@ int vs_pktmbuf_trim(struct rte_mbuf *m, uint16_t len)
 	return rte_pktmbuf_trim(m, len);
 }
 
+int vs_pktmbuf_truncate(struct rte_mbuf *m, uint32_t len)
+{
+	struct rte_mbuf *seg = m;
+	uint32_t left = len;
+	uint16_t segs = 1;
+
+	if (len > m->pkt_len)
+		return -1;
+	while (left > seg->data_len && seg->next != NULL) {
+		left -= seg->data_len;
+		seg = seg->next;
+		segs++;
+	}
+	seg->data_len = (uint16_t)left;
+	if (seg->next != NULL) {
+		rte_pktmbuf_free(seg->next);
+		seg->next = NULL;
+	}
+	m->nb_segs = segs;
+	m->pkt_len = len;
+	return 0;
+}
+
 int vs_errno(void)
 {
 	return rte_errno;

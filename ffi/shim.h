@@ -13,6 +13,7 @@ char *vs_pktmbuf_prepend(struct rte_mbuf *m, uint16_t len);
 char *vs_pktmbuf_adj(struct rte_mbuf *m, uint16_t len);
 char *vs_pktmbuf_append(struct rte_mbuf *m, uint16_t len);
 int vs_pktmbuf_trim(struct rte_mbuf *m, uint16_t len);
+int vs_pktmbuf_truncate(struct rte_mbuf *m, uint32_t len);
 int vs_errno(void);
 unsigned int vs_lcore_id(void);
 uint64_t vs_tsc_hz(void);

@@ -309,7 +309,7 @@ async fn housekeeping(shared: Arc<Daemon>) {
         let now = clock::tick();
         if now != last_age {
             last_age = now;
-            shared.manager.age_fdbs(now);
+            shared.manager.age_learned(now);
         }
     }
 }

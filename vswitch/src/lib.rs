@@ -8,3 +8,4 @@ pub mod daemon;
 pub mod dpdk;
 pub mod packet;
 pub mod pipeline;
+pub mod router;

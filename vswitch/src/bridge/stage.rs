@@ -160,11 +160,13 @@ pub fn egress<B: PacketBuf, O: Output<B>>(
     out.send(to, buf);
 }
 
-/// Floods a frame to every other port of its network (split horizon: never back to `in_port`).
+/// Floods a frame to every port of its network but `except` (split horizon: the port a bridged
+/// frame came in on; none for a frame the switch itself sends).
 pub fn flood<B: PacketBuf, O: Output<B>>(
     ctx: &Context<'_>,
     net: NetIdx,
     in_port: u16,
+    except: Option<u16>,
     buf: B,
     out: &mut O,
 ) {
@@ -172,7 +174,7 @@ pub fn flood<B: PacketBuf, O: Output<B>>(
         ctx.counters.port(in_port).drop(DropReason::UnknownNetwork);
         return;
     };
-    let mut targets = network.ports.iter().copied().filter(|p| *p != in_port);
+    let mut targets = network.ports.iter().copied().filter(|p| Some(*p) != except);
     let Some(mut current) = targets.next() else {
         ctx.counters.port(in_port).drop(DropReason::NoEgressPort);
         return;

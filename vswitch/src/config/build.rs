@@ -7,6 +7,7 @@ use super::model::Model;
 use super::snapshot::{NetIdx, NetworkEntry, PortEntry, PortMode, RxQueue, Snapshot, NO_NET};
 use crate::bridge::fdb::{FdbTable, DEFAULT_AGING_SECS, DEFAULT_MAC_LIMIT};
 use crate::pipeline::counters::MAX_PORTS;
+use crate::router::neighbor::NeighborTables;
 
 /// A port's device as it runs: its DPDK id and queue counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,12 +65,27 @@ pub fn assign_queues(devices: &[PortDevice], workers: usize) -> Vec<Vec<RxQueue>
     out
 }
 
-/// The snapshot for `model`, given the devices of its ports (by port name) and the FDB tables
-/// (already synced to the model).
+/// What the datapath learns and keeps across snapshots: MACs per network, neighbors per VRF.
+#[derive(Debug, Default)]
+pub struct LearnedTables {
+    pub fdbs: FdbTables,
+    pub neighbors: NeighborTables,
+}
+
+impl LearnedTables {
+    /// Tables for exactly the model's networks and VRFs.
+    pub fn sync(&mut self, model: &Model) {
+        self.fdbs.sync(model);
+        self.neighbors.sync(&crate::router::build::vrf_names(model));
+    }
+}
+
+/// The snapshot for `model`, given the devices of its ports (by port name) and the learned
+/// tables (already synced to the model).
 pub fn build(
     model: &Model,
     devices: &HashMap<String, PortDevice>,
-    fdbs: &FdbTables,
+    learned: &LearnedTables,
     workers: usize,
     generation: u64,
 ) -> Snapshot {
@@ -86,13 +102,19 @@ pub fn build(
             name: n.name.as_str().into(),
             vlan: n.vlan,
             ports: Vec::new(),
-            fdb: fdbs
+            fdb: learned
+                .fdbs
                 .get(&n.name)
                 .cloned()
                 .unwrap_or_else(|| Arc::new(FdbTable::new(DEFAULT_MAC_LIMIT))),
             aging_secs: n.fdb_aging_secs.unwrap_or(DEFAULT_AGING_SECS),
+            gateway: None,
         })
         .collect();
+    let (vrfs, gateways) = crate::router::build::build(model, &learned.neighbors, &net_index);
+    for (net, gateway) in networks.iter_mut().zip(gateways) {
+        net.gateway = gateway;
+    }
 
     let mut ports = vec![None; MAX_PORTS];
     let mut ordered = Vec::new();
@@ -134,6 +156,7 @@ pub fn build(
         generation,
         ports,
         networks,
+        vrfs,
         workers: assign_queues(&ordered, workers),
     }
 }
@@ -154,9 +177,9 @@ pub fn offline_snapshot(model: &Model, workers: usize) -> Snapshot {
             (p.name.clone(), dev)
         })
         .collect();
-    let mut fdbs = FdbTables::default();
-    fdbs.sync(model);
-    build(model, &devices, &fdbs, workers, 1)
+    let mut learned = LearnedTables::default();
+    learned.sync(model);
+    build(model, &devices, &learned, workers, 1)
 }
 
 #[cfg(test)]

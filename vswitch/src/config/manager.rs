@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::build::{self, FdbTables, PortDevice};
+use super::build::{self, LearnedTables, PortDevice};
 use super::error::{ConfigError, Result};
 use super::model::{Model, Port};
 use super::persist::StateDir;
@@ -34,7 +34,7 @@ struct State {
     model: Model,
     generation: u64,
     devices: HashMap<String, PortDevice>,
-    fdbs: FdbTables,
+    learned: LearnedTables,
     /// Counter values a port id had when its current port was created.
     baselines: HashMap<u16, PortTotals>,
     backend: Box<dyn PortBackend>,
@@ -59,7 +59,7 @@ impl ConfigManager {
                 model: Model::default(),
                 generation: cell.generation(),
                 devices: HashMap::new(),
-                fdbs: FdbTables::default(),
+                learned: LearnedTables::default(),
                 baselines: HashMap::new(),
                 backend,
             }),
@@ -135,7 +135,12 @@ impl ConfigManager {
         st.model
             .networks
             .iter()
-            .filter_map(|n| st.fdbs.get(&n.name).map(|t| (n.name.clone(), t.clone())))
+            .filter_map(|n| {
+                st.learned
+                    .fdbs
+                    .get(&n.name)
+                    .map(|t| (n.name.clone(), t.clone()))
+            })
             .collect()
     }
 
@@ -186,12 +191,12 @@ impl ConfigManager {
 
     /// Publishes the snapshot for `model` with the devices in `st` and waits for the workers.
     fn publish(&self, st: &mut State, model: &Model) {
-        st.fdbs.sync(model);
+        st.learned.sync(model);
         st.generation += 1;
         let snap = build::build(
             model,
             &st.devices,
-            &st.fdbs,
+            &st.learned,
             self.workers.len(),
             st.generation,
         );
@@ -320,7 +325,7 @@ impl ConfigManager {
                     .iter()
                     .map(|(n, _)| n.name.as_str())
                     .collect();
-                for (name, table) in st.fdbs.iter() {
+                for (name, table) in st.learned.fdbs.iter() {
                     if before.contains(&name.as_str()) && !after.contains(&name.as_str()) {
                         table.flush_port(dev.id);
                     }
@@ -340,7 +345,7 @@ impl ConfigManager {
     }
 
     fn flush_port_everywhere(&self, st: &State, id: u16) {
-        for (_, table) in st.fdbs.iter() {
+        for (_, table) in st.learned.fdbs.iter() {
             table.flush_port(id);
         }
     }
@@ -348,7 +353,7 @@ impl ConfigManager {
     /// Makes each table's static entries exactly the model's.
     fn sync_static(&self, st: &State, model: &Model) {
         let now = clock::now_secs();
-        for (name, table) in st.fdbs.iter() {
+        for (name, table) in st.learned.fdbs.iter() {
             let wanted: Vec<(MacAddr, u16)> = model
                 .fdb
                 .iter()
@@ -382,11 +387,15 @@ impl ConfigManager {
         }
     }
 
-    /// Ages every network's FDB (housekeeping).
-    pub fn age_fdbs(&self, now: u32) {
+    /// Ages every network's FDB and every VRF's neighbors (housekeeping).
+    pub fn age_learned(&self, now: u32) {
         let snap = self.cell.load();
         for net in &snap.networks {
             net.fdb.age(now, net.aging_secs);
+        }
+        for vrf in &snap.vrfs {
+            vrf.neighbors
+                .age(now, crate::router::neighbor::NEIGHBOR_AGING_SECS);
         }
     }
 }

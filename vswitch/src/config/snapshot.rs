@@ -9,6 +9,7 @@ use arc_swap::ArcSwap;
 
 use crate::bridge::fdb::FdbTable;
 use crate::pipeline::counters::{WorkerCounters, MAX_PORTS};
+use crate::router::table::{Gateway, Vrf};
 
 /// Index of a network in `Snapshot::networks`.
 pub type NetIdx = u16;
@@ -64,6 +65,8 @@ pub struct NetworkEntry {
     pub ports: Vec<u16>,
     pub fdb: Arc<FdbTable>,
     pub aging_secs: u32,
+    /// The network's anycast gateway, when it has a subnet.
+    pub gateway: Option<Gateway>,
 }
 
 /// One RX queue a worker polls.
@@ -79,6 +82,7 @@ pub struct Snapshot {
     /// Indexed by DPDK port id.
     pub ports: Vec<Option<PortEntry>>,
     pub networks: Vec<NetworkEntry>,
+    pub vrfs: Vec<Vrf>,
     /// RX queues per worker.
     pub workers: Vec<Vec<RxQueue>>,
 }
@@ -89,6 +93,7 @@ impl Snapshot {
             generation: 0,
             ports: vec![None; MAX_PORTS],
             networks: Vec::new(),
+            vrfs: Vec::new(),
             workers: vec![Vec::new(); workers],
         }
     }

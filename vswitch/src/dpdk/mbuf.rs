@@ -156,6 +156,16 @@ impl PacketBuf for Mbuf {
     }
 
     #[inline]
+    fn truncate(&mut self, len: usize) -> Result<(), BufError> {
+        let len = u32::try_from(len).map_err(|_| BufError::TooShort)?;
+        // SAFETY: valid owned mbuf chain; fails without change when len exceeds the packet.
+        match unsafe { dpdk_sys::vs_pktmbuf_truncate(self.0.as_ptr(), len) } {
+            0 => Ok(()),
+            _ => Err(BufError::TooShort),
+        }
+    }
+
+    #[inline]
     fn trim_front(&mut self, n: usize) -> Result<(), BufError> {
         let n = u16::try_from(n).map_err(|_| BufError::TooShort)?;
         // SAFETY: valid owned mbuf; returns null without changing it when too short.

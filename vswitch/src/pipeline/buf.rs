@@ -22,6 +22,8 @@ pub trait PacketBuf: Sized {
     fn prepend(&mut self, n: usize) -> Result<(), BufError>;
     /// Removes `n` bytes from the front.
     fn trim_front(&mut self, n: usize) -> Result<(), BufError>;
+    /// Keeps the first `len` bytes of the packet (segments past them are freed).
+    fn truncate(&mut self, len: usize) -> Result<(), BufError>;
     fn in_port(&self) -> u16;
     fn rss_hash(&self) -> u32;
     /// A deep copy for flooding, `None` when no buffer is available.
@@ -85,6 +87,16 @@ impl PacketBuf for TestBuf {
         Ok(())
     }
 
+    fn truncate(&mut self, len: usize) -> Result<(), BufError> {
+        if len > self.pkt_len() {
+            return Err(BufError::TooShort);
+        }
+        let mut bytes = std::mem::take(&mut self.storage).into_vec();
+        bytes.truncate(self.start + len);
+        self.storage = bytes.into_boxed_slice();
+        Ok(())
+    }
+
     fn in_port(&self) -> u16 {
         self.port
     }
@@ -111,6 +123,9 @@ mod tests {
         b.trim_front(3).unwrap();
         assert_eq!(b.data(), &[2, 3, 4]);
         assert_eq!(b.trim_front(4), Err(BufError::TooShort));
+        b.truncate(2).unwrap();
+        assert_eq!(b.data(), &[2, 3]);
+        assert_eq!(b.truncate(3), Err(BufError::TooShort));
         assert_eq!(b.in_port(), 3);
     }
 

@@ -20,10 +20,12 @@ pub fn classify<B: PacketBuf>(buf: &B, meta: &mut Meta) -> Result<(), DropReason
     }
     let ethertype = u16::from_be_bytes([hdr[12], hdr[13]]);
     meta.tagged = ethertype == ethertype::VLAN;
+    meta.ethertype = ethertype;
     meta.vlan = match ethertype {
         ethertype::VLAN => {
             let tag =
                 vlan::Tag::new_checked(&data[eth::HEADER_LEN..]).map_err(|_| DropReason::Runt)?;
+            meta.ethertype = tag.ethertype();
             match tag.vid() {
                 0 => None,
                 // 4095 is reserved; a stacked tag is not something we bridge.

@@ -34,10 +34,26 @@ pub enum DropReason {
     TxFull,
     /// No mbuf for a flood copy or a pushed header.
     NoBuffer,
+    /// Malformed IPv4/IPv6 header to the gateway (version, lengths, header checksum).
+    BadIp,
+    /// Malformed ARP in a routed network.
+    BadArp,
+    /// To the gateway MAC but not something it routes (not IP, broadcast/multicast IP).
+    NotRoutable,
+    /// To a gateway address and not a ping (the gateway runs no services).
+    ForGateway,
+    /// No route in the network's VRF (ICMP net unreachable sent).
+    NoRoute,
+    /// TTL/hop limit ran out (ICMP time exceeded sent).
+    TtlExceeded,
+    /// Next hop not resolved yet (an ARP request for it went out instead).
+    NeighborMiss,
+    /// Over the next hop's MTU with don't-fragment set (ICMP fragmentation needed sent).
+    FragNeeded,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 11] = [
+    pub const ALL: [DropReason; 19] = [
         DropReason::Runt,
         DropReason::Oversize,
         DropReason::BadSrcMac,
@@ -49,6 +65,14 @@ impl DropReason {
         DropReason::Mtu,
         DropReason::TxFull,
         DropReason::NoBuffer,
+        DropReason::BadIp,
+        DropReason::BadArp,
+        DropReason::NotRoutable,
+        DropReason::ForGateway,
+        DropReason::NoRoute,
+        DropReason::TtlExceeded,
+        DropReason::NeighborMiss,
+        DropReason::FragNeeded,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -65,6 +89,14 @@ impl DropReason {
             DropReason::Mtu => "mtu",
             DropReason::TxFull => "tx_full",
             DropReason::NoBuffer => "no_buffer",
+            DropReason::BadIp => "bad_ip",
+            DropReason::BadArp => "bad_arp",
+            DropReason::NotRoutable => "not_routable",
+            DropReason::ForGateway => "for_gateway",
+            DropReason::NoRoute => "no_route",
+            DropReason::TtlExceeded => "ttl_exceeded",
+            DropReason::NeighborMiss => "neighbor_miss",
+            DropReason::FragNeeded => "frag_needed",
         }
     }
 }

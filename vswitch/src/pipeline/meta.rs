@@ -13,7 +13,13 @@ pub enum Verdict {
     #[default]
     Pending,
     Unicast(u16),
+    /// To every port of the network but the one it came in on.
     Flood,
+    /// To every port of the network, the ingress port included (the router's own frames, such
+    /// as an ARP request into another network, which a trunk may carry too).
+    FloodAll,
+    /// Handled by the switch itself (an ARP reply to the gateway): freed, not a drop.
+    Consumed,
     Drop(DropReason),
 }
 
@@ -25,6 +31,11 @@ pub struct Meta {
     pub vlan: Option<u16>,
     /// The frame carries an 802.1Q header (a priority tag included).
     pub tagged: bool,
+    /// The ethertype after any VLAN tag.
+    pub ethertype: u16,
+    /// The network's gateway decides what happens to the frame (it is addressed to the gateway
+    /// MAC, or is ARP or neighbor discovery the gateway answers).
+    pub to_router: bool,
     pub net: NetIdx,
     pub verdict: Verdict,
 }

@@ -1,7 +1,8 @@
 //! The engine: the buffer trait, per-core counters, and the stage order a burst goes through.
 //!
 //! classify (parse L2) → bridge ingress (port policy: VLAN → network, pop tag) → bridge forward
-//! (learn, FDB lookup) → output (flood copies, push tag, MTU) → the caller's `Output`.
+//! (learn, FDB lookup) → router (frames for the gateway: ARP, IPv4 routing into another network)
+//! → output (flood copies, push tag, MTU) → the caller's `Output`.
 
 pub mod buf;
 pub mod classify;
@@ -12,6 +13,8 @@ pub mod worker;
 
 use crate::bridge::stage as bridge;
 use crate::config::snapshot::Snapshot;
+use crate::router::icmp_error::IcmpLimiter;
+use crate::router::stage as router;
 use buf::PacketBuf;
 use counters::{DropReason, WorkerCounters};
 use meta::{Meta, Verdict, BURST};
@@ -25,12 +28,14 @@ pub trait Output<B> {
 /// A worker's scratch space, allocated once.
 pub struct Scratch {
     meta: [Meta; BURST],
+    icmp: IcmpLimiter,
 }
 
 impl Default for Scratch {
     fn default() -> Self {
         Scratch {
             meta: [Meta::default(); BURST],
+            icmp: IcmpLimiter::default(),
         }
     }
 }
@@ -67,6 +72,7 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
         let buf = &mut pkts[i];
         match classify::classify(buf, meta).and_then(|()| bridge::ingress(port, buf, meta)) {
             Ok(()) => {
+                meta.to_router = router::wants(ctx.snap, meta);
                 prefetch.frame(ctx.snap, meta);
                 pkts.swap(n, i);
                 n += 1;
@@ -80,10 +86,17 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
     let metas = &mut scratch.meta[..n];
     bridge::forward_burst(ctx.snap, in_port, metas, ctx.now);
 
-    for (buf, meta) in pkts.drain(..).zip(metas.iter()) {
-        match meta.verdict {
+    for (mut buf, meta) in pkts.drain(..).zip(metas.iter_mut()) {
+        let verdict = if meta.to_router {
+            router::handle(ctx, &mut scratch.icmp, in_port, &mut buf, meta)
+        } else {
+            meta.verdict
+        };
+        match verdict {
             Verdict::Unicast(to) => bridge::egress(ctx, meta.net, in_port, to, buf, out),
-            Verdict::Flood => bridge::flood(ctx, meta.net, in_port, buf, out),
+            Verdict::Flood => bridge::flood(ctx, meta.net, in_port, Some(in_port), buf, out),
+            Verdict::FloodAll => bridge::flood(ctx, meta.net, in_port, None, buf, out),
+            Verdict::Consumed => {}
             Verdict::Drop(reason) => port_counters.drop(reason),
             Verdict::Pending => port_counters.drop(DropReason::UnknownNetwork),
         }

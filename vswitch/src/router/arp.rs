@@ -1,0 +1,131 @@
+//! ARP at the gateway: learns neighbors from every ARP frame of a routed network, answers
+//! requests for the gateway address and (proxy, so requests are not flooded) for neighbors it
+//! knows in the same network, and asks for next hops it does not know.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::neighbor::Neighbor;
+use super::stage::{reshape, set_macs};
+use super::table::GATEWAY_MAC;
+use crate::packet::{arp, eth, ethertype, MacAddr};
+use crate::pipeline::buf::PacketBuf;
+use crate::pipeline::counters::DropReason;
+use crate::pipeline::meta::{Meta, Verdict};
+use crate::pipeline::Context;
+
+/// Length of an ARP frame without padding.
+pub const FRAME_LEN: usize = eth::HEADER_LEN + arp::HEADER_LEN;
+
+pub fn handle<B: PacketBuf>(ctx: &Context<'_>, in_port: u16, buf: &mut B, meta: &Meta) -> Verdict {
+    let Some(gw) = ctx
+        .snap
+        .networks
+        .get(usize::from(meta.net))
+        .and_then(|n| n.gateway.as_ref())
+    else {
+        return meta.verdict;
+    };
+    let Ok(pkt) = arp::Packet::new_checked(&buf.data()[eth::HEADER_LEN.min(buf.data().len())..])
+    else {
+        return Verdict::Drop(DropReason::BadArp);
+    };
+    if pkt.hardware_type() != arp::HTYPE_ETHERNET
+        || pkt.protocol_type() != ethertype::IPV4
+        || pkt.hardware_len() != 6
+        || pkt.protocol_len() != 4
+    {
+        return Verdict::Drop(DropReason::BadArp);
+    }
+    let (op, sender_mac, sender_ip, target_ip) = (
+        pkt.operation(),
+        pkt.sender_hardware_addr(),
+        pkt.sender_protocol_addr(),
+        pkt.target_protocol_addr(),
+    );
+    if sender_mac.is_multicast() || sender_mac.is_zero() || sender_ip.is_broadcast() {
+        return Verdict::Drop(DropReason::BadArp);
+    }
+    let neighbors = &ctx.snap.vrfs[usize::from(gw.vrf)].neighbors;
+    // Requests, replies and gratuitous ARP all tell where their sender is (a probe, from
+    // 0.0.0.0, does not). A sender claiming the gateway's address is not learned.
+    if !sender_ip.is_unspecified() && gw.on_link(IpAddr::V4(sender_ip)) && Some(sender_ip) != gw.v4
+    {
+        let n = Neighbor {
+            mac: sender_mac,
+            net: meta.net,
+        };
+        neighbors.learn(IpAddr::V4(sender_ip), n, ctx.now);
+    }
+    if op == arp::Operation::REPLY {
+        return if meta.dst == GATEWAY_MAC {
+            Verdict::Consumed
+        } else {
+            meta.verdict
+        };
+    }
+    if op != arp::Operation::REQUEST || target_ip == sender_ip {
+        return meta.verdict;
+    }
+    let answer = if Some(target_ip) == gw.v4 {
+        Some(GATEWAY_MAC)
+    } else {
+        neighbors
+            .lookup(IpAddr::V4(target_ip))
+            .filter(|n| n.net == meta.net && n.mac != sender_mac)
+            .map(|n| n.mac)
+    };
+    match answer {
+        Some(mac) => {
+            let reply = ArpFrame {
+                op: arp::Operation::REPLY,
+                dst: sender_mac,
+                sender: (mac, target_ip),
+                target: (sender_mac, sender_ip),
+            };
+            match reply.write(buf) {
+                Ok(()) => Verdict::Unicast(in_port),
+                Err(reason) => Verdict::Drop(reason),
+            }
+        }
+        None => meta.verdict,
+    }
+}
+
+/// An ARP frame the switch sends.
+pub struct ArpFrame {
+    pub op: arp::Operation,
+    pub dst: MacAddr,
+    pub sender: (MacAddr, Ipv4Addr),
+    pub target: (MacAddr, Ipv4Addr),
+}
+
+impl ArpFrame {
+    /// A request for `ip` from the gateway at `from`, broadcast.
+    pub fn request(from: Ipv4Addr, ip: Ipv4Addr) -> Self {
+        ArpFrame {
+            op: arp::Operation::REQUEST,
+            dst: MacAddr::BROADCAST,
+            sender: (GATEWAY_MAC, from),
+            target: (MacAddr([0; 6]), ip),
+        }
+    }
+
+    /// Replaces the contents of `buf` with this frame (Ethernet source: the sender).
+    pub fn write<B: PacketBuf>(&self, buf: &mut B) -> Result<(), DropReason> {
+        reshape(buf, FRAME_LEN)?;
+        let frame = &mut buf.data_mut()[..FRAME_LEN];
+        set_macs(frame, self.dst, self.sender.0);
+        frame[12..14].copy_from_slice(&ethertype::ARP.to_be_bytes());
+        let mut pkt = arp::Packet::new_unchecked(&mut frame[eth::HEADER_LEN..]);
+        pkt.set_hardware_type(arp::HTYPE_ETHERNET);
+        pkt.set_protocol_type(ethertype::IPV4);
+        pkt.set_hardware_len(6);
+        pkt.set_protocol_len(4);
+        pkt.set_operation(self.op);
+        pkt.set_sender_hardware_addr(self.sender.0);
+        pkt.set_sender_protocol_addr(self.sender.1);
+        pkt.set_target_hardware_addr(self.target.0);
+        pkt.set_target_protocol_addr(self.target.1);
+        Ok(())
+    }
+}

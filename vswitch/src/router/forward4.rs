@@ -1,0 +1,228 @@
+//! IPv4 forwarding at the gateway: validate, answer pings to the gateway, TTL, longest-prefix
+//! match in the network's VRF, next hop from the neighbor table (or an ARP request for it),
+//! egress MTU, then the MAC rewrite and TTL decrement, and the frame moves to the next hop's
+//! network.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::arp::ArpFrame;
+use super::icmp_error::{echo_reply, IcmpError, IcmpLimiter};
+use super::stage::set_macs;
+use super::table::{Gateway, Route, GATEWAY_MAC};
+use crate::config::snapshot::NetIdx;
+use crate::packet::{checksum, eth, icmp, ipproto, ipv4};
+use crate::pipeline::buf::PacketBuf;
+use crate::pipeline::counters::DropReason;
+use crate::pipeline::meta::{Meta, Verdict};
+use crate::pipeline::Context;
+
+/// Offset of the TTL and protocol word, and of the checksum, in the IPv4 header.
+const TTL_AT: usize = 8;
+const CHECKSUM_AT: usize = 10;
+
+/// The header fields forwarding needs, from a header that passed the checks.
+struct Header {
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    ttl: u8,
+    total_len: usize,
+    dont_frag: bool,
+    is_echo_request: bool,
+}
+
+/// Checks the IPv4 header in the first segment (version, lengths against the packet, header
+/// checksum) and reads what forwarding needs.
+fn parse<B: PacketBuf>(buf: &B) -> Result<Header, DropReason> {
+    let l3 = buf.data().get(eth::HEADER_LEN..).ok_or(DropReason::BadIp)?;
+    if l3.len() < ipv4::HEADER_LEN {
+        return Err(DropReason::BadIp);
+    }
+    let ip = ipv4::Packet::new_unchecked(l3);
+    let header = ip.header_len();
+    let total_len = usize::from(ip.total_len());
+    if ip.version() != 4
+        || header < ipv4::HEADER_LEN
+        || header > l3.len()
+        || total_len < header
+        || total_len > buf.pkt_len() - eth::HEADER_LEN
+        || !ip.verify_checksum()
+    {
+        return Err(DropReason::BadIp);
+    }
+    let is_echo_request = ip.protocol() == ipproto::ICMP
+        && !ip.is_fragment()
+        && l3.get(header) == Some(&icmp::v4::ECHO_REQUEST);
+    Ok(Header {
+        src: ip.src_addr(),
+        dst: ip.dst_addr(),
+        ttl: ip.ttl(),
+        total_len,
+        dont_frag: ip.dont_frag(),
+        is_echo_request,
+    })
+}
+
+pub fn route<B: PacketBuf>(
+    ctx: &Context<'_>,
+    icmp: &mut IcmpLimiter,
+    in_port: u16,
+    buf: &mut B,
+    meta: &mut Meta,
+) -> Verdict {
+    let Some(gw) = ctx
+        .snap
+        .networks
+        .get(usize::from(meta.net))
+        .and_then(|n| n.gateway.as_ref())
+    else {
+        return Verdict::Drop(DropReason::NotRoutable);
+    };
+    let h = match parse(buf) {
+        Ok(h) => h,
+        Err(reason) => return Verdict::Drop(reason),
+    };
+    let vrf = &ctx.snap.vrfs[usize::from(gw.vrf)];
+    // An endpoint that talks through the gateway is a neighbor (its ARP entry may have aged).
+    if gw.on_link(IpAddr::V4(h.src)) && Some(h.src) != gw.v4 {
+        let n = super::neighbor::Neighbor {
+            mac: meta.src,
+            net: meta.net,
+        };
+        vrf.neighbors.learn(IpAddr::V4(h.src), n, ctx.now);
+    }
+    if h.dst.is_broadcast() || h.dst.is_multicast() {
+        return Verdict::Drop(DropReason::NotRoutable);
+    }
+    if is_gateway_address(ctx, gw, h.dst) {
+        if !h.is_echo_request {
+            return Verdict::Drop(DropReason::ForGateway);
+        }
+        return match echo_reply(buf, meta.src) {
+            Ok(()) => Verdict::Unicast(in_port),
+            Err(reason) => Verdict::Drop(reason),
+        };
+    }
+    let error = |icmp: &mut IcmpLimiter, buf: &mut B, e: IcmpError, reason: DropReason| {
+        let Some(from) = gw.v4 else {
+            return Verdict::Drop(reason);
+        };
+        if !icmp.allow(ctx.now) {
+            return Verdict::Drop(reason);
+        }
+        match e.write(buf, from, meta.src, reason) {
+            // The error leaves; the packet it replaces still counts as dropped.
+            Ok(()) => {
+                ctx.counters.port(in_port).drop(reason);
+                Verdict::Unicast(in_port)
+            }
+            Err(reason) => Verdict::Drop(reason),
+        }
+    };
+    if h.ttl <= 1 {
+        return error(icmp, buf, IcmpError::TTL_EXCEEDED, DropReason::TtlExceeded);
+    }
+    let Some(Route::Connected(to_net)) = vrf.v4.lookup(u128::from(u32::from(h.dst))) else {
+        return error(icmp, buf, IcmpError::NET_UNREACHABLE, DropReason::NoRoute);
+    };
+    let next_hop = h.dst;
+    let Some(n) = vrf
+        .neighbors
+        .lookup(IpAddr::V4(next_hop))
+        .filter(|n| n.net == to_net)
+    else {
+        return resolve(ctx, buf, meta, to_net, next_hop);
+    };
+    let Some(network) = ctx.snap.networks.get(usize::from(to_net)) else {
+        return Verdict::Drop(DropReason::NoRoute);
+    };
+    let out_port = network.fdb.lookup(n.mac);
+    let mtu = match out_port.and_then(|p| ctx.snap.port(p)) {
+        Some(p) => p.mtu,
+        None => network_mtu(ctx, to_net),
+    };
+    if h.total_len > usize::from(mtu) {
+        return if h.dont_frag {
+            error(
+                icmp,
+                buf,
+                IcmpError::frag_needed(mtu),
+                DropReason::FragNeeded,
+            )
+        } else {
+            Verdict::Drop(DropReason::Mtu)
+        };
+    }
+    rewrite(buf, n.mac);
+    meta.net = to_net;
+    meta.dst = n.mac;
+    meta.src = GATEWAY_MAC;
+    match out_port {
+        Some(p) => Verdict::Unicast(p),
+        None => Verdict::FloodAll,
+    }
+}
+
+/// `ip` is one of the gateway addresses of the VRF (any network's, as a host may ping the
+/// gateway of the network across).
+fn is_gateway_address(ctx: &Context<'_>, gw: &Gateway, ip: Ipv4Addr) -> bool {
+    gw.v4 == Some(ip)
+        || ctx.snap.networks.iter().any(|n| {
+            n.gateway
+                .as_ref()
+                .is_some_and(|g| g.vrf == gw.vrf && g.v4 == Some(ip))
+        })
+}
+
+/// The smallest MTU of the network's ports (when the next hop's port is not known yet).
+fn network_mtu(ctx: &Context<'_>, net: NetIdx) -> u16 {
+    ctx.snap.networks[usize::from(net)]
+        .ports
+        .iter()
+        .filter_map(|p| ctx.snap.port(*p).map(|p| p.mtu))
+        .min()
+        .unwrap_or(crate::config::model::DEFAULT_MTU)
+}
+
+/// The next hop is not known: the packet becomes an ARP request for it into its network (the
+/// sender retries; the reply teaches the gateway where the next hop is).
+fn resolve<B: PacketBuf>(
+    ctx: &Context<'_>,
+    buf: &mut B,
+    meta: &mut Meta,
+    to_net: NetIdx,
+    next_hop: Ipv4Addr,
+) -> Verdict {
+    let from = ctx
+        .snap
+        .networks
+        .get(usize::from(to_net))
+        .and_then(|n| n.gateway.as_ref())
+        .and_then(|g| g.v4);
+    let Some(from) = from else {
+        return Verdict::Drop(DropReason::NeighborMiss);
+    };
+    ctx.counters
+        .port(buf.in_port())
+        .drop(DropReason::NeighborMiss);
+    match ArpFrame::request(from, next_hop).write(buf) {
+        Ok(()) => {
+            meta.net = to_net;
+            Verdict::FloodAll
+        }
+        Err(reason) => Verdict::Drop(reason),
+    }
+}
+
+/// Next-hop MACs and TTL - 1 with the header checksum updated incrementally (RFC 1624).
+#[inline]
+fn rewrite<B: PacketBuf>(buf: &mut B, next_hop: crate::packet::MacAddr) {
+    let frame = buf.data_mut();
+    set_macs(frame, next_hop, GATEWAY_MAC);
+    let ip = &mut frame[eth::HEADER_LEN..];
+    let old = u16::from_be_bytes([ip[TTL_AT], ip[TTL_AT + 1]]);
+    ip[TTL_AT] -= 1;
+    let new = u16::from_be_bytes([ip[TTL_AT], ip[TTL_AT + 1]]);
+    let sum = u16::from_be_bytes([ip[CHECKSUM_AT], ip[CHECKSUM_AT + 1]]);
+    ip[CHECKSUM_AT..CHECKSUM_AT + 2]
+        .copy_from_slice(&checksum::update16(sum, old, new).to_be_bytes());
+}

@@ -1,0 +1,161 @@
+//! ICMPv4 errors the gateway sends about a packet it cannot forward (TTL exceeded, no route,
+//! fragmentation needed), built in the packet's own buffer, and their rate limit.
+
+use std::net::Ipv4Addr;
+
+use super::stage::{reshape, set_macs};
+use super::table::GATEWAY_MAC;
+use crate::packet::{checksum, eth, ethertype, icmp, ipproto, ipv4, MacAddr};
+use crate::pipeline::buf::PacketBuf;
+use crate::pipeline::counters::DropReason;
+
+/// ICMP errors one worker sends per second at most (as Linux's `icmp_ratelimit` shapes them).
+pub const ERRORS_PER_SECOND: u32 = 1000;
+/// Bytes of the offending packet an error quotes at most: the whole error fits in 576 bytes
+/// (RFC 1812 4.3.2.3).
+const MAX_QUOTE: usize = 576 - ipv4::HEADER_LEN - icmp::HEADER_LEN;
+/// TTL of the errors the gateway originates.
+const TTL: u8 = 64;
+
+/// One worker's error budget for the current second.
+#[derive(Debug, Default)]
+pub struct IcmpLimiter {
+    second: u32,
+    sent: u32,
+}
+
+impl IcmpLimiter {
+    /// True when one more error may go out at time `now` (seconds).
+    #[inline]
+    pub fn allow(&mut self, now: u32) -> bool {
+        if self.second != now {
+            self.second = now;
+            self.sent = 0;
+        }
+        self.sent += 1;
+        self.sent <= ERRORS_PER_SECOND
+    }
+}
+
+/// An error to send back to the source of the packet in the buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct IcmpError {
+    pub msg_type: u8,
+    pub code: u8,
+    /// The 32 bits after the checksum (the next-hop MTU for fragmentation needed).
+    pub rest: u32,
+}
+
+impl IcmpError {
+    pub const TTL_EXCEEDED: IcmpError = IcmpError {
+        msg_type: icmp::v4::TIME_EXCEEDED,
+        code: icmp::v4::CODE_TTL_EXCEEDED,
+        rest: 0,
+    };
+    pub const NET_UNREACHABLE: IcmpError = IcmpError {
+        msg_type: icmp::v4::DEST_UNREACHABLE,
+        code: icmp::v4::CODE_NET_UNREACHABLE,
+        rest: 0,
+    };
+
+    pub fn frag_needed(mtu: u16) -> IcmpError {
+        IcmpError {
+            msg_type: icmp::v4::DEST_UNREACHABLE,
+            code: icmp::v4::CODE_FRAG_NEEDED,
+            rest: u32::from(mtu),
+        }
+    }
+
+    /// Turns the IPv4 packet in `buf` (Ethernet, no tag) into this error from `from` to the
+    /// packet's source, sent to `dst_mac` from the gateway MAC. Errors about ICMP errors are
+    /// never sent (RFC 1122 3.2.2): `Err(reason)` then, as for a packet too short to quote.
+    pub fn write<B: PacketBuf>(
+        &self,
+        buf: &mut B,
+        from: Ipv4Addr,
+        dst_mac: MacAddr,
+        reason: DropReason,
+    ) -> Result<(), DropReason> {
+        let data = buf.data();
+        let Some(orig) = data.get(eth::HEADER_LEN..) else {
+            return Err(reason);
+        };
+        let quoted = ipv4::Packet::new_unchecked(orig);
+        if orig.len() < ipv4::HEADER_LEN || quoted.is_fragment() && quoted.frag_offset() != 0 {
+            return Err(reason);
+        }
+        let header = quoted.header_len();
+        if quoted.protocol() == ipproto::ICMP {
+            let t = orig
+                .get(header)
+                .copied()
+                .unwrap_or(icmp::v4::DEST_UNREACHABLE);
+            if !matches!(t, icmp::v4::ECHO_REQUEST | icmp::v4::ECHO_REPLY) {
+                return Err(reason);
+            }
+        }
+        let to = quoted.src_addr();
+        if to.is_broadcast() || to.is_multicast() || to.is_unspecified() {
+            return Err(reason);
+        }
+        let quote = usize::from(quoted.total_len())
+            .min(orig.len())
+            .min(MAX_QUOTE)
+            .max(header.min(orig.len()));
+        // New headers go in front of the original IP header, which stays where it is.
+        let grow = ipv4::HEADER_LEN + icmp::HEADER_LEN;
+        let len = eth::HEADER_LEN + grow + quote;
+        buf.prepend(grow).map_err(|_| DropReason::NoBuffer)?;
+        reshape(buf, len)?;
+        let frame = &mut buf.data_mut()[..len];
+        set_macs(frame, dst_mac, GATEWAY_MAC);
+        frame[12..14].copy_from_slice(&ethertype::IPV4.to_be_bytes());
+        let (ip, msg) = frame[eth::HEADER_LEN..].split_at_mut(ipv4::HEADER_LEN);
+        let mut ip = ipv4::Packet::new_unchecked(ip);
+        ip.set_version(4);
+        ip.set_header_len(ipv4::HEADER_LEN);
+        ip.set_dscp(0x30); // CS6, network control
+        ip.set_ecn(0);
+        ip.set_total_len((grow + quote) as u16);
+        ip.set_ident(0);
+        ip.set_dont_frag(false);
+        ip.set_more_frags(false);
+        ip.set_frag_offset(0);
+        ip.set_ttl(TTL);
+        ip.set_protocol(ipproto::ICMP);
+        ip.set_src_addr(from);
+        ip.set_dst_addr(to);
+        ip.fill_checksum();
+        let mut m = icmp::Packet::new_unchecked(msg);
+        m.set_msg_type(self.msg_type);
+        m.set_msg_code(self.code);
+        m.set_rest_of_header(self.rest);
+        m.fill_checksum_v4();
+        Ok(())
+    }
+}
+
+/// Turns the ICMP echo request in `buf` into its reply from the gateway, in place.
+pub fn echo_reply<B: PacketBuf>(buf: &mut B, dst_mac: MacAddr) -> Result<(), DropReason> {
+    let frame = buf.data_mut();
+    let Some(l3) = frame.get_mut(eth::HEADER_LEN..) else {
+        return Err(DropReason::BadIp);
+    };
+    let mut ip = ipv4::Packet::new_unchecked(&mut *l3);
+    let header = ip.header_len();
+    let (src, dst) = (ip.src_addr(), ip.dst_addr());
+    ip.set_src_addr(dst);
+    ip.set_dst_addr(src);
+    ip.set_ttl(TTL);
+    ip.fill_checksum();
+    let Some(msg) = l3.get_mut(header..header + icmp::HEADER_LEN) else {
+        return Err(DropReason::BadIp);
+    };
+    let mut m = icmp::Packet::new_unchecked(msg);
+    let old = u16::from_be_bytes([m.msg_type(), m.msg_code()]);
+    m.set_msg_type(icmp::v4::ECHO_REPLY);
+    let new = u16::from_be_bytes([m.msg_type(), m.msg_code()]);
+    m.set_checksum(checksum::update16(m.checksum(), old, new));
+    set_macs(frame, dst_mac, GATEWAY_MAC);
+    Ok(())
+}

@@ -1,0 +1,63 @@
+//! The router's datapath entry: which frames the gateway takes, and where each kind goes.
+
+use super::icmp_error::IcmpLimiter;
+use super::table::GATEWAY_MAC;
+use super::{arp, forward4};
+use crate::config::snapshot::Snapshot;
+use crate::packet::{eth, ethertype, MacAddr};
+use crate::pipeline::buf::PacketBuf;
+use crate::pipeline::counters::DropReason;
+use crate::pipeline::meta::{Meta, Verdict};
+use crate::pipeline::Context;
+
+/// The frame is the gateway's to handle: it is addressed to the gateway MAC, or it is ARP, in a
+/// network with a gateway. Everything else stays on the bridge's fast path.
+#[inline]
+pub fn wants(snap: &Snapshot, meta: &Meta) -> bool {
+    (meta.dst == GATEWAY_MAC || meta.ethertype == ethertype::ARP)
+        && snap
+            .networks
+            .get(usize::from(meta.net))
+            .is_some_and(|n| n.gateway.is_some())
+}
+
+/// Handles a frame `wants` took, after the bridge learned its source and decided where it
+/// would go (`meta.verdict`, used for what the gateway leaves to the bridge). May rewrite the
+/// frame and move it to another network (`meta.net`).
+pub fn handle<B: PacketBuf>(
+    ctx: &Context<'_>,
+    icmp: &mut IcmpLimiter,
+    in_port: u16,
+    buf: &mut B,
+    meta: &mut Meta,
+) -> Verdict {
+    match meta.ethertype {
+        ethertype::ARP => arp::handle(ctx, in_port, buf, meta),
+        ethertype::IPV4 => forward4::route(ctx, icmp, in_port, buf, meta),
+        _ => Verdict::Drop(DropReason::NotRoutable),
+    }
+}
+
+/// Writes the Ethernet addresses of a frame the switch sends.
+#[inline]
+pub fn set_macs(frame: &mut [u8], dst: MacAddr, src: MacAddr) {
+    if frame.len() >= eth::HEADER_LEN {
+        frame[0..6].copy_from_slice(&dst.0);
+        frame[6..12].copy_from_slice(&src.0);
+    }
+}
+
+/// Makes `buf` exactly `len` bytes long, all in its first segment, growing it at the front
+/// when it is shorter; the caller then writes the whole frame.
+pub fn reshape<B: PacketBuf>(buf: &mut B, len: usize) -> Result<(), DropReason> {
+    let have = buf.pkt_len();
+    if have < len {
+        buf.prepend(len - have).map_err(|_| DropReason::NoBuffer)?;
+    } else {
+        buf.truncate(len).map_err(|_| DropReason::NoBuffer)?;
+    }
+    if buf.data().len() < len {
+        return Err(DropReason::NoBuffer);
+    }
+    Ok(())
+}
