@@ -8,6 +8,7 @@ const PROTOS: &[&str] = &[
     "../vswitch/proto/vswitch/v1/fdb.proto",
     "../vswitch/proto/vswitch/v1/stats.proto",
     "../vswitch/proto/vswitch/v1/config.proto",
+    "../vswitch/proto/vswitch/v1/router.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

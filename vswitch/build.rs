@@ -7,6 +7,7 @@ const PROTOS: &[&str] = &[
     "proto/vswitch/v1/fdb.proto",
     "proto/vswitch/v1/stats.proto",
     "proto/vswitch/v1/config.proto",
+    "proto/vswitch/v1/router.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -10,6 +10,7 @@ mod fdb;
 mod network;
 mod output;
 mod port;
+mod route;
 mod stats;
 mod status;
 
@@ -69,6 +70,12 @@ enum Command {
     /// The MAC tables of the networks.
     #[command(subcommand)]
     Fdb(fdb::FdbCmd),
+    /// The routes of the VRFs.
+    #[command(subcommand)]
+    Route(route::RouteCmd),
+    /// The neighbors (ARP) the gateways learned.
+    #[command(subcommand)]
+    Arp(route::ArpCmd),
     /// Counters: per port, per drop reason, per worker.
     #[command(subcommand)]
     Stats(stats::StatsCmd),
@@ -86,6 +93,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Network(cmd) => network::run(&ctx, cmd).await,
         Command::Port(cmd) => port::run(&ctx, cmd).await,
         Command::Fdb(cmd) => fdb::run(&ctx, cmd).await,
+        Command::Route(cmd) => route::run_route(&ctx, cmd).await,
+        Command::Arp(cmd) => route::run_arp(&ctx, cmd).await,
         Command::Stats(cmd) => stats::run(&ctx, cmd).await,
         Command::Apply(args) => config::apply(&ctx, args).await,
         Command::Config(cmd) => config::run(&ctx, cmd).await,

@@ -6,6 +6,8 @@ use std::net::IpAddr;
 use super::error::{invalid, ConfigError, Result};
 use super::model::{Model, Network, Port, PortType};
 use crate::packet::MacAddr;
+use crate::router::build::vrf_of;
+use crate::router::prefix::Prefix;
 
 const MAX_NAME: usize = 64;
 const MAX_QUEUES: u16 = 16;
@@ -26,6 +28,9 @@ pub fn validate(model: &Model) -> Result<()> {
             )));
         }
         validate_network(n)?;
+        if let Some(v) = &n.vrf {
+            check_name("vrf", v)?;
+        }
         if let Some(v) = n.vlan {
             if !vlans.insert(v) {
                 return Err(invalid(format!(
@@ -43,6 +48,8 @@ pub fn validate(model: &Model) -> Result<()> {
             }
         }
     }
+
+    validate_vrf_subnets(model)?;
 
     let mut port_names = HashSet::new();
     let mut ifaces = HashSet::new();
@@ -154,9 +161,9 @@ fn validate_network(n: &Network) -> Result<()> {
             )));
         }
     }
-    let mut subnets = Vec::new();
+    let mut subnets: Vec<Prefix> = Vec::new();
     for s in &n.subnets {
-        subnets.push(parse_cidr(s).ok_or_else(|| {
+        subnets.push(s.parse().map_err(|()| {
             invalid(format!(
                 "network {}: subnet {s:?} is not a CIDR (like 192.0.2.0/24)",
                 n.name
@@ -170,7 +177,7 @@ fn validate_network(n: &Network) -> Result<()> {
                 n.name
             ))
         })?;
-        if !subnets.iter().any(|(net, len)| in_prefix(ip, *net, *len)) {
+        if !subnets.iter().any(|p| p.contains(ip)) {
             return Err(invalid(format!(
                 "network {}: gateway {ip} is outside every --subnet of the network",
                 n.name
@@ -194,26 +201,25 @@ fn validate_network(n: &Network) -> Result<()> {
     Ok(())
 }
 
-fn parse_cidr(s: &str) -> Option<(IpAddr, u8)> {
-    let (addr, len) = s.split_once('/')?;
-    let addr: IpAddr = addr.parse().ok()?;
-    let len: u8 = len.parse().ok()?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    (len <= max).then_some((addr, len))
-}
-
-fn in_prefix(ip: IpAddr, net: IpAddr, len: u8) -> bool {
-    match (ip, net) {
-        (IpAddr::V4(a), IpAddr::V4(b)) => {
-            let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-            u32::from(a) & mask == u32::from(b) & mask
+/// The subnets of the networks of one VRF are its connected routes: they must not overlap
+/// (in different VRFs they may).
+fn validate_vrf_subnets(model: &Model) -> Result<()> {
+    let mut seen: Vec<(&str, Prefix, &str)> = Vec::new();
+    for n in &model.networks {
+        let Some(vrf) = vrf_of(n) else { continue };
+        for s in &n.subnets {
+            let Ok(p) = s.parse::<Prefix>() else { continue };
+            if let Some((_, q, other)) = seen.iter().find(|(v, q, _)| *v == vrf && q.overlaps(&p)) {
+                return Err(invalid(format!(
+                    "network {}: subnet {p} overlaps {q} of network {other} in vrf {vrf}; \
+                     use another subnet or another --vrf",
+                    n.name
+                )));
+            }
+            seen.push((vrf, p, &n.name));
         }
-        (IpAddr::V6(a), IpAddr::V6(b)) => {
-            let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
-            u128::from(a) & mask == u128::from(b) & mask
-        }
-        _ => false,
     }
+    Ok(())
 }
 
 fn require<'a>(p: &Port, field: Option<&'a str>, flag: &str) -> Result<&'a str> {
@@ -377,6 +383,21 @@ mod tests {
             r#"{"networks":[{"name":"a","subnets":["192.0.2.0/24"],"gateways":["198.51.100.1"]}]}"#,
         );
         assert!(e.to_string().contains("outside every --subnet"), "{e}");
+
+        // Overlapping subnets: an error in one VRF (the default one too), fine in two.
+        let e = err(
+            r#"{"networks":[{"name":"a","subnets":["198.51.100.0/24"]},{"name":"b","subnets":["198.51.100.128/25"]}]}"#,
+        );
+        assert!(
+            e.to_string()
+                .contains("overlaps 198.51.100.0/24 of network a in vrf default"),
+            "{e}"
+        );
+        let two_vrfs = r#"{"networks":[{"name":"a","subnets":["198.51.100.0/24"],"vrf":"red"},
+            {"name":"b","subnets":["198.51.100.0/24"],"vrf":"blue"}]}"#;
+        validate(&Model::parse("json", two_vrfs).unwrap()).unwrap();
+        let e = err(r#"{"networks":[{"name":"a","subnets":["198.51.100.0/24"],"vrf":"a b"}]}"#);
+        assert!(e.to_string().contains("vrf \"a b\""), "{e}");
 
         let e = err(r#"{"networks":[{"name":"a","vlan":5},{"name":"b","vlan":5}]}"#);
         assert!(e.to_string().contains("VLAN 5 is already used"), "{e}");

@@ -6,6 +6,7 @@ pub mod convert;
 pub mod fdb;
 pub mod network;
 pub mod port;
+pub mod router;
 pub mod stats;
 pub mod status;
 
@@ -86,6 +87,7 @@ pub async fn serve(
     use pb::fdb_service_server::FdbServiceServer;
     use pb::network_service_server::NetworkServiceServer;
     use pb::port_service_server::PortServiceServer;
+    use pb::router_service_server::RouterServiceServer;
     use pb::stats_service_server::StatsServiceServer;
     use pb::status_service_server::StatusServiceServer;
 
@@ -96,6 +98,7 @@ pub async fn serve(
         )))
         .add_service(PortServiceServer::new(port::PortApi(shared.clone())))
         .add_service(FdbServiceServer::new(fdb::FdbApi(shared.clone())))
+        .add_service(RouterServiceServer::new(router::RouterApi(shared.clone())))
         .add_service(StatsServiceServer::new(stats::StatsApi(shared.clone())))
         .add_service(ConfigServiceServer::new(config::ConfigApi(shared)))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)

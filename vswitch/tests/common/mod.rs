@@ -1,0 +1,69 @@
+//! The in-process switch the pipeline tests drive: a snapshot, one worker's counters and
+//! scratch, bursts in, frames out.
+
+#![allow(dead_code)]
+
+use vswitch::config::build::offline_snapshot;
+use vswitch::config::model::Model;
+use vswitch::config::snapshot::Snapshot;
+use vswitch::packet::MacAddr;
+use vswitch::pipeline::buf::{PacketBuf, TestBuf};
+use vswitch::pipeline::counters::{DropReason, WorkerCounters};
+use vswitch::pipeline::{process_burst, Context, Output, Scratch};
+
+pub struct Switch {
+    pub snap: Snapshot,
+    pub counters: WorkerCounters,
+    pub scratch: Scratch,
+    pub now: u32,
+}
+
+#[derive(Default)]
+struct Collect(Vec<(u16, TestBuf)>);
+
+impl Output<TestBuf> for Collect {
+    fn send(&mut self, port: u16, buf: TestBuf) {
+        self.0.push((port, buf));
+    }
+}
+
+impl Switch {
+    pub fn new(json: &str) -> Switch {
+        let model = Model::parse("json", json).unwrap();
+        vswitch::config::validate::validate(&model).unwrap();
+        Switch {
+            snap: offline_snapshot(&model, 1),
+            counters: WorkerCounters::default(),
+            scratch: Scratch::default(),
+            now: 100,
+        }
+    }
+
+    /// Sends one burst in on `port`; returns what came out, sorted by port.
+    pub fn send(&mut self, port: u16, frames: &[Vec<u8>]) -> Vec<(u16, Vec<u8>)> {
+        let mut pkts: Vec<TestBuf> = frames.iter().map(|f| TestBuf::new(port, f)).collect();
+        let mut out = Collect::default();
+        let ctx = Context {
+            snap: &self.snap,
+            counters: &self.counters,
+            now: self.now,
+        };
+        process_burst(&ctx, &mut self.scratch, port, &mut pkts, &mut out);
+        assert!(pkts.is_empty());
+        let mut got: Vec<(u16, Vec<u8>)> = out
+            .0
+            .into_iter()
+            .map(|(p, b)| (p, b.data().to_vec()))
+            .collect();
+        got.sort_by_key(|(p, _)| *p);
+        got
+    }
+
+    pub fn drops(&self, port: u16, reason: DropReason) -> u64 {
+        self.counters.port(port).drops[reason as usize].get()
+    }
+
+    pub fn fdb(&self, net: usize, mac: [u8; 6]) -> Option<u16> {
+        self.snap.networks[net].fdb.lookup(MacAddr(mac))
+    }
+}

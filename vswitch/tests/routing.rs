@@ -1,0 +1,276 @@
+//! The distributed gateway through the whole pipeline on `TestBuf`: ARP, IPv4 routing between
+//! the networks of a VRF, ICMP errors, VRF isolation, malformed input.
+
+mod common;
+
+use etherparse::{PacketBuilder, SlicedPacket, TransportSlice};
+
+use common::Switch;
+use vswitch::packet::{arp, eth, ethertype, icmp, ipv4, MacAddr};
+use vswitch::pipeline::counters::DropReason;
+use vswitch::router::table::GATEWAY_MAC;
+
+const A: [u8; 6] = [2, 0, 0, 0, 0, 0xa];
+const B: [u8; 6] = [2, 0, 0, 0, 0, 0xb];
+const C: [u8; 6] = [2, 0, 0, 0, 0, 0xc];
+const GW: [u8; 6] = GATEWAY_MAC.0;
+const A_IP: [u8; 4] = [198, 51, 100, 10];
+const B_IP: [u8; 4] = [203, 0, 113, 20];
+const GW_A: [u8; 4] = [198, 51, 100, 1];
+const GW_B: [u8; 4] = [203, 0, 113, 1];
+
+/// web (port 0) and db (port 1, MTU 1000) in VRF t1; other (port 2) in VRF t2 with web's subnet.
+const MODEL: &str = r#"{
+    "networks": [
+        {"name": "web", "subnets": ["198.51.100.0/24"], "gateways": ["198.51.100.1"], "vrf": "t1"},
+        {"name": "db", "subnets": ["203.0.113.0/24"], "gateways": ["203.0.113.1"], "vrf": "t1"},
+        {"name": "other", "subnets": ["198.51.100.0/24"], "gateways": ["198.51.100.1"], "vrf": "t2"}
+    ],
+    "ports": [
+        {"name": "p0", "type": "tap", "iface": "p0", "network": "web"},
+        {"name": "p1", "type": "tap", "iface": "p1", "network": "db", "mtu": 1000},
+        {"name": "p2", "type": "tap", "iface": "p2", "network": "other"}
+    ]}"#;
+
+fn arp_frame(
+    op: arp::Operation,
+    src: [u8; 6],
+    dst: [u8; 6],
+    sip: [u8; 4],
+    tip: [u8; 4],
+) -> Vec<u8> {
+    let mut f = vec![0u8; eth::HEADER_LEN + arp::HEADER_LEN];
+    f[0..6].copy_from_slice(&dst);
+    f[6..12].copy_from_slice(&src);
+    f[12..14].copy_from_slice(&ethertype::ARP.to_be_bytes());
+    let mut p = arp::Packet::new_unchecked(&mut f[eth::HEADER_LEN..]);
+    p.set_hardware_type(arp::HTYPE_ETHERNET);
+    p.set_protocol_type(ethertype::IPV4);
+    p.set_hardware_len(6);
+    p.set_protocol_len(4);
+    p.set_operation(op);
+    p.set_sender_hardware_addr(MacAddr(src));
+    p.set_sender_protocol_addr(sip.into());
+    p.set_target_protocol_addr(tip.into());
+    f
+}
+
+fn udp(src: [u8; 6], dst: [u8; 6], sip: [u8; 4], dip: [u8; 4], ttl: u8, len: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    PacketBuilder::ethernet2(src, dst)
+        .ipv4(sip, dip, ttl)
+        .udp(40000, 5001)
+        .write(&mut out, &vec![0x5a; len])
+        .unwrap();
+    out
+}
+
+fn ping(src: [u8; 6], dst: [u8; 6], sip: [u8; 4], dip: [u8; 4]) -> Vec<u8> {
+    let mut out = Vec::new();
+    PacketBuilder::ethernet2(src, dst)
+        .ipv4(sip, dip, 64)
+        .icmpv4_echo_request(7, 1)
+        .write(&mut out, b"abcdefgh")
+        .unwrap();
+    out
+}
+
+fn v4(a: [u8; 4]) -> std::net::Ipv4Addr {
+    a.into()
+}
+
+/// The IPv4 packet of a frame, checked by etherparse (header checksum included).
+fn ip_of(frame: &[u8]) -> ipv4::Packet<&[u8]> {
+    let p = ipv4::Packet::new_checked(&frame[eth::HEADER_LEN..]).unwrap();
+    assert!(p.verify_checksum(), "bad IPv4 header checksum");
+    p
+}
+
+/// The switch with B known on db (it asked the gateway for its address).
+fn switch_knowing_b() -> Switch {
+    let mut sw = Switch::new(MODEL);
+    let asked = arp_frame(arp::Operation::REQUEST, B, [0xff; 6], B_IP, GW_B);
+    let out = sw.send(1, &[asked]);
+    assert_eq!(out.len(), 1);
+    sw
+}
+
+#[test]
+fn gateway_answers_arp_for_itself_on_its_port_only() {
+    let mut sw = Switch::new(MODEL);
+    let out = sw.send(
+        0,
+        &[arp_frame(arp::Operation::REQUEST, A, [0xff; 6], A_IP, GW_A)],
+    );
+    assert_eq!(out.len(), 1, "answered, not flooded");
+    let (port, reply) = &out[0];
+    assert_eq!(*port, 0);
+    assert_eq!(&reply[0..6], &A);
+    assert_eq!(&reply[6..12], &GW);
+    let p = arp::Packet::new_checked(&reply[eth::HEADER_LEN..]).unwrap();
+    assert_eq!(p.operation(), arp::Operation::REPLY);
+    assert_eq!(p.sender_hardware_addr(), GATEWAY_MAC);
+    assert_eq!(p.sender_protocol_addr(), v4(GW_A));
+    assert_eq!(p.target_protocol_addr(), v4(A_IP));
+    // A is now a neighbor of VRF t1, and answered by proxy to another host of web.
+    let asked = arp_frame(
+        arp::Operation::REQUEST,
+        C,
+        [0xff; 6],
+        [198, 51, 100, 30],
+        A_IP,
+    );
+    let out = sw.send(0, &[asked]);
+    // From the same port as A: the bridge would drop it, the proxy answers with A's MAC.
+    assert_eq!(out.len(), 1);
+    let p = arp::Packet::new_checked(&out[0].1[eth::HEADER_LEN..]).unwrap();
+    assert_eq!(p.sender_hardware_addr(), MacAddr(A));
+}
+
+#[test]
+fn routes_between_networks_of_a_vrf_with_ttl_and_mac_rewrite() {
+    let mut sw = switch_knowing_b();
+    let out = sw.send(0, &[udp(A, GW, A_IP, B_IP, 64, 100)]);
+    assert_eq!(out.len(), 1);
+    let (port, f) = &out[0];
+    assert_eq!(*port, 1);
+    assert_eq!(&f[0..6], &B);
+    assert_eq!(&f[6..12], &GW);
+    let ip = ip_of(f);
+    assert_eq!(ip.ttl(), 63);
+    assert_eq!(ip.dst_addr(), v4(B_IP));
+    // The UDP checksum does not cover the TTL: still valid.
+    let sliced = SlicedPacket::from_ethernet(f).unwrap();
+    assert!(matches!(sliced.transport, Some(TransportSlice::Udp(_))));
+    // And back: A was learned from its routed packet.
+    let out = sw.send(1, &[udp(B, GW, B_IP, A_IP, 64, 100)]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, 0);
+    assert_eq!(&out[0].1[0..6], &A);
+}
+
+#[test]
+fn an_unknown_next_hop_is_asked_for_by_arp() {
+    let mut sw = Switch::new(MODEL);
+    let out = sw.send(0, &[udp(A, GW, A_IP, B_IP, 64, 100)]);
+    assert_eq!(out.len(), 1);
+    let (port, f) = &out[0];
+    assert_eq!(*port, 1);
+    assert_eq!(&f[0..6], &[0xff; 6]);
+    let p = arp::Packet::new_checked(&f[eth::HEADER_LEN..]).unwrap();
+    assert_eq!(p.operation(), arp::Operation::REQUEST);
+    assert_eq!(p.sender_protocol_addr(), v4(GW_B));
+    assert_eq!(p.target_protocol_addr(), v4(B_IP));
+    assert_eq!(sw.drops(0, DropReason::NeighborMiss), 1);
+    // B's reply to the gateway is consumed and teaches it where B is.
+    let reply = arp_frame(arp::Operation::REPLY, B, GW, B_IP, GW_B);
+    assert!(sw.send(1, &[reply]).is_empty());
+    assert_eq!(sw.send(0, &[udp(A, GW, A_IP, B_IP, 64, 100)])[0].0, 1);
+}
+
+#[test]
+fn ttl_exceeded_and_no_route_get_icmp_errors_from_the_gateway() {
+    let mut sw = switch_knowing_b();
+    let probe = udp(A, GW, A_IP, B_IP, 1, 32);
+    let out = sw.send(0, &[probe.clone()]);
+    assert_eq!(out.len(), 1);
+    let (port, f) = &out[0];
+    assert_eq!(*port, 0);
+    assert_eq!(&f[0..6], &A);
+    let ip = ip_of(f);
+    assert_eq!(ip.src_addr(), v4(GW_A));
+    assert_eq!(ip.dst_addr(), v4(A_IP));
+    let msg = icmp::Packet::new_checked(ip.payload()).unwrap();
+    assert_eq!(msg.msg_type(), icmp::v4::TIME_EXCEEDED);
+    assert!(msg.verify_checksum_v4());
+    // The error quotes the probe's IP header and UDP header.
+    assert_eq!(
+        &msg.data()[..28],
+        &probe[eth::HEADER_LEN..eth::HEADER_LEN + 28]
+    );
+    assert_eq!(sw.drops(0, DropReason::TtlExceeded), 1);
+
+    let out = sw.send(0, &[udp(A, GW, A_IP, [192, 0, 2, 99], 64, 32)]);
+    let msg_type = icmp::Packet::new_checked(ip_of(&out[0].1).payload())
+        .unwrap()
+        .msg_type();
+    assert_eq!(msg_type, icmp::v4::DEST_UNREACHABLE);
+    assert_eq!(sw.drops(0, DropReason::NoRoute), 1);
+}
+
+#[test]
+fn over_the_egress_mtu_with_df_gets_fragmentation_needed() {
+    let mut sw = switch_knowing_b();
+    let mut big = udp(A, GW, A_IP, B_IP, 64, 1200);
+    // etherparse sets DF; the frame is 1200 + 28 bytes of IP, over db's MTU of 1000.
+    assert!(ip_of(&big).dont_frag());
+    let out = sw.send(0, &[big.clone()]);
+    let ip = ip_of(&out[0].1);
+    let msg = icmp::Packet::new_checked(ip.payload()).unwrap();
+    assert_eq!(msg.msg_type(), icmp::v4::DEST_UNREACHABLE);
+    assert_eq!(msg.msg_code(), icmp::v4::CODE_FRAG_NEEDED);
+    assert_eq!(msg.rest_of_header() & 0xffff, 1000);
+    assert_eq!(sw.drops(0, DropReason::FragNeeded), 1);
+    // Without DF it is dropped and counted (the gateway does not fragment).
+    let mut ip = ipv4::Packet::new_unchecked(&mut big[eth::HEADER_LEN..]);
+    ip.set_dont_frag(false);
+    ip.fill_checksum();
+    assert!(sw.send(0, &[big]).is_empty());
+    assert_eq!(sw.drops(0, DropReason::Mtu), 1);
+}
+
+#[test]
+fn the_gateway_answers_pings_to_any_of_its_addresses_in_the_vrf() {
+    let mut sw = Switch::new(MODEL);
+    for gw in [GW_A, GW_B] {
+        let out = sw.send(0, &[ping(A, GW, A_IP, gw)]);
+        assert_eq!(out.len(), 1);
+        let ip = ip_of(&out[0].1);
+        assert_eq!(ip.src_addr(), v4(gw));
+        let msg = icmp::Packet::new_checked(ip.payload()).unwrap();
+        assert_eq!(msg.msg_type(), icmp::v4::ECHO_REPLY);
+        assert!(msg.verify_checksum_v4());
+    }
+    assert!(sw.send(0, &[udp(A, GW, A_IP, GW_A, 64, 10)]).is_empty());
+    assert_eq!(sw.drops(0, DropReason::ForGateway), 1);
+}
+
+#[test]
+fn vrfs_are_isolated_even_with_the_same_subnet() {
+    let mut sw = switch_knowing_b();
+    // From other (VRF t2, same subnet as web) to db's host: no route in t2.
+    let out = sw.send(2, &[udp(C, GW, A_IP, B_IP, 64, 32)]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, 2, "only an ICMP error, back where it came from");
+    assert_eq!(sw.drops(2, DropReason::NoRoute), 1);
+    // other's gateway answers its own ARP, and learns C in t2 only.
+    let out = sw.send(
+        2,
+        &[arp_frame(arp::Operation::REQUEST, C, [0xff; 6], A_IP, GW_A)],
+    );
+    assert_eq!(out[0].0, 2);
+    let t1 = &sw.snap.vrfs[0];
+    assert_eq!(&*t1.name, "t1");
+    assert!(t1.neighbors.lookup(std::net::IpAddr::from(A_IP)).is_none());
+}
+
+#[test]
+fn malformed_ip_and_arp_are_counted_and_dropped() {
+    let mut sw = switch_knowing_b();
+    let mut bad_sum = udp(A, GW, A_IP, B_IP, 64, 32);
+    bad_sum[eth::HEADER_LEN + 10] ^= 0xff;
+    let mut bad_len = udp(A, GW, A_IP, B_IP, 64, 32);
+    bad_len[eth::HEADER_LEN + 2..eth::HEADER_LEN + 4].copy_from_slice(&2000u16.to_be_bytes());
+    let mut bad_ihl = udp(A, GW, A_IP, B_IP, 64, 32);
+    bad_ihl[eth::HEADER_LEN] = 0x44;
+    let truncated = udp(A, GW, A_IP, B_IP, 64, 32)[..30].to_vec();
+    assert!(sw
+        .send(0, &[bad_sum, bad_len, bad_ihl, truncated])
+        .is_empty());
+    assert_eq!(sw.drops(0, DropReason::BadIp), 4);
+    let mut bad_arp = arp_frame(arp::Operation::REQUEST, A, [0xff; 6], A_IP, GW_A);
+    bad_arp[eth::HEADER_LEN + 4] = 8; // hardware address length
+    let short_arp = bad_arp[..30].to_vec();
+    assert!(sw.send(0, &[bad_arp, short_arp]).is_empty());
+    assert_eq!(sw.drops(0, DropReason::BadArp), 2);
+}
