@@ -22,6 +22,7 @@ CASES=(
     vlan_trunk:90
     restart:120
     malformed_flood:150
+    routing:120
     vm_guests:420
 )
 

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The distributed gateway, against Linux hosts in namespaces:
+#   VRF t1: web 198.51.100.0/24 (h1), db 203.0.113.0/24 (h2, port MTU 1000)
+#   VRF t2: other 198.51.100.0/24 (h3 with h1's very address, h4)
+# h1 and h2 ping and iperf3 each other through the anycast gateway (same gateway MAC in both
+# networks); traceroute shows the gateway hop; a DF ping over db's MTU gets fragmentation
+# needed from the gateway; h3 cannot reach t1 (net unreachable) but talks to h4 and its own
+# gateway. `vsctl route show` / `arp show` list the connected routes and the learned hosts.
+# Bad gateway, overlapping subnets and an unknown VRF are refused with one line.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+e2e_init routing
+need_cmd traceroute
+
+H1=198.51.100.10 H2=203.0.113.20 H3=198.51.100.10 H4=198.51.100.11
+GW1=198.51.100.1 GW2=203.0.113.1
+
+start_daemon
+vs network add web --subnet 198.51.100.0/24 --gateway "$GW1" --vrf t1 >/dev/null
+vs network add db --subnet 203.0.113.0/24 --gateway "$GW2" --vrf t1 >/dev/null
+vs network add other --subnet 198.51.100.0/24 --gateway "$GW1" --vrf t2 >/dev/null
+for h in h1:$H1 h2:$H2 h3:$H3 h4:$H4; do
+    make_host "${h%%:*}" "${h#*:}/24"
+done
+inns h1 ip route add default via "$GW1"
+inns h2 ip route add default via "$GW2"
+inns h3 ip route add default via "$GW1"
+inns h4 ip route add default via "$GW1"
+vs port add p1 --type af-packet --iface "$(rif h1)" --network web >/dev/null
+vs port add p2 --type af-packet --iface "$(rif h2)" --network db --mtu 1000 >/dev/null
+vs port add p3 --type af-packet --iface "$(rif h3)" --network other >/dev/null
+vs port add p4 --type af-packet --iface "$(rif h4)" --network other >/dev/null
+
+step "h1 (web) <-> h2 (db) through the anycast gateway"
+assert_ping h1 "$GW1"
+assert_ping h1 "$H2"
+assert_ping h2 "$H1"
+gwmac1=$(inns h1 ip neigh show "$GW1" | awk '{print $5}')
+gwmac2=$(inns h2 ip neigh show "$GW2" | awk '{print $5}')
+assert_eq "$gwmac1" "$gwmac2" "the gateway MAC in web and in db"
+log "gateway MAC $gwmac1 in both networks"
+
+step "DF over db's MTU 1000: fragmentation needed from the gateway"
+before=$(port_counter p1 drops.frag_needed)
+inns h1 ip route flush cache
+out=$(inns h1 ping -n -M do -s 1200 -c 1 -W 2 "$H2" 2>&1 || true)
+log "$(printf '%s\n' "$out" | grep -i 'frag\|mtu' | head -1)"
+assert_contains "$out" "mtu = 1000" "ping -M do -s 1200 to h2"
+assert_gt "$(port_counter p1 drops.frag_needed)" "$before" "p1 drops.frag_needed"
+# h1's kernel took the next-hop MTU from the error (path MTU discovery).
+assert_contains "$(inns h1 ip route get "$H2")" "mtu 1000" "h1's route to h2 after the error"
+assert_ping h1 "$H2" 2 # smaller packets still pass
+
+step "iperf3 h1 -> h2 (routed TCP)"
+inns h2 iperf3 -s -1 -D -B "$H2" --logfile "$WORK/iperf-s.log"
+wait_for 10 "iperf3 to listen in h2" sh -c "ip netns exec $(hns h2) ss -ltn | grep -q ':5201 '"
+out=$(inns h1 timeout 30 iperf3 -c "$H2" -t 3 -J) || fail "iperf3 h1 -> h2 failed: $(tail -3 "$WORK/iperf-s.log")"
+gbps=$(printf '%s' "$out" | json_get "round(d['end']['sum_received']['bits_per_second'] / 1e9, 3)")
+assert_gt "${gbps%.*}${gbps#*.}" 0 "iperf3 throughput"
+log "iperf3 h1 -> h2: $gbps Gbit/s"
+
+step "traceroute h1 -> h2 shows the gateway hop"
+out=$(inns h1 timeout 30 traceroute -n -q 1 -w 2 -m 4 "$H2") || fail "traceroute failed: $out"
+log "$out"
+assert_eq "$(printf '%s\n' "$out" | awk '$1 == 1 {print $2}')" "$GW1" "traceroute hop 1"
+assert_eq "$(printf '%s\n' "$out" | awk '$1 == 2 {print $2}')" "$H2" "traceroute hop 2"
+
+step "VRF t2 (same subnet as web) cannot reach t1, keeps its own traffic"
+out=$(inns h3 ping -n -c 2 -W 1 -w 3 "$H2" 2>&1 || true)
+assert_contains "$out" " 0 received" "ping h3 -> h2"
+assert_contains "$out" "Unreachable" "ping h3 -> h2"
+assert_gt "$(port_counter p3 drops.no_route)" 0 "p3 drops.no_route"
+assert_ping h3 "$GW1"
+assert_ping h3 "$H4"
+
+step "vsctl route show / arp show"
+routes=$(vs route show)
+log "$routes"
+assert_contains "$(vs route show --vrf t1)" "203.0.113.0/24" "routes of t1"
+assert_contains "$(vs route show --vrf t2)" "198.51.100.0/24" "routes of t2"
+arp=$(vs arp show --vrf t1)
+log "$arp"
+assert_contains "$arp" "$(host_mac h1)" "t1 neighbors"
+assert_contains "$arp" "$H2" "t1 neighbors"
+assert_contains "$(vs arp show --vrf t2)" "$(host_mac h3)" "t2 neighbors"
+if printf '%s' "$(vs arp show --vrf t2)" | grep -q "$(host_mac h1)"; then
+    fail "h1 (t1) appears among t2's neighbors"
+fi
+
+step "bad input: one-line errors, model unchanged"
+model=$(vs config show)
+check_refused() { # WHAT ARGS...
+    local what=$1 err
+    shift
+    if err=$(vs "$@" 2>&1); then fail "$what succeeded"; fi
+    assert_eq "$(printf '%s\n' "$err" | wc -l)" 1 "lines of the error for $what"
+    log "  $what: $err"
+}
+check_refused "gateway outside the subnet" network add bad --subnet 192.0.2.0/24 --gateway 198.51.100.1
+check_refused "overlapping subnets in one VRF" network add bad --subnet 198.51.100.128/25 --vrf t1
+check_refused "an unknown VRF" route show --vrf nope
+assert_eq "$(vs config show)" "$model" "the model after the refused changes"
+
+pass
