@@ -172,7 +172,7 @@ fn an_unknown_next_hop_is_asked_for_by_arp() {
 fn ttl_exceeded_and_no_route_get_icmp_errors_from_the_gateway() {
     let mut sw = switch_knowing_b();
     let probe = udp(A, GW, A_IP, B_IP, 1, 32);
-    let out = sw.send(0, &[probe.clone()]);
+    let out = sw.send(0, std::slice::from_ref(&probe));
     assert_eq!(out.len(), 1);
     let (port, f) = &out[0];
     assert_eq!(*port, 0);
@@ -204,7 +204,7 @@ fn over_the_egress_mtu_with_df_gets_fragmentation_needed() {
     let mut big = udp(A, GW, A_IP, B_IP, 64, 1200);
     // etherparse sets DF; the frame is 1200 + 28 bytes of IP, over db's MTU of 1000.
     assert!(ip_of(&big).dont_frag());
-    let out = sw.send(0, &[big.clone()]);
+    let out = sw.send(0, std::slice::from_ref(&big));
     let ip = ip_of(&out[0].1);
     let msg = icmp::Packet::new_checked(ip.payload()).unwrap();
     assert_eq!(msg.msg_type(), icmp::v4::DEST_UNREACHABLE);
