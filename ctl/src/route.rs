@@ -1,4 +1,7 @@
-//! `vsctl route show` and `vsctl arp show`: the route tables and the neighbors of the VRFs.
+//! `vsctl route add|del|show` and `vsctl arp show`: the route tables and the neighbors of the
+//! VRFs.
+
+use std::net::IpAddr;
 
 use clap::Subcommand;
 
@@ -7,12 +10,42 @@ use crate::error::Error;
 use crate::output::{self, Table};
 use crate::pb::router_service_client::RouterServiceClient;
 use crate::pb::{
-    ListNeighborsRequest, ListNeighborsResponse, ListRoutesRequest, ListRoutesResponse,
+    AddRouteRequest, DeleteRouteRequest, ListNeighborsRequest, ListNeighborsResponse,
+    ListRoutesRequest, ListRoutesResponse, RouteEntry,
 };
 
 #[derive(Debug, Subcommand)]
 pub enum RouteCmd {
-    /// List the routes (a network's subnets are connected routes of its VRF).
+    /// Add a static route: PREFIX via one next hop, or several (ECMP, hashed per flow).
+    Add {
+        /// CIDR, e.g. 0.0.0.0/0 or 203.0.113.128/25.
+        prefix: String,
+        /// Next hops, each in a subnet of a network of the VRF: IP[,IP...].
+        #[arg(
+            long,
+            value_name = "IP[,IP...]",
+            value_delimiter = ',',
+            required = true
+        )]
+        via: Vec<IpAddr>,
+        /// The VRF [default: default].
+        #[arg(long, value_name = "NAME")]
+        vrf: Option<String>,
+        /// Succeed if the same route already exists.
+        #[arg(long)]
+        exist_ok: bool,
+    },
+    /// Delete a static route.
+    Del {
+        prefix: String,
+        /// The VRF [default: default].
+        #[arg(long, value_name = "NAME")]
+        vrf: Option<String>,
+        /// Succeed if the route does not exist.
+        #[arg(long)]
+        missing_ok: bool,
+    },
+    /// List the routes: connected (a network's subnet), local (a gateway address), static.
     Show {
         /// Only this VRF [default: every VRF].
         #[arg(long, value_name = "NAME")]
@@ -32,12 +65,46 @@ pub enum ArpCmd {
 
 pub async fn run_route(ctx: &Ctx, cmd: RouteCmd) -> Result<(), Error> {
     let mut client = RouterServiceClient::new(ctx.channel().await?);
-    let RouteCmd::Show { vrf } = cmd;
-    let request = ListRoutesRequest {
-        vrf: vrf.unwrap_or_default(),
-    };
-    let list = client.list_routes(request).await?.into_inner();
-    output::emit(ctx.json, &list, render_routes)
+    match cmd {
+        RouteCmd::Add {
+            prefix,
+            via,
+            vrf,
+            exist_ok,
+        } => {
+            let request = AddRouteRequest {
+                route: Some(RouteEntry {
+                    vrf: vrf.unwrap_or_default(),
+                    prefix,
+                    next_hops: via.iter().map(ToString::to_string).collect(),
+                    ..Default::default()
+                }),
+                exist_ok,
+            };
+            let entry = client.add_route(request).await?.into_inner();
+            output::emit(ctx.json, &entry, |_| String::new())
+        }
+        RouteCmd::Del {
+            prefix,
+            vrf,
+            missing_ok,
+        } => {
+            let request = DeleteRouteRequest {
+                vrf: vrf.unwrap_or_default(),
+                prefix,
+                missing_ok,
+            };
+            let reply = client.delete_route(request).await?.into_inner();
+            output::emit(ctx.json, &reply, |_| String::new())
+        }
+        RouteCmd::Show { vrf } => {
+            let request = ListRoutesRequest {
+                vrf: vrf.unwrap_or_default(),
+            };
+            let list = client.list_routes(request).await?.into_inner();
+            output::emit(ctx.json, &list, render_routes)
+        }
+    }
 }
 
 pub async fn run_arp(ctx: &Ctx, cmd: ArpCmd) -> Result<(), Error> {
@@ -57,7 +124,7 @@ fn render_routes(list: &ListRoutesResponse) -> String {
             r.vrf.clone(),
             r.prefix.clone(),
             r.kind.clone(),
-            format!("network {}", r.network),
+            r.via.clone(),
         ]);
     }
     table.render()
@@ -80,7 +147,7 @@ fn render_neighbors(list: &ListNeighborsResponse) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pb::{NeighborEntry, RouteEntry};
+    use crate::pb::NeighborEntry;
 
     #[test]
     fn renders_routes_and_neighbors_as_tables() {
@@ -89,7 +156,8 @@ mod tests {
                 vrf: "t1".into(),
                 prefix: "198.51.100.0/24".into(),
                 kind: "connected".into(),
-                network: "web".into(),
+                via: "network web".into(),
+                next_hops: Vec::new(),
             }],
         };
         let text = render_routes(&routes);

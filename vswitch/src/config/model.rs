@@ -13,6 +13,9 @@ pub struct Model {
     /// Static MAC entries.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fdb: Vec<StaticMac>,
+    /// Static routes of the VRFs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<StaticRoute>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +136,26 @@ pub struct StaticMac {
     pub network: String,
     pub mac: String,
     pub port: String,
+}
+
+/// The VRF of networks and routes that name none.
+pub const DEFAULT_VRF: &str = "default";
+
+/// A static route: PREFIX in VRF via one next hop or several (ECMP).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticRoute {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrf: Option<String>,
+    pub prefix: String,
+    /// Next-hop addresses, each in a subnet of a network of the VRF.
+    pub via: Vec<String>,
+}
+
+impl StaticRoute {
+    pub fn vrf(&self) -> &str {
+        self.vrf.as_deref().unwrap_or(DEFAULT_VRF)
+    }
 }
 
 fn is_false(b: &bool) -> bool {

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use super::error::{invalid, ConfigError, Result};
 use super::model::{Model, Network, Port, PortType};
 use crate::packet::MacAddr;
-use crate::router::build::vrf_of;
+use crate::router::build::{vrf_names, vrf_of};
 use crate::router::prefix::Prefix;
 
 const MAX_NAME: usize = 64;
@@ -50,6 +50,7 @@ pub fn validate(model: &Model) -> Result<()> {
     }
 
     validate_vrf_subnets(model)?;
+    validate_routes(model)?;
 
     let mut port_names = HashSet::new();
     let mut ifaces = HashSet::new();
@@ -196,6 +197,72 @@ fn validate_network(n: &Network) -> Result<()> {
                 "network {}: FDB aging must be at least 1 second",
                 n.name
             )));
+        }
+    }
+    Ok(())
+}
+
+/// Most next hops of one route (the ECMP group size).
+pub const MAX_NEXT_HOPS: usize = 16;
+
+/// Static routes: in a VRF that exists, next hops of the prefix's family on a connected subnet
+/// of that VRF, no prefix twice and none equal to a connected subnet.
+fn validate_routes(model: &Model) -> Result<()> {
+    let vrfs = vrf_names(model);
+    let mut seen: HashSet<(&str, Prefix)> = HashSet::new();
+    for r in &model.routes {
+        let vrf = r.vrf();
+        let prefix: Prefix = r.prefix.parse().map_err(|()| {
+            invalid(format!(
+                "route {:?}: the prefix is not a CIDR (like 203.0.113.0/24 or 0.0.0.0/0)",
+                r.prefix
+            ))
+        })?;
+        let name = format!("route {prefix} in vrf {vrf}");
+        if !vrfs.iter().any(|v| v == vrf) {
+            return Err(invalid(format!(
+                "{name}: vrf {vrf} does not exist; give a network --subnet and --vrf {vrf} first"
+            )));
+        }
+        if !seen.insert((vrf, prefix)) {
+            return Err(ConfigError::AlreadyExists(format!(
+                "{name}: already exists"
+            )));
+        }
+        let subnets = || {
+            model
+                .networks
+                .iter()
+                .filter(move |n| vrf_of(n) == Some(vrf))
+                .flat_map(|n| n.subnets.iter().map(move |s| (n, s)))
+                .filter_map(|(n, s)| s.parse::<Prefix>().ok().map(|p| (n, p)))
+        };
+        if let Some((n, _)) = subnets().find(|(_, p)| *p == prefix) {
+            return Err(invalid(format!(
+                "{name}: overlaps the connected subnet of network {}; remove one of them",
+                n.name
+            )));
+        }
+        if r.via.is_empty() || r.via.len() > MAX_NEXT_HOPS {
+            return Err(invalid(format!(
+                "{name}: give 1-{MAX_NEXT_HOPS} next hops (--via IP[,IP...])"
+            )));
+        }
+        for hop in &r.via {
+            let ip: IpAddr = hop
+                .parse()
+                .map_err(|_| invalid(format!("{name}: next hop {hop:?} is not an IP address")))?;
+            if ip.is_ipv4() != prefix.is_ipv4() {
+                return Err(invalid(format!(
+                    "{name}: next hop {ip} is not of the prefix's address family"
+                )));
+            }
+            if !subnets().any(|(_, p)| p.contains(ip)) {
+                return Err(invalid(format!(
+                    "{name}: next hop {ip} is in no subnet of vrf {vrf}; use an address of a \
+                     network of the vrf"
+                )));
+            }
         }
     }
     Ok(())

@@ -4,10 +4,11 @@ use tonic::{Request, Response, Status};
 
 use super::pb::router_service_server::RouterService;
 use super::pb::{
-    ListNeighborsRequest, ListNeighborsResponse, ListRoutesRequest, ListRoutesResponse,
-    NeighborEntry, RouteEntry,
+    AddRouteRequest, DeleteRouteRequest, DeleteRouteResponse, ListNeighborsRequest,
+    ListNeighborsResponse, ListRoutesRequest, ListRoutesResponse, NeighborEntry, RouteEntry,
 };
 use super::{status, Shared};
+use crate::config::model::{StaticRoute, DEFAULT_VRF};
 use crate::router::api;
 
 pub struct RouterApi(pub Shared);
@@ -31,10 +32,46 @@ impl RouterService for RouterApi {
                     vrf: r.vrf,
                     prefix: r.prefix.to_string(),
                     kind: r.kind.to_string(),
-                    network: r.network,
+                    next_hops: if r.kind == "static" {
+                        r.via.split(',').map(str::to_string).collect()
+                    } else {
+                        Vec::new()
+                    },
+                    via: r.via,
                 })
                 .collect(),
         }))
+    }
+
+    async fn add_route(
+        &self,
+        req: Request<AddRouteRequest>,
+    ) -> Result<Response<RouteEntry>, Status> {
+        let req = req.into_inner();
+        let r = req
+            .route
+            .ok_or_else(|| Status::invalid_argument("add route: the request has no route"))?;
+        let route = StaticRoute {
+            vrf: opt(&r.vrf).map(str::to_string),
+            prefix: r.prefix.clone(),
+            via: r.next_hops.clone(),
+        };
+        api::add_route(&self.0.manager, route, req.exist_ok).map_err(status)?;
+        Ok(Response::new(RouteEntry {
+            kind: "static".to_string(),
+            via: r.next_hops.join(","),
+            ..r
+        }))
+    }
+
+    async fn delete_route(
+        &self,
+        req: Request<DeleteRouteRequest>,
+    ) -> Result<Response<DeleteRouteResponse>, Status> {
+        let req = req.into_inner();
+        let vrf = opt(&req.vrf).unwrap_or(DEFAULT_VRF);
+        api::delete_route(&self.0.manager, vrf, &req.prefix, req.missing_ok).map_err(status)?;
+        Ok(Response::new(DeleteRouteResponse {}))
     }
 
     async fn list_neighbors(

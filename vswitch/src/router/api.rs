@@ -9,17 +9,20 @@ use crate::config::snapshot::Snapshot;
 use crate::packet::MacAddr;
 use crate::pipeline::clock;
 
+use super::build::vrf_of;
 use super::prefix::Prefix;
-use super::table::{Route, Vrf};
+use super::table::Vrf;
+use crate::config::model::StaticRoute;
 
 /// One route as the operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteRow {
     pub vrf: String,
     pub prefix: Prefix,
-    /// `connected` for a network's subnet.
+    /// `connected` (a network's subnet), `local` (a gateway address), `static`.
     pub kind: &'static str,
-    pub network: String,
+    /// `network NAME` for connected and local routes, the next hops of a static one.
+    pub via: String,
 }
 
 /// One neighbor as the operator sees it.
@@ -53,31 +56,113 @@ fn network_name(snap: &Snapshot, net: u16) -> String {
         .map_or_else(|| format!("#{net}"), |n| n.name.to_string())
 }
 
-/// Routes of one VRF (or all), sorted by VRF then prefix.
+/// Routes of one VRF (or all), sorted by VRF then prefix: the subnets of its networks
+/// (connected), its gateway addresses (local) and its static routes.
 pub fn routes(mgr: &ConfigManager, vrf: Option<&str>) -> Result<Vec<RouteRow>> {
+    let (model, _) = mgr.model();
     let snap = mgr.snapshot_cell().load();
+    let shown: Vec<String> = vrfs(&snap, vrf)?
+        .iter()
+        .map(|v| v.name.to_string())
+        .collect();
     let mut rows = Vec::new();
-    for v in vrfs(&snap, vrf)? {
-        for n in &snap.networks {
-            let Some(gw) = &n.gateway else { continue };
-            if *snap.vrfs[usize::from(gw.vrf)].name != *v.name {
-                continue;
-            }
-            for p in &gw.subnets {
-                let lpm = if p.is_ipv4() { &v.v4 } else { &v.v6 };
-                if let Some(Route::Connected(net)) = lpm.lookup(super::prefix::bits(p.addr())) {
-                    rows.push(RouteRow {
-                        vrf: v.name.to_string(),
-                        prefix: *p,
-                        kind: "connected",
-                        network: network_name(&snap, net),
-                    });
-                }
-            }
+    for n in &model.networks {
+        let Some(v) = vrf_of(n).filter(|v| shown.iter().any(|s| s == v)) else {
+            continue;
+        };
+        let row = |prefix: Prefix, kind: &'static str| RouteRow {
+            vrf: v.to_string(),
+            prefix,
+            kind,
+            via: format!("network {}", n.name),
+        };
+        rows.extend(
+            n.subnets
+                .iter()
+                .filter_map(|s| s.parse().ok())
+                .map(|p| row(p, "connected")),
+        );
+        for g in n.gateways.iter().filter_map(|g| g.parse::<IpAddr>().ok()) {
+            let host = Prefix::new(g, if g.is_ipv4() { 32 } else { 128 });
+            rows.extend(host.map(|p| row(p, "local")));
         }
     }
-    rows.sort_by(|a, b| (&a.vrf, a.prefix).cmp(&(&b.vrf, b.prefix)));
+    for r in model
+        .routes
+        .iter()
+        .filter(|r| shown.iter().any(|s| s == r.vrf()))
+    {
+        if let Ok(prefix) = r.prefix.parse() {
+            rows.push(RouteRow {
+                vrf: r.vrf().to_string(),
+                prefix,
+                kind: "static",
+                via: r.via.join(","),
+            });
+        }
+    }
+    rows.sort_by(|a, b| (&a.vrf, a.prefix, a.kind).cmp(&(&b.vrf, b.prefix, b.kind)));
     Ok(rows)
+}
+
+/// Adds a static route (`exist_ok`: an identical one may exist).
+pub fn add_route(mgr: &ConfigManager, route: StaticRoute, exist_ok: bool) -> Result<()> {
+    let route = normalized(route)?;
+    mgr.apply(|m| {
+        if let Some(existing) = m
+            .routes
+            .iter()
+            .find(|r| r.vrf() == route.vrf() && r.prefix == route.prefix)
+        {
+            if exist_ok && existing.via == route.via {
+                return Ok(());
+            }
+            return Err(ConfigError::AlreadyExists(format!(
+                "route {} in vrf {}: already exists",
+                route.prefix,
+                route.vrf()
+            )));
+        }
+        m.routes.push(route);
+        Ok(())
+    })
+    .map(|_| ())
+}
+
+/// Deletes the static route of `prefix` in `vrf`.
+pub fn delete_route(mgr: &ConfigManager, vrf: &str, prefix: &str, missing_ok: bool) -> Result<()> {
+    let prefix = normalized(StaticRoute {
+        vrf: None,
+        prefix: prefix.to_string(),
+        via: Vec::new(),
+    })?
+    .prefix;
+    mgr.apply(|m| {
+        let before = m.routes.len();
+        m.routes.retain(|r| !(r.vrf() == vrf && r.prefix == prefix));
+        if m.routes.len() == before && !missing_ok {
+            return Err(ConfigError::NotFound(format!(
+                "route {prefix} in vrf {vrf}: no such static route"
+            )));
+        }
+        Ok(())
+    })
+    .map(|_| ())
+}
+
+/// The route with its prefix in canonical form (host bits cleared), so that one route has one
+/// spelling in the model.
+fn normalized(route: StaticRoute) -> Result<StaticRoute> {
+    let prefix: Prefix = route.prefix.parse().map_err(|()| {
+        ConfigError::Invalid(format!(
+            "route {:?}: the prefix is not a CIDR (like 203.0.113.0/24 or 0.0.0.0/0)",
+            route.prefix
+        ))
+    })?;
+    Ok(StaticRoute {
+        prefix: prefix.to_string(),
+        ..route
+    })
 }
 
 /// Neighbors of one VRF (or all), sorted by VRF then address.

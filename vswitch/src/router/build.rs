@@ -6,15 +6,14 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::lpm::Lpm;
+use super::lpm::{Lpm, Lpm4};
 use super::neighbor::{NeighborTable, NeighborTables, DEFAULT_NEIGHBOR_LIMIT};
 use super::prefix::Prefix;
-use super::table::{Gateway, Route, Vrf, VrfIdx};
+use super::table::{Gateway, NextHop, Route, Vrf, VrfIdx};
 use crate::config::model::{Model, Network};
 use crate::config::snapshot::NetIdx;
 
-/// The VRF of networks that name none.
-pub const DEFAULT_VRF: &str = "default";
+pub use crate::config::model::DEFAULT_VRF;
 
 /// The VRF `n` routes in, when it has a subnet.
 pub fn vrf_of(n: &Network) -> Option<&str> {
@@ -45,8 +44,9 @@ pub fn build(
         .iter()
         .map(|name| Vrf {
             name: name.as_str().into(),
-            v4: Lpm::new(32),
+            v4: Lpm4::default(),
             v6: Lpm::new(128),
+            groups: Vec::new(),
             neighbors: neighbors
                 .get(name)
                 .cloned()
@@ -64,14 +64,15 @@ pub fn build(
             let subnets: Vec<Prefix> = n.subnets.iter().filter_map(|s| s.parse().ok()).collect();
             let table = &mut vrfs[usize::from(vrf)];
             for p in &subnets {
-                let lpm = if p.is_ipv4() {
-                    &mut table.v4
-                } else {
-                    &mut table.v6
-                };
-                lpm.insert(*p, Route::Connected(net));
+                table.insert(*p, Route::Connected(net));
             }
             let gateways: Vec<IpAddr> = n.gateways.iter().filter_map(|g| g.parse().ok()).collect();
+            for g in &gateways {
+                let host = Prefix::new(*g, if g.is_ipv4() { 32 } else { 128 });
+                if let Some(host) = host {
+                    table.insert(host, Route::Local);
+                }
+            }
             Some(Gateway {
                 vrf,
                 v4: gateways.iter().find_map(|g| match g {
@@ -85,6 +86,44 @@ pub fn build(
                 subnets,
             })
         })
-        .collect();
+        .collect::<Vec<Option<Gateway>>>();
+    for r in &model.routes {
+        let Some(vrf) = names.iter().position(|x| x == r.vrf()) else {
+            continue;
+        };
+        let Ok(prefix) = r.prefix.parse::<Prefix>() else {
+            continue;
+        };
+        // Each next hop goes to the network whose subnet holds it (validated to exist).
+        let hops: Vec<NextHop> = r
+            .via
+            .iter()
+            .filter_map(|h| h.parse::<IpAddr>().ok())
+            .filter_map(|ip| {
+                let net = gateways.iter().enumerate().find_map(|(i, g)| {
+                    let g = g.as_ref()?;
+                    (usize::from(g.vrf) == vrf && g.on_link(ip)).then_some(i as NetIdx)
+                })?;
+                Some(NextHop { ip, net })
+            })
+            .collect();
+        let table = &mut vrfs[vrf];
+        if hops.is_empty() || table.groups.len() >= usize::from(u16::MAX) {
+            continue;
+        }
+        table.groups.push(hops);
+        let group = (table.groups.len() - 1) as u16;
+        table.insert(prefix, Route::Via(group));
+    }
     (vrfs, gateways)
+}
+
+impl Vrf {
+    fn insert(&mut self, prefix: Prefix, route: Route) {
+        if prefix.is_ipv4() {
+            self.v4.insert(prefix, route);
+        } else {
+            self.v6.insert(prefix, route);
+        }
+    }
 }

@@ -6,9 +6,10 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::arp::ArpFrame;
+use super::ecmp;
 use super::icmp_error::{echo_reply, IcmpError, IcmpLimiter};
 use super::stage::set_macs;
-use super::table::{Gateway, Route, GATEWAY_MAC};
+use super::table::{Route, GATEWAY_MAC};
 use crate::config::snapshot::NetIdx;
 use crate::packet::{checksum, eth, icmp, ipproto, ipv4};
 use crate::pipeline::buf::PacketBuf;
@@ -93,7 +94,8 @@ pub fn route<B: PacketBuf>(
     if h.dst.is_broadcast() || h.dst.is_multicast() {
         return Verdict::Drop(DropReason::NotRoutable);
     }
-    if is_gateway_address(ctx, gw, h.dst) {
+    let route = vrf.v4.lookup(u32::from(h.dst));
+    if route == Some(Route::Local) {
         if !h.is_echo_request {
             return Verdict::Drop(DropReason::ForGateway);
         }
@@ -121,10 +123,29 @@ pub fn route<B: PacketBuf>(
     if h.ttl <= 1 {
         return error(icmp, buf, IcmpError::TTL_EXCEEDED, DropReason::TtlExceeded);
     }
-    let Some(Route::Connected(to_net)) = vrf.v4.lookup(u128::from(u32::from(h.dst))) else {
-        return error(icmp, buf, IcmpError::NET_UNREACHABLE, DropReason::NoRoute);
+    let (to_net, next_hop) = match route {
+        Some(Route::Connected(net)) => (net, h.dst),
+        Some(Route::Via(group)) => match vrf.groups.get(usize::from(group)) {
+            Some(hops) if !hops.is_empty() => {
+                let i = if hops.len() == 1 {
+                    0
+                } else {
+                    ecmp::pick(
+                        ecmp::flow_hash_v4(&buf.data()[eth::HEADER_LEN..]),
+                        hops.len(),
+                    )
+                };
+                match hops[i].ip {
+                    IpAddr::V4(ip) => (hops[i].net, ip),
+                    IpAddr::V6(_) => return Verdict::Drop(DropReason::NoRoute),
+                }
+            }
+            _ => return Verdict::Drop(DropReason::NoRoute),
+        },
+        Some(Route::Local) | None => {
+            return error(icmp, buf, IcmpError::NET_UNREACHABLE, DropReason::NoRoute)
+        }
     };
-    let next_hop = h.dst;
     let Some(n) = vrf
         .neighbors
         .lookup(IpAddr::V4(next_hop))
@@ -160,17 +181,6 @@ pub fn route<B: PacketBuf>(
         Some(p) => Verdict::Unicast(p),
         None => Verdict::FloodAll,
     }
-}
-
-/// `ip` is one of the gateway addresses of the VRF (any network's, as a host may ping the
-/// gateway of the network across).
-fn is_gateway_address(ctx: &Context<'_>, gw: &Gateway, ip: Ipv4Addr) -> bool {
-    gw.v4 == Some(ip)
-        || ctx.snap.networks.iter().any(|n| {
-            n.gateway
-                .as_ref()
-                .is_some_and(|g| g.vrf == gw.vrf && g.v4 == Some(ip))
-        })
 }
 
 /// The smallest MTU of the network's ports (when the next hop's port is not known yet).

@@ -11,6 +11,7 @@
 pub mod api;
 pub mod arp;
 pub mod build;
+pub mod ecmp;
 pub mod forward4;
 pub mod icmp_error;
 pub mod lpm;

@@ -1,10 +1,10 @@
 //! The router's part of a snapshot: VRFs with their route tables and neighbor tables, and each
 //! network's gateway.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
-use super::lpm::Lpm;
+use super::lpm::{Lpm, Lpm4};
 use super::neighbor::NeighborTable;
 use super::prefix::Prefix;
 use crate::config::snapshot::NetIdx;
@@ -22,13 +22,26 @@ pub const GATEWAY_MAC: MacAddr = MacAddr([0x02, 0x76, 0x73, 0x00, 0x00, 0x01]);
 pub enum Route {
     /// A subnet of this network: the destination itself is the next hop.
     Connected(NetIdx),
+    /// A gateway address of the VRF: for the switch itself.
+    Local,
+    /// A static route: the next-hop group with this index in `Vrf::groups`.
+    Via(u16),
+}
+
+/// One next hop of a static route, resolved at publish time to the network it is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextHop {
+    pub ip: IpAddr,
+    pub net: NetIdx,
 }
 
 #[derive(Debug)]
 pub struct Vrf {
     pub name: Arc<str>,
-    pub v4: Lpm<Route>,
+    pub v4: Lpm4<Route>,
     pub v6: Lpm<Route>,
+    /// Next-hop groups of the static routes; a flow picks one hop by its 5-tuple hash.
+    pub groups: Vec<Vec<NextHop>>,
     pub neighbors: Arc<NeighborTable>,
 }
 
