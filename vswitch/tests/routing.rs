@@ -142,7 +142,11 @@ fn routes_between_networks_of_a_vrf_with_ttl_and_mac_rewrite() {
     // The UDP checksum does not cover the TTL: still valid.
     let sliced = SlicedPacket::from_ethernet(f).unwrap();
     assert!(matches!(sliced.transport, Some(TransportSlice::Udp(_))));
-    // And back: A was learned from its routed packet.
+    // And back, once A asked the gateway for its address (which taught the gateway A's).
+    sw.send(
+        0,
+        &[arp_frame(arp::Operation::REQUEST, A, [0xff; 6], A_IP, GW_A)],
+    );
     let out = sw.send(1, &[udp(B, GW, B_IP, A_IP, 64, 100)]);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].0, 0);
@@ -273,4 +277,99 @@ fn malformed_ip_and_arp_are_counted_and_dropped() {
     let short_arp = bad_arp[..30].to_vec();
     assert!(sw.send(0, &[bad_arp, short_arp]).is_empty());
     assert_eq!(sw.drops(0, DropReason::BadArp), 2);
+}
+
+/// web and an uplink (203.0.113.0/25) in VRF t1, with a default route over two upstream routers.
+const UPLINK_MODEL: &str = r#"{
+    "networks": [
+        {"name": "web", "subnets": ["198.51.100.0/24"], "gateways": ["198.51.100.1"], "vrf": "t1"},
+        {"name": "uplink", "subnets": ["203.0.113.0/25"], "gateways": ["203.0.113.1"], "vrf": "t1"}
+    ],
+    "ports": [
+        {"name": "p0", "type": "tap", "iface": "p0", "network": "web"},
+        {"name": "up", "type": "tap", "iface": "up", "network": "uplink"}
+    ],
+    "routes": [{"vrf": "t1", "prefix": "0.0.0.0/0", "via": ["203.0.113.126", "203.0.113.125"]}]
+    }"#;
+
+#[test]
+fn ecmp_spreads_flows_over_the_next_hops_and_keeps_each_flow_on_one() {
+    let mut sw = Switch::new(UPLINK_MODEL);
+    let r1 = [2, 0, 0, 0, 1, 0x26];
+    let r2 = [2, 0, 0, 0, 1, 0x25];
+    for (mac, ip) in [(r1, [203, 0, 113, 126]), (r2, [203, 0, 113, 125])] {
+        sw.send(
+            1,
+            &[arp_frame(
+                arp::Operation::REQUEST,
+                mac,
+                [0xff; 6],
+                ip,
+                [203, 0, 113, 1],
+            )],
+        );
+    }
+    let flow = |i: u32| {
+        let mut out = Vec::new();
+        PacketBuilder::ethernet2(A, GW)
+            .ipv4(A_IP, [203, 0, 113, 200 + (i % 50) as u8], 64)
+            .udp(1024 + (i / 50) as u16, 443)
+            .write(&mut out, b"x")
+            .unwrap();
+        out
+    };
+    let mut first = std::collections::HashMap::new();
+    let mut per_hop = [0usize; 2];
+    for round in 0..2 {
+        for i in 0..10_000u32 {
+            let out = sw.send(0, &[flow(i)]);
+            assert_eq!(out.len(), 1);
+            assert_eq!(out[0].0, 1, "out of the uplink");
+            let dst: [u8; 6] = out[0].1[0..6].try_into().unwrap();
+            if round == 0 {
+                per_hop[usize::from(dst == r2)] += 1;
+                first.insert(i, dst);
+            } else {
+                assert_eq!(first[&i], dst, "flow {i} changed next hop");
+            }
+        }
+    }
+    for n in per_hop {
+        assert!(n.abs_diff(5000) <= 500, "flows per next hop: {per_hop:?}");
+    }
+}
+
+#[test]
+fn a_static_route_needs_its_vrf_and_a_next_hop_on_a_subnet_of_it() {
+    let bad = |routes: &str| {
+        let json = UPLINK_MODEL.replace(
+            r#"[{"vrf": "t1", "prefix": "0.0.0.0/0", "via": ["203.0.113.126", "203.0.113.125"]}]"#,
+            routes,
+        );
+        let model = vswitch::config::model::Model::parse("json", &json).unwrap();
+        vswitch::config::validate::validate(&model)
+            .unwrap_err()
+            .to_string()
+    };
+    let e = bad(r#"[{"vrf": "nope", "prefix": "0.0.0.0/0", "via": ["203.0.113.126"]}]"#);
+    assert!(e.contains("vrf nope does not exist"), "{e}");
+    let e = bad(r#"[{"vrf": "t1", "prefix": "0.0.0.0/0", "via": ["203.0.113.200"]}]"#);
+    assert!(
+        e.contains("next hop 203.0.113.200 is in no subnet of vrf t1"),
+        "{e}"
+    );
+    let e = bad(r#"[{"vrf": "t1", "prefix": "198.51.100.0/24", "via": ["203.0.113.126"]}]"#);
+    assert!(
+        e.contains("overlaps the connected subnet of network web"),
+        "{e}"
+    );
+    let e = bad(
+        r#"[{"vrf": "t1", "prefix": "0.0.0.0/0", "via": ["203.0.113.126"]},
+            {"vrf": "t1", "prefix": "0.0.0.0/0", "via": ["203.0.113.125"]}]"#,
+    );
+    assert!(e.contains("already exists"), "{e}");
+    let e = bad(r#"[{"vrf": "t1", "prefix": "0.0.0.0/0", "via": ["2001:db8::1"]}]"#);
+    assert!(e.contains("not of the prefix's address family"), "{e}");
+    let e = bad(r#"[{"vrf": "t1", "prefix": "0.0.0.0/0", "via": []}]"#);
+    assert!(e.contains("give 1-16 next hops"), "{e}");
 }

@@ -23,7 +23,6 @@ const CHECKSUM_AT: usize = 10;
 
 /// The header fields forwarding needs, from a header that passed the checks.
 struct Header {
-    src: Ipv4Addr,
     dst: Ipv4Addr,
     ttl: u8,
     total_len: usize,
@@ -46,7 +45,7 @@ fn parse<B: PacketBuf>(buf: &B) -> Result<Header, DropReason> {
         || header > l3.len()
         || total_len < header
         || total_len > buf.pkt_len() - eth::HEADER_LEN
-        || !ip.verify_checksum()
+        || !header_checksum_ok(&l3[..header])
     {
         return Err(DropReason::BadIp);
     }
@@ -54,13 +53,26 @@ fn parse<B: PacketBuf>(buf: &B) -> Result<Header, DropReason> {
         && !ip.is_fragment()
         && l3.get(header) == Some(&icmp::v4::ECHO_REQUEST);
     Ok(Header {
-        src: ip.src_addr(),
         dst: ip.dst_addr(),
         ttl: ip.ttl(),
         total_len,
         dont_frag: ip.dont_frag(),
         is_echo_request,
     })
+}
+
+/// The IPv4 header checksum verifies; the usual 20-byte header as five 32-bit words.
+#[inline]
+fn header_checksum_ok(header: &[u8]) -> bool {
+    match header.first_chunk::<{ ipv4::HEADER_LEN }>() {
+        Some(h) if header.len() == ipv4::HEADER_LEN => {
+            let word =
+                |i: usize| u64::from(u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]));
+            let sum = word(0) + word(4) + word(8) + word(12) + word(16);
+            checksum::fold(checksum::add(sum as u32, (sum >> 32) as u32)) == 0
+        }
+        _ => checksum::fold(checksum::sum(header)) == 0,
+    }
 }
 
 pub fn route<B: PacketBuf>(
@@ -83,14 +95,6 @@ pub fn route<B: PacketBuf>(
         Err(reason) => return Verdict::Drop(reason),
     };
     let vrf = &ctx.snap.vrfs[usize::from(gw.vrf)];
-    // An endpoint that talks through the gateway is a neighbor (its ARP entry may have aged).
-    if gw.on_link(IpAddr::V4(h.src)) && Some(h.src) != gw.v4 {
-        let n = super::neighbor::Neighbor {
-            mac: meta.src,
-            net: meta.net,
-        };
-        vrf.neighbors.learn(IpAddr::V4(h.src), n, ctx.now);
-    }
     if h.dst.is_broadcast() || h.dst.is_multicast() {
         return Verdict::Drop(DropReason::NotRoutable);
     }
@@ -146,9 +150,10 @@ pub fn route<B: PacketBuf>(
             return error(icmp, buf, IcmpError::NET_UNREACHABLE, DropReason::NoRoute)
         }
     };
+    // Traffic to a neighbor keeps its entry alive; ARP from it keeps its MAC current.
     let Some(n) = vrf
         .neighbors
-        .lookup(IpAddr::V4(next_hop))
+        .lookup_in_use(IpAddr::V4(next_hop), ctx.now)
         .filter(|n| n.net == to_net)
     else {
         return resolve(ctx, buf, meta, to_net, next_hop);

@@ -192,6 +192,17 @@ impl NeighborTable {
         self.find(key(ip)).map(|(_, value)| unpack(value))
     }
 
+    /// Where `ip` is, noting that it is in use at `now` (a relaxed store, once a second), so
+    /// that a neighbor traffic goes to does not age out.
+    #[inline]
+    pub fn lookup_in_use(&self, ip: IpAddr, now: u32) -> Option<Neighbor> {
+        let (slot, value) = self.find(key(ip))?;
+        if slot.seen.load(Ordering::Relaxed) != now {
+            slot.seen.store(now, Ordering::Relaxed);
+        }
+        Some(unpack(value))
+    }
+
     /// Records that `ip` is `n` at time `now` (seconds).
     #[inline]
     pub fn learn(&self, ip: IpAddr, n: Neighbor, now: u32) -> Learned {
