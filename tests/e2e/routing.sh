@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The distributed gateway, against Linux hosts in namespaces:
-#   VRF t1: web 198.51.100.0/24 (h1), db 203.0.113.0/24 (h2, port MTU 1000)
+#   VRF t1: web 198.51.100.0/25 (h1), db 203.0.113.0/25 (h2, port MTU 1000), uplink
+#           203.0.113.128/25 with an upstream router rt (.254) that holds 198.51.100.200, and a
+#           default route via rt (resolved by ARP)
 #   VRF t2: other 198.51.100.0/24 (h3 with h1's very address, h4)
 # h1 and h2 ping and iperf3 each other through the anycast gateway (same gateway MAC in both
 # networks); traceroute shows the gateway hop; a DF ping over db's MTU gets fragmentation
 # needed from the gateway; h3 cannot reach t1 (net unreachable) but talks to h4 and its own
-# gateway. `vsctl route show` / `arp show` list the connected routes and the learned hosts.
+# gateway. h1 reaches 198.51.100.200 through rt by the default route, and no more once the
+# route is deleted. `vsctl route show` / `arp show` list the routes and the learned hosts.
 # Bad gateway, overlapping subnets and an unknown VRF are refused with one line.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -13,15 +16,21 @@ e2e_init routing
 need_cmd traceroute
 
 H1=198.51.100.10 H2=203.0.113.20 H3=198.51.100.10 H4=198.51.100.11
-GW1=198.51.100.1 GW2=203.0.113.1
+GW1=198.51.100.1 GW2=203.0.113.1 GWU=203.0.113.129 RT=203.0.113.254 REMOTE=198.51.100.200
 
 start_daemon
-vs network add web --subnet 198.51.100.0/24 --gateway "$GW1" --vrf t1 >/dev/null
-vs network add db --subnet 203.0.113.0/24 --gateway "$GW2" --vrf t1 >/dev/null
+vs network add web --subnet 198.51.100.0/25 --gateway "$GW1" --vrf t1 >/dev/null
+vs network add db --subnet 203.0.113.0/25 --gateway "$GW2" --vrf t1 >/dev/null
+vs network add uplink --subnet 203.0.113.128/25 --gateway "$GWU" --vrf t1 >/dev/null
 vs network add other --subnet 198.51.100.0/24 --gateway "$GW1" --vrf t2 >/dev/null
-for h in h1:$H1 h2:$H2 h3:$H3 h4:$H4; do
-    make_host "${h%%:*}" "${h#*:}/24"
-done
+make_host h1 "$H1/25"
+make_host h2 "$H2/25"
+make_host h3 "$H3/24"
+make_host h4 "$H4/24"
+make_host rt "$RT/25"
+inns rt ip addr add "$REMOTE/32" dev lo
+inns rt ip route add 198.51.100.0/25 via "$GWU"
+inns rt ip route add 203.0.113.0/25 via "$GWU"
 inns h1 ip route add default via "$GW1"
 inns h2 ip route add default via "$GW2"
 inns h3 ip route add default via "$GW1"
@@ -30,6 +39,7 @@ vs port add p1 --type af-packet --iface "$(rif h1)" --network web >/dev/null
 vs port add p2 --type af-packet --iface "$(rif h2)" --network db --mtu 1000 >/dev/null
 vs port add p3 --type af-packet --iface "$(rif h3)" --network other >/dev/null
 vs port add p4 --type af-packet --iface "$(rif h4)" --network other >/dev/null
+vs port add pu --type af-packet --iface "$(rif rt)" --network uplink >/dev/null
 
 step "h1 (web) <-> h2 (db) through the anycast gateway"
 assert_ping h1 "$GW1"
@@ -73,10 +83,20 @@ assert_gt "$(port_counter p3 drops.no_route)" 0 "p3 drops.no_route"
 assert_ping h3 "$GW1"
 assert_ping h3 "$H4"
 
+step "default route to an upstream router (resolved by ARP)"
+assert_no_ping h1 "$REMOTE"
+vs route add 0.0.0.0/0 --via "$RT" --vrf t1 >/dev/null
+assert_ping h1 "$REMOTE"
+assert_contains "$(vs arp show --vrf t1)" "$RT" "t1 neighbors after the default route"
+out=$(inns h1 timeout 30 traceroute -n -q 1 -w 2 -m 4 "$REMOTE") || fail "traceroute to $REMOTE failed: $out"
+assert_eq "$(printf '%s\n' "$out" | awk '$1 == 1 {print $2}')" "$GW1" "traceroute to $REMOTE, hop 1"
+assert_eq "$(printf '%s\n' "$out" | awk '$1 == 2 {print $2}')" "$REMOTE" "traceroute to $REMOTE, hop 2"
+
 step "vsctl route show / arp show"
 routes=$(vs route show)
 log "$routes"
-assert_contains "$(vs route show --vrf t1)" "203.0.113.0/24" "routes of t1"
+assert_contains "$(vs route show --vrf t1)" "203.0.113.0/25" "routes of t1"
+assert_contains "$(vs route show --vrf t1 | grep 0.0.0.0/0)" "static" "the default route of t1"
 assert_contains "$(vs route show --vrf t2)" "198.51.100.0/24" "routes of t2"
 arp=$(vs arp show --vrf t1)
 log "$arp"
@@ -95,10 +115,22 @@ check_refused() { # WHAT ARGS...
     if err=$(vs "$@" 2>&1); then fail "$what succeeded"; fi
     assert_eq "$(printf '%s\n' "$err" | wc -l)" 1 "lines of the error for $what"
     log "  $what: $err"
+    err_last=$err
 }
 check_refused "gateway outside the subnet" network add bad --subnet 192.0.2.0/24 --gateway 198.51.100.1
-check_refused "overlapping subnets in one VRF" network add bad --subnet 198.51.100.128/25 --vrf t1
+check_refused "overlapping subnets in one VRF" network add bad --subnet 198.51.100.64/26 --vrf t1
 check_refused "an unknown VRF" route show --vrf nope
+check_refused "a route in an unknown VRF" route add 0.0.0.0/0 --via "$RT" --vrf nope
+check_refused "a next hop outside the VRF's subnets" route add 198.51.100.192/26 --via 198.51.100.150 --vrf t1
+check_refused "the same route twice" route add 0.0.0.0/0 --via "$RT" --vrf t1
 assert_eq "$(vs config show)" "$model" "the model after the refused changes"
+vs port del pu
+check_refused "deleting the network the default route needs" network del uplink
+assert_contains "$err_last" "next hop $RT is in no subnet of vrf t1" "the error for deleting uplink"
+
+step "the default route deleted: the remote is unreachable again"
+vs route del 0.0.0.0/0 --vrf t1
+out=$(inns h1 ping -n -c 2 -W 1 -w 3 "$REMOTE" 2>&1 || true)
+assert_contains "$out" "Unreachable" "ping h1 -> $REMOTE without the default route"
 
 pass
