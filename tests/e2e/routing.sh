@@ -117,7 +117,7 @@ check_refused() { # WHAT ARGS...
     log "  $what: $err"
     err_last=$err
 }
-check_refused "gateway outside the subnet" network add bad --subnet 192.0.2.0/24 --gateway 198.51.100.1
+check_refused "gateway outside the subnet" network add bad --subnet 203.0.113.0/26 --gateway 198.51.100.1
 check_refused "overlapping subnets in one VRF" network add bad --subnet 198.51.100.64/26 --vrf t1
 check_refused "an unknown VRF" route show --vrf nope
 check_refused "a route in an unknown VRF" route add 0.0.0.0/0 --via "$RT" --vrf nope

@@ -8,6 +8,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::arp::ArpFrame;
 use super::ecmp;
 use super::icmp_error::{echo_reply, IcmpError, IcmpLimiter};
+use super::next_hop;
 use super::stage::set_macs;
 use super::table::{Route, GATEWAY_MAC};
 use crate::config::snapshot::NetIdx;
@@ -127,77 +128,27 @@ pub fn route<B: PacketBuf>(
     if h.ttl <= 1 {
         return error(icmp, buf, IcmpError::TTL_EXCEEDED, DropReason::TtlExceeded);
     }
-    let (to_net, next_hop) = match route {
-        Some(Route::Connected(net)) => (net, h.dst),
-        Some(Route::Via(group)) => match vrf.groups.get(usize::from(group)) {
-            Some(hops) if !hops.is_empty() => {
-                let i = if hops.len() == 1 {
-                    0
-                } else {
-                    ecmp::pick(
-                        ecmp::flow_hash_v4(&buf.data()[eth::HEADER_LEN..]),
-                        hops.len(),
-                    )
-                };
-                match hops[i].ip {
-                    IpAddr::V4(ip) => (hops[i].net, ip),
-                    IpAddr::V6(_) => return Verdict::Drop(DropReason::NoRoute),
-                }
-            }
-            _ => return Verdict::Drop(DropReason::NoRoute),
-        },
-        Some(Route::Local) | None => {
-            return error(icmp, buf, IcmpError::NET_UNREACHABLE, DropReason::NoRoute)
-        }
+    let flow = || ecmp::flow_hash_v4(&buf.data()[eth::HEADER_LEN..]);
+    let Some((to_net, next_hop)) = next_hop::select(vrf, route, IpAddr::V4(h.dst), flow) else {
+        return error(icmp, buf, IcmpError::NET_UNREACHABLE, DropReason::NoRoute);
     };
-    // Traffic to a neighbor keeps its entry alive; ARP from it keeps its MAC current.
-    let Some(n) = vrf
-        .neighbors
-        .lookup_in_use(IpAddr::V4(next_hop), ctx.now)
-        .filter(|n| n.net == to_net)
-    else {
-        return resolve(ctx, buf, meta, to_net, next_hop);
+    let Some(out) = next_hop::resolve(ctx, vrf, to_net, next_hop) else {
+        return match next_hop {
+            IpAddr::V4(ip) => resolve(ctx, buf, meta, to_net, ip),
+            IpAddr::V6(_) => Verdict::Drop(DropReason::NoRoute),
+        };
     };
-    let Some(network) = ctx.snap.networks.get(usize::from(to_net)) else {
-        return Verdict::Drop(DropReason::NoRoute);
-    };
-    let out_port = network.fdb.lookup(n.mac);
-    let mtu = match out_port.and_then(|p| ctx.snap.port(p)) {
-        Some(p) => p.mtu,
-        None => network_mtu(ctx, to_net),
-    };
-    if h.total_len > usize::from(mtu) {
+    if h.total_len > usize::from(out.mtu) {
         return if h.dont_frag {
-            error(
-                icmp,
-                buf,
-                IcmpError::frag_needed(mtu),
-                DropReason::FragNeeded,
-            )
+            let e = IcmpError::frag_needed(out.mtu);
+            error(icmp, buf, e, DropReason::FragNeeded)
         } else {
             Verdict::Drop(DropReason::Mtu)
         };
     }
-    rewrite(buf, n.mac);
-    meta.net = to_net;
-    meta.dst = n.mac;
-    meta.src = GATEWAY_MAC;
-    match out_port {
-        Some(p) => Verdict::Unicast(p),
-        None => Verdict::FloodAll,
-    }
+    rewrite(buf, out.mac);
+    next_hop::hand_off(meta, to_net, &out)
 }
-
-/// The smallest MTU of the network's ports (when the next hop's port is not known yet).
-fn network_mtu(ctx: &Context<'_>, net: NetIdx) -> u16 {
-    ctx.snap.networks[usize::from(net)]
-        .ports
-        .iter()
-        .filter_map(|p| ctx.snap.port(*p).map(|p| p.mtu))
-        .min()
-        .unwrap_or(crate::config::model::DEFAULT_MTU)
-}
-
 /// The next hop is not known: the packet becomes an ARP request for it into its network (the
 /// sender retries; the reply teaches the gateway where the next hop is).
 fn resolve<B: PacketBuf>(

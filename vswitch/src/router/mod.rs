@@ -16,6 +16,7 @@ pub mod forward4;
 pub mod icmp_error;
 pub mod lpm;
 pub mod neighbor;
+pub mod next_hop;
 pub mod prefix;
 pub mod stage;
 pub mod table;

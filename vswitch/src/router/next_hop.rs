@@ -1,0 +1,89 @@
+//! What IPv4 and IPv6 forwarding share after the route lookup: the next hop out of the route
+//! (ECMP), its MAC and port from the neighbor and MAC tables, the MTU on the way out, and the
+//! hand-off of the rewritten frame to its new network.
+
+use std::net::IpAddr;
+
+use super::ecmp;
+use super::table::{Route, Vrf, GATEWAY_MAC};
+use crate::config::snapshot::NetIdx;
+use crate::packet::MacAddr;
+use crate::pipeline::meta::{Meta, Verdict};
+use crate::pipeline::Context;
+
+/// The network and next-hop address of a packet to `dst` by `route` (a connected subnet: the
+/// destination itself; a static route: one hop of its group, by the flow's hash). `None` for
+/// no route (or a local one, which the caller handles first).
+#[inline]
+pub fn select(
+    vrf: &Vrf,
+    route: Option<Route>,
+    dst: IpAddr,
+    flow_hash: impl FnOnce() -> u32,
+) -> Option<(NetIdx, IpAddr)> {
+    match route? {
+        Route::Connected(net) => Some((net, dst)),
+        Route::Via(group) => {
+            let hops = vrf.groups.get(usize::from(group))?;
+            let hop = match hops.len() {
+                0 => return None,
+                1 => hops[0],
+                n => hops[ecmp::pick(flow_hash(), n)],
+            };
+            (hop.ip.is_ipv4() == dst.is_ipv4()).then_some((hop.net, hop.ip))
+        }
+        Route::Local => None,
+    }
+}
+
+/// Where the frame leaves for a resolved next hop.
+#[derive(Debug, Clone, Copy)]
+pub struct Egress {
+    pub mac: MacAddr,
+    /// The port the next hop's MAC was learned on (flooded in its network when unknown).
+    pub port: Option<u16>,
+    pub mtu: u16,
+}
+
+/// The next hop's MAC, port and MTU; `None` when the neighbor is not known in `net`.
+#[inline]
+pub fn resolve(ctx: &Context<'_>, vrf: &Vrf, net: NetIdx, next_hop: IpAddr) -> Option<Egress> {
+    // Traffic to a neighbor keeps its entry alive; ARP/ND from it keeps its MAC current.
+    let n = vrf
+        .neighbors
+        .lookup_in_use(next_hop, ctx.now)
+        .filter(|n| n.net == net)?;
+    let network = ctx.snap.networks.get(usize::from(net))?;
+    let port = network.fdb.lookup(n.mac);
+    let mtu = match port.and_then(|p| ctx.snap.port(p)) {
+        Some(p) => p.mtu,
+        None => network_mtu(ctx, net),
+    };
+    Some(Egress {
+        mac: n.mac,
+        port,
+        mtu,
+    })
+}
+
+/// The smallest MTU of the network's ports (when the next hop's port is not known yet).
+fn network_mtu(ctx: &Context<'_>, net: NetIdx) -> u16 {
+    ctx.snap.networks[usize::from(net)]
+        .ports
+        .iter()
+        .filter_map(|p| ctx.snap.port(*p).map(|p| p.mtu))
+        .min()
+        .unwrap_or(crate::config::model::DEFAULT_MTU)
+}
+
+/// The rewritten frame now belongs to the next hop's network.
+#[inline]
+pub fn hand_off(meta: &mut Meta, net: NetIdx, e: &Egress) -> Verdict {
+    meta.net = net;
+    meta.dst = e.mac;
+    meta.src = GATEWAY_MAC;
+    match e.port {
+        Some(p) => Verdict::Unicast(p),
+        None => Verdict::FloodAll,
+    }
+}
