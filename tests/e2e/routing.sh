@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The distributed gateway, against Linux hosts in namespaces:
-#   VRF t1: web 198.51.100.0/25 (h1), db 203.0.113.0/25 (h2, port MTU 1000), uplink
+#   VRF t1: web 198.51.100.0/25 + 2001:db8:1::/64 (h1), db 203.0.113.0/25 + 2001:db8:2::/64
+#           (h2, port MTU 1280), uplink
 #           203.0.113.128/25 with an upstream router rt (.254) that holds 198.51.100.200, and a
 #           default route via rt (resolved by ARP)
 #   VRF t2: other 198.51.100.0/24 (h3 with h1's very address, h4)
 # h1 and h2 ping and iperf3 each other through the anycast gateway (same gateway MAC in both
-# networks); traceroute shows the gateway hop; a DF ping over db's MTU gets fragmentation
-# needed from the gateway; h3 cannot reach t1 (net unreachable) but talks to h4 and its own
+# networks), over IPv4 and IPv6 (neighbor discovery); traceroute shows the gateway hop; a DF
+# ping over db's MTU gets fragmentation needed (IPv6: packet too big) from the gateway; h3 cannot reach t1 (net unreachable) but talks to h4 and its own
 # gateway. h1 reaches 198.51.100.200 through rt by the default route, and no more once the
 # route is deleted. `vsctl route show` / `arp show` list the routes and the learned hosts.
 # Bad gateway, overlapping subnets and an unknown VRF are refused with one line.
@@ -19,12 +20,14 @@ H1=198.51.100.10 H2=203.0.113.20 H3=198.51.100.10 H4=198.51.100.11
 GW1=198.51.100.1 GW2=203.0.113.1 GWU=203.0.113.129 RT=203.0.113.254 REMOTE=198.51.100.200
 
 start_daemon
-vs network add web --subnet 198.51.100.0/25 --gateway "$GW1" --vrf t1 >/dev/null
-vs network add db --subnet 203.0.113.0/25 --gateway "$GW2" --vrf t1 >/dev/null
+vs network add web --subnet 198.51.100.0/25 --gateway "$GW1" \
+    --subnet 2001:db8:1::/64 --gateway 2001:db8:1::1 --vrf t1 >/dev/null
+vs network add db --subnet 203.0.113.0/25 --gateway "$GW2" \
+    --subnet 2001:db8:2::/64 --gateway 2001:db8:2::1 --vrf t1 >/dev/null
 vs network add uplink --subnet 203.0.113.128/25 --gateway "$GWU" --vrf t1 >/dev/null
 vs network add other --subnet 198.51.100.0/24 --gateway "$GW1" --vrf t2 >/dev/null
-make_host h1 "$H1/25"
-make_host h2 "$H2/25"
+make_host h1 "$H1/25" 2001:db8:1::10/64
+make_host h2 "$H2/25" 2001:db8:2::20/64
 make_host h3 "$H3/24"
 make_host h4 "$H4/24"
 make_host rt "$RT/25"
@@ -33,10 +36,12 @@ inns rt ip route add 198.51.100.0/25 via "$GWU"
 inns rt ip route add 203.0.113.0/25 via "$GWU"
 inns h1 ip route add default via "$GW1"
 inns h2 ip route add default via "$GW2"
+inns h1 ip -6 route add default via 2001:db8:1::1
+inns h2 ip -6 route add default via 2001:db8:2::1
 inns h3 ip route add default via "$GW1"
 inns h4 ip route add default via "$GW1"
 vs port add p1 --type af-packet --iface "$(rif h1)" --network web >/dev/null
-vs port add p2 --type af-packet --iface "$(rif h2)" --network db --mtu 1000 >/dev/null
+vs port add p2 --type af-packet --iface "$(rif h2)" --network db --mtu 1280 >/dev/null
 vs port add p3 --type af-packet --iface "$(rif h3)" --network other >/dev/null
 vs port add p4 --type af-packet --iface "$(rif h4)" --network other >/dev/null
 vs port add pu --type af-packet --iface "$(rif rt)" --network uplink >/dev/null
@@ -50,16 +55,27 @@ gwmac2=$(inns h2 ip neigh show "$GW2" | awk '{print $5}')
 assert_eq "$gwmac1" "$gwmac2" "the gateway MAC in web and in db"
 log "gateway MAC $gwmac1 in both networks"
 
-step "DF over db's MTU 1000: fragmentation needed from the gateway"
+step "DF over db's MTU 1280: fragmentation needed from the gateway"
 before=$(port_counter p1 drops.frag_needed)
 inns h1 ip route flush cache
-out=$(inns h1 ping -n -M do -s 1200 -c 1 -W 2 "$H2" 2>&1 || true)
+out=$(inns h1 ping -n -M do -s 1400 -c 1 -W 2 "$H2" 2>&1 || true)
 log "$(printf '%s\n' "$out" | grep -i 'frag\|mtu' | head -1)"
-assert_contains "$out" "mtu = 1000" "ping -M do -s 1200 to h2"
+assert_contains "$out" "mtu = 1280" "ping -M do -s 1400 to h2"
 assert_gt "$(port_counter p1 drops.frag_needed)" "$before" "p1 drops.frag_needed"
 # h1's kernel took the next-hop MTU from the error (path MTU discovery).
-assert_contains "$(inns h1 ip route get "$H2")" "mtu 1000" "h1's route to h2 after the error"
+assert_contains "$(inns h1 ip route get "$H2")" "mtu 1280" "h1's route to h2 after the error"
 assert_ping h1 "$H2" 2 # smaller packets still pass
+
+step "IPv6: h1 <-> h2 through the gateway (neighbor discovery), hop limit, packet too big"
+assert_ping h1 2001:db8:1::1
+assert_ping h1 2001:db8:2::20
+assert_ping h2 2001:db8:1::10
+out=$(inns h1 timeout 30 traceroute -6 -n -q 1 -w 2 -m 4 2001:db8:2::20) || fail "traceroute -6 failed: $out"
+assert_eq "$(printf '%s\n' "$out" | awk '$1 == 1 {print $2}')" 2001:db8:1::1 "traceroute -6 hop 1"
+assert_eq "$(printf '%s\n' "$out" | awk '$1 == 2 {print $2}')" 2001:db8:2::20 "traceroute -6 hop 2"
+out=$(inns h1 ping -6 -n -M do -s 1400 -c 1 -W 2 2001:db8:2::20 2>&1 || true)
+log "$(printf '%s\n' "$out" | grep -i 'big\|mtu' | head -1)"
+assert_contains "$out" "mtu=1280" "ping -6 -M do -s 1400 to h2"
 
 step "iperf3 h1 -> h2 (routed TCP)"
 inns h2 iperf3 -s -1 -D -B "$H2" --logfile "$WORK/iperf-s.log"
@@ -68,6 +84,13 @@ out=$(inns h1 timeout 30 iperf3 -c "$H2" -t 3 -J) || fail "iperf3 h1 -> h2 faile
 gbps=$(printf '%s' "$out" | json_get "round(d['end']['sum_received']['bits_per_second'] / 1e9, 3)")
 assert_gt "${gbps%.*}${gbps#*.}" 0 "iperf3 throughput"
 log "iperf3 h1 -> h2: $gbps Gbit/s"
+wait_for 10 "the IPv4 iperf3 server to exit" sh -c "! ip netns exec $(hns h2) ss -ltn | grep -q ':5201 '"
+inns h2 iperf3 -s -1 -D -B 2001:db8:2::20 --logfile "$WORK/iperf6-s.log"
+wait_for 10 "iperf3 to listen on IPv6 in h2" sh -c "ip netns exec $(hns h2) ss -ltn | grep -q ':5201 '"
+out=$(inns h1 timeout 30 iperf3 -6 -c 2001:db8:2::20 -t 2 -J) || fail "iperf3 -6 h1 -> h2 failed: $(tail -3 "$WORK/iperf6-s.log")"
+gbps=$(printf '%s' "$out" | json_get "round(d['end']['sum_received']['bits_per_second'] / 1e9, 3)")
+assert_gt "${gbps%.*}${gbps#*.}" 0 "iperf3 -6 throughput"
+log "iperf3 -6 h1 -> h2: $gbps Gbit/s"
 
 step "traceroute h1 -> h2 shows the gateway hop"
 out=$(inns h1 timeout 30 traceroute -n -q 1 -w 2 -m 4 "$H2") || fail "traceroute failed: $out"
@@ -120,6 +143,7 @@ check_refused() { # WHAT ARGS...
 check_refused "gateway outside the subnet" network add bad --subnet 203.0.113.0/26 --gateway 198.51.100.1
 check_refused "overlapping subnets in one VRF" network add bad --subnet 198.51.100.64/26 --vrf t1
 check_refused "an unknown VRF" route show --vrf nope
+check_refused "an MTU below IPv6's minimum" port add bad --type af-packet --iface "$(rif h4)" --network web --mtu 1000
 check_refused "a route in an unknown VRF" route add 0.0.0.0/0 --via "$RT" --vrf nope
 check_refused "a next hop outside the VRF's subnets" route add 198.51.100.192/26 --via 198.51.100.150 --vrf t1
 check_refused "the same route twice" route add 0.0.0.0/0 --via "$RT" --vrf t1

@@ -66,6 +66,7 @@ pub fn validate(model: &Model) -> Result<()> {
         }
         validate_port(p)?;
         validate_port_networks(model, p)?;
+        validate_port_ipv6_mtu(model, p)?;
         let clash = match p.kind {
             PortType::Tap | PortType::AfPacket => {
                 p.iface.as_deref().is_some_and(|i| !ifaces.insert(i))
@@ -373,6 +374,30 @@ fn validate_port(p: &Port) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// IPv6 needs links of at least 1280 bytes (RFC 8200 5): hosts never send less, so a smaller
+/// port MTU in a routed IPv6 network would drop their packets for good.
+fn validate_port_ipv6_mtu(model: &Model, p: &Port) -> Result<()> {
+    const IPV6_MIN_MTU: u16 = 1280;
+    if p.mtu() >= IPV6_MIN_MTU {
+        return Ok(());
+    }
+    let v6 = model.port_networks(p).into_iter().find(|(n, _)| {
+        n.subnets
+            .iter()
+            .any(|s| s.parse::<Prefix>().is_ok_and(|p| !p.is_ipv4()))
+    });
+    match v6 {
+        Some((n, _)) => Err(invalid(format!(
+            "port {}: MTU {} is below IPv6's minimum of {IPV6_MIN_MTU} and network {} has an \
+             IPv6 subnet; use --mtu {IPV6_MIN_MTU} or more",
+            p.name,
+            p.mtu(),
+            n.name
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn validate_port_networks(model: &Model, p: &Port) -> Result<()> {

@@ -38,6 +38,8 @@ pub enum DropReason {
     BadIp,
     /// Malformed ARP in a routed network.
     BadArp,
+    /// Malformed IPv6 neighbor discovery (hop limit not 255, checksum, options).
+    BadNd,
     /// To the gateway MAC but not something it routes (not IP, broadcast/multicast IP).
     NotRoutable,
     /// To a gateway address and not a ping (the gateway runs no services).
@@ -53,7 +55,7 @@ pub enum DropReason {
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 19] = [
+    pub const ALL: [DropReason; 20] = [
         DropReason::Runt,
         DropReason::Oversize,
         DropReason::BadSrcMac,
@@ -67,6 +69,7 @@ impl DropReason {
         DropReason::NoBuffer,
         DropReason::BadIp,
         DropReason::BadArp,
+        DropReason::BadNd,
         DropReason::NotRoutable,
         DropReason::ForGateway,
         DropReason::NoRoute,
@@ -91,6 +94,7 @@ impl DropReason {
             DropReason::NoBuffer => "no_buffer",
             DropReason::BadIp => "bad_ip",
             DropReason::BadArp => "bad_arp",
+            DropReason::BadNd => "bad_nd",
             DropReason::NotRoutable => "not_routable",
             DropReason::ForGateway => "for_gateway",
             DropReason::NoRoute => "no_route",

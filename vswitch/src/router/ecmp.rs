@@ -1,7 +1,7 @@
 //! ECMP: a flow's next hop out of a group, from a hash of its 5-tuple, so that one flow always
 //! takes the same hop while the group is unchanged and flows spread evenly over the hops.
 
-use crate::packet::{ipproto, ipv4};
+use crate::packet::{ipproto, ipv4, ipv6};
 
 /// The 5-tuple hash of an IPv4 packet (`l3` from the IP header on): addresses and protocol,
 /// and the ports of TCP and UDP when the packet is not a fragment.
@@ -21,6 +21,24 @@ pub fn flow_hash_v4(l3: &[u8]) -> u32 {
         _ => 0,
     };
     mix(addrs ^ (u64::from(ports) << 8 | u64::from(proto)).rotate_left(29))
+}
+
+/// The 5-tuple hash of an IPv6 packet (`l3` from the IP header on): addresses, next header
+/// and, for TCP and UDP right after the fixed header, the ports.
+#[inline]
+pub fn flow_hash_v6(l3: &[u8]) -> u32 {
+    let Some(h) = l3.get(..ipv6::HEADER_LEN) else {
+        return 0;
+    };
+    let word = |i: usize| u64::from_be_bytes(h[i..i + 8].try_into().unwrap_or([0; 8]));
+    let next = h[6];
+    let ports = match (next, l3.get(ipv6::HEADER_LEN..ipv6::HEADER_LEN + 4)) {
+        (ipproto::TCP | ipproto::UDP, Some(p)) => u32::from_be_bytes([p[0], p[1], p[2], p[3]]),
+        _ => 0,
+    };
+    let addrs =
+        word(8) ^ word(16).rotate_left(17) ^ word(24).rotate_left(31) ^ word(32).rotate_left(47);
+    mix(addrs ^ (u64::from(ports) << 8 | u64::from(next)).rotate_left(29))
 }
 
 /// A 64-bit finalizer (murmur3's): every input bit affects every output bit.

@@ -1,11 +1,12 @@
-//! ICMPv4 errors the gateway sends about a packet it cannot forward (TTL exceeded, no route,
-//! fragmentation needed), built in the packet's own buffer, and their rate limit.
+//! ICMP errors the gateway sends about a packet it cannot forward (TTL / hop limit exceeded, no
+//! route, fragmentation needed / packet too big), built in the packet's own buffer, echo
+//! replies from the gateway, and the errors' rate limit.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::stage::{reshape, set_macs};
 use super::table::GATEWAY_MAC;
-use crate::packet::{checksum, eth, ethertype, icmp, ipproto, ipv4, MacAddr};
+use crate::packet::{checksum, eth, ethertype, icmp, ipproto, ipv4, ipv6, MacAddr};
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;
 
@@ -154,6 +155,115 @@ pub fn echo_reply<B: PacketBuf>(buf: &mut B, dst_mac: MacAddr) -> Result<(), Dro
     let mut m = icmp::Packet::new_unchecked(msg);
     let old = u16::from_be_bytes([m.msg_type(), m.msg_code()]);
     m.set_msg_type(icmp::v4::ECHO_REPLY);
+    let new = u16::from_be_bytes([m.msg_type(), m.msg_code()]);
+    m.set_checksum(checksum::update16(m.checksum(), old, new));
+    set_macs(frame, dst_mac, GATEWAY_MAC);
+    Ok(())
+}
+
+/// ICMPv6 errors quote the offending packet so that the error fits the IPv6 minimum MTU.
+const MAX_QUOTE_V6: usize = 1280 - ipv6::HEADER_LEN - icmp::HEADER_LEN;
+
+/// An ICMPv6 error to send back to the source of the IPv6 packet in the buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Icmp6Error {
+    pub msg_type: u8,
+    pub code: u8,
+    /// The 32 bits after the checksum (the MTU for packet too big).
+    pub rest: u32,
+}
+
+impl Icmp6Error {
+    pub const HOP_LIMIT_EXCEEDED: Icmp6Error = Icmp6Error {
+        msg_type: icmp::v6::TIME_EXCEEDED,
+        code: icmp::v6::CODE_HOP_LIMIT_EXCEEDED,
+        rest: 0,
+    };
+    pub const NO_ROUTE: Icmp6Error = Icmp6Error {
+        msg_type: icmp::v6::DEST_UNREACHABLE,
+        code: icmp::v6::CODE_NO_ROUTE,
+        rest: 0,
+    };
+
+    pub fn packet_too_big(mtu: u16) -> Icmp6Error {
+        Icmp6Error {
+            msg_type: icmp::v6::PACKET_TOO_BIG,
+            code: 0,
+            rest: u32::from(mtu),
+        }
+    }
+
+    /// Turns the IPv6 packet in `buf` into this error from `from` to the packet's source (RFC
+    /// 4443 2.4: never about an ICMPv6 error, or to a multicast or unspecified source).
+    pub fn write<B: PacketBuf>(
+        &self,
+        buf: &mut B,
+        from: Ipv6Addr,
+        dst_mac: MacAddr,
+        reason: DropReason,
+    ) -> Result<(), DropReason> {
+        let data = buf.data();
+        let Some(orig) = data.get(eth::HEADER_LEN..) else {
+            return Err(reason);
+        };
+        if orig.len() < ipv6::HEADER_LEN {
+            return Err(reason);
+        }
+        let quoted = ipv6::Packet::new_unchecked(orig);
+        let to = quoted.src_addr();
+        let is_error = quoted.next_header() == ipproto::ICMPV6
+            && orig.get(ipv6::HEADER_LEN).is_none_or(|t| *t < 128);
+        if is_error || to.is_multicast() || to.is_unspecified() {
+            return Err(reason);
+        }
+        let quote = (ipv6::HEADER_LEN + usize::from(quoted.payload_len()))
+            .min(orig.len())
+            .min(MAX_QUOTE_V6);
+        let grow = ipv6::HEADER_LEN + icmp::HEADER_LEN;
+        let len = eth::HEADER_LEN + grow + quote;
+        buf.prepend(grow).map_err(|_| DropReason::NoBuffer)?;
+        reshape(buf, len)?;
+        let frame = &mut buf.data_mut()[..len];
+        set_macs(frame, dst_mac, GATEWAY_MAC);
+        frame[12..14].copy_from_slice(&ethertype::IPV6.to_be_bytes());
+        let (ip, msg) = frame[eth::HEADER_LEN..].split_at_mut(ipv6::HEADER_LEN);
+        let mut ip = ipv6::Packet::new_unchecked(ip);
+        ip.set_version(6);
+        ip.set_traffic_class(0);
+        ip.set_flow_label(0);
+        ip.set_payload_len((icmp::HEADER_LEN + quote) as u16);
+        ip.set_next_header(ipproto::ICMPV6);
+        ip.set_hop_limit(TTL);
+        ip.set_src_addr(from);
+        ip.set_dst_addr(to);
+        let mut m = icmp::Packet::new_unchecked(msg);
+        m.set_msg_type(self.msg_type);
+        m.set_msg_code(self.code);
+        m.set_rest_of_header(self.rest);
+        m.fill_checksum_v6(from, to);
+        Ok(())
+    }
+}
+
+/// Turns the ICMPv6 echo request in `buf` into its reply from the gateway, in place (the
+/// pseudo-header keeps its sum when the addresses swap, so the checksum changes only by the
+/// type).
+pub fn echo_reply_v6<B: PacketBuf>(buf: &mut B, dst_mac: MacAddr) -> Result<(), DropReason> {
+    let frame = buf.data_mut();
+    let Some(l3) = frame.get_mut(eth::HEADER_LEN..) else {
+        return Err(DropReason::BadIp);
+    };
+    let mut ip = ipv6::Packet::new_unchecked(&mut *l3);
+    let (src, dst) = (ip.src_addr(), ip.dst_addr());
+    ip.set_src_addr(dst);
+    ip.set_dst_addr(src);
+    ip.set_hop_limit(TTL);
+    let Some(msg) = l3.get_mut(ipv6::HEADER_LEN..ipv6::HEADER_LEN + icmp::HEADER_LEN) else {
+        return Err(DropReason::BadIp);
+    };
+    let mut m = icmp::Packet::new_unchecked(msg);
+    let old = u16::from_be_bytes([m.msg_type(), m.msg_code()]);
+    m.set_msg_type(icmp::v6::ECHO_REPLY);
     let new = u16::from_be_bytes([m.msg_type(), m.msg_code()]);
     m.set_checksum(checksum::update16(m.checksum(), old, new));
     set_macs(frame, dst_mac, GATEWAY_MAC);

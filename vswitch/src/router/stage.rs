@@ -2,7 +2,7 @@
 
 use super::icmp_error::IcmpLimiter;
 use super::table::GATEWAY_MAC;
-use super::{arp, forward4};
+use super::{arp, forward4, forward6, nd};
 use crate::config::snapshot::Snapshot;
 use crate::packet::{eth, ethertype, MacAddr};
 use crate::pipeline::buf::PacketBuf;
@@ -10,11 +10,14 @@ use crate::pipeline::counters::DropReason;
 use crate::pipeline::meta::{Meta, Verdict};
 use crate::pipeline::Context;
 
-/// The frame is the gateway's to handle: it is addressed to the gateway MAC, or it is ARP, in a
-/// network with a gateway. Everything else stays on the bridge's fast path.
+/// The frame is the gateway's to handle: it is addressed to the gateway MAC, or it is ARP or
+/// IPv6 multicast (neighbor discovery), in a network with a gateway. Everything else stays on
+/// the bridge's fast path.
 #[inline]
 pub fn wants(snap: &Snapshot, meta: &Meta) -> bool {
-    (meta.dst == GATEWAY_MAC || meta.ethertype == ethertype::ARP)
+    (meta.dst == GATEWAY_MAC
+        || meta.ethertype == ethertype::ARP
+        || meta.ethertype == ethertype::IPV6 && meta.dst.is_multicast())
         && snap
             .networks
             .get(usize::from(meta.net))
@@ -34,6 +37,11 @@ pub fn handle<B: PacketBuf>(
     match meta.ethertype {
         ethertype::ARP => arp::handle(ctx, in_port, buf, meta),
         ethertype::IPV4 => forward4::route(ctx, icmp, in_port, buf, meta),
+        ethertype::IPV6 => match nd::handle(ctx, in_port, buf, meta) {
+            Some(verdict) => verdict,
+            None if meta.dst == GATEWAY_MAC => forward6::route(ctx, icmp, in_port, buf, meta),
+            None => meta.verdict,
+        },
         _ => Verdict::Drop(DropReason::NotRoutable),
     }
 }

@@ -1,0 +1,159 @@
+//! IPv6 forwarding at the gateway: validate, answer pings to the gateway, hop limit,
+//! longest-prefix match in the network's VRF, next hop from the neighbor table (or a neighbor
+//! solicitation for it), packet too big (routers never fragment IPv6), then the MAC rewrite and
+//! hop limit decrement (IPv6 has no header checksum).
+
+use std::net::{IpAddr, Ipv6Addr};
+
+use super::ecmp;
+use super::icmp_error::{echo_reply_v6, Icmp6Error, IcmpLimiter};
+use super::nd::NdFrame;
+use super::next_hop;
+use super::prefix::bits;
+use super::stage::set_macs;
+use super::table::{Route, GATEWAY_MAC};
+use crate::config::snapshot::NetIdx;
+use crate::packet::{eth, icmp, ipproto, ipv6, MacAddr};
+use crate::pipeline::buf::PacketBuf;
+use crate::pipeline::counters::DropReason;
+use crate::pipeline::meta::{Meta, Verdict};
+use crate::pipeline::Context;
+
+/// Offset of the hop limit in the IPv6 header.
+const HOP_LIMIT_AT: usize = 7;
+
+struct Header {
+    dst: Ipv6Addr,
+    hop_limit: u8,
+    len: usize,
+    is_echo_request: bool,
+}
+
+fn parse<B: PacketBuf>(buf: &B) -> Result<Header, DropReason> {
+    let l3 = buf.data().get(eth::HEADER_LEN..).ok_or(DropReason::BadIp)?;
+    if l3.len() < ipv6::HEADER_LEN {
+        return Err(DropReason::BadIp);
+    }
+    let ip = ipv6::Packet::new_unchecked(l3);
+    let len = ipv6::HEADER_LEN + usize::from(ip.payload_len());
+    if ip.version() != 6 || len > buf.pkt_len() - eth::HEADER_LEN {
+        return Err(DropReason::BadIp);
+    }
+    Ok(Header {
+        dst: ip.dst_addr(),
+        hop_limit: ip.hop_limit(),
+        len,
+        is_echo_request: ip.next_header() == ipproto::ICMPV6
+            && l3.get(ipv6::HEADER_LEN) == Some(&icmp::v6::ECHO_REQUEST),
+    })
+}
+
+pub fn route<B: PacketBuf>(
+    ctx: &Context<'_>,
+    icmp: &mut IcmpLimiter,
+    in_port: u16,
+    buf: &mut B,
+    meta: &mut Meta,
+) -> Verdict {
+    let Some(gw) = ctx
+        .snap
+        .networks
+        .get(usize::from(meta.net))
+        .and_then(|n| n.gateway.as_ref())
+    else {
+        return Verdict::Drop(DropReason::NotRoutable);
+    };
+    let h = match parse(buf) {
+        Ok(h) => h,
+        Err(reason) => return Verdict::Drop(reason),
+    };
+    if h.dst.is_multicast() || h.dst.is_unspecified() {
+        return Verdict::Drop(DropReason::NotRoutable);
+    }
+    let vrf = &ctx.snap.vrfs[usize::from(gw.vrf)];
+    let route = vrf.v6.lookup(bits(IpAddr::V6(h.dst)));
+    if route == Some(Route::Local) {
+        if !h.is_echo_request {
+            return Verdict::Drop(DropReason::ForGateway);
+        }
+        return match echo_reply_v6(buf, meta.src) {
+            Ok(()) => Verdict::Unicast(in_port),
+            Err(reason) => Verdict::Drop(reason),
+        };
+    }
+    let error = |icmp: &mut IcmpLimiter, buf: &mut B, e: Icmp6Error, reason: DropReason| {
+        let Some(from) = gw.v6 else {
+            return Verdict::Drop(reason);
+        };
+        if !icmp.allow(ctx.now) {
+            return Verdict::Drop(reason);
+        }
+        match e.write(buf, from, meta.src, reason) {
+            Ok(()) => {
+                ctx.counters.port(in_port).drop(reason);
+                Verdict::Unicast(in_port)
+            }
+            Err(reason) => Verdict::Drop(reason),
+        }
+    };
+    if h.hop_limit <= 1 {
+        return error(
+            icmp,
+            buf,
+            Icmp6Error::HOP_LIMIT_EXCEEDED,
+            DropReason::TtlExceeded,
+        );
+    }
+    let flow = || ecmp::flow_hash_v6(&buf.data()[eth::HEADER_LEN..]);
+    let Some((to_net, next_hop)) = next_hop::select(vrf, route, IpAddr::V6(h.dst), flow) else {
+        return error(icmp, buf, Icmp6Error::NO_ROUTE, DropReason::NoRoute);
+    };
+    let Some(out) = next_hop::resolve(ctx, vrf, to_net, next_hop) else {
+        return match next_hop {
+            IpAddr::V6(ip) => solicit(ctx, buf, meta, to_net, ip),
+            IpAddr::V4(_) => Verdict::Drop(DropReason::NoRoute),
+        };
+    };
+    if h.len > usize::from(out.mtu) {
+        let e = Icmp6Error::packet_too_big(out.mtu);
+        return error(icmp, buf, e, DropReason::FragNeeded);
+    }
+    rewrite(buf, out.mac);
+    next_hop::hand_off(meta, to_net, &out)
+}
+
+/// The next hop is not known: the packet becomes a neighbor solicitation for it.
+fn solicit<B: PacketBuf>(
+    ctx: &Context<'_>,
+    buf: &mut B,
+    meta: &mut Meta,
+    to_net: NetIdx,
+    next_hop: Ipv6Addr,
+) -> Verdict {
+    let from = ctx
+        .snap
+        .networks
+        .get(usize::from(to_net))
+        .and_then(|n| n.gateway.as_ref())
+        .and_then(|g| g.v6);
+    let Some(from) = from else {
+        return Verdict::Drop(DropReason::NeighborMiss);
+    };
+    ctx.counters
+        .port(buf.in_port())
+        .drop(DropReason::NeighborMiss);
+    match NdFrame::solicit(from, next_hop).write(buf) {
+        Ok(()) => {
+            meta.net = to_net;
+            Verdict::FloodAll
+        }
+        Err(reason) => Verdict::Drop(reason),
+    }
+}
+
+#[inline]
+fn rewrite<B: PacketBuf>(buf: &mut B, next_hop: MacAddr) {
+    let frame = buf.data_mut();
+    set_macs(frame, next_hop, GATEWAY_MAC);
+    frame[eth::HEADER_LEN + HOP_LIMIT_AT] -= 1;
+}
