@@ -373,3 +373,90 @@ fn a_static_route_needs_its_vrf_and_a_next_hop_on_a_subnet_of_it() {
     let e = bad(r#"[{"vrf": "t1", "prefix": "0.0.0.0/0", "via": []}]"#);
     assert!(e.contains("give 1-16 next hops"), "{e}");
 }
+
+/// web and db with IPv6 subnets in VRF t1.
+const V6_MODEL: &str = r#"{
+    "networks": [
+        {"name": "web", "subnets": ["2001:db8:1::/64"], "gateways": ["2001:db8:1::1"], "vrf": "t1"},
+        {"name": "db", "subnets": ["2001:db8:2::/64"], "gateways": ["2001:db8:2::1"], "vrf": "t1"}
+    ],
+    "ports": [
+        {"name": "p0", "type": "tap", "iface": "p0", "network": "web"},
+        {"name": "p1", "type": "tap", "iface": "p1", "network": "db"}
+    ]}"#;
+
+fn v6(s: &str) -> std::net::Ipv6Addr {
+    s.parse().unwrap()
+}
+
+/// A neighbor solicitation for `target` from `src` (with its link-layer address option).
+fn ns(mac: [u8; 6], src: &str, target: &str, hop_limit: u8) -> Vec<u8> {
+    let t = v6(target).octets();
+    let group = [
+        0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, t[13], t[14], t[15],
+    ];
+    let mut body = vec![icmp::v6::NEIGHBOR_SOLICIT, 0, 0, 0, 0, 0, 0, 0];
+    body.extend_from_slice(&t);
+    body.extend_from_slice(&[1, 1]);
+    body.extend_from_slice(&mac);
+    let mut out = Vec::new();
+    PacketBuilder::ethernet2(mac, [0x33, 0x33, 0xff, t[13], t[14], t[15]])
+        .ipv6(v6(src).octets(), group, hop_limit)
+        .write(&mut out, 58.into(), &body)
+        .unwrap();
+    let l3 = eth::HEADER_LEN;
+    let (ip, msg) = out[l3..].split_at_mut(40);
+    let ip = vswitch::packet::ipv6::Packet::new_unchecked(&*ip);
+    icmp::Packet::new_unchecked(msg).fill_checksum_v6(ip.src_addr(), ip.dst_addr());
+    out
+}
+
+fn udp6(src: [u8; 6], dst: [u8; 6], sip: &str, dip: &str, hops: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    PacketBuilder::ethernet2(src, dst)
+        .ipv6(v6(sip).octets(), v6(dip).octets(), hops)
+        .udp(40000, 5001)
+        .write(&mut out, &[0x5a; 64])
+        .unwrap();
+    out
+}
+
+#[test]
+fn ipv6_neighbor_discovery_and_routing_through_the_gateway() {
+    let mut sw = Switch::new(V6_MODEL);
+    // The gateway answers a solicitation for its address with a router advertisement of it.
+    let out = sw.send(0, &[ns(A, "2001:db8:1::10", "2001:db8:1::1", 255)]);
+    assert_eq!(out.len(), 1);
+    let (port, na) = &out[0];
+    assert_eq!(*port, 0);
+    assert_eq!(&na[0..6], &A);
+    let sliced = SlicedPacket::from_ethernet(na).unwrap();
+    assert!(matches!(sliced.transport, Some(TransportSlice::Icmpv6(_))));
+    let msg = &na[eth::HEADER_LEN + 40..];
+    assert_eq!(msg[0], icmp::v6::NEIGHBOR_ADVERT);
+    assert_eq!(msg[4] & 0xe0, 0xe0, "router, solicited, override");
+    assert_eq!(&msg[8..24], &v6("2001:db8:1::1").octets());
+    assert_eq!(&msg[26..32], &GW);
+    // B solicits its gateway too: now both are known, and A's packets reach B.
+    sw.send(1, &[ns(B, "2001:db8:2::20", "2001:db8:2::1", 255)]);
+    let out = sw.send(0, &[udp6(A, GW, "2001:db8:1::10", "2001:db8:2::20", 64)]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, 1);
+    assert_eq!(&out[0].1[0..6], &B);
+    assert_eq!(out[0].1[eth::HEADER_LEN + 7], 63, "hop limit decremented");
+    // An unknown host gets a solicitation from the gateway of its network.
+    let out = sw.send(0, &[udp6(A, GW, "2001:db8:1::10", "2001:db8:2::99", 64)]);
+    assert_eq!(out[0].0, 1);
+    assert_eq!(&out[0].1[0..6], &[0x33, 0x33, 0xff, 0, 0, 0x99]);
+    assert_eq!(out[0].1[eth::HEADER_LEN + 40], icmp::v6::NEIGHBOR_SOLICIT);
+    // Hop limit 1: time exceeded from the gateway.
+    let out = sw.send(0, &[udp6(A, GW, "2001:db8:1::10", "2001:db8:2::20", 1)]);
+    assert_eq!(out[0].0, 0);
+    assert_eq!(out[0].1[eth::HEADER_LEN + 40], icmp::v6::TIME_EXCEEDED);
+    assert_eq!(sw.drops(0, DropReason::TtlExceeded), 1);
+    // A solicitation that was routed (hop limit not 255) is malformed ND.
+    assert!(sw
+        .send(0, &[ns(A, "2001:db8:1::10", "2001:db8:1::1", 64)])
+        .is_empty());
+    assert_eq!(sw.drops(0, DropReason::BadNd), 1);
+}
