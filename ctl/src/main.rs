@@ -5,6 +5,7 @@
 
 mod client;
 mod config;
+mod dhcp;
 mod error;
 mod fdb;
 mod network;
@@ -76,6 +77,9 @@ enum Command {
     /// The neighbors (ARP) the gateways learned.
     #[command(subcommand)]
     Arp(route::ArpCmd),
+    /// The leases of the networks' DHCP servers.
+    #[command(subcommand)]
+    Dhcp(dhcp::DhcpCmd),
     /// Counters: per port, per drop reason, per worker.
     #[command(subcommand)]
     Stats(stats::StatsCmd),
@@ -95,6 +99,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Fdb(cmd) => fdb::run(&ctx, cmd).await,
         Command::Route(cmd) => route::run_route(&ctx, cmd).await,
         Command::Arp(cmd) => route::run_arp(&ctx, cmd).await,
+        Command::Dhcp(cmd) => dhcp::run(&ctx, cmd).await,
         Command::Stats(cmd) => stats::run(&ctx, cmd).await,
         Command::Apply(args) => config::apply(&ctx, args).await,
         Command::Config(cmd) => config::run(&ctx, cmd).await,

@@ -53,9 +53,18 @@ pub struct AddArgs {
     /// The VRF this network routes in; networks in the same VRF route to each other.
     #[arg(long, value_name = "NAME")]
     vrf: Option<String>,
-    /// Serve DHCP to the network's endpoints.
+    /// Serve DHCP to the network's endpoints (needs an IPv4 --subnet and --gateway).
     #[arg(long)]
     dhcp: bool,
+    /// Addresses DHCP hands out [default: the whole IPv4 subnet].
+    #[arg(long, value_name = "FIRST-LAST")]
+    dhcp_range: Option<String>,
+    /// DNS server DHCP tells clients (repeatable).
+    #[arg(long = "dns", value_name = "IP")]
+    dns: Vec<std::net::Ipv4Addr>,
+    /// Fixed DHCP address for a MAC (repeatable).
+    #[arg(long = "dhcp-host", value_name = "MAC=IP")]
+    dhcp_hosts: Vec<String>,
     /// Ports of this network do not talk to each other, only to the gateway.
     #[arg(long)]
     isolated: bool,
@@ -81,6 +90,9 @@ impl AddArgs {
                 gateways: self.gateways.iter().map(ToString::to_string).collect(),
                 vrf: self.vrf.unwrap_or_default(),
                 dhcp: self.dhcp,
+                dhcp_range: self.dhcp_range.unwrap_or_default(),
+                dns: self.dns.iter().map(ToString::to_string).collect(),
+                dhcp_hosts: self.dhcp_hosts,
                 isolated: self.isolated,
                 mac_limit: self.mac_limit.unwrap_or(0),
                 fdb_aging_secs: self.fdb_aging.unwrap_or(0),
@@ -157,6 +169,9 @@ fn render_show(n: &Network) -> String {
         .add("subnets", output::list(&n.subnets))
         .add("gateways", output::list(&n.gateways))
         .add("dhcp", output::yes_no(n.dhcp))
+        .add("dhcp-range", output::or_dash(&n.dhcp_range))
+        .add("dns", output::list(&n.dns))
+        .add("dhcp-hosts", output::list(&n.dhcp_hosts))
         .add("isolated", output::yes_no(n.isolated))
         .add("mac-limit", or_default(n.mac_limit))
         .add("fdb-aging", or_default(n.fdb_aging_secs))
@@ -207,6 +222,9 @@ mod tests {
             gateways: vec!["10.1.0.1".into()],
             vrf: "blue".into(),
             dhcp: true,
+            dhcp_range: String::new(),
+            dns: Vec::new(),
+            dhcp_hosts: Vec::new(),
             isolated: false,
             mac_limit: 0,
             fdb_aging_secs: 60,

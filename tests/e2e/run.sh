@@ -23,6 +23,7 @@ CASES=(
     restart:120
     malformed_flood:150
     routing:120
+    dhcp:90
     vm_guests:420
 )
 

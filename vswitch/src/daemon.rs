@@ -300,7 +300,7 @@ async fn wait_for_signal() {
     }
 }
 
-/// The clock tick and FDB aging.
+/// The clock tick, FDB and neighbor aging, and saving DHCP leases that changed (once a second).
 async fn housekeeping(shared: Arc<Daemon>) {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut last_age = 0;
@@ -310,6 +310,7 @@ async fn housekeeping(shared: Arc<Daemon>) {
         if now != last_age {
             last_age = now;
             shared.manager.age_learned(now);
+            shared.manager.save_leases();
         }
     }
 }

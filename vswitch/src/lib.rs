@@ -5,6 +5,7 @@ pub mod bridge;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod dhcp;
 pub mod dpdk;
 pub mod packet;
 pub mod pipeline;

@@ -70,12 +70,14 @@ pub fn assign_queues(devices: &[PortDevice], workers: usize) -> Vec<Vec<RxQueue>
 pub struct LearnedTables {
     pub fdbs: FdbTables,
     pub neighbors: NeighborTables,
+    pub leases: crate::dhcp::server::LeaseTables,
 }
 
 impl LearnedTables {
     /// Tables for exactly the model's networks and VRFs.
     pub fn sync(&mut self, model: &Model) {
         self.fdbs.sync(model);
+        self.leases.sync(model);
         self.neighbors.sync(&crate::router::build::vrf_names(model));
     }
 }
@@ -109,6 +111,10 @@ pub fn build(
                 .unwrap_or_else(|| Arc::new(FdbTable::new(DEFAULT_MAC_LIMIT))),
             aging_secs: n.fdb_aging_secs.unwrap_or(DEFAULT_AGING_SECS),
             gateway: None,
+            dhcp: learned
+                .leases
+                .get(&n.name)
+                .and_then(|leases| crate::dhcp::server::settings(n, leases.clone()).map(Arc::new)),
         })
         .collect();
     let (vrfs, gateways) = crate::router::build::build(model, &learned.neighbors, &net_index);

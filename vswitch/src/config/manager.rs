@@ -76,6 +76,12 @@ impl ConfigManager {
             return Ok(());
         };
         let saved = store.load()?;
+        if let Some(json) = store.read(crate::dhcp::server::LEASE_FILE)? {
+            let mut st = self.state.lock();
+            if let Err(e) = st.learned.leases.load(&json) {
+                tracing::error!("DHCP leases file: {e}; starting without the saved leases");
+            }
+        }
         let mut model = saved.clone();
         loop {
             match self.replace(model.clone()) {
@@ -384,6 +390,19 @@ impl ConfigManager {
         self.publish(&mut st, &empty);
         for (name, dev) in devices {
             st.backend.destroy(&name, dev);
+        }
+    }
+
+    /// Writes the DHCP leases to the state dir when they changed (housekeeping).
+    pub fn save_leases(&self) {
+        let Some(store) = &self.store else {
+            return;
+        };
+        let changes = self.state.lock().learned.leases.take_changes();
+        if let Some(json) = changes {
+            if let Err(e) = store.write(crate::dhcp::server::LEASE_FILE, json.as_bytes()) {
+                tracing::error!("{e}");
+            }
         }
     }
 

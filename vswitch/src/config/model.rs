@@ -34,6 +34,15 @@ pub struct Network {
     pub vrf: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub dhcp: bool,
+    /// Addresses DHCP hands out: `FIRST-LAST` in the IPv4 subnet (default: the whole subnet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dhcp_range: Option<String>,
+    /// DNS servers DHCP tells clients.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<String>,
+    /// Fixed DHCP addresses: `MAC=IP`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dhcp_hosts: Vec<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub isolated: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -46,20 +46,38 @@ impl StateDir {
     }
 
     pub fn save(&self, model: &Model) -> Result<(), String> {
-        let path = self.dir.join(FILE);
-        let tmp = self.dir.join(format!("{FILE}.tmp"));
+        self.write(FILE, model.to_json().as_bytes())
+    }
+
+    /// Replaces the state file `name` with `bytes`, atomically.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), String> {
+        let path = self.dir.join(name);
+        let tmp = self.dir.join(format!("{name}.tmp"));
         let write = || -> std::io::Result<()> {
             let mut f = fs::OpenOptions::new()
                 .write(true)
                 .create(true)
                 .truncate(true)
                 .open(&tmp)?;
-            f.write_all(model.to_json().as_bytes())?;
+            f.write_all(bytes)?;
             f.sync_all()?;
             fs::rename(&tmp, &path)?;
             fs::File::open(&self.dir)?.sync_all()
         };
         write().map_err(|e| format!("state file {}: cannot write it: {e}", path.display()))
+    }
+
+    /// The state file `name`, or `None` when there is none yet.
+    pub fn read(&self, name: &str) -> Result<Option<String>, String> {
+        let path = self.dir.join(name);
+        match fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!(
+                "state file {}: cannot read it: {e}",
+                path.display()
+            )),
+        }
     }
 }
 

@@ -67,6 +67,8 @@ pub struct NetworkEntry {
     pub aging_secs: u32,
     /// The network's anycast gateway, when it has a subnet.
     pub gateway: Option<Gateway>,
+    /// The network's DHCP server (`--dhcp`).
+    pub dhcp: Option<Arc<crate::dhcp::server::DhcpServer>>,
 }
 
 /// One RX queue a worker polls.

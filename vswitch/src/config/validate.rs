@@ -186,6 +186,7 @@ fn validate_network(n: &Network) -> Result<()> {
             )));
         }
     }
+    validate_dhcp(n, &subnets)?;
     if n.mac_limit == Some(0) {
         return Err(invalid(format!(
             "network {}: mac limit must be at least 1",
@@ -197,6 +198,62 @@ fn validate_network(n: &Network) -> Result<()> {
             return Err(invalid(format!(
                 "network {}: FDB aging must be at least 1 second",
                 n.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// DHCP needs an IPv4 subnet with the gateway (the router option); its range, DNS servers and
+/// fixed addresses must parse and lie in that subnet.
+fn validate_dhcp(n: &Network, subnets: &[Prefix]) -> Result<()> {
+    let name = &n.name;
+    if !n.dhcp {
+        if n.dhcp_range.is_some() || !n.dns.is_empty() || !n.dhcp_hosts.is_empty() {
+            return Err(invalid(format!(
+                "network {name}: --dhcp-range, --dns and --dhcp-host need --dhcp"
+            )));
+        }
+        return Ok(());
+    }
+    let gateway = n
+        .gateways
+        .iter()
+        .find_map(|g| g.parse::<std::net::Ipv4Addr>().ok());
+    let subnet = gateway.and_then(|g| subnets.iter().find(|p| p.contains(g.into())));
+    let Some(subnet) = subnet else {
+        return Err(invalid(format!(
+            "network {name}: --dhcp needs an IPv4 --subnet and a --gateway in it"
+        )));
+    };
+    let in_subnet = |ip: u32| subnet.contains(std::net::Ipv4Addr::from(ip).into());
+    match crate::dhcp::server::range(n, subnet) {
+        Some((a, b)) if a <= b && in_subnet(a) && in_subnet(b) => {}
+        _ => {
+            return Err(invalid(format!(
+                "network {name}: DHCP range {:?} is not FIRST-LAST inside {subnet}",
+                n.dhcp_range.as_deref().unwrap_or("")
+            )))
+        }
+    }
+    for d in &n.dns {
+        if d.parse::<std::net::Ipv4Addr>().is_err() {
+            return Err(invalid(format!(
+                "network {name}: DNS server {d:?} is not an IPv4 address"
+            )));
+        }
+    }
+    let hosts: Vec<_> = crate::dhcp::server::hosts(n).collect();
+    if hosts.len() != n.dhcp_hosts.len() {
+        return Err(invalid(format!(
+            "network {name}: a --dhcp-host is not MAC=IP (like 02:00:00:00:00:01=198.51.100.5)"
+        )));
+    }
+    let mut macs = HashSet::new();
+    for (mac, ip) in hosts {
+        if !subnet.contains(ip.into()) || !macs.insert(mac) {
+            return Err(invalid(format!(
+                "network {name}: --dhcp-host {mac}={ip} is outside {subnet} or its MAC is given twice"
             )));
         }
     }

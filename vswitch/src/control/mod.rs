@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod convert;
+pub mod dhcp;
 pub mod fdb;
 pub mod network;
 pub mod port;
@@ -84,6 +85,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
     use pb::config_service_server::ConfigServiceServer;
+    use pb::dhcp_service_server::DhcpServiceServer;
     use pb::fdb_service_server::FdbServiceServer;
     use pb::network_service_server::NetworkServiceServer;
     use pb::port_service_server::PortServiceServer;
@@ -99,6 +101,7 @@ pub async fn serve(
         .add_service(PortServiceServer::new(port::PortApi(shared.clone())))
         .add_service(FdbServiceServer::new(fdb::FdbApi(shared.clone())))
         .add_service(RouterServiceServer::new(router::RouterApi(shared.clone())))
+        .add_service(DhcpServiceServer::new(dhcp::DhcpApi(shared.clone())))
         .add_service(StatsServiceServer::new(stats::StatsApi(shared.clone())))
         .add_service(ConfigServiceServer::new(config::ConfigApi(shared)))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)

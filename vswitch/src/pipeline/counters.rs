@@ -52,10 +52,16 @@ pub enum DropReason {
     NeighborMiss,
     /// Over the next hop's MTU with don't-fragment set (ICMP fragmentation needed sent).
     FragNeeded,
+    /// Malformed DHCP to the network's server.
+    BadDhcp,
+    /// The DHCP lease table was busy (the client retries).
+    DhcpBusy,
+    /// No free address left in the DHCP range.
+    DhcpPoolFull,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 20] = [
+    pub const ALL: [DropReason; 23] = [
         DropReason::Runt,
         DropReason::Oversize,
         DropReason::BadSrcMac,
@@ -76,6 +82,9 @@ impl DropReason {
         DropReason::TtlExceeded,
         DropReason::NeighborMiss,
         DropReason::FragNeeded,
+        DropReason::BadDhcp,
+        DropReason::DhcpBusy,
+        DropReason::DhcpPoolFull,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -101,6 +110,9 @@ impl DropReason {
             DropReason::TtlExceeded => "ttl_exceeded",
             DropReason::NeighborMiss => "neighbor_miss",
             DropReason::FragNeeded => "frag_needed",
+            DropReason::BadDhcp => "bad_dhcp",
+            DropReason::DhcpBusy => "dhcp_busy",
+            DropReason::DhcpPoolFull => "dhcp_pool_full",
         }
     }
 }

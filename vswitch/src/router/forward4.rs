@@ -101,6 +101,10 @@ pub fn route<B: PacketBuf>(
     }
     let route = vrf.v4.lookup(u32::from(h.dst));
     if route == Some(Route::Local) {
+        // A client renewing its lease talks to the gateway's address.
+        if let Some(verdict) = crate::dhcp::stage::handle(ctx, in_port, buf, meta) {
+            return verdict;
+        }
         if !h.is_echo_request {
             return Verdict::Drop(DropReason::ForGateway);
         }

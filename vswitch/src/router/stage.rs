@@ -4,6 +4,7 @@ use super::icmp_error::IcmpLimiter;
 use super::table::GATEWAY_MAC;
 use super::{arp, forward4, forward6, nd};
 use crate::config::snapshot::Snapshot;
+use crate::dhcp;
 use crate::packet::{eth, ethertype, MacAddr};
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;
@@ -17,7 +18,8 @@ use crate::pipeline::Context;
 pub fn wants(snap: &Snapshot, meta: &Meta) -> bool {
     (meta.dst == GATEWAY_MAC
         || meta.ethertype == ethertype::ARP
-        || meta.ethertype == ethertype::IPV6 && meta.dst.is_multicast())
+        || meta.ethertype == ethertype::IPV6 && meta.dst.is_multicast()
+        || meta.ethertype == ethertype::IPV4 && meta.dst == MacAddr::BROADCAST)
         && snap
             .networks
             .get(usize::from(meta.net))
@@ -36,7 +38,11 @@ pub fn handle<B: PacketBuf>(
 ) -> Verdict {
     match meta.ethertype {
         ethertype::ARP => arp::handle(ctx, in_port, buf, meta),
-        ethertype::IPV4 => forward4::route(ctx, icmp, in_port, buf, meta),
+        ethertype::IPV4 if meta.dst == GATEWAY_MAC => {
+            forward4::route(ctx, icmp, in_port, buf, meta)
+        }
+        // Broadcast: DHCP to the network's server, or the bridge's.
+        ethertype::IPV4 => dhcp::stage::handle(ctx, in_port, buf, meta).unwrap_or(meta.verdict),
         ethertype::IPV6 => match nd::handle(ctx, in_port, buf, meta) {
             Some(verdict) => verdict,
             None if meta.dst == GATEWAY_MAC => forward6::route(ctx, icmp, in_port, buf, meta),
