@@ -92,15 +92,24 @@ def pipeline(workers, pairs, size, seconds, frames=None):
 
 
 def stage_bench():
+    """Per-stage L2 cycles/packet rows, and the routed figures (see perf/src/routed.rs)."""
     exe = os.path.join(ROOT, "target", "release", "stage-bench")
     p = subprocess.run([exe], capture_output=True, text=True, timeout=600, check=False)
     rows = []
+    routed = {}
     for line in p.stdout.splitlines()[1:]:
         f = line.split()
-        if len(f) == 5:
+        if len(f) == 5 and f[0].isdigit():
             rows.append({"pairs": int(f[0]), "classify": float(f[1]), "ingress": float(f[2]),
                          "forward": float(f[3]), "pipeline": float(f[4])})
-    return rows
+        m = re.search(r"1 host pair\): pipeline ([\d.]+)", line)
+        if m:
+            routed["host_pair"] = float(m.group(1))
+        m = re.search(r"10 routes ([\d.]+), 1000000 routes ([\d.]+).*64K flows over 1000000 routes ([\d.]+)", line)
+        if m:
+            routed.update({"routes_10": float(m.group(1)), "routes_1m": float(m.group(2)),
+                           "routes_1m_64k_flows": float(m.group(3))})
+    return rows, routed
 
 
 def callgrind():
@@ -203,12 +212,12 @@ def main():
         guests[case] = r.get("gbps") if r else None
         print(f"  {case}: {r}", file=sys.stderr)
     print("micro-benchmarks ...", file=sys.stderr)
-    stages = stage_bench()
+    stages, routed_stages = stage_bench()
     instr = callgrind()
 
     report = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpu_hz": hz,
               "loop": rows, "loop_2_queues": rows_mq, "scaling": scaling, "pairs_sweep": pairs_sweep,
-              "size_sweep": size_sweep, "stages": stages, "guest_iperf_gbps": guests,
+              "size_sweep": size_sweep, "stages": stages, "routed_stages": routed_stages, "guest_iperf_gbps": guests,
               "pipeline_instructions_per_packet": instr}
     report["targets"] = [{"name": n, "value": v, "target": t, "ok": ok}
                          for n, v, t, ok in harness.check_targets(report)]
@@ -246,6 +255,11 @@ def main():
                                   ("ingress", "INGRESS", 9), ("forward", "FORWARD", 9),
                                   ("pipeline", "PIPELINE", 9)]))
     print(f"pipeline instructions/packet (callgrind, 1 pair): {instr}")
+    print("routed IPv4 pipeline cycles/packet: 1 host pair {host_pair}; 1K flows over 10 routes "
+          "{routes_10}, over 1M routes {routes_1m}; 64K flows over 1M routes "
+          "{routes_1m_64k_flows}".format(**{k: routed_stages.get(k) for k in
+                                             ("host_pair", "routes_10", "routes_1m",
+                                              "routes_1m_64k_flows")}))
     print("\ntargets")
     for t in report["targets"]:
         print(f"  {'ok  ' if t['ok'] else 'MISS'} {t['name']}: {t['value']} (target {t['target']})")

@@ -187,6 +187,11 @@ def check_targets(report):
         checks.append(("loss 1 -> 100K MAC pairs", loss, "<= 0.10", loss <= 0.10))
     else:
         checks.append(("loss 1 -> 100K MAC pairs", None, "<= 0.10", False))
+    routed = report.get("routed_stages", {})
+    small, large = routed.get("routes_10"), routed.get("routes_1m")
+    loss = round(1 - small / large, 3) if small and large else None
+    checks.append(("routed cycles/packet, 10 -> 1M routes (1K flows), loss", loss, "<= 0.10",
+                   loss is not None and loss <= 0.10))
     return checks
 
 

@@ -100,10 +100,16 @@ class HarnessTest(unittest.TestCase):
         text = harness.render(rows, [("case", "CASE", 10), ("mpps", "MPPS", 6)])
         self.assertIn("vswitchd", text.splitlines()[3])
         report = {"loop": rows, "scaling": {"1": 10.0, "2": 19.0},
-                  "pairs_sweep": [{"pairs": 1, "mpps": 10.0}, {"pairs": 100000, "mpps": 9.5}]}
+                  "pairs_sweep": [{"pairs": 1, "mpps": 10.0}, {"pairs": 100000, "mpps": 9.5}],
+                  "routed_stages": {"routes_10": 180.0, "routes_1m": 190.0}}
         self.assertTrue(all(ok for *_, ok in harness.check_targets(report)))
         report["pairs_sweep"][1]["mpps"] = None
-        self.assertFalse(harness.check_targets(report)[-1][3])
+        by_name = {name: ok for name, _, _, ok in harness.check_targets(report)}
+        self.assertFalse(by_name["loss 1 -> 100K MAC pairs"])
+        report["routed_stages"]["routes_1m"] = 260.0
+        by_name = {name: ok for name, _, _, ok in harness.check_targets(report)}
+        self.assertFalse(by_name["routed cycles/packet, 10 -> 1M routes (1K flows), loss"])
+        report["routed_stages"]["routes_1m"] = 190.0
         report["pairs_sweep"][1]["mpps"] = 9.5
         report["scaling"]["2"] = 12.0
         failed = [name for name, _, _, ok in harness.check_targets(report) if not ok]

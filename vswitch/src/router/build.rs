@@ -87,6 +87,7 @@ pub fn build(
             })
         })
         .collect::<Vec<Option<Gateway>>>();
+    let mut group_ids: Vec<HashMap<Vec<NextHop>, u16>> = vec![HashMap::new(); vrfs.len()];
     for r in &model.routes {
         let Some(vrf) = names.iter().position(|x| x == r.vrf()) else {
             continue;
@@ -107,13 +108,26 @@ pub fn build(
                 Some(NextHop { ip, net })
             })
             .collect();
-        let table = &mut vrfs[vrf];
-        if hops.is_empty() || table.groups.len() >= usize::from(u16::MAX) {
+        if hops.is_empty() {
             continue;
         }
-        table.groups.push(hops);
-        let group = (table.groups.len() - 1) as u16;
+        // Routes with the same next hops share one group (a table of a million routes via a
+        // few routers has a few groups).
+        let table = &mut vrfs[vrf];
+        let group = match group_ids[vrf].get(&hops) {
+            Some(&g) => g,
+            None if table.groups.len() < usize::from(u16::MAX) => {
+                let g = table.groups.len() as u16;
+                group_ids[vrf].insert(hops.clone(), g);
+                table.groups.push(hops);
+                g
+            }
+            None => continue,
+        };
         table.insert(prefix, Route::Via(group));
+    }
+    for v in &mut vrfs {
+        v.v4.finish();
     }
     (vrfs, gateways)
 }

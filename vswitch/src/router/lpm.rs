@@ -31,41 +31,45 @@ fn leaf_len(e: u32) -> u8 {
 pub struct Lpm4<V> {
     top: Box<[u32]>,
     chunks: Vec<[u32; 256]>,
+    /// The distinct values, each stored once: a table of a million routes to a few next hops
+    /// keeps this in cache, and a lookup's only possible miss is its trie chunk.
     values: Vec<V>,
-    /// (prefix, value index) as inserted, for listing.
-    prefixes: HashMap<(u32, u8), usize>,
+    value_index: HashMap<V, usize>,
+    /// The prefixes inserted.
+    prefixes: hashbrown::HashSet<(u32, u8)>,
 }
 
-impl<V: Copy> Default for Lpm4<V> {
+impl<V: Copy + Eq + std::hash::Hash> Default for Lpm4<V> {
     fn default() -> Self {
         Lpm4 {
             top: vec![0; 1 << 16].into_boxed_slice(),
             chunks: Vec::new(),
             values: Vec::new(),
-            prefixes: HashMap::new(),
+            value_index: HashMap::new(),
+            prefixes: hashbrown::HashSet::new(),
         }
     }
 }
 
-impl<V: Copy> Lpm4<V> {
-    /// Adds or replaces an IPv4 `prefix`. At most 2^24 values; a full table ignores more.
+impl<V: Copy + Eq + std::hash::Hash> Lpm4<V> {
+    /// Adds or replaces an IPv4 `prefix`. At most 2^24 distinct values; more are ignored.
     pub fn insert(&mut self, prefix: Prefix, value: V) {
         let IpAddr::V4(addr) = prefix.addr() else {
             return;
         };
         let (addr, len) = (u32::from(addr), prefix.prefix_len());
-        let index = match self.prefixes.get(&(addr, len)) {
-            Some(&i) => {
-                self.values[i] = value;
-                i
-            }
+        let index = match self.value_index.get(&value) {
+            Some(&i) => i,
             None if self.values.len() < VALUE_MASK as usize => {
                 self.values.push(value);
-                self.prefixes.insert((addr, len), self.values.len() - 1);
+                self.value_index.insert(value, self.values.len() - 1);
                 self.values.len() - 1
             }
             None => return,
         };
+        // Replacing a prefix's value rewrites its slots: a slot holding a leaf of the same
+        // length inside the prefix's range can only be the prefix itself.
+        self.prefixes.insert((addr, len));
         let e = leaf(index, len);
         if len <= 16 {
             let first = (addr >> 16) as usize;
@@ -125,6 +129,22 @@ impl<V: Copy> Lpm4<V> {
             Some(p) => self.chunks[p][slot] = pointer,
         }
         c
+    }
+
+    /// Moves the chunks to memory backed by huge pages when the table is large (call once the
+    /// routes are in): lookups into a table of a million routes otherwise miss the TLB too.
+    pub fn finish(&mut self) {
+        const HUGE_MIN_CHUNKS: usize = 1024;
+        if self.chunks.len() < HUGE_MIN_CHUNKS {
+            return;
+        }
+        let mut moved: Vec<[u32; 256]> = Vec::with_capacity(self.chunks.len());
+        crate::dpdk::advise_huge_pages(
+            moved.as_ptr() as usize,
+            self.chunks.len() * std::mem::size_of::<[u32; 256]>(),
+        );
+        moved.extend_from_slice(&self.chunks);
+        self.chunks = moved;
     }
 
     /// The value of the longest prefix holding `addr`.

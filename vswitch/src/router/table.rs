@@ -18,7 +18,7 @@ pub type VrfIdx = u16;
 pub const GATEWAY_MAC: MacAddr = MacAddr([0x02, 0x76, 0x73, 0x00, 0x00, 0x01]);
 
 /// What a route leads to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Route {
     /// A subnet of this network: the destination itself is the next hop.
     Connected(NetIdx),
@@ -29,7 +29,7 @@ pub enum Route {
 }
 
 /// One next hop of a static route, resolved at publish time to the network it is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NextHop {
     pub ip: IpAddr,
     pub net: NetIdx,
