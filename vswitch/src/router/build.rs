@@ -141,3 +141,40 @@ impl Vrf {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::StaticRoute;
+
+    #[test]
+    fn many_routes_via_one_router_share_one_group() {
+        let mut model = Model::parse(
+            "json",
+            r#"{"networks":[{"name":"up","subnets":["203.0.113.0/24"],"gateways":["203.0.113.1"]}]}"#,
+        )
+        .unwrap();
+        // More routes than group ids: they must all be installed.
+        for i in 0..70_000u32 {
+            let net = std::net::Ipv4Addr::from((10 << 24) | (i << 8));
+            model.routes.push(StaticRoute {
+                vrf: None,
+                prefix: format!("{net}/24"),
+                via: vec!["203.0.113.254".into()],
+            });
+        }
+        let mut neighbors = NeighborTables::default();
+        neighbors.sync(&vrf_names(&model));
+        let index = HashMap::from([("up", 0 as NetIdx)]);
+        let (vrfs, _) = build(&model, &neighbors, &index);
+        assert_eq!(vrfs[0].groups.len(), 1);
+        let last = u32::from(std::net::Ipv4Addr::new(11, 17, 111, 5)); // the last route
+        assert_eq!(vrfs[0].v4.lookup(last), Some(Route::Via(0)));
+        assert_eq!(
+            vrfs[0]
+                .v4
+                .lookup(u32::from(std::net::Ipv4Addr::new(12, 0, 0, 1))),
+            None
+        );
+    }
+}
