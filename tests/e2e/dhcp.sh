@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The built-in DHCP server, against busybox udhcpc in namespaces:
-#   web 198.51.100.0/24, gateway .1, --dhcp --dhcp-range .100-.149 --dns .53, h2 fixed at .42
+#   web 198.51.100.0/24, gateway .1, --dhcp --dhcp-range .100-.149 --dns .53, h2 fixed at .42,
+#   and 2001:db8:7::/64 (gateway 2001:db8:7::1), which router advertisements offer for SLAAC
 # h1 gets an address of the range, the gateway as router and the DNS server; h2 gets its fixed
-# address; both reach each other and the gateway. `vsctl dhcp show` lists the leases; after a
+# address; both reach each other and the gateway. h3's kernel configures itself by SLAAC from
+# the gateway's router advertisement and pings the gateway over IPv6. `vsctl dhcp show` lists the leases; after a
 # restart of vswitchd they are still there and h1 gets the same address again. Bad DHCP
 # settings are refused with one line.
 # shellcheck source=lib.sh
@@ -13,7 +15,8 @@ need_cmd busybox
 GW=198.51.100.1 DNS=198.51.100.53 H2_FIXED=198.51.100.42 H2_MAC=02:00:00:00:00:42
 
 start_daemon
-vs network add web --subnet 198.51.100.0/24 --gateway "$GW" --dhcp \
+vs network add web --subnet 198.51.100.0/24 --gateway "$GW" \
+    --subnet 2001:db8:7::/64 --gateway 2001:db8:7::1 --dhcp \
     --dhcp-range 198.51.100.100-198.51.100.149 --dns "$DNS" --dhcp-host "$H2_MAC=$H2_FIXED" >/dev/null
 make_host h1
 make_host h2
@@ -63,6 +66,20 @@ log "$leases"
 assert_contains "$leases" "$h1_ip" "vsctl dhcp show"
 assert_contains "$leases" "$H2_FIXED" "vsctl dhcp show"
 
+step "SLAAC: h3 takes an address and the default router from the gateway's advertisement"
+make_host h3
+vs port add p3 --type af-packet --iface "$(rif h3)" --network web >/dev/null
+i3=$(hif h3)
+inns h3 sysctl -qw "net.ipv6.conf.$i3.disable_ipv6=0" "net.ipv6.conf.$i3.accept_ra=1" \
+    "net.ipv6.conf.$i3.autoconf=1" "net.ipv6.conf.$i3.accept_dad=0"
+inns h3 ip link set "$i3" down
+inns h3 ip link set "$i3" up
+slaac_addr() { inns h3 ip -6 addr show dev "$i3" scope global | grep -q 'inet6 2001:db8:7:'; }
+wait_for 20 "h3 to configure an address of 2001:db8:7::/64" slaac_addr
+log "h3: $(inns h3 ip -6 addr show dev "$i3" scope global | awk '/inet6/ {print $2}') via $(inns h3 ip -6 route show default)"
+assert_contains "$(inns h3 ip -6 route show default)" "fe80::76:73ff:fe00:1" "h3's default router"
+assert_ping h3 2001:db8:7::1
+
 step "vswitchd restarted: the leases are still there, h1 gets the same address"
 stop_daemon TERM
 start_daemon
@@ -75,7 +92,7 @@ assert_ping h1 "$H2_FIXED"
 step "bad DHCP settings: one-line errors, model unchanged"
 model=$(vs config show)
 for args in \
-    "--subnet 2001:db8:5::/64 --gateway 2001:db8:5::1 --dhcp" \
+    "--subnet 203.0.113.0/24 --dhcp" \
     "--subnet 203.0.113.0/24 --gateway 203.0.113.1 --dhcp --dhcp-range 203.0.113.200-203.0.114.10" \
     "--subnet 203.0.113.0/24 --gateway 203.0.113.1 --dhcp --dhcp-host 02:00:00:00:00:01=198.51.100.9" \
     "--subnet 203.0.113.0/24 --gateway 203.0.113.1 --dns 203.0.113.53"; do

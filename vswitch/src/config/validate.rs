@@ -221,9 +221,18 @@ fn validate_dhcp(n: &Network, subnets: &[Prefix]) -> Result<()> {
         .iter()
         .find_map(|g| g.parse::<std::net::Ipv4Addr>().ok());
     let subnet = gateway.and_then(|g| subnets.iter().find(|p| p.contains(g.into())));
+    // IPv4 gets DHCP; IPv6 /64 subnets get router advertisements (SLAAC).
+    let v6 = n
+        .gateways
+        .iter()
+        .any(|g| g.parse::<std::net::Ipv6Addr>().is_ok());
     let Some(subnet) = subnet else {
+        if v6 && n.dhcp_range.is_none() && n.dns.is_empty() && n.dhcp_hosts.is_empty() {
+            return Ok(());
+        }
         return Err(invalid(format!(
-            "network {name}: --dhcp needs an IPv4 --subnet and a --gateway in it"
+            "network {name}: --dhcp needs an IPv4 --subnet and a --gateway in it (or, for \
+             router advertisements only, an IPv6 one)"
         )));
     };
     let in_subnet = |ip: u32| subnet.contains(std::net::Ipv4Addr::from(ip).into());

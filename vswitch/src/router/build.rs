@@ -73,8 +73,14 @@ pub fn build(
                     table.insert(host, Route::Local);
                 }
             }
+            let slaac = subnets
+                .iter()
+                .filter(|p| n.dhcp && !p.is_ipv4() && p.prefix_len() == 64)
+                .copied()
+                .collect();
             Some(Gateway {
                 vrf,
+                slaac,
                 v4: gateways.iter().find_map(|g| match g {
                     IpAddr::V4(a) => Some(*a),
                     IpAddr::V6(_) => None,

@@ -6,7 +6,8 @@
 //! - `prefix`, `lpm`: prefixes and the per-VRF longest-prefix-match tables;
 //! - `neighbor`: the learned IP → MAC table of each VRF;
 //! - `table`: what a snapshot holds of the router, `build` makes it from the model;
-//! - `stage` (dispatch), `arp` and `nd` (neighbors), `forward4` and `forward6`, `next_hop`,
+//! - `stage` (dispatch), `arp` and `nd` (neighbors), `ra` (SLAAC), `forward4` and `forward6`,
+//!   `next_hop`,
 //!   `ecmp`, `icmp_error`: the datapath;
 //! - `api`: the control handlers (routes, neighbors).
 
@@ -22,5 +23,6 @@ pub mod nd;
 pub mod neighbor;
 pub mod next_hop;
 pub mod prefix;
+pub mod ra;
 pub mod stage;
 pub mod table;

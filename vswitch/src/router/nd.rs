@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use super::neighbor::Neighbor;
 use super::stage::{reshape, set_macs};
-use super::table::GATEWAY_MAC;
+use super::table::{GATEWAY_LINK_LOCAL, GATEWAY_MAC};
 use crate::packet::{eth, ethertype, icmp, ipproto, ipv6, MacAddr};
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;
@@ -125,7 +125,9 @@ pub fn handle<B: PacketBuf>(
             learn(msg.src, mac);
         }
     }
-    let answer = if Some(msg.target) == gw.v6 {
+    let for_gateway =
+        gw.v6.is_some() && (Some(msg.target) == gw.v6 || msg.target == GATEWAY_LINK_LOCAL);
+    let answer = if for_gateway {
         Some((GATEWAY_MAC, FLAG_ROUTER))
     } else if dad {
         None

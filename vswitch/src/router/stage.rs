@@ -2,7 +2,7 @@
 
 use super::icmp_error::IcmpLimiter;
 use super::table::GATEWAY_MAC;
-use super::{arp, forward4, forward6, nd};
+use super::{arp, forward4, forward6, nd, ra};
 use crate::config::snapshot::Snapshot;
 use crate::dhcp;
 use crate::packet::{eth, ethertype, MacAddr};
@@ -43,7 +43,9 @@ pub fn handle<B: PacketBuf>(
         }
         // Broadcast: DHCP to the network's server, or the bridge's.
         ethertype::IPV4 => dhcp::stage::handle(ctx, in_port, buf, meta).unwrap_or(meta.verdict),
-        ethertype::IPV6 => match nd::handle(ctx, in_port, buf, meta) {
+        ethertype::IPV6 => match nd::handle(ctx, in_port, buf, meta)
+            .or_else(|| ra::handle(ctx, in_port, buf, meta))
+        {
             Some(verdict) => verdict,
             None if meta.dst == GATEWAY_MAC => forward6::route(ctx, icmp, in_port, buf, meta),
             None => meta.verdict,

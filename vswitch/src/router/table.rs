@@ -17,6 +17,11 @@ pub type VrfIdx = u16;
 /// moves keeps a valid gateway ARP entry (locally administered).
 pub const GATEWAY_MAC: MacAddr = MacAddr([0x02, 0x76, 0x73, 0x00, 0x00, 0x01]);
 
+/// The gateway's IPv6 link-local address (EUI-64 of the gateway MAC): the source of its router
+/// advertisements and the default router of hosts configured by SLAAC.
+pub const GATEWAY_LINK_LOCAL: Ipv6Addr =
+    Ipv6Addr::new(0xfe80, 0, 0, 0, 0x0076, 0x73ff, 0xfe00, 0x0001);
+
 /// What a route leads to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Route {
@@ -53,6 +58,8 @@ pub struct Gateway {
     pub v6: Option<Ipv6Addr>,
     /// The network's subnets: the sources whose neighbors the gateway learns here.
     pub subnets: Vec<Prefix>,
+    /// The IPv6 /64 subnets router advertisements offer for SLAAC (networks with `--dhcp`).
+    pub slaac: Vec<Prefix>,
 }
 
 impl Gateway {
