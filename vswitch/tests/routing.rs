@@ -460,3 +460,75 @@ fn ipv6_neighbor_discovery_and_routing_through_the_gateway() {
         .is_empty());
     assert_eq!(sw.drops(0, DropReason::BadNd), 1);
 }
+
+/// web (VLAN 10) and db (VLAN 20) both on trunk port 0; db also on access port 1.
+const TRUNK_MODEL: &str = r#"{
+    "networks": [
+        {"name": "web", "vlan": 10, "subnets": ["198.51.100.0/24"], "gateways": ["198.51.100.1"]},
+        {"name": "db", "vlan": 20, "subnets": ["203.0.113.0/24"], "gateways": ["203.0.113.1"]}
+    ],
+    "ports": [
+        {"name": "t0", "type": "tap", "iface": "t0", "trunk": [10, 20]},
+        {"name": "p1", "type": "tap", "iface": "p1", "network": "db"}
+    ]}"#;
+
+/// `frame` with an 802.1Q tag of `vid` after the MACs.
+fn tagged(frame: &[u8], vid: u16) -> Vec<u8> {
+    let mut out = frame[..12].to_vec();
+    out.extend_from_slice(&[0x81, 0x00]);
+    out.extend_from_slice(&vid.to_be_bytes());
+    out.extend_from_slice(&frame[12..]);
+    out
+}
+
+#[test]
+fn routes_between_vlans_of_a_trunk_and_back_out_of_the_same_trunk() {
+    let mut sw = Switch::new(TRUNK_MODEL);
+    // A on VLAN 10 and C on VLAN 20, both behind the trunk; B on the access port of db.
+    let c_ip = [203, 0, 113, 30];
+    let asks = [
+        (
+            0,
+            tagged(
+                &arp_frame(arp::Operation::REQUEST, A, [0xff; 6], A_IP, GW_A),
+                10,
+            ),
+        ),
+        (
+            0,
+            tagged(
+                &arp_frame(arp::Operation::REQUEST, C, [0xff; 6], c_ip, GW_B),
+                20,
+            ),
+        ),
+        (
+            1,
+            arp_frame(arp::Operation::REQUEST, B, [0xff; 6], B_IP, GW_B),
+        ),
+    ];
+    for (port, f) in asks {
+        let out = sw.send(port, &[f]);
+        assert_eq!(
+            out.len(),
+            1,
+            "the gateway answers on the port and VLAN asked on"
+        );
+        assert_eq!(out[0].0, port);
+    }
+    // A (VLAN 10) -> B (access port of db): untagged out of port 1.
+    let out = sw.send(0, &[tagged(&udp(A, GW, A_IP, B_IP, 64, 32), 10)]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, 1);
+    assert_eq!(&out[0].1[12..14], &[0x08, 0x00], "untagged");
+    // B -> A: back out of the trunk, tagged with web's VLAN.
+    let out = sw.send(1, &[udp(B, GW, B_IP, A_IP, 64, 32)]);
+    assert_eq!(out[0].0, 0);
+    assert_eq!(&out[0].1[12..16], &[0x81, 0x00, 0x00, 10]);
+    assert_eq!(&out[0].1[0..6], &A);
+    // A (VLAN 10) -> C (VLAN 20): routed back out of the trunk it came in on, tagged 20.
+    let out = sw.send(0, &[tagged(&udp(A, GW, A_IP, c_ip, 64, 32), 10)]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, 0);
+    assert_eq!(&out[0].1[12..16], &[0x81, 0x00, 0x00, 20]);
+    assert_eq!(&out[0].1[0..6], &C);
+}
