@@ -10,8 +10,9 @@ use crate::error::Error;
 use crate::output::{self, Table};
 use crate::pb::router_service_client::RouterServiceClient;
 use crate::pb::{
-    AddRouteRequest, DeleteRouteRequest, ListNeighborsRequest, ListNeighborsResponse,
-    ListRoutesRequest, ListRoutesResponse, RouteEntry,
+    AddNeighborRequest, AddRouteRequest, DeleteNeighborRequest, DeleteRouteRequest,
+    ListNeighborsRequest, ListNeighborsResponse, ListRoutesRequest, ListRoutesResponse,
+    NeighborEntry, RouteEntry,
 };
 
 #[derive(Debug, Subcommand)]
@@ -55,6 +56,26 @@ pub enum RouteCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum ArpCmd {
+    /// Add a static neighbor: IP is at MAC in NET (never ages; ARP/ND do not move it).
+    Add {
+        ip: IpAddr,
+        #[arg(long, value_name = "MAC")]
+        mac: String,
+        #[arg(long, value_name = "NET")]
+        network: String,
+        /// Succeed if the same neighbor already exists.
+        #[arg(long)]
+        exist_ok: bool,
+    },
+    /// Delete a static neighbor.
+    Del {
+        ip: IpAddr,
+        #[arg(long, value_name = "NET")]
+        network: String,
+        /// Succeed if there is none.
+        #[arg(long)]
+        missing_ok: bool,
+    },
     /// List the neighbors the gateways learned (ARP for IPv4).
     Show {
         /// Only this VRF [default: every VRF].
@@ -109,12 +130,46 @@ pub async fn run_route(ctx: &Ctx, cmd: RouteCmd) -> Result<(), Error> {
 
 pub async fn run_arp(ctx: &Ctx, cmd: ArpCmd) -> Result<(), Error> {
     let mut client = RouterServiceClient::new(ctx.channel().await?);
-    let ArpCmd::Show { vrf } = cmd;
-    let request = ListNeighborsRequest {
-        vrf: vrf.unwrap_or_default(),
-    };
-    let list = client.list_neighbors(request).await?.into_inner();
-    output::emit(ctx.json, &list, render_neighbors)
+    match cmd {
+        ArpCmd::Add {
+            ip,
+            mac,
+            network,
+            exist_ok,
+        } => {
+            let request = AddNeighborRequest {
+                neighbor: Some(NeighborEntry {
+                    ip: ip.to_string(),
+                    mac,
+                    network,
+                    ..Default::default()
+                }),
+                exist_ok,
+            };
+            let entry = client.add_neighbor(request).await?.into_inner();
+            output::emit(ctx.json, &entry, |_| String::new())
+        }
+        ArpCmd::Del {
+            ip,
+            network,
+            missing_ok,
+        } => {
+            let request = DeleteNeighborRequest {
+                network,
+                ip: ip.to_string(),
+                missing_ok,
+            };
+            let reply = client.delete_neighbor(request).await?.into_inner();
+            output::emit(ctx.json, &reply, |_| String::new())
+        }
+        ArpCmd::Show { vrf } => {
+            let request = ListNeighborsRequest {
+                vrf: vrf.unwrap_or_default(),
+            };
+            let list = client.list_neighbors(request).await?.into_inner();
+            output::emit(ctx.json, &list, render_neighbors)
+        }
+    }
 }
 
 fn render_routes(list: &ListRoutesResponse) -> String {
@@ -147,7 +202,6 @@ fn render_neighbors(list: &ListNeighborsResponse) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pb::NeighborEntry;
 
     #[test]
     fn renders_routes_and_neighbors_as_tables() {

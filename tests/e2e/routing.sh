@@ -130,6 +130,16 @@ if printf '%s' "$(vs arp show --vrf t2)" | grep -q "$(host_mac h1)"; then
     fail "h1 (t1) appears among t2's neighbors"
 fi
 
+step "a static neighbor: listed, used without ARP, deleted"
+vs arp add 203.0.113.77 --mac 02:00:00:00:07:77 --network db >/dev/null
+assert_contains "$(vs arp show --vrf t1)" "02:00:00:00:07:77" "t1 neighbors with the static one"
+before=$(port_counter p1 drops.neighbor_miss)
+inns h1 ping -n -c 2 -W 1 203.0.113.77 >/dev/null 2>&1 || true
+assert_eq "$(port_counter p1 drops.neighbor_miss)" "$before" "p1 neighbor_miss toward the static neighbor"
+assert_gt "$(port_counter p2 tx_packets)" 0 "frames out of db's port"
+vs arp del 203.0.113.77 --network db
+if vs arp show --vrf t1 | grep -q 02:00:00:00:07:77; then fail "the static neighbor is still listed"; fi
+
 step "bad input: one-line errors, model unchanged"
 model=$(vs config show)
 check_refused() { # WHAT ARGS...
@@ -147,6 +157,7 @@ check_refused "an MTU below IPv6's minimum" port add bad --type af-packet --ifac
 check_refused "a route in an unknown VRF" route add 0.0.0.0/0 --via "$RT" --vrf nope
 check_refused "a next hop outside the VRF's subnets" route add 198.51.100.192/26 --via 198.51.100.150 --vrf t1
 check_refused "the same route twice" route add 0.0.0.0/0 --via "$RT" --vrf t1
+check_refused "a static neighbor outside the network's subnets" arp add 198.51.100.99 --mac 02:00:00:00:00:99 --network db
 assert_eq "$(vs config show)" "$model" "the model after the refused changes"
 vs port del pu
 check_refused "deleting the network the default route needs" network del uplink

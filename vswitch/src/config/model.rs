@@ -16,6 +16,9 @@ pub struct Model {
     /// Static routes of the VRFs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<StaticRoute>,
+    /// Static neighbors (ARP / ND entries that never age).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub neighbors: Vec<StaticNeighbor>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,6 +148,15 @@ pub struct StaticMac {
     pub network: String,
     pub mac: String,
     pub port: String,
+}
+
+/// A static neighbor: IP is at MAC in NETWORK (a host or router that does not answer ARP/ND).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticNeighbor {
+    pub network: String,
+    pub ip: String,
+    pub mac: String,
 }
 
 /// The VRF of networks and routes that name none.

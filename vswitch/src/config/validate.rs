@@ -51,6 +51,7 @@ pub fn validate(model: &Model) -> Result<()> {
 
     validate_vrf_subnets(model)?;
     validate_routes(model)?;
+    validate_neighbors(model)?;
 
     let mut port_names = HashSet::new();
     let mut ifaces = HashSet::new();
@@ -263,6 +264,46 @@ fn validate_dhcp(n: &Network, subnets: &[Prefix]) -> Result<()> {
         if !subnet.contains(ip.into()) || !macs.insert(mac) {
             return Err(invalid(format!(
                 "network {name}: --dhcp-host {mac}={ip} is outside {subnet} or its MAC is given twice"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Static neighbors: in a routed network, on one of its subnets, a unicast MAC, one per address
+/// in a VRF.
+fn validate_neighbors(model: &Model) -> Result<()> {
+    let mut seen = HashSet::new();
+    for e in &model.neighbors {
+        let name = format!("neighbor {} in network {}", e.ip, e.network);
+        let net = model
+            .network(&e.network)
+            .ok_or_else(|| ConfigError::NotFound(format!("{name}: the network does not exist")))?;
+        let ip: IpAddr =
+            e.ip.parse()
+                .map_err(|_| invalid(format!("{name}: not an IP address")))?;
+        let on_link = net
+            .subnets
+            .iter()
+            .filter_map(|s| s.parse::<Prefix>().ok())
+            .any(|p| p.contains(ip));
+        if !on_link {
+            return Err(invalid(format!(
+                "{name}: the address is in no --subnet of the network"
+            )));
+        }
+        match e.mac.parse::<MacAddr>() {
+            Ok(m) if m.is_unicast() && !m.is_zero() => {}
+            _ => {
+                return Err(invalid(format!(
+                    "{name}: MAC {:?} is not a unicast MAC address",
+                    e.mac
+                )))
+            }
+        }
+        if !seen.insert((vrf_of(net), ip)) {
+            return Err(ConfigError::AlreadyExists(format!(
+                "{name}: the address already has a static neighbor"
             )));
         }
     }

@@ -4,11 +4,12 @@ use tonic::{Request, Response, Status};
 
 use super::pb::router_service_server::RouterService;
 use super::pb::{
-    AddRouteRequest, DeleteRouteRequest, DeleteRouteResponse, ListNeighborsRequest,
-    ListNeighborsResponse, ListRoutesRequest, ListRoutesResponse, NeighborEntry, RouteEntry,
+    AddNeighborRequest, AddRouteRequest, DeleteNeighborRequest, DeleteNeighborResponse,
+    DeleteRouteRequest, DeleteRouteResponse, ListNeighborsRequest, ListNeighborsResponse,
+    ListRoutesRequest, ListRoutesResponse, NeighborEntry, RouteEntry,
 };
 use super::{status, Shared};
-use crate::config::model::{StaticRoute, DEFAULT_VRF};
+use crate::config::model::{StaticNeighbor, StaticRoute, DEFAULT_VRF};
 use crate::router::api;
 
 pub struct RouterApi(pub Shared);
@@ -41,6 +42,33 @@ impl RouterService for RouterApi {
                 })
                 .collect(),
         }))
+    }
+
+    async fn add_neighbor(
+        &self,
+        req: Request<AddNeighborRequest>,
+    ) -> Result<Response<NeighborEntry>, Status> {
+        let req = req.into_inner();
+        let n = req
+            .neighbor
+            .ok_or_else(|| Status::invalid_argument("add neighbor: the request has no neighbor"))?;
+        let entry = StaticNeighbor {
+            network: n.network.clone(),
+            ip: n.ip.clone(),
+            mac: n.mac.clone(),
+        };
+        api::add_neighbor(&self.0.manager, entry, req.exist_ok).map_err(status)?;
+        Ok(Response::new(n))
+    }
+
+    async fn delete_neighbor(
+        &self,
+        req: Request<DeleteNeighborRequest>,
+    ) -> Result<Response<DeleteNeighborResponse>, Status> {
+        let req = req.into_inner();
+        api::delete_neighbor(&self.0.manager, &req.network, &req.ip, req.missing_ok)
+            .map_err(status)?;
+        Ok(Response::new(DeleteNeighborResponse {}))
     }
 
     async fn add_route(

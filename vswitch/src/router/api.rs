@@ -12,7 +12,7 @@ use crate::pipeline::clock;
 use super::build::vrf_of;
 use super::prefix::Prefix;
 use super::table::Vrf;
-use crate::config::model::StaticRoute;
+use crate::config::model::{StaticNeighbor, StaticRoute};
 
 /// One route as the operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,6 +148,67 @@ pub fn delete_route(mgr: &ConfigManager, vrf: &str, prefix: &str, missing_ok: bo
         Ok(())
     })
     .map(|_| ())
+}
+
+/// Adds a static neighbor (`exist_ok`: an identical one may exist).
+pub fn add_neighbor(mgr: &ConfigManager, entry: StaticNeighbor, exist_ok: bool) -> Result<()> {
+    let entry = StaticNeighbor {
+        ip: canonical_ip(&entry.ip, &entry.network)?,
+        mac: entry
+            .mac
+            .parse::<MacAddr>()
+            .map(|m| m.to_string())
+            .unwrap_or(entry.mac),
+        ..entry
+    };
+    mgr.apply(|m| {
+        if let Some(existing) = m
+            .neighbors
+            .iter()
+            .find(|e| e.network == entry.network && e.ip == entry.ip)
+        {
+            if exist_ok && *existing == entry {
+                return Ok(());
+            }
+            return Err(ConfigError::AlreadyExists(format!(
+                "neighbor {} in network {}: already exists",
+                entry.ip, entry.network
+            )));
+        }
+        m.neighbors.push(entry);
+        Ok(())
+    })
+    .map(|_| ())
+}
+
+/// Deletes the static neighbor `ip` of `network`.
+pub fn delete_neighbor(
+    mgr: &ConfigManager,
+    network: &str,
+    ip: &str,
+    missing_ok: bool,
+) -> Result<()> {
+    let ip = canonical_ip(ip, network)?;
+    mgr.apply(|m| {
+        let before = m.neighbors.len();
+        m.neighbors
+            .retain(|e| !(e.network == network && e.ip == ip));
+        if m.neighbors.len() == before && !missing_ok {
+            return Err(ConfigError::NotFound(format!(
+                "neighbor {ip} in network {network}: no such static neighbor"
+            )));
+        }
+        Ok(())
+    })
+    .map(|_| ())
+}
+
+fn canonical_ip(ip: &str, network: &str) -> Result<String> {
+    ip.parse::<IpAddr>().map(|a| a.to_string()).map_err(|_| {
+        ConfigError::Invalid(format!(
+            "neighbor {ip:?} in network {network}: not an IP address"
+        ))
+    })
 }
 
 /// The route with its prefix in canonical form (host bits cleared), so that one route has one

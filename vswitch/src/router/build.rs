@@ -135,7 +135,37 @@ pub fn build(
     for v in &mut vrfs {
         v.v4.finish();
     }
+    install_static_neighbors(model, &vrfs, &gateways, net_index);
     (vrfs, gateways)
+}
+
+/// Pins the model's static neighbors in their VRFs' tables and drops the ones it no longer has.
+fn install_static_neighbors(
+    model: &Model,
+    vrfs: &[Vrf],
+    gateways: &[Option<Gateway>],
+    net_index: &HashMap<&str, NetIdx>,
+) {
+    let mut keep: Vec<Vec<IpAddr>> = vec![Vec::new(); vrfs.len()];
+    for e in &model.neighbors {
+        let Some(&net) = net_index.get(e.network.as_str()) else {
+            continue;
+        };
+        let Some(gw) = gateways.get(usize::from(net)).and_then(Option::as_ref) else {
+            continue;
+        };
+        let (Ok(ip), Ok(mac)) = (e.ip.parse::<IpAddr>(), e.mac.parse()) else {
+            continue;
+        };
+        let vrf = usize::from(gw.vrf);
+        vrfs[vrf]
+            .neighbors
+            .add_static(ip, super::neighbor::Neighbor { mac, net });
+        keep[vrf].push(ip);
+    }
+    for (v, keep) in vrfs.iter().zip(keep) {
+        v.neighbors.retain_static(&keep);
+    }
 }
 
 impl Vrf {

@@ -25,6 +25,8 @@ const TOMBSTONE: u64 = u64::MAX;
 const MAC_MASK: u64 = (1 << 48) - 1;
 /// Slots probed from a key's home slot before giving up.
 const MAX_PROBE: usize = 16;
+/// The `seen` of a static neighbor: never older than any aging time.
+pub const STATIC_SEEN: u32 = u32::MAX;
 /// Reads retried while writers keep changing a slot, before reporting a miss.
 const READ_RETRIES: usize = 4;
 
@@ -197,10 +199,22 @@ impl NeighborTable {
     #[inline]
     pub fn lookup_in_use(&self, ip: IpAddr, now: u32) -> Option<Neighbor> {
         let (slot, value) = self.find(key(ip))?;
-        if slot.seen.load(Ordering::Relaxed) != now {
+        let seen = slot.seen.load(Ordering::Relaxed);
+        if seen != now && seen != STATIC_SEEN {
             slot.seen.store(now, Ordering::Relaxed);
         }
         Some(unpack(value))
+    }
+
+    /// Pins `ip` to `n` (a static neighbor): it never ages and traffic does not move it.
+    pub fn add_static(&self, ip: IpAddr, n: Neighbor) -> Learned {
+        let _guard = self.writer.lock();
+        self.insert_locked(key(ip), pack(n), STATIC_SEEN)
+    }
+
+    /// Removes the static neighbors not in `keep` (their table is rebuilt from the model).
+    pub fn retain_static(&self, keep: &[IpAddr]) {
+        self.remove_where(|e| e.seen == STATIC_SEEN && !keep.contains(&e.ip));
     }
 
     /// Records that `ip` is `n` at time `now` (seconds).
@@ -208,6 +222,9 @@ impl NeighborTable {
     pub fn learn(&self, ip: IpAddr, n: Neighbor, now: u32) -> Learned {
         let key = key(ip);
         if let Some((slot, value)) = self.find(key) {
+            if slot.seen.load(Ordering::Relaxed) == STATIC_SEEN {
+                return Learned::Refreshed;
+            }
             if value == pack(n) {
                 if slot.seen.load(Ordering::Relaxed) != now {
                     slot.seen.store(now, Ordering::Relaxed);
