@@ -28,8 +28,9 @@ pub struct DhcpServer {
     /// The range dynamic leases come from, inclusive.
     pub first: u32,
     pub last: u32,
-    /// Fixed addresses by MAC.
+    /// Fixed addresses by MAC, and the set of them (never handed to another MAC).
     pub hosts: HashMap<MacAddr, Ipv4Addr>,
+    pub fixed: std::collections::HashSet<Ipv4Addr>,
     pub leases: Arc<LeaseTable>,
 }
 
@@ -57,6 +58,7 @@ pub fn settings(n: &Network, leases: Arc<LeaseTable>) -> Option<DhcpServer> {
         first,
         last,
         hosts: hosts(n).collect(),
+        fixed: hosts(n).map(|(_, ip)| ip).collect(),
         leases,
     })
 }
@@ -108,6 +110,12 @@ pub struct LeaseTable {
 #[derive(Debug, Default)]
 pub struct LeaseState {
     by_mac: HashMap<MacAddr, Lease>,
+    /// The same leases by address: whether an address is taken is one lookup, so that picking
+    /// a free one from a large range is one pass over it.
+    by_ip: HashMap<Ipv4Addr, MacAddr>,
+    /// Where the next search for a free address starts (after the last one bound), so that
+    /// filling a large range does not rescan its taken front every time.
+    cursor: u32,
     /// Changed since the last save.
     dirty: bool,
 }
@@ -136,19 +144,21 @@ impl LeaseState {
                 return Some(l.ip);
             }
         }
+        let taken = |ip: &Ipv4Addr| {
+            self.by_ip
+                .get(ip)
+                .and_then(|m| self.by_mac.get(m))
+                .is_some_and(|l| l.mac != mac && l.expires > now)
+        };
         let free = |ip: Ipv4Addr| {
-            in_range(srv, ip)
-                && ip != srv.server
-                && !srv.hosts.values().any(|h| *h == ip)
-                && !self
-                    .by_mac
-                    .values()
-                    .any(|l| l.ip == ip && l.mac != mac && l.expires > now)
+            in_range(srv, ip) && ip != srv.server && !srv.fixed.contains(&ip) && !taken(&ip)
         };
         if let Some(ip) = wanted.filter(|ip| free(*ip)) {
             return Some(ip);
         }
-        (srv.first..=srv.last)
+        let start = self.cursor.clamp(srv.first, srv.last);
+        (start..=srv.last)
+            .chain(srv.first..start)
             .map(Ipv4Addr::from)
             .find(|ip| free(*ip))
     }
@@ -156,15 +166,24 @@ impl LeaseState {
     /// Binds `ip` to `mac` for a lease from `now`.
     pub fn bind(&mut self, mac: MacAddr, ip: Ipv4Addr, now: u64) {
         let expires = now + u64::from(LEASE_SECS);
-        // Another client's expired lease of this address ends here.
-        self.by_mac.retain(|m, l| *m == mac || l.ip != ip);
-        self.by_mac.insert(mac, Lease { mac, ip, expires });
+        // Another client's expired lease of this address ends here, and so does this client's
+        // lease of another address.
+        if let Some(other) = self.by_ip.insert(ip, mac).filter(|m| *m != mac) {
+            self.by_mac.remove(&other);
+        }
+        if let Some(old) = self.by_mac.insert(mac, Lease { mac, ip, expires }) {
+            if old.ip != ip {
+                self.by_ip.remove(&old.ip);
+            }
+        }
+        self.cursor = u32::from(ip).wrapping_add(1);
         self.dirty = true;
     }
 
     pub fn release(&mut self, mac: MacAddr, ip: Ipv4Addr) {
         if self.by_mac.get(&mac).is_some_and(|l| l.ip == ip) {
             self.by_mac.remove(&mac);
+            self.by_ip.remove(&ip);
             self.dirty = true;
         }
     }
@@ -223,6 +242,7 @@ impl LeaseTables {
             let mut st = table.state.lock();
             for l in leases.into_iter().filter(|l| l.expires > now) {
                 st.by_mac.insert(l.mac, l);
+                st.by_ip.insert(l.ip, l.mac);
             }
         }
         Ok(())
@@ -253,6 +273,7 @@ mod tests {
             first: u32::from(Ipv4Addr::new(198, 51, 100, 1)),
             last: u32::from(Ipv4Addr::new(198, 51, 100, 4)),
             hosts: hosts.iter().copied().collect(),
+            fixed: hosts.iter().map(|(_, ip)| *ip).collect(),
             leases: Arc::default(),
         }
     }
@@ -286,9 +307,26 @@ mod tests {
         assert_eq!(st.pick(&srv, mac(3), None, now), None, "range exhausted");
         // An expired lease's address goes to whoever needs it.
         let later = now + u64::from(LEASE_SECS) + 1;
-        assert_eq!(st.pick(&srv, mac(3), None, later), Some(a));
+        let reused = st.pick(&srv, mac(3), None, later);
+        assert!(reused == Some(a) || reused == Some(b), "{reused:?}");
         st.release(mac(2), b);
         assert!(!st.holds(mac(2), b));
+    }
+
+    #[test]
+    fn filling_a_large_range_stays_one_pass_per_lease() {
+        let mut srv = server(&[]);
+        srv.first = u32::from(Ipv4Addr::new(198, 51, 0, 1));
+        srv.last = u32::from(Ipv4Addr::new(198, 51, 255, 254));
+        let mut st = LeaseState::default();
+        let start = std::time::Instant::now();
+        for i in 0..20_000u32 {
+            let m = MacAddr::from_u64(0x0200_0000_0000 | u64::from(i));
+            let ip = st.pick(&srv, m, None, 1000).unwrap();
+            st.bind(m, ip, 1000);
+        }
+        assert_eq!(st.by_ip.len(), 20_000);
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]
