@@ -227,15 +227,14 @@ impl Icmp6Error {
         set_macs(frame, dst_mac, GATEWAY_MAC);
         frame[12..14].copy_from_slice(&ethertype::IPV6.to_be_bytes());
         let (ip, msg) = frame[eth::HEADER_LEN..].split_at_mut(ipv6::HEADER_LEN);
-        let mut ip = ipv6::Packet::new_unchecked(ip);
-        ip.set_version(6);
-        ip.set_traffic_class(0);
-        ip.set_flow_label(0);
-        ip.set_payload_len((icmp::HEADER_LEN + quote) as u16);
-        ip.set_next_header(ipproto::ICMPV6);
-        ip.set_hop_limit(TTL);
-        ip.set_src_addr(from);
-        ip.set_dst_addr(to);
+        let header = ipv6::Repr {
+            src_addr: from,
+            dst_addr: to,
+            next_header: ipproto::ICMPV6,
+            payload_len: icmp::HEADER_LEN + quote,
+            hop_limit: TTL,
+        };
+        header.emit(&mut ipv6::Packet::new_unchecked(ip));
         let mut m = icmp::Packet::new_unchecked(msg);
         m.set_msg_type(self.msg_type);
         m.set_msg_code(self.code);

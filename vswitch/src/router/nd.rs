@@ -15,11 +15,14 @@ use crate::pipeline::meta::{Meta, Verdict};
 use crate::pipeline::Context;
 
 /// ND messages carry hop limit 255: proof they were not routed (RFC 4861 7.1.1).
-const ND_HOP_LIMIT: u8 = 255;
+pub(super) const ND_HOP_LIMIT: u8 = 255;
+/// The all-nodes group (ff02::1) and its Ethernet address.
+pub(super) const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+pub(super) const ALL_NODES_MAC: MacAddr = MacAddr([0x33, 0x33, 0, 0, 0, 1]);
 /// NS/NA body after the ICMPv6 header (whose last 4 bytes hold the NA flags): the target.
 const BODY_LEN: usize = 16;
 /// Option types: source / target link-layer address.
-const OPT_SOURCE_LLADDR: u8 = 1;
+pub(super) const OPT_SOURCE_LLADDR: u8 = 1;
 const OPT_TARGET_LLADDR: u8 = 2;
 /// NA flags: router, solicited, override.
 const FLAG_ROUTER: u8 = 0x80;
@@ -142,11 +145,7 @@ pub fn handle<B: PacketBuf>(
     };
     // Answer to the soliciting address, or to all nodes for duplicate address detection.
     let (to_ip, to_mac, solicited) = if dad {
-        (
-            Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1),
-            MacAddr([0x33, 0x33, 0, 0, 0, 1]),
-            0,
-        )
+        (ALL_NODES, ALL_NODES_MAC, 0)
     } else {
         (msg.src, msg.lladdr.unwrap_or(meta.src), FLAG_SOLICITED)
     };
@@ -205,15 +204,14 @@ impl NdFrame {
         set_macs(frame, self.eth.0, self.eth.1);
         frame[12..14].copy_from_slice(&ethertype::IPV6.to_be_bytes());
         let (ip, msg) = frame[eth::HEADER_LEN..].split_at_mut(ipv6::HEADER_LEN);
-        let mut ip = ipv6::Packet::new_unchecked(ip);
-        ip.set_version(6);
-        ip.set_traffic_class(0);
-        ip.set_flow_label(0);
-        ip.set_payload_len((icmp::HEADER_LEN + BODY_LEN + 8) as u16);
-        ip.set_next_header(ipproto::ICMPV6);
-        ip.set_hop_limit(ND_HOP_LIMIT);
-        ip.set_src_addr(self.ip.0);
-        ip.set_dst_addr(self.ip.1);
+        let header = ipv6::Repr {
+            src_addr: self.ip.0,
+            dst_addr: self.ip.1,
+            next_header: ipproto::ICMPV6,
+            payload_len: icmp::HEADER_LEN + BODY_LEN + 8,
+            hop_limit: ND_HOP_LIMIT,
+        };
+        header.emit(&mut ipv6::Packet::new_unchecked(ip));
         msg[0] = self.kind;
         msg[1] = 0;
         msg[4..8].copy_from_slice(&[self.flags, 0, 0, 0]);

@@ -2,20 +2,17 @@
 //! network with `--dhcp` and an IPv6 /64 gets an advertisement of the gateway (from its
 //! link-local address) with the /64 prefixes to configure addresses from.
 
-use std::net::Ipv6Addr;
-
+use super::nd::{ALL_NODES, ALL_NODES_MAC, ND_HOP_LIMIT, OPT_SOURCE_LLADDR};
 use super::stage::{reshape, set_macs};
 use super::table::{GATEWAY_LINK_LOCAL, GATEWAY_MAC};
-use crate::packet::{eth, ethertype, icmp, ipproto, ipv6, MacAddr};
+use crate::packet::{eth, ethertype, icmp, ipproto, ipv6};
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;
 use crate::pipeline::meta::{Meta, Verdict};
 use crate::pipeline::Context;
 
-const ND_HOP_LIMIT: u8 = 255;
 /// The RA header after the ICMPv6 header: reachable time and retransmit timer.
 const RA_BODY: usize = 8;
-const OPT_SOURCE_LLADDR: u8 = 1;
 const OPT_PREFIX: u8 = 3;
 /// Prefix option: on-link and autonomous (addresses may be formed from it).
 const PREFIX_ON_LINK_AUTO: u8 = 0xc0;
@@ -24,7 +21,6 @@ const PREFIX_OPT_LEN: usize = 32;
 const ROUTER_LIFETIME: u16 = 1800;
 const VALID_LIFETIME: u32 = 86_400;
 const PREFERRED_LIFETIME: u32 = 14_400;
-const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 
 /// Answers a router solicitation; `None` when the frame is not one.
 pub fn handle<B: PacketBuf>(
@@ -56,7 +52,7 @@ pub fn handle<B: PacketBuf>(
     }
     let src = ip.src_addr();
     let (to_ip, to_mac) = if src.is_unspecified() {
-        (ALL_NODES, MacAddr([0x33, 0x33, 0, 0, 0, 1]))
+        (ALL_NODES, ALL_NODES_MAC)
     } else {
         (src, meta.src)
     };
@@ -77,15 +73,14 @@ pub fn handle<B: PacketBuf>(
     set_macs(frame, to_mac, GATEWAY_MAC);
     frame[12..14].copy_from_slice(&ethertype::IPV6.to_be_bytes());
     let (ip, msg) = frame[eth::HEADER_LEN..].split_at_mut(ipv6::HEADER_LEN);
-    let mut ip = ipv6::Packet::new_unchecked(ip);
-    ip.set_version(6);
-    ip.set_traffic_class(0);
-    ip.set_flow_label(0);
-    ip.set_payload_len(icmp_len as u16);
-    ip.set_next_header(ipproto::ICMPV6);
-    ip.set_hop_limit(ND_HOP_LIMIT);
-    ip.set_src_addr(GATEWAY_LINK_LOCAL);
-    ip.set_dst_addr(to_ip);
+    let header = ipv6::Repr {
+        src_addr: GATEWAY_LINK_LOCAL,
+        dst_addr: to_ip,
+        next_header: ipproto::ICMPV6,
+        payload_len: icmp_len,
+        hop_limit: ND_HOP_LIMIT,
+    };
+    header.emit(&mut ipv6::Packet::new_unchecked(ip));
     msg.fill(0);
     msg[0] = icmp::v6::ROUTER_ADVERT;
     msg[4] = 64; // the hop limit hosts should use
