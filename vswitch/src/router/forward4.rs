@@ -5,13 +5,11 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::arp::ArpFrame;
 use super::ecmp;
 use super::icmp_error::{echo_reply, IcmpError, IcmpLimiter};
 use super::next_hop;
 use super::stage::set_macs;
 use super::table::{Route, GATEWAY_MAC};
-use crate::config::snapshot::NetIdx;
 use crate::packet::{checksum, eth, icmp, ipproto, ipv4};
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;
@@ -137,10 +135,7 @@ pub fn route<B: PacketBuf>(
         return error(icmp, buf, IcmpError::NET_UNREACHABLE, DropReason::NoRoute);
     };
     let Some(out) = next_hop::resolve(ctx, vrf, to_net, next_hop) else {
-        return match next_hop {
-            IpAddr::V4(ip) => resolve(ctx, buf, meta, to_net, ip),
-            IpAddr::V6(_) => Verdict::Drop(DropReason::NoRoute),
-        };
+        return next_hop::ask(ctx, buf, meta, to_net, next_hop);
     };
     if h.total_len > usize::from(out.mtu) {
         return if h.dont_frag {
@@ -153,37 +148,6 @@ pub fn route<B: PacketBuf>(
     rewrite(buf, out.mac);
     next_hop::hand_off(meta, to_net, &out)
 }
-/// The next hop is not known: the packet becomes an ARP request for it into its network (the
-/// sender retries; the reply teaches the gateway where the next hop is).
-fn resolve<B: PacketBuf>(
-    ctx: &Context<'_>,
-    buf: &mut B,
-    meta: &mut Meta,
-    to_net: NetIdx,
-    next_hop: Ipv4Addr,
-) -> Verdict {
-    let from = ctx
-        .snap
-        .networks
-        .get(usize::from(to_net))
-        .and_then(|n| n.gateway.as_ref())
-        .and_then(|g| g.v4);
-    let Some(from) = from else {
-        return Verdict::Drop(DropReason::NeighborMiss);
-    };
-    ctx.counters
-        .port(buf.in_port())
-        .drop(DropReason::NeighborMiss);
-    match ArpFrame::request(from, next_hop).write(buf) {
-        Ok(()) => {
-            meta.net = to_net;
-            Verdict::FloodAll
-        }
-        Err(reason) => Verdict::Drop(reason),
-    }
-}
-
-/// Next-hop MACs and TTL - 1 with the header checksum updated incrementally (RFC 1624).
 #[inline]
 fn rewrite<B: PacketBuf>(buf: &mut B, next_hop: crate::packet::MacAddr) {
     let frame = buf.data_mut();

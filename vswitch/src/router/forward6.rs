@@ -7,12 +7,10 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use super::ecmp;
 use super::icmp_error::{echo_reply_v6, Icmp6Error, IcmpLimiter};
-use super::nd::NdFrame;
 use super::next_hop;
 use super::prefix::bits;
 use super::stage::set_macs;
 use super::table::{Route, GATEWAY_MAC};
-use crate::config::snapshot::NetIdx;
 use crate::packet::{eth, icmp, ipproto, ipv6, MacAddr};
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;
@@ -109,10 +107,7 @@ pub fn route<B: PacketBuf>(
         return error(icmp, buf, Icmp6Error::NO_ROUTE, DropReason::NoRoute);
     };
     let Some(out) = next_hop::resolve(ctx, vrf, to_net, next_hop) else {
-        return match next_hop {
-            IpAddr::V6(ip) => solicit(ctx, buf, meta, to_net, ip),
-            IpAddr::V4(_) => Verdict::Drop(DropReason::NoRoute),
-        };
+        return next_hop::ask(ctx, buf, meta, to_net, next_hop);
     };
     if h.len > usize::from(out.mtu) {
         let e = Icmp6Error::packet_too_big(out.mtu);
@@ -120,35 +115,6 @@ pub fn route<B: PacketBuf>(
     }
     rewrite(buf, out.mac);
     next_hop::hand_off(meta, to_net, &out)
-}
-
-/// The next hop is not known: the packet becomes a neighbor solicitation for it.
-fn solicit<B: PacketBuf>(
-    ctx: &Context<'_>,
-    buf: &mut B,
-    meta: &mut Meta,
-    to_net: NetIdx,
-    next_hop: Ipv6Addr,
-) -> Verdict {
-    let from = ctx
-        .snap
-        .networks
-        .get(usize::from(to_net))
-        .and_then(|n| n.gateway.as_ref())
-        .and_then(|g| g.v6);
-    let Some(from) = from else {
-        return Verdict::Drop(DropReason::NeighborMiss);
-    };
-    ctx.counters
-        .port(buf.in_port())
-        .drop(DropReason::NeighborMiss);
-    match NdFrame::solicit(from, next_hop).write(buf) {
-        Ok(()) => {
-            meta.net = to_net;
-            Verdict::FloodAll
-        }
-        Err(reason) => Verdict::Drop(reason),
-    }
 }
 
 #[inline]

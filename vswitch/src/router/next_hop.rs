@@ -4,10 +4,14 @@
 
 use std::net::IpAddr;
 
+use super::arp::ArpFrame;
 use super::ecmp;
+use super::nd::NdFrame;
 use super::table::{Route, Vrf, GATEWAY_MAC};
 use crate::config::snapshot::NetIdx;
 use crate::packet::MacAddr;
+use crate::pipeline::buf::PacketBuf;
+use crate::pipeline::counters::DropReason;
 use crate::pipeline::meta::{Meta, Verdict};
 use crate::pipeline::Context;
 
@@ -74,6 +78,38 @@ fn network_mtu(ctx: &Context<'_>, net: NetIdx) -> u16 {
         .filter_map(|p| ctx.snap.port(*p).map(|p| p.mtu))
         .min()
         .unwrap_or(crate::config::model::DEFAULT_MTU)
+}
+
+/// The next hop is not known: the packet becomes an ARP request (IPv4) or a neighbor
+/// solicitation (IPv6) for it from the gateway of its network, flooded there. The sender
+/// retries; the answer teaches the gateway where the next hop is.
+pub fn ask<B: PacketBuf>(
+    ctx: &Context<'_>,
+    buf: &mut B,
+    meta: &mut Meta,
+    net: NetIdx,
+    next_hop: IpAddr,
+) -> Verdict {
+    let gw = ctx
+        .snap
+        .networks
+        .get(usize::from(net))
+        .and_then(|n| n.gateway.as_ref());
+    let written = match (next_hop, gw.and_then(|g| g.v4), gw.and_then(|g| g.v6)) {
+        (IpAddr::V4(ip), Some(from), _) => ArpFrame::request(from, ip).write(buf),
+        (IpAddr::V6(ip), _, Some(from)) => NdFrame::solicit(from, ip).write(buf),
+        _ => return Verdict::Drop(DropReason::NeighborMiss),
+    };
+    ctx.counters
+        .port(buf.in_port())
+        .drop(DropReason::NeighborMiss);
+    match written {
+        Ok(()) => {
+            meta.net = net;
+            Verdict::FloodAll
+        }
+        Err(reason) => Verdict::Drop(reason),
+    }
 }
 
 /// The rewritten frame now belongs to the next hop's network.
