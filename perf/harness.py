@@ -22,6 +22,21 @@ def parse_testpmd_rates(text):
     return out
 
 
+def parse_loopgen_samples(text):
+    """(rx_pps, full) per `sample rx_pps=N tx_pps=N full=F` line of loop-gen's output.
+
+    rx_pps is what the switch delivered back to the generator in that second; full is the
+    share of the generator's TX bursts that found the switch's ring full.
+    """
+    out = []
+    for line in text.splitlines():
+        if line.startswith("sample "):
+            fields = parse_result_line(line)
+            if isinstance(fields.get("rx_pps"), int):
+                out.append((fields["rx_pps"], fields.get("full")))
+    return out
+
+
 def vswitchd_switch_cpp(begin, end):
     """Busy cycles per packet of worker 0 between two `vsctl --json status` outputs."""
     import json
@@ -209,6 +224,7 @@ def _main(argv):
     lr.add_argument("--skip", type=int, default=3)
     lr.add_argument("--label", default="case")
     lr.add_argument("--switch-cpp", default="")
+    lr.add_argument("--format", choices=["testpmd", "loopgen"], default="testpmd")
     sc = sub.add_parser("switch-cpp")
     sc.add_argument("case", choices=["vswitchd", "ovs", "testpmd"])
     sc.add_argument("files", nargs="+")
@@ -235,12 +251,21 @@ def _main(argv):
             cpp = None
         print("" if cpp is None else cpp)
         return 0
-    samples = parse_testpmd_rates(sys.stdin.read())[args.skip:]
+    text = sys.stdin.read()
+    extra = ""
+    if args.format == "loopgen":
+        gen = parse_loopgen_samples(text)[args.skip:]
+        samples = [rate for rate, _ in gen]
+        full = median([f for _, f in gen])
+        if full is not None:
+            extra = f" gen_full={full:.3f}"
+    else:
+        samples = parse_testpmd_rates(text)[args.skip:]
     if not samples:
         print(f"{args.label} mpps=0 error=no-samples")
         return 1
     cpp = f" switch_cpp={float(args.switch_cpp):.1f}" if args.switch_cpp else ""
-    print(f"{args.label} mpps={median(samples) / 1e6:.2f} samples={len(samples)}{cpp}")
+    print(f"{args.label} mpps={median(samples) / 1e6:.2f} samples={len(samples)}{cpp}{extra}")
     return 0
 
 

@@ -5,6 +5,10 @@
 #
 #   perf/vhost_loop.sh CASE [SECONDS]      CASE: testpmd | vswitchd | ovs
 # QUEUES=N (default 1): queue pairs per port, on both sides; still one core each side.
+# MODE=routed: the switch routes between two subnets instead (vswitchd: two networks of one VRF
+# with static neighbors for the two hosts; OVS-DPDK: OpenFlow rules that rewrite the MACs and
+# dec_ttl; testpmd: io-forward as before). The generator is then perf's `loop-gen`, which sends
+# fresh frames (a circulating frame's TTL would run out) and counts what comes back.
 # Prints one line: `CASE mpps=X` (median of the per-second samples after warm-up).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,12 +18,17 @@ root=$(cd "$here/.." && pwd)
 case_name=${1:?usage: vhost_loop.sh testpmd|vswitchd [seconds]}
 secs=${2:-10}
 queues=${QUEUES:-1}
+mode=${MODE:-l2}
 warmup=3
 gen_cpu=0
 sw_cpu=1
 work=$(mktemp -d /tmp/vs-perf.XXXXXX)
 MAC0=02:00:00:00:01:00
 MAC1=02:00:00:00:01:01
+# Routed mode: the hosts behind the two generator ports, and the gateway MAC they send to.
+IP0=198.51.100.10
+IP1=203.0.113.10
+GW_MAC=02:76:73:00:00:01
 S0=$work/v0.sock
 S1=$work/v1.sock
 
@@ -56,15 +65,31 @@ start_switch() {
       "$root/target/release/vswitchd" --socket "$work/vs.sock" --state-dir "$work/state" \
         --lcores "$sw_cpu"
       local vsctl="$root/target/release/vsctl --socket $work/vs.sock"
-      $vsctl network add bench
-      $vsctl port add v0 --type vhost-user --path "$S0" --network bench --queues "$queues"
-      $vsctl port add v1 --type vhost-user --path "$S1" --network bench --queues "$queues"
+      if [ "$mode" = routed ]; then
+        $vsctl network add a --subnet 198.51.100.0/24 --gateway 198.51.100.1
+        $vsctl network add b --subnet 203.0.113.0/24 --gateway 203.0.113.1
+        $vsctl port add v0 --type vhost-user --path "$S0" --network a --queues "$queues"
+        $vsctl port add v1 --type vhost-user --path "$S1" --network b --queues "$queues"
+        $vsctl arp add "$IP0" --mac "$MAC0" --network a
+        $vsctl arp add "$IP1" --mac "$MAC1" --network b
+      else
+        $vsctl network add bench
+        $vsctl port add v0 --type vhost-user --path "$S0" --network bench --queues "$queues"
+        $vsctl port add v1 --type vhost-user --path "$S1" --network bench --queues "$queues"
+      fi
       ;;
     ovs)
       # OVS-DPDK's userspace datapath with a NORMAL (learning) bridge, PMD on the switch core.
       start_ovs_bridge "$work/ovs" "$gen_cpu" "$sw_cpu" vhu0 vhu1
       S0=$work/ovs/vhu0
       S1=$work/ovs/vhu1
+      if [ "$mode" = routed ]; then
+        # A router in OpenFlow: to the gateway MAC, by destination subnet, MACs rewritten and
+        # the TTL decremented.
+        ovs-ofctl del-flows br0
+        ovs-ofctl add-flow br0 "ip,dl_dst=$GW_MAC,nw_dst=203.0.113.0/24,actions=mod_dl_src:$GW_MAC,mod_dl_dst:$MAC1,dec_ttl,output:vhu1"
+        ovs-ofctl add-flow br0 "ip,dl_dst=$GW_MAC,nw_dst=198.51.100.0/24,actions=mod_dl_src:$GW_MAC,mod_dl_dst:$MAC0,dec_ttl,output:vhu0"
+      fi
       ;;
     *) echo "vhost_loop: unknown case $case_name" >&2; exit 2 ;;
   esac
@@ -94,29 +119,60 @@ switch_sample() {
   esac
 }
 
-start_switch
-# Interactive testpmd: `start tx_first 16` puts 16 bursts (512 packets) per port in flight (half
-# of what the 1024-entry virtio rings hold, so no case drops any and all circulate the same),
-# then one stats sample per second (testpmd reports the rate since the previous call).
-{
-  sleep 2
-  echo "start tx_first 16"
-  for i in $(seq $((warmup + secs))); do
-    sleep 1
-    echo "show port stats all"
-    [ "$i" = "$warmup" ] && switch_sample begin
+# The routed generator (loop-gen): one sample line per second; the switch's own counters
+# bracket samples warmup+1 .. warmup+secs.
+run_loop_gen() {
+  "$root/target/release/loop-gen" --sock0 "$S0" --sock1 "$S1" --mac0 "$MAC0" --mac1 "$MAC1" \
+    --peer "$GW_MAC" --ip0 "$IP0" --ip1 "$IP1" --seconds $((warmup + secs + 1)) \
+    -- -l "$gen_cpu" --in-memory --single-file-segments --no-pci --file-prefix "gen$$" \
+    >"$work/gen.log" 2>"$work/gen.err" &
+  local gen=$! mark want
+  pids+=("$gen")
+  for mark in begin end; do
+    want=$warmup; [ "$mark" = end ] && want=$((warmup + secs))
+    while [ "$(grep -c '^sample' "$work/gen.log" 2>/dev/null || true)" -lt "$want" ]; do
+      kill -0 "$gen" 2>/dev/null || { cat "$work/gen.err" >&2; exit 1; }
+      sleep 0.1
+    done
+    switch_sample "$mark"
   done
-  switch_sample end
-  echo "stop"
-  echo "quit"
-} | dpdk-testpmd -l "$sw_cpu,$gen_cpu" --main-lcore "$sw_cpu" --in-memory --single-file-segments \
-  --no-pci --file-prefix "gen$$" \
-  --vdev "net_virtio_user0,path=$S0,queues=$queues,queue_size=1024,mac=$MAC0" \
-  --vdev "net_virtio_user1,path=$S1,queues=$queues,queue_size=1024,mac=$MAC1" \
-  -- -i --forward-mode=mac --eth-peer=0,$MAC1 --eth-peer=1,$MAC0 --nb-cores=1 \
-     --rxq="$queues" --txq="$queues" \
-     --txpkts=64 --burst=32 --txd=1024 --rxd=1024 \
-  >"$work/gen.log" 2>&1
+  wait "$gen" || { cat "$work/gen.err" >&2; exit 1; }
+}
+
+# The circulating generator: interactive testpmd `mac` forwarding. `start tx_first 16` puts 16
+# bursts (512 packets) per port in flight (half of what the 1024-entry virtio rings hold, so no
+# case drops any and all circulate the same), then one stats sample per second (testpmd
+# reports the rate since the previous call).
+run_testpmd_gen() {
+  {
+    sleep 2
+    echo "start tx_first 16"
+    for i in $(seq $((warmup + secs))); do
+      sleep 1
+      echo "show port stats all"
+      [ "$i" = "$warmup" ] && switch_sample begin
+    done
+    switch_sample end
+    echo "stop"
+    echo "quit"
+  } | dpdk-testpmd -l "$sw_cpu,$gen_cpu" --main-lcore "$sw_cpu" --in-memory --single-file-segments \
+    --no-pci --file-prefix "gen$$" \
+    --vdev "net_virtio_user0,path=$S0,queues=$queues,queue_size=1024,mac=$MAC0" \
+    --vdev "net_virtio_user1,path=$S1,queues=$queues,queue_size=1024,mac=$MAC1" \
+    -- -i --forward-mode=mac --eth-peer=0,$MAC1 --eth-peer=1,$MAC0 --nb-cores=1 \
+       --rxq="$queues" --txq="$queues" \
+       --txpkts=64 --burst=32 --txd=1024 --rxd=1024 \
+    >"$work/gen.log" 2>&1
+}
+
+start_switch
+if [ "$mode" = routed ]; then
+  run_loop_gen
+  format=loopgen
+else
+  run_testpmd_gen
+  format=testpmd
+fi
 # The switch's own cycles per packet over the window.
 case "$case_name" in
   vswitchd) cpp=$(python3 "$here/harness.py" switch-cpp vswitchd "$work/status.begin" "$work/status.end") ;;
@@ -126,4 +182,5 @@ case "$case_name" in
     cpp=$(python3 "$here/harness.py" switch-cpp testpmd "$work/switch.log")
     echo "quit" >&3 ;;
 esac
-python3 "$here/harness.py" loop-rate --skip "$warmup" --label "$case_name" --switch-cpp "${cpp:-}" <"$work/gen.log"
+python3 "$here/harness.py" loop-rate --format "$format" --skip "$warmup" --label "$case_name" \
+  --switch-cpp "${cpp:-}" <"$work/gen.log"

@@ -211,6 +211,32 @@ pub fn rx_burst(port: u16, queue: u16, out: &mut Vec<Mbuf>, max: usize) -> usize
     }
 }
 
+/// Transmits from the front of `pkts`; what the queue refused stays in `pkts`, in order, for
+/// the next try (a generator keeping its queue full). Returns how many were sent.
+#[inline]
+pub fn tx_burst_keep(port: u16, queue: u16, pkts: &mut Vec<Mbuf>) -> usize {
+    let len = pkts.len().min(usize::from(u16::MAX));
+    if len == 0 {
+        return 0;
+    }
+    // SAFETY: the PMD takes ownership of the first `sent` pointers. The Vec forgets all of them
+    // first, then the refused ones are moved to the front and it owns exactly those again.
+    unsafe {
+        let ptr = pkts.as_mut_ptr();
+        let sent = usize::from(dpdk_sys::vs_eth_tx_burst(
+            port,
+            queue,
+            ptr as *mut *mut rte_mbuf,
+            len as u16,
+        ));
+        let rest = pkts.len() - sent;
+        pkts.set_len(0);
+        std::ptr::copy(ptr.add(sent), ptr, rest);
+        pkts.set_len(rest);
+        sent
+    }
+}
+
 /// Transmits every packet in `pkts`; what the queue refused is freed. Returns how many were sent
 /// and leaves `pkts` empty.
 #[inline]

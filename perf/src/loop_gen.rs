@@ -1,0 +1,212 @@
+//! The generator of the routed vhost-user loop: two virtio_user ports that each send 64-byte
+//! UDP/IPv4 frames from their host to the other port's host, through the switch under test,
+//! and count what the switch delivers to them.
+//!
+//!   loop-gen --sock0 PATH --sock1 PATH --mac0 MAC --mac1 MAC --peer MAC
+//!            --ip0 IP --ip1 IP [--flows N] [--seconds N] -- EAL-ARGS...
+//!
+//! A circulating loop (testpmd `mac` forwarding) cannot carry routed traffic: every pass
+//! decrements the TTL, so a frame dies after 64 passes. This one makes fresh frames (TTL 64,
+//! Ethernet destination `--peer`, the gateway's MAC) and keeps each port's TX queue full, so
+//! the switch always finds a full ring; the RX rate is what the switch forwards.
+//! Prints one line per second: `sample rx_pps=N tx_pps=N full=F` (F: the share of TX bursts
+//! the switch's ring refused, near 1 when the switch and not the generator limits the loop).
+
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+use vswitch::dpdk::eal::Eal;
+use vswitch::dpdk::mbuf::{rx_burst, tx_burst_keep, Mbuf};
+use vswitch::dpdk::mempool::Mempool;
+use vswitch::dpdk::port::{self, PortConfig};
+use vswitch::dpdk::rdtsc;
+use vswitch::packet::{eth, ethertype, ipproto, ipv4, udp, MacAddr};
+
+const FRAME: usize = 64;
+const BURST: usize = 32;
+const UDP_DST_PORT: u16 = 5001;
+
+struct Side {
+    sock: String,
+    mac: MacAddr,
+    ip: Ipv4Addr,
+}
+
+struct Args {
+    sides: [Side; 2],
+    peer: MacAddr,
+    flows: u16,
+    seconds: u64,
+    eal: Vec<String>,
+}
+
+fn usage(why: &str) -> ! {
+    eprintln!(
+        "loop-gen: {why}; usage: loop-gen --sock0 PATH --sock1 PATH --mac0 MAC --mac1 MAC \
+         --peer MAC --ip0 IP --ip1 IP [--flows N] [--seconds N] -- EAL-ARGS..."
+    );
+    std::process::exit(2)
+}
+
+fn parse<T: FromStr>(flag: &str, v: Option<String>) -> T {
+    v.and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| usage(&format!("{flag} needs a valid value")))
+}
+
+fn args() -> Args {
+    let (mut sock, mut mac, mut ip) = ([None, None], [None, None], [None, None]);
+    let (mut peer, mut flows, mut seconds) = (None, 1024u16, 10u64);
+    let mut eal = vec!["loop-gen".to_string()];
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--sock0" | "--sock1" => sock[usize::from(a.ends_with('1'))] = it.next(),
+            "--mac0" | "--mac1" => {
+                mac[usize::from(a.ends_with('1'))] = Some(parse::<MacAddr>(&a, it.next()))
+            }
+            "--ip0" | "--ip1" => {
+                ip[usize::from(a.ends_with('1'))] = Some(parse::<Ipv4Addr>(&a, it.next()))
+            }
+            "--peer" => peer = Some(parse::<MacAddr>(&a, it.next())),
+            "--flows" => flows = parse::<u16>(&a, it.next()).max(1),
+            "--seconds" => seconds = parse(&a, it.next()),
+            "--" => {
+                eal.extend(it.by_ref());
+            }
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    let side = |i: usize| Side {
+        sock: sock[i]
+            .clone()
+            .unwrap_or_else(|| usage(&format!("--sock{i} is required"))),
+        mac: mac[i].unwrap_or_else(|| usage(&format!("--mac{i} is required"))),
+        ip: ip[i].unwrap_or_else(|| usage(&format!("--ip{i} is required"))),
+    };
+    Args {
+        sides: [side(0), side(1)],
+        peer: peer.unwrap_or_else(|| usage("--peer is required")),
+        flows,
+        seconds,
+        eal,
+    }
+}
+
+/// A 64-byte UDP frame from `from` to `to`, flow `n` in its source port.
+fn frame(from: &Side, to: &Side, peer: MacAddr, n: u16) -> [u8; FRAME] {
+    let mut f = [0u8; FRAME];
+    let ip_len = FRAME - eth::HEADER_LEN;
+    let udp_len = ip_len - ipv4::HEADER_LEN;
+    eth::Repr {
+        src: from.mac,
+        dst: peer,
+        ethertype: ethertype::IPV4,
+    }
+    .emit(&mut eth::Frame::new_unchecked(&mut f[..]));
+    let l3 = &mut f[eth::HEADER_LEN..];
+    ipv4::Repr {
+        src_addr: from.ip,
+        dst_addr: to.ip,
+        next_header: ipproto::UDP,
+        payload_len: udp_len,
+        ttl: 64,
+    }
+    .emit(&mut ipv4::Packet::new_unchecked(&mut l3[..]));
+    let l4 = &mut l3[ipv4::HEADER_LEN..];
+    let mut dgram = udp::Packet::new_unchecked(&mut l4[..]);
+    udp::Repr {
+        src_port: 1024 + n,
+        dst_port: UDP_DST_PORT,
+        payload_len: udp_len - udp::HEADER_LEN,
+    }
+    .emit(&mut dgram);
+    dgram.fill_checksum_v4(from.ip, to.ip);
+    f
+}
+
+fn attach(i: usize, side: &Side, pool: &Mempool) -> u16 {
+    let name = format!("net_virtio_user{i}");
+    let cfg = PortConfig {
+        devargs: format!(
+            "{name},path={},queues=1,queue_size=1024,mac={}",
+            side.sock, side.mac
+        ),
+        name,
+        rx_queues: 1,
+        tx_queues: 1,
+        mtu: 1500,
+    };
+    match port::attach(&cfg, pool) {
+        Ok(p) => p.id,
+        Err(e) => {
+            eprintln!("loop-gen: port {i} ({}): {e}", side.sock);
+            std::process::exit(1)
+        }
+    }
+}
+
+fn main() {
+    let args = args();
+    let eal = Eal::init(&args.eal).unwrap_or_else(|e| {
+        eprintln!("loop-gen: {e}");
+        std::process::exit(1)
+    });
+    let pool = Mempool::new("loop_gen", 16383, 256).unwrap_or_else(|e| {
+        eprintln!("loop-gen: {e}");
+        std::process::exit(1)
+    });
+    let ports = [
+        attach(0, &args.sides[0], &pool),
+        attach(1, &args.sides[1], &pool),
+    ];
+    let templates: Vec<Vec<[u8; FRAME]>> = (0..2)
+        .map(|i| {
+            let (from, to) = (&args.sides[i], &args.sides[1 - i]);
+            (0..args.flows)
+                .map(|n| frame(from, to, args.peer, n))
+                .collect()
+        })
+        .collect();
+
+    let hz = eal.tsc_hz();
+    let end = rdtsc() + args.seconds * hz;
+    let mut next_sample = rdtsc() + hz;
+    let mut rx: Vec<Mbuf> = Vec::with_capacity(BURST);
+    let mut pending: [Vec<Mbuf>; 2] = [Vec::with_capacity(BURST), Vec::with_capacity(BURST)];
+    let mut flow = [0usize; 2];
+    let (mut rx_n, mut tx_n, mut bursts, mut full) = (0u64, 0u64, 0u64, 0u64);
+    loop {
+        for (i, &port) in ports.iter().enumerate() {
+            rx_n += rx_burst(port, 0, &mut rx, BURST) as u64;
+            rx.clear();
+            while pending[i].len() < BURST {
+                let Some(m) = Mbuf::from_bytes(&pool, &templates[i][flow[i]]) else {
+                    break; // the pool is empty until the switch drains the rings
+                };
+                pending[i].push(m);
+                flow[i] = (flow[i] + 1) % templates[i].len();
+            }
+            tx_n += tx_burst_keep(port, 0, &mut pending[i]) as u64;
+            bursts += 1;
+            full += u64::from(!pending[i].is_empty());
+        }
+        let now = rdtsc();
+        if now >= next_sample {
+            println!(
+                "sample rx_pps={rx_n} tx_pps={tx_n} full={:.3}",
+                full as f64 / bursts.max(1) as f64
+            );
+            (rx_n, tx_n, bursts, full) = (0, 0, 0, 0);
+            next_sample += hz;
+            if now >= end {
+                break;
+            }
+        }
+    }
+    for p in &mut pending {
+        p.clear();
+    }
+    for p in ports {
+        port::detach(p);
+    }
+}
