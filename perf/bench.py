@@ -5,7 +5,8 @@
 
 1. The vhost-user loop (vhost_loop.sh): testpmd io-forward (the ceiling), OVS-DPDK NORMAL
    bridge, vswitchd L2 bridge; median of --repeats runs each; then the same with 2 queue pairs
-   per port (median of 3).
+   per port (median of 3); then routed (MODE=routed, generator loop-gen): testpmd io-forward,
+   OVS-DPDK dec_ttl + MAC rewrite flows, vswitchd routing between two networks.
 2. Pipeline-only (pipeline_only.sh): net_pcap replay -> vswitchd, 1 and 2 workers; MAC-pair
    sweep (1, 1K, 100K) and frame-size sweep (64, 512, 1518).
 3. Micro-benchmarks: stage-bench cycles/packet per stage, and its instruction count under
@@ -67,11 +68,11 @@ def cpu_hz():
         return None
 
 
-def loop(cases, repeats, seconds, queues=1):
+def loop(cases, repeats, seconds, queues=1, mode="l2"):
     """Runs the cases interleaved (so drift of a shared machine hits all alike); per case the
     median rate and median switch cycles/packet."""
     runs = {c: [] for c in cases}
-    env = dict(os.environ, QUEUES=str(queues))
+    env = dict(os.environ, QUEUES=str(queues), MODE=mode)
     for _ in range(repeats):
         for case in cases:
             r = run(["bash", os.path.join(HERE, "vhost_loop.sh"), case, str(seconds)],
@@ -190,6 +191,9 @@ def main():
     print("vhost-user loop, 2 queues per port ...", file=sys.stderr)
     rows_mq = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], 3, args.seconds, queues=2),
                                  hz)
+    print("vhost-user loop, routed ...", file=sys.stderr)
+    rows_routed = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], args.repeats,
+                                          args.seconds, mode="routed"), hz)
     print("pipeline-only ...", file=sys.stderr)
     scaling = {}
     for w in (1, 2):
@@ -216,7 +220,8 @@ def main():
     instr = callgrind()
 
     report = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpu_hz": hz,
-              "loop": rows, "loop_2_queues": rows_mq, "scaling": scaling, "pairs_sweep": pairs_sweep,
+              "loop": rows, "loop_2_queues": rows_mq,
+              "loop_routed": rows_routed, "scaling": scaling, "pairs_sweep": pairs_sweep,
               "size_sweep": size_sweep, "stages": stages, "routed_stages": routed_stages, "guest_iperf_gbps": guests,
               "pipeline_instructions_per_packet": instr}
     report["targets"] = [{"name": n, "value": v, "target": t, "ok": ok}
@@ -241,6 +246,11 @@ def main():
     print(f"\nthe same loop with 2 queue pairs per port, still one core each side "
           f"(median of 3 x {args.seconds}s)")
     print(harness.render(rows_mq, loop_columns))
+    print(f"\nrouted IPv4, 64 B, generator loop-gen (fresh frames, TTL 64), one switch core "
+          f"(median of {args.repeats} x {args.seconds}s)")
+    print(harness.render(rows_routed, loop_columns))
+    print("  testpmd: io-forward; OVS-DPDK: OpenFlow dec_ttl + MAC rewrite; vswitchd: two "
+          "networks of one VRF")
     print("\npipeline-only (net_pcap replay -> vswitchd), 64 B, 1024 pairs")
     print(f"  1 worker {scaling['1']} Mpps, 2 workers {scaling['2']} Mpps, "
           f"scaling {harness.ratio(scaling['2'], scaling['1'])}x")

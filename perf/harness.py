@@ -193,6 +193,9 @@ def check_targets(report):
         ("L2 vs OVS-DPDK NORMAL (Mpps)", vs.get("ratio_ovs"), ">= 1.40",
          at_least(vs.get("ratio_ovs"), 1.40)),
     ]
+    routed = {r["case"]: r for r in report.get("loop_routed", [])}.get("vswitchd", {})
+    checks.append(("routed loop vs testpmd io-forward (Mpps)", routed.get("ratio_testpmd"),
+                   ">= 0.85", at_least(routed.get("ratio_testpmd"), 0.85)))
     scale = report.get("scaling", {})
     s = ratio(scale.get("2"), scale.get("1"))
     checks.append(("pipeline 2 workers vs 1", s, ">= 1.80", s is not None and s >= 1.80))

@@ -59,6 +59,13 @@ class HarnessTest(unittest.TestCase):
         self.assertEqual(harness.parse_testpmd_rates(TESTPMD), [5000000, 3])
         self.assertEqual(harness.parse_testpmd_rates("garbage"), [])
 
+    def test_loopgen_samples(self):
+        text = ("EAL: noise\nsample rx_pps=7000000 tx_pps=7001000 full=0.950\n"
+                "sample rx_pps=6000000 tx_pps=6000100 full=0.900\nsample bogus\n")
+        self.assertEqual(harness.parse_loopgen_samples(text),
+                         [(7000000, 0.95), (6000000, 0.9)])
+        self.assertEqual(harness.parse_loopgen_samples("no samples"), [])
+
     def test_result_line(self):
         r = harness.parse_result_line("pipeline workers=2 pairs=1000 size=64 mpps=12.50 gbps=6.40")
         self.assertEqual(r["case"], "pipeline")
@@ -99,10 +106,16 @@ class HarnessTest(unittest.TestCase):
         self.assertEqual((vs["efficiency_testpmd"], vs["efficiency_ovs"]), (0.75, 1.5))
         text = harness.render(rows, [("case", "CASE", 10), ("mpps", "MPPS", 6)])
         self.assertIn("vswitchd", text.splitlines()[3])
-        report = {"loop": rows, "scaling": {"1": 10.0, "2": 19.0},
+        routed = harness.loop_table({"testpmd": {"mpps": 8.0}, "vswitchd": {"mpps": 7.0}}, 3e9)
+        report = {"loop": rows, "loop_routed": routed, "scaling": {"1": 10.0, "2": 19.0},
                   "pairs_sweep": [{"pairs": 1, "mpps": 10.0}, {"pairs": 100000, "mpps": 9.5}],
                   "routed_stages": {"routes_10": 180.0, "routes_1m": 190.0}}
         self.assertTrue(all(ok for *_, ok in harness.check_targets(report)))
+        report["loop_routed"] = harness.loop_table({"testpmd": {"mpps": 8.0},
+                                                    "vswitchd": {"mpps": 6.0}}, 3e9)
+        by_name = {name: ok for name, _, _, ok in harness.check_targets(report)}
+        self.assertFalse(by_name["routed loop vs testpmd io-forward (Mpps)"])
+        report["loop_routed"] = routed
         report["pairs_sweep"][1]["mpps"] = None
         by_name = {name: ok for name, _, _, ok in harness.check_targets(report)}
         self.assertFalse(by_name["loss 1 -> 100K MAC pairs"])

@@ -19,6 +19,9 @@ case_name=${1:?usage: vhost_loop.sh testpmd|vswitchd [seconds]}
 secs=${2:-10}
 queues=${QUEUES:-1}
 mode=${MODE:-l2}
+if [ "$mode" = routed ] && [ "$queues" != 1 ]; then
+  echo "vhost_loop: MODE=routed runs one queue pair per port (loop-gen has one)" >&2; exit 2
+fi
 warmup=3
 gen_cpu=0
 sw_cpu=1

@@ -81,14 +81,16 @@ fn workload(pairs: u32, bursts: usize) -> Vec<(u16, Vec<TestBuf>)> {
     out
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
 
-/// Cycles per packet of `stage` over the workload, median of `rounds`.
+/// Cycles per packet of `stage` over the workload (`passes` times over it per round), median
+/// of `rounds`.
 pub(crate) fn measure(
     bursts: &[(u16, Vec<TestBuf>)],
+    passes: usize,
     rounds: usize,
     sink: &mut Sink,
     mut stage: impl FnMut(u16, &mut Vec<TestBuf>, &mut Sink),
@@ -97,7 +99,7 @@ pub(crate) fn measure(
     for _ in 0..rounds {
         let mut cycles = 0u64;
         let mut packets = 0u64;
-        for (port, burst) in bursts {
+        for (port, burst) in bursts.iter().cycle().take(bursts.len() * passes) {
             let mut pkts = burst.clone();
             packets += pkts.len() as u64;
             let start = rdtsc();
@@ -164,13 +166,13 @@ fn main() {
             sink.0.clear();
         }
         let port_entry = |p: u16| snap.port(p).expect("bench port");
-        let classify_c = measure(&work, rounds, &mut sink, |_, pkts, _| {
+        let classify_c = measure(&work, 1, rounds, &mut sink, |_, pkts, _| {
             let mut meta = Meta::default();
             for p in pkts.iter() {
                 std::hint::black_box(classify(p, &mut meta).ok());
             }
         });
-        let ingress_c = measure(&work, rounds, &mut sink, |port, pkts, _| {
+        let ingress_c = measure(&work, 1, rounds, &mut sink, |port, pkts, _| {
             let mut meta = Meta::default();
             for p in pkts.iter_mut() {
                 if classify(p, &mut meta).is_ok() {
@@ -178,7 +180,7 @@ fn main() {
                 }
             }
         });
-        let forward_c = measure(&work, rounds, &mut sink, |port, pkts, _| {
+        let forward_c = measure(&work, 1, rounds, &mut sink, |port, pkts, _| {
             let mut meta = Meta::default();
             for p in pkts.iter_mut() {
                 if classify(p, &mut meta).is_ok() {
@@ -186,7 +188,7 @@ fn main() {
                 }
             }
         });
-        let full_c = measure(&work, rounds, &mut sink, |port, pkts, sink| {
+        let full_c = measure(&work, 1, rounds, &mut sink, |port, pkts, sink| {
             process_burst(&ctx, &mut scratch, port, pkts, sink);
         });
         println!(

@@ -154,6 +154,47 @@ fn routes_between_networks_of_a_vrf_with_ttl_and_mac_rewrite() {
 }
 
 #[test]
+fn one_burst_to_several_destinations_reaches_each_of_them() {
+    // Packets of a burst to the same destination share one next-hop lookup; interleaved
+    // destinations, one still unknown, and a TTL of 1 must each get their own answer.
+    let mut sw = switch_knowing_b();
+    const D_IP: [u8; 4] = [203, 0, 113, 40];
+    const D: [u8; 6] = [2, 0, 0, 0, 0, 0xd];
+    sw.send(
+        1,
+        &[arp_frame(arp::Operation::REQUEST, D, [0xff; 6], D_IP, GW_B)],
+    );
+    let burst = [
+        udp(A, GW, A_IP, B_IP, 64, 10),
+        udp(A, GW, A_IP, B_IP, 64, 11),
+        udp(A, GW, A_IP, D_IP, 64, 12),
+        udp(A, GW, A_IP, B_IP, 1, 13),
+        udp(A, GW, A_IP, [203, 0, 113, 99], 64, 14),
+        udp(A, GW, A_IP, D_IP, 64, 15),
+        udp(A, GW, A_IP, B_IP, 64, 16),
+    ];
+    let out = sw.send(0, &burst);
+    let mut summary: Vec<(u16, [u8; 6])> = out
+        .iter()
+        .map(|(port, f)| (*port, f[0..6].try_into().unwrap()))
+        .collect();
+    summary.sort();
+    let mut expected = vec![
+        (1, B),
+        (1, B),
+        (1, D),
+        (0, A),         // time exceeded, back to A
+        (1, [0xff; 6]), // who has .99: an ARP request
+        (1, D),
+        (1, B),
+    ];
+    expected.sort();
+    assert_eq!(summary, expected);
+    assert_eq!(sw.drops(0, DropReason::TtlExceeded), 1);
+    assert_eq!(sw.drops(0, DropReason::NeighborMiss), 1);
+}
+
+#[test]
 fn an_unknown_next_hop_is_asked_for_by_arp() {
     let mut sw = Switch::new(MODEL);
     let out = sw.send(0, &[udp(A, GW, A_IP, B_IP, 64, 100)]);

@@ -13,7 +13,6 @@ pub mod worker;
 
 use crate::bridge::stage as bridge;
 use crate::config::snapshot::Snapshot;
-use crate::router::icmp_error::IcmpLimiter;
 use crate::router::stage as router;
 use buf::PacketBuf;
 use counters::{DropReason, WorkerCounters};
@@ -28,14 +27,14 @@ pub trait Output<B> {
 /// A worker's scratch space, allocated once.
 pub struct Scratch {
     meta: [Meta; BURST],
-    icmp: IcmpLimiter,
+    router: router::RouterScratch,
 }
 
 impl Default for Scratch {
     fn default() -> Self {
         Scratch {
             meta: [Meta::default(); BURST],
-            icmp: IcmpLimiter::default(),
+            router: router::RouterScratch::default(),
         }
     }
 }
@@ -63,6 +62,7 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
         return;
     };
     pkts.truncate(BURST);
+    scratch.router.start_burst();
 
     // classify + ingress policy; survivors are compacted to the front with their metas.
     let mut n = 0;
@@ -74,6 +74,7 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
             Ok(()) => {
                 meta.to_router = router::wants(ctx.snap, meta);
                 prefetch.frame(ctx.snap, meta);
+                router::prefetch_lpm_top(ctx.snap, buf, meta);
                 pkts.swap(n, i);
                 n += 1;
             }
@@ -85,10 +86,11 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
 
     let metas = &mut scratch.meta[..n];
     bridge::forward_burst(ctx.snap, in_port, metas, ctx.now);
+    router::prefetch_lpm_chunks(ctx.snap, pkts, metas);
 
     for (mut buf, meta) in pkts.drain(..).zip(metas.iter_mut()) {
         let verdict = if meta.to_router {
-            router::handle(ctx, &mut scratch.icmp, in_port, &mut buf, meta)
+            router::handle(ctx, &mut scratch.router, in_port, &mut buf, meta)
         } else {
             meta.verdict
         };

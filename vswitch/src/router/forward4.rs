@@ -6,9 +6,10 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::ecmp;
-use super::icmp_error::{echo_reply, IcmpError, IcmpLimiter};
-use super::next_hop;
+use super::icmp_error::{echo_reply, IcmpError};
+use super::next_hop::{self, Found};
 use super::stage::set_macs;
+use super::stage::RouterScratch;
 use super::table::{Route, GATEWAY_MAC};
 use crate::packet::{checksum, eth, icmp, ipproto, ipv4};
 use crate::pipeline::buf::PacketBuf;
@@ -76,7 +77,7 @@ fn header_checksum_ok(header: &[u8]) -> bool {
 
 pub fn route<B: PacketBuf>(
     ctx: &Context<'_>,
-    icmp: &mut IcmpLimiter,
+    rs: &mut RouterScratch,
     in_port: u16,
     buf: &mut B,
     meta: &mut Meta,
@@ -111,11 +112,11 @@ pub fn route<B: PacketBuf>(
             Err(reason) => Verdict::Drop(reason),
         };
     }
-    let error = |icmp: &mut IcmpLimiter, buf: &mut B, e: IcmpError, reason: DropReason| {
+    let error = |rs: &mut RouterScratch, buf: &mut B, e: IcmpError, reason: DropReason| {
         let Some(from) = gw.v4 else {
             return Verdict::Drop(reason);
         };
-        if !icmp.allow(ctx.now) {
+        if !rs.icmp.allow(ctx.now) {
             return Verdict::Drop(reason);
         }
         match e.write(buf, from, meta.src, reason) {
@@ -128,19 +129,21 @@ pub fn route<B: PacketBuf>(
         }
     };
     if h.ttl <= 1 {
-        return error(icmp, buf, IcmpError::TTL_EXCEEDED, DropReason::TtlExceeded);
+        return error(rs, buf, IcmpError::TTL_EXCEEDED, DropReason::TtlExceeded);
     }
     let flow = || ecmp::flow_hash_v4(&buf.data()[eth::HEADER_LEN..]);
-    let Some((to_net, next_hop)) = next_hop::select(vrf, route, IpAddr::V4(h.dst), flow) else {
-        return error(icmp, buf, IcmpError::NET_UNREACHABLE, DropReason::NoRoute);
-    };
-    let Some(out) = next_hop::resolve(ctx, vrf, to_net, next_hop) else {
-        return next_hop::ask(ctx, buf, meta, to_net, next_hop);
-    };
+    let (to_net, out) =
+        match next_hop::find(ctx, &mut rs.memo, gw.vrf, route, IpAddr::V4(h.dst), flow) {
+            Found::Out(net, out) => (net, out),
+            Found::NoRoute => {
+                return error(rs, buf, IcmpError::NET_UNREACHABLE, DropReason::NoRoute)
+            }
+            Found::Unresolved(net, hop) => return next_hop::ask(ctx, buf, meta, net, hop),
+        };
     if h.total_len > usize::from(out.mtu) {
         return if h.dont_frag {
             let e = IcmpError::frag_needed(out.mtu);
-            error(icmp, buf, e, DropReason::FragNeeded)
+            error(rs, buf, e, DropReason::FragNeeded)
         } else {
             Verdict::Drop(DropReason::Mtu)
         };

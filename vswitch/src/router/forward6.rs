@@ -6,10 +6,11 @@
 use std::net::{IpAddr, Ipv6Addr};
 
 use super::ecmp;
-use super::icmp_error::{echo_reply_v6, Icmp6Error, IcmpLimiter};
-use super::next_hop;
+use super::icmp_error::{echo_reply_v6, Icmp6Error};
+use super::next_hop::{self, Found};
 use super::prefix::bits;
 use super::stage::set_macs;
+use super::stage::RouterScratch;
 use super::table::{Route, GATEWAY_MAC};
 use crate::packet::{eth, icmp, ipproto, ipv6, MacAddr};
 use crate::pipeline::buf::PacketBuf;
@@ -48,7 +49,7 @@ fn parse<B: PacketBuf>(buf: &B) -> Result<Header, DropReason> {
 
 pub fn route<B: PacketBuf>(
     ctx: &Context<'_>,
-    icmp: &mut IcmpLimiter,
+    rs: &mut RouterScratch,
     in_port: u16,
     buf: &mut B,
     meta: &mut Meta,
@@ -79,11 +80,11 @@ pub fn route<B: PacketBuf>(
             Err(reason) => Verdict::Drop(reason),
         };
     }
-    let error = |icmp: &mut IcmpLimiter, buf: &mut B, e: Icmp6Error, reason: DropReason| {
+    let error = |rs: &mut RouterScratch, buf: &mut B, e: Icmp6Error, reason: DropReason| {
         let Some(from) = gw.v6 else {
             return Verdict::Drop(reason);
         };
-        if !icmp.allow(ctx.now) {
+        if !rs.icmp.allow(ctx.now) {
             return Verdict::Drop(reason);
         }
         match e.write(buf, from, meta.src, reason) {
@@ -96,22 +97,22 @@ pub fn route<B: PacketBuf>(
     };
     if h.hop_limit <= 1 {
         return error(
-            icmp,
+            rs,
             buf,
             Icmp6Error::HOP_LIMIT_EXCEEDED,
             DropReason::TtlExceeded,
         );
     }
     let flow = || ecmp::flow_hash_v6(&buf.data()[eth::HEADER_LEN..]);
-    let Some((to_net, next_hop)) = next_hop::select(vrf, route, IpAddr::V6(h.dst), flow) else {
-        return error(icmp, buf, Icmp6Error::NO_ROUTE, DropReason::NoRoute);
-    };
-    let Some(out) = next_hop::resolve(ctx, vrf, to_net, next_hop) else {
-        return next_hop::ask(ctx, buf, meta, to_net, next_hop);
-    };
+    let (to_net, out) =
+        match next_hop::find(ctx, &mut rs.memo, gw.vrf, route, IpAddr::V6(h.dst), flow) {
+            Found::Out(net, out) => (net, out),
+            Found::NoRoute => return error(rs, buf, Icmp6Error::NO_ROUTE, DropReason::NoRoute),
+            Found::Unresolved(net, hop) => return next_hop::ask(ctx, buf, meta, net, hop),
+        };
     if h.len > usize::from(out.mtu) {
         let e = Icmp6Error::packet_too_big(out.mtu);
-        return error(icmp, buf, e, DropReason::FragNeeded);
+        return error(rs, buf, e, DropReason::FragNeeded);
     }
     rewrite(buf, out.mac);
     next_hop::hand_off(meta, to_net, &out)

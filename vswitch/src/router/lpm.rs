@@ -163,6 +163,30 @@ impl<V: Copy + Eq + std::hash::Hash> Lpm4<V> {
         }
     }
 
+    /// Whether a burst's lookups are worth prefetching: the trie no longer fits the L1 cache.
+    #[inline]
+    pub fn worth_prefetching(&self) -> bool {
+        self.chunks.len() > 64
+    }
+
+    /// Starts loading the top-level slot of `addr` (step one of a burst's lookups).
+    #[inline]
+    pub fn prefetch_top(&self, addr: u32) {
+        crate::dpdk::prefetch(&self.top[(addr >> 16) as usize]);
+    }
+
+    /// Starts loading the chunk slot below the top-level slot of `addr` (step two, once the
+    /// top-level slot has arrived).
+    #[inline]
+    pub fn prefetch_chunk(&self, addr: u32) {
+        let e = self.top[(addr >> 16) as usize];
+        if e & CHUNK != 0 {
+            if let Some(chunk) = self.chunks.get((e & !CHUNK) as usize) {
+                crate::dpdk::prefetch(&chunk[(addr >> 8 & 0xff) as usize]);
+            }
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.prefixes.len()
     }

@@ -40,6 +40,64 @@ pub fn select(
     }
 }
 
+/// What forwarding found for a destination after its route.
+pub enum Found {
+    /// Leave by this network toward this resolved next hop.
+    Out(NetIdx, Egress),
+    /// No usable route (none, or a next hop of the other family).
+    NoRoute,
+    /// The route's next hop in this network has no known MAC yet.
+    Unresolved(NetIdx, IpAddr),
+}
+
+/// The last destination a burst resolved, so that the packets after it to the same address
+/// skip next-hop selection and the neighbor and MAC lookups (a burst is mostly a few flows).
+/// Cleared for every burst: within one the snapshot is the same and neighbor changes are seen
+/// from the next. Destinations of multi-hop ECMP routes are never kept (the hop is per flow).
+#[derive(Debug, Default)]
+pub struct BurstMemo {
+    last: Option<(u16, IpAddr, NetIdx, Egress)>,
+}
+
+impl BurstMemo {
+    pub fn clear(&mut self) {
+        self.last = None;
+    }
+}
+
+/// The next hop of a packet to `dst` in VRF `vrf_idx` by `route`, from the burst's memo when
+/// the previous packet went to the same destination.
+#[inline]
+pub fn find(
+    ctx: &Context<'_>,
+    memo: &mut BurstMemo,
+    vrf_idx: u16,
+    route: Option<Route>,
+    dst: IpAddr,
+    flow_hash: impl FnOnce() -> u32,
+) -> Found {
+    if let Some((v, ip, net, out)) = memo.last {
+        if v == vrf_idx && ip == dst {
+            return Found::Out(net, out);
+        }
+    }
+    let vrf = &ctx.snap.vrfs[usize::from(vrf_idx)];
+    let Some((net, hop)) = select(vrf, route, dst, flow_hash) else {
+        return Found::NoRoute;
+    };
+    let Some(out) = resolve(ctx, vrf, net, hop) else {
+        return Found::Unresolved(net, hop);
+    };
+    let per_flow = match route {
+        Some(Route::Via(group)) => vrf.groups.get(usize::from(group)).map_or(0, Vec::len) > 1,
+        _ => false,
+    };
+    if !per_flow {
+        memo.last = Some((vrf_idx, dst, net, out));
+    }
+    Found::Out(net, out)
+}
+
 /// Where the frame leaves for a resolved next hop.
 #[derive(Debug, Clone, Copy)]
 pub struct Egress {

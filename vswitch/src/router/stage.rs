@@ -1,6 +1,7 @@
 //! The router's datapath entry: which frames the gateway takes, and where each kind goes.
 
 use super::icmp_error::IcmpLimiter;
+use super::next_hop::BurstMemo;
 use super::table::GATEWAY_MAC;
 use super::{arp, forward4, forward6, nd, ra};
 use crate::config::snapshot::Snapshot;
@@ -26,28 +27,84 @@ pub fn wants(snap: &Snapshot, meta: &Meta) -> bool {
             .is_some_and(|n| n.gateway.is_some())
 }
 
+/// The IPv4 trie of the frame's VRF and its destination, for a frame to be routed by a trie
+/// large enough to be worth prefetching.
+#[inline]
+fn lpm_target<'s, B: PacketBuf>(
+    snap: &'s Snapshot,
+    buf: &B,
+    meta: &Meta,
+) -> Option<(&'s super::lpm::Lpm4<super::table::Route>, u32)> {
+    if !meta.to_router || meta.dst != GATEWAY_MAC || meta.ethertype != ethertype::IPV4 {
+        return None;
+    }
+    let vrf = snap
+        .networks
+        .get(usize::from(meta.net))?
+        .gateway
+        .as_ref()?
+        .vrf;
+    let lpm = &snap.vrfs.get(usize::from(vrf))?.v4;
+    let dst = buf.data().get(eth::HEADER_LEN + 16..eth::HEADER_LEN + 20)?;
+    let dst = u32::from_be_bytes(dst.try_into().ok()?);
+    lpm.worth_prefetching().then_some((lpm, dst))
+}
+
+/// Route lookups of a burst in a large table, prefetched in two steps like the FDB's: the
+/// top-level slots while the burst is classified, the chunk slots after the bridge, so that
+/// the lookups find both in cache instead of waiting on each miss in turn.
+#[inline]
+pub fn prefetch_lpm_top<B: PacketBuf>(snap: &Snapshot, buf: &B, meta: &Meta) {
+    if let Some((lpm, dst)) = lpm_target(snap, buf, meta) {
+        lpm.prefetch_top(dst);
+    }
+}
+
+/// Step two of [`prefetch_lpm_top`].
+#[inline]
+pub fn prefetch_lpm_chunks<B: PacketBuf>(snap: &Snapshot, pkts: &[B], metas: &[Meta]) {
+    for (buf, meta) in pkts.iter().zip(metas) {
+        if let Some((lpm, dst)) = lpm_target(snap, buf, meta) {
+            lpm.prefetch_chunk(dst);
+        }
+    }
+}
+
+/// A worker's router state between packets: its ICMP error budget and the burst's memo.
+#[derive(Debug, Default)]
+pub struct RouterScratch {
+    pub icmp: IcmpLimiter,
+    pub memo: BurstMemo,
+}
+
+impl RouterScratch {
+    /// Called before every burst.
+    #[inline]
+    pub fn start_burst(&mut self) {
+        self.memo.clear();
+    }
+}
+
 /// Handles a frame `wants` took, after the bridge learned its source and decided where it
 /// would go (`meta.verdict`, used for what the gateway leaves to the bridge). May rewrite the
 /// frame and move it to another network (`meta.net`).
 pub fn handle<B: PacketBuf>(
     ctx: &Context<'_>,
-    icmp: &mut IcmpLimiter,
+    rs: &mut RouterScratch,
     in_port: u16,
     buf: &mut B,
     meta: &mut Meta,
 ) -> Verdict {
     match meta.ethertype {
         ethertype::ARP => arp::handle(ctx, in_port, buf, meta),
-        ethertype::IPV4 if meta.dst == GATEWAY_MAC => {
-            forward4::route(ctx, icmp, in_port, buf, meta)
-        }
+        ethertype::IPV4 if meta.dst == GATEWAY_MAC => forward4::route(ctx, rs, in_port, buf, meta),
         // Broadcast: DHCP to the network's server, or the bridge's.
         ethertype::IPV4 => dhcp::stage::handle(ctx, in_port, buf, meta).unwrap_or(meta.verdict),
         ethertype::IPV6 => match nd::handle(ctx, in_port, buf, meta)
             .or_else(|| ra::handle(ctx, in_port, buf, meta))
         {
             Some(verdict) => verdict,
-            None if meta.dst == GATEWAY_MAC => forward6::route(ctx, icmp, in_port, buf, meta),
+            None if meta.dst == GATEWAY_MAC => forward6::route(ctx, rs, in_port, buf, meta),
             None => meta.verdict,
         },
         _ => Verdict::Drop(DropReason::NotRoutable),
