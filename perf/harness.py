@@ -162,6 +162,7 @@ def loop_table(results, cpu_hz):
             "ratio_ovs": ratio(r.get("mpps"), get("ovs", "mpps")),
             "efficiency_testpmd": ratio(get("testpmd", "switch_cpp"), cpp),
             "efficiency_ovs": ratio(get("ovs", "switch_cpp"), cpp),
+            "gen_full": r.get("gen_full"),
         })
     return rows
 
