@@ -9,6 +9,7 @@ const PROTOS: &[&str] = &[
     "../vswitch/proto/vswitch/v1/stats.proto",
     "../vswitch/proto/vswitch/v1/config.proto",
     "../vswitch/proto/vswitch/v1/router.proto",
+    "../vswitch/proto/vswitch/v1/firewall.proto",
     "../vswitch/proto/vswitch/v1/dhcp.proto",
 ];
 

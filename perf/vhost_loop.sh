@@ -6,7 +6,7 @@
 #   perf/vhost_loop.sh CASE [SECONDS]      CASE: testpmd | vswitchd | ovs
 # QUEUES=N (default 1): queue pairs per port, on both sides; still one core each side.
 # MODE=routed: the switch routes between two subnets instead (vswitchd: two networks of one VRF
-# with static neighbors for the two hosts; OVS-DPDK: OpenFlow rules that rewrite the MACs and
+# with static neighbors for the two hosts and stateless allow policies both ways; OVS-DPDK: OpenFlow rules that rewrite the MACs and
 # dec_ttl; testpmd: io-forward as before). The generator is then perf's `loop-gen`, which sends
 # fresh frames (a circulating frame's TTL would run out) and counts what comes back.
 # Prints one line: `CASE mpps=X` (median of the per-second samples after warm-up).
@@ -75,6 +75,9 @@ start_switch() {
         $vsctl port add v1 --type vhost-user --path "$S1" --network b --queues "$queues"
         $vsctl arp add "$IP0" --mac "$MAC0" --network a
         $vsctl arp add "$IP1" --mac "$MAC1" --network b
+        # Between networks only what a policy allows passes: both ways, packet by packet.
+        $vsctl policy add ab --from a --to b --action allow --stateless
+        $vsctl policy add ba --from b --to a --action allow --stateless
       else
         $vsctl network add bench
         $vsctl port add v0 --type vhost-user --path "$S0" --network bench --queues "$queues"

@@ -8,6 +8,7 @@ const PROTOS: &[&str] = &[
     "proto/vswitch/v1/stats.proto",
     "proto/vswitch/v1/config.proto",
     "proto/vswitch/v1/router.proto",
+    "proto/vswitch/v1/firewall.proto",
     "proto/vswitch/v1/dhcp.proto",
 ];
 

@@ -10,6 +10,7 @@ mod error;
 mod fdb;
 mod network;
 mod output;
+mod policy;
 mod port;
 mod route;
 mod stats;
@@ -77,6 +78,12 @@ enum Command {
     /// The neighbors (ARP) the gateways learned.
     #[command(subcommand)]
     Arp(route::ArpCmd),
+    /// Firewall policies between networks.
+    #[command(subcommand)]
+    Policy(policy::PolicyCmd),
+    /// The firewall's connection table.
+    #[command(subcommand)]
+    Conntrack(policy::ConntrackCmd),
     /// The leases of the networks' DHCP servers.
     #[command(subcommand)]
     Dhcp(dhcp::DhcpCmd),
@@ -99,6 +106,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Fdb(cmd) => fdb::run(&ctx, cmd).await,
         Command::Route(cmd) => route::run_route(&ctx, cmd).await,
         Command::Arp(cmd) => route::run_arp(&ctx, cmd).await,
+        Command::Policy(cmd) => policy::run_policy(&ctx, cmd).await,
+        Command::Conntrack(cmd) => policy::run_conntrack(&ctx, cmd).await,
         Command::Dhcp(cmd) => dhcp::run(&ctx, cmd).await,
         Command::Stats(cmd) => stats::run(&ctx, cmd).await,
         Command::Apply(args) => config::apply(&ctx, args).await,

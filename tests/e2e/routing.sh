@@ -26,6 +26,10 @@ vs network add db --subnet 203.0.113.0/25 --gateway "$GW2" \
     --subnet 2001:db8:2::/64 --gateway 2001:db8:2::1 --vrf t1 >/dev/null
 vs network add uplink --subnet 203.0.113.128/25 --gateway "$GWU" --vrf t1 >/dev/null
 vs network add other --subnet 198.51.100.0/24 --gateway "$GW1" --vrf t2 >/dev/null
+# Between networks only what a policy allows passes (tests/e2e/firewall.sh tests that).
+vs policy add web-db --from web --to db --action allow >/dev/null
+vs policy add db-web --from db --to web --action allow >/dev/null
+vs policy add web-out --from web --to uplink --action allow >/dev/null
 make_host h1 "$H1/25" 2001:db8:1::10/64
 make_host h2 "$H2/25" 2001:db8:2::20/64
 make_host h3 "$H3/24"
@@ -160,6 +164,9 @@ check_refused "the same route twice" route add 0.0.0.0/0 --via "$RT" --vrf t1
 check_refused "a static neighbor outside the network's subnets" arp add 198.51.100.99 --mac 02:00:00:00:00:99 --network db
 assert_eq "$(vs config show)" "$model" "the model after the refused changes"
 vs port del pu
+check_refused "deleting a network a policy names" network del uplink
+assert_contains "$err_last" "policies web-out name it" "the error for deleting uplink"
+vs policy del web-out
 check_refused "deleting the network the default route needs" network del uplink
 assert_contains "$err_last" "next hop $RT is in no subnet of vrf t1" "the error for deleting uplink"
 

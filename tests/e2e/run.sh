@@ -24,6 +24,7 @@ CASES=(
     malformed_flood:150
     routing:120
     dhcp:90
+    firewall:180
     vm_guests:420
 )
 

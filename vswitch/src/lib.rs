@@ -7,6 +7,7 @@ pub mod control;
 pub mod daemon;
 pub mod dhcp;
 pub mod dpdk;
+pub mod firewall;
 pub mod packet;
 pub mod pipeline;
 pub mod router;

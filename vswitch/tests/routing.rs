@@ -1,5 +1,6 @@
 //! The distributed gateway through the whole pipeline on `TestBuf`: ARP, IPv4 routing between
-//! the networks of a VRF, ICMP errors, VRF isolation, malformed input.
+//! the networks of a VRF, ICMP errors, VRF isolation, malformed input. The models allow their
+//! networks to reach each other by policy (the firewall's own tests are in `firewall.rs`).
 
 mod common;
 
@@ -30,6 +31,10 @@ const MODEL: &str = r#"{
         {"name": "p0", "type": "tap", "iface": "p0", "network": "web"},
         {"name": "p1", "type": "tap", "iface": "p1", "network": "db", "mtu": 1000},
         {"name": "p2", "type": "tap", "iface": "p2", "network": "other"}
+    ],
+    "policies": [
+        {"name": "web-db", "from": "web", "to": "db", "action": "allow"},
+        {"name": "db-web", "from": "db", "to": "web", "action": "allow"}
     ]}"#;
 
 fn arp_frame(
@@ -330,7 +335,8 @@ const UPLINK_MODEL: &str = r#"{
         {"name": "p0", "type": "tap", "iface": "p0", "network": "web"},
         {"name": "up", "type": "tap", "iface": "up", "network": "uplink"}
     ],
-    "routes": [{"vrf": "t1", "prefix": "0.0.0.0/0", "via": ["203.0.113.126", "203.0.113.125"]}]
+    "routes": [{"vrf": "t1", "prefix": "0.0.0.0/0", "via": ["203.0.113.126", "203.0.113.125"]}],
+    "policies": [{"name": "out", "from": "web", "to": "uplink", "action": "allow"}]
     }"#;
 
 #[test]
@@ -424,6 +430,10 @@ const V6_MODEL: &str = r#"{
     "ports": [
         {"name": "p0", "type": "tap", "iface": "p0", "network": "web"},
         {"name": "p1", "type": "tap", "iface": "p1", "network": "db"}
+    ],
+    "policies": [
+        {"name": "web-db", "from": "web", "to": "db", "action": "allow"},
+        {"name": "db-web", "from": "db", "to": "web", "action": "allow"}
     ]}"#;
 
 fn v6(s: &str) -> std::net::Ipv6Addr {
@@ -511,6 +521,10 @@ const TRUNK_MODEL: &str = r#"{
     "ports": [
         {"name": "t0", "type": "tap", "iface": "t0", "trunk": [10, 20]},
         {"name": "p1", "type": "tap", "iface": "p1", "network": "db"}
+    ],
+    "policies": [
+        {"name": "web-db", "from": "web", "to": "db", "action": "allow"},
+        {"name": "db-web", "from": "db", "to": "web", "action": "allow"}
     ]}"#;
 
 /// `frame` with an 802.1Q tag of `vid` after the MACs.

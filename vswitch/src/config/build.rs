@@ -71,6 +71,7 @@ pub struct LearnedTables {
     pub fdbs: FdbTables,
     pub neighbors: NeighborTables,
     pub leases: crate::dhcp::server::LeaseTables,
+    pub firewall: crate::firewall::state::FirewallState,
 }
 
 impl LearnedTables {
@@ -79,6 +80,7 @@ impl LearnedTables {
         self.fdbs.sync(model);
         self.leases.sync(model);
         self.neighbors.sync(&crate::router::build::vrf_names(model));
+        self.firewall.sync(model);
     }
 }
 
@@ -163,6 +165,7 @@ pub fn build(
         ports,
         networks,
         vrfs,
+        firewall: learned.firewall.build(model),
         workers: assign_queues(&ordered, workers),
     }
 }
@@ -170,6 +173,18 @@ pub fn build(
 /// The snapshot of `model` as if its ports were DPDK ports 0, 1, ... in model order, one RX and
 /// one TX queue each, with fresh FDB tables: what pipeline tests and micro-benchmarks run on.
 pub fn offline_snapshot(model: &Model, workers: usize) -> Snapshot {
+    let mut learned = LearnedTables::default();
+    offline_republish(model, &mut learned, workers, 1)
+}
+
+/// The next snapshot of an offline switch whose learned state (MACs, neighbors, connections)
+/// carries over, as the config manager publishes one on every change.
+pub fn offline_republish(
+    model: &Model,
+    learned: &mut LearnedTables,
+    workers: usize,
+    generation: u64,
+) -> Snapshot {
     let devices = model
         .ports
         .iter()
@@ -183,9 +198,8 @@ pub fn offline_snapshot(model: &Model, workers: usize) -> Snapshot {
             (p.name.clone(), dev)
         })
         .collect();
-    let mut learned = LearnedTables::default();
     learned.sync(model);
-    build(model, &devices, &learned, workers, 1)
+    build(model, &devices, learned, workers, generation)
 }
 
 #[cfg(test)]

@@ -64,6 +64,18 @@ impl Model {
                 users.join(", ")
             )));
         }
+        let policies: Vec<&str> = self
+            .policies
+            .iter()
+            .filter(|p| p.from == name || p.to == name)
+            .map(|p| p.name.as_str())
+            .collect();
+        if !policies.is_empty() {
+            return Err(ConfigError::Precondition(format!(
+                "network {name}: policies {} name it; delete them first",
+                policies.join(", ")
+            )));
+        }
         if remove_named(&mut self.networks, name, |n| &n.name, "network", missing_ok)? {
             self.fdb.retain(|e| e.network != name);
         }

@@ -406,7 +406,8 @@ impl ConfigManager {
         }
     }
 
-    /// Ages every network's FDB and every VRF's neighbors (housekeeping).
+    /// Ages every network's FDB, every VRF's neighbors and the idle connections
+    /// (housekeeping).
     pub fn age_learned(&self, now: u32) {
         let snap = self.cell.load();
         for net in &snap.networks {
@@ -416,6 +417,7 @@ impl ConfigManager {
             vrf.neighbors
                 .age(now, crate::router::neighbor::NEIGHBOR_AGING_SECS);
         }
+        snap.firewall.conntrack.expire(now);
     }
 }
 

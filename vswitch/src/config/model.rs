@@ -19,6 +19,68 @@ pub struct Model {
     /// Static neighbors (ARP / ND entries that never age).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub neighbors: Vec<StaticNeighbor>,
+    /// Firewall policies between networks and address ranges.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<Policy>,
+    /// Connection tracking settings.
+    #[serde(default, skip_serializing_if = "ConntrackSettings::is_default")]
+    pub conntrack: ConntrackSettings,
+}
+
+/// One firewall rule: traffic from `from` to `to` (a network name or a CIDR) matching `proto`
+/// and destination `ports` gets `action`. Rules are tried in ascending `priority`, then in the
+/// order they were added; the first match decides. Traffic between networks that no rule
+/// allows is dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    /// tcp, udp, icmp or any (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proto: Option<String>,
+    /// Destination ports, `N` or `N-M` (tcp and udp only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<String>,
+    /// allow, deny (silent) or reject (TCP RST / ICMP unreachable).
+    pub action: String,
+    /// Allow each packet on its own instead of tracking connections (replies need their own
+    /// rule then).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub stateless: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u32>,
+}
+
+/// The priority of a policy that names none.
+pub const DEFAULT_POLICY_PRIORITY: u32 = 1000;
+
+impl Policy {
+    pub fn priority(&self) -> u32 {
+        self.priority.unwrap_or(DEFAULT_POLICY_PRIORITY)
+    }
+}
+
+/// What connection tracking keeps and what a policy change does to it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConntrackSettings {
+    /// Most connections tracked at once (default 1 000 000); new ones beyond are dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Most connections per network (counted on the network that opened them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_limit: Option<u32>,
+    /// Keep established connections a policy change no longer allows (default: cut them).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub keep_on_policy_change: bool,
+}
+
+impl ConntrackSettings {
+    fn is_default(&self) -> bool {
+        *self == ConntrackSettings::default()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,6 +252,10 @@ impl Model {
 
     pub fn port(&self, name: &str) -> Option<&Port> {
         self.ports.iter().find(|p| p.name == name)
+    }
+
+    pub fn policy(&self, name: &str) -> Option<&Policy> {
+        self.policies.iter().find(|p| p.name == name)
     }
 
     pub fn network_by_vlan(&self, vlan: u16) -> Option<&Network> {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 
 use crate::bridge::fdb::FdbTable;
+use crate::firewall::stage::Firewall;
 use crate::pipeline::counters::{WorkerCounters, MAX_PORTS};
 use crate::router::table::{Gateway, Vrf};
 
@@ -85,6 +86,8 @@ pub struct Snapshot {
     pub ports: Vec<Option<PortEntry>>,
     pub networks: Vec<NetworkEntry>,
     pub vrfs: Vec<Vrf>,
+    /// Compiled policies and the connection table.
+    pub firewall: Firewall,
     /// RX queues per worker.
     pub workers: Vec<Vec<RxQueue>>,
 }
@@ -96,6 +99,7 @@ impl Snapshot {
             ports: vec![None; MAX_PORTS],
             networks: Vec::new(),
             vrfs: Vec::new(),
+            firewall: Firewall::default(),
             workers: vec![Vec::new(); workers],
         }
     }
@@ -103,6 +107,12 @@ impl Snapshot {
     #[inline]
     pub fn port(&self, id: u16) -> Option<&PortEntry> {
         self.ports.get(usize::from(id)).and_then(Option::as_ref)
+    }
+
+    /// The anycast gateway of network `net`, when it routes.
+    #[inline]
+    pub fn gateway(&self, net: NetIdx) -> Option<&Gateway> {
+        self.networks.get(usize::from(net))?.gateway.as_ref()
     }
 }
 

@@ -5,9 +5,9 @@ use std::net::IpAddr;
 
 use super::error::{invalid, ConfigError, Result};
 use super::model::{Model, Network, Port, PortType};
+use crate::packet::prefix::Prefix;
 use crate::packet::MacAddr;
 use crate::router::build::{vrf_names, vrf_of};
-use crate::router::prefix::Prefix;
 
 const MAX_NAME: usize = 64;
 const MAX_QUEUES: u16 = 16;
@@ -52,6 +52,7 @@ pub fn validate(model: &Model) -> Result<()> {
     validate_vrf_subnets(model)?;
     validate_routes(model)?;
     validate_neighbors(model)?;
+    crate::firewall::rule::validate(model).map_err(invalid)?;
 
     let mut port_names = HashSet::new();
     let mut ifaces = HashSet::new();

@@ -5,6 +5,7 @@ pub mod config;
 pub mod convert;
 pub mod dhcp;
 pub mod fdb;
+pub mod firewall;
 pub mod network;
 pub mod port;
 pub mod router;
@@ -87,6 +88,7 @@ pub async fn serve(
     use pb::config_service_server::ConfigServiceServer;
     use pb::dhcp_service_server::DhcpServiceServer;
     use pb::fdb_service_server::FdbServiceServer;
+    use pb::firewall_service_server::FirewallServiceServer;
     use pb::network_service_server::NetworkServiceServer;
     use pb::port_service_server::PortServiceServer;
     use pb::router_service_server::RouterServiceServer;
@@ -101,6 +103,9 @@ pub async fn serve(
         .add_service(PortServiceServer::new(port::PortApi(shared.clone())))
         .add_service(FdbServiceServer::new(fdb::FdbApi(shared.clone())))
         .add_service(RouterServiceServer::new(router::RouterApi(shared.clone())))
+        .add_service(FirewallServiceServer::new(firewall::FirewallApi(
+            shared.clone(),
+        )))
         .add_service(DhcpServiceServer::new(dhcp::DhcpApi(shared.clone())))
         .add_service(StatsServiceServer::new(stats::StatsApi(shared.clone())))
         .add_service(ConfigServiceServer::new(config::ConfigApi(shared)))

@@ -10,8 +10,8 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::config::model::{Model, Network};
+use crate::packet::prefix::Prefix;
 use crate::packet::MacAddr;
-use crate::router::prefix::Prefix;
 
 /// Seconds a lease lasts.
 pub const LEASE_SECS: u32 = 3600;

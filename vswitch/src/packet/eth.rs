@@ -102,6 +102,15 @@ impl<T: AsRef<[u8]>> AsRef<[u8]> for Frame<T> {
     }
 }
 
+/// Writes the Ethernet addresses of a frame the switch sends.
+#[inline]
+pub fn set_macs(frame: &mut [u8], dst: MacAddr, src: MacAddr) {
+    if frame.len() >= HEADER_LEN {
+        frame[0..6].copy_from_slice(&dst.0);
+        frame[6..12].copy_from_slice(&src.0);
+    }
+}
+
 /// The Ethernet header as plain values, for building frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Repr {

@@ -13,6 +13,7 @@ pub mod ipv4;
 pub mod ipv6;
 pub mod l4_checksum;
 pub mod mac;
+pub mod prefix;
 pub mod tcp;
 pub mod udp;
 pub mod vlan;

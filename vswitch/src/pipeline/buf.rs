@@ -30,6 +30,26 @@ pub trait PacketBuf: Sized {
     fn duplicate(&self) -> Option<Self>;
 }
 
+/// Makes `buf` exactly `len` bytes long, all in its first segment, growing it at the front
+/// when it is shorter; the caller then writes the whole frame.
+pub fn reshape<B: PacketBuf>(
+    buf: &mut B,
+    len: usize,
+) -> Result<(), crate::pipeline::counters::DropReason> {
+    let have = buf.pkt_len();
+    if have < len {
+        buf.prepend(len - have)
+            .map_err(|_| crate::pipeline::counters::DropReason::NoBuffer)?;
+    } else {
+        buf.truncate(len)
+            .map_err(|_| crate::pipeline::counters::DropReason::NoBuffer)?;
+    }
+    if buf.data().len() < len {
+        return Err(crate::pipeline::counters::DropReason::NoBuffer);
+    }
+    Ok(())
+}
+
 /// Headroom a `TestBuf` starts with, like DPDK's `RTE_PKTMBUF_HEADROOM`.
 pub const TEST_HEADROOM: usize = 128;
 

@@ -58,10 +58,25 @@ pub enum DropReason {
     DhcpBusy,
     /// No free address left in the DHCP range.
     DhcpPoolFull,
+    /// Between networks, and no policy allows it (or a deny rule matched).
+    PolicyDeny,
+    /// A reject rule matched (a TCP reset or ICMP prohibited went back).
+    PolicyReject,
+    /// Its connection was cut by a policy change that no longer allows it.
+    PolicyCut,
+    /// Not part of a tracked connection where one is needed (TCP that does not open with a
+    /// SYN, a SYN inside a connection).
+    CtInvalid,
+    /// TCP flags no stack sends together (SYN+FIN, null, FIN without ACK, ...).
+    TcpFlags,
+    /// TCP sequence or acknowledgement outside the connection's window.
+    TcpWindow,
+    /// The connection table is at its limit; the new connection was refused.
+    CtFull,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 23] = [
+    pub const ALL: [DropReason; 30] = [
         DropReason::Runt,
         DropReason::Oversize,
         DropReason::BadSrcMac,
@@ -85,6 +100,13 @@ impl DropReason {
         DropReason::BadDhcp,
         DropReason::DhcpBusy,
         DropReason::DhcpPoolFull,
+        DropReason::PolicyDeny,
+        DropReason::PolicyReject,
+        DropReason::PolicyCut,
+        DropReason::CtInvalid,
+        DropReason::TcpFlags,
+        DropReason::TcpWindow,
+        DropReason::CtFull,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -113,6 +135,13 @@ impl DropReason {
             DropReason::BadDhcp => "bad_dhcp",
             DropReason::DhcpBusy => "dhcp_busy",
             DropReason::DhcpPoolFull => "dhcp_pool_full",
+            DropReason::PolicyDeny => "policy_deny",
+            DropReason::PolicyReject => "policy_reject",
+            DropReason::PolicyCut => "policy_cut",
+            DropReason::CtInvalid => "ct_invalid",
+            DropReason::TcpFlags => "tcp_flags",
+            DropReason::TcpWindow => "tcp_window",
+            DropReason::CtFull => "ct_full",
         }
     }
 }

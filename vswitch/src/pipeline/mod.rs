@@ -12,8 +12,12 @@ pub mod meta;
 pub mod worker;
 
 use crate::bridge::stage as bridge;
+use crate::config::snapshot::NetIdx;
 use crate::config::snapshot::Snapshot;
+use crate::firewall::stage::{self as firewall, Decision};
+use crate::packet::{eth, ethertype, MacAddr};
 use crate::router::stage as router;
+use crate::router::table::GATEWAY_MAC;
 use buf::PacketBuf;
 use counters::{DropReason, WorkerCounters};
 use meta::{Meta, Verdict, BURST};
@@ -89,11 +93,23 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
     router::prefetch_lpm_chunks(ctx.snap, pkts, metas);
 
     for (mut buf, meta) in pkts.drain(..).zip(metas.iter_mut()) {
-        let verdict = if meta.to_router {
+        let (from_net, src_mac) = (meta.net, meta.src);
+        let mut verdict = if meta.to_router {
             router::handle(ctx, &mut scratch.router, in_port, &mut buf, meta)
         } else {
             meta.verdict
         };
+        if meta.net != from_net && crosses(&verdict, buf.data()) {
+            verdict = filter(
+                ctx,
+                &mut scratch.router,
+                &mut buf,
+                meta,
+                from_net,
+                src_mac,
+                verdict,
+            );
+        }
         match verdict {
             Verdict::Unicast(to) => bridge::egress(ctx, meta.net, in_port, to, buf, out),
             Verdict::Flood => bridge::flood(ctx, meta.net, in_port, Some(in_port), buf, out),
@@ -101,6 +117,58 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
             Verdict::Consumed => {}
             Verdict::Drop(reason) => port_counters.drop(reason),
             Verdict::Pending => port_counters.drop(DropReason::UnknownNetwork),
+        }
+    }
+}
+
+/// A routed IP packet on its way into another network (not the ARP request or error the
+/// gateway wrote in its place): the firewall's to check.
+#[inline]
+fn crosses(verdict: &Verdict, frame: &[u8]) -> bool {
+    let ip = frame.get(12..14).is_some_and(|t| {
+        let t = u16::from_be_bytes([t[0], t[1]]);
+        t == ethertype::IPV4 || t == ethertype::IPV6
+    });
+    ip && matches!(
+        verdict,
+        Verdict::Unicast(_) | Verdict::Flood | Verdict::FloodAll
+    )
+}
+
+/// The firewall's decision on a packet the router moved from `from_net` into `meta.net`; a
+/// rejected one turns into the refusal back to its sender (`src_mac`) in `from_net`.
+fn filter<B: PacketBuf>(
+    ctx: &Context<'_>,
+    rs: &mut router::RouterScratch,
+    buf: &mut B,
+    meta: &mut Meta,
+    from_net: NetIdx,
+    src_mac: MacAddr,
+    verdict: Verdict,
+) -> Verdict {
+    let Some(zone) = ctx.snap.gateway(from_net).map(|g| g.vrf) else {
+        return verdict;
+    };
+    match firewall::check(ctx, buf.data(), zone, from_net, meta.net) {
+        Decision::Pass => verdict,
+        Decision::Drop(reason) => Verdict::Drop(reason),
+        Decision::Reject(reason) => {
+            meta.net = from_net;
+            let is_tcp = buf
+                .data()
+                .get(eth::HEADER_LEN..)
+                .and_then(crate::firewall::flow::parse)
+                .is_some_and(|f| f.tcp.is_some());
+            if !is_tcp {
+                return router::prohibit(ctx, rs, buf, from_net, src_mac, reason);
+            }
+            match crate::firewall::reject::tcp_reset(buf, src_mac, GATEWAY_MAC) {
+                Ok(()) => {
+                    ctx.counters.port(buf.in_port()).drop(reason);
+                    Verdict::Unicast(buf.in_port())
+                }
+                Err(r) => Verdict::Drop(r),
+            }
         }
     }
 }

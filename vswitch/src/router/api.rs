@@ -10,9 +10,9 @@ use crate::packet::MacAddr;
 use crate::pipeline::clock;
 
 use super::build::vrf_of;
-use super::prefix::Prefix;
 use super::table::Vrf;
 use crate::config::model::{StaticNeighbor, StaticRoute};
+use crate::packet::prefix::Prefix;
 
 /// One route as the operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

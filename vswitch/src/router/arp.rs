@@ -5,9 +5,10 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::neighbor::Neighbor;
-use super::stage::{reshape, set_macs};
 use super::table::GATEWAY_MAC;
+use crate::packet::eth::set_macs;
 use crate::packet::{arp, eth, ethertype, MacAddr};
+use crate::pipeline::buf::reshape;
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;
 use crate::pipeline::meta::{Meta, Verdict};
@@ -17,12 +18,7 @@ use crate::pipeline::Context;
 pub const FRAME_LEN: usize = eth::HEADER_LEN + arp::HEADER_LEN;
 
 pub fn handle<B: PacketBuf>(ctx: &Context<'_>, in_port: u16, buf: &mut B, meta: &Meta) -> Verdict {
-    let Some(gw) = ctx
-        .snap
-        .networks
-        .get(usize::from(meta.net))
-        .and_then(|n| n.gateway.as_ref())
-    else {
+    let Some(gw) = ctx.snap.gateway(meta.net) else {
         return meta.verdict;
     };
     let Ok(pkt) = arp::Packet::new_checked(&buf.data()[eth::HEADER_LEN.min(buf.data().len())..])

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use super::lpm::{Lpm, Lpm4};
 use super::neighbor::{NeighborTable, NeighborTables, DEFAULT_NEIGHBOR_LIMIT};
-use super::prefix::Prefix;
 use super::table::{Gateway, NextHop, Route, Vrf, VrfIdx};
 use crate::config::model::{Model, Network};
 use crate::config::snapshot::NetIdx;
+use crate::packet::prefix::Prefix;
 
 pub use crate::config::model::DEFAULT_VRF;
 

@@ -6,11 +6,11 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::ecmp;
-use super::icmp_error::{echo_reply, IcmpError};
+use super::icmp_error::{self, echo_reply, IcmpError};
 use super::next_hop::{self, Found};
-use super::stage::set_macs;
 use super::stage::RouterScratch;
 use super::table::{Route, GATEWAY_MAC};
+use crate::packet::eth::set_macs;
 use crate::packet::{checksum, eth, icmp, ipproto, ipv4};
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;
@@ -82,12 +82,7 @@ pub fn route<B: PacketBuf>(
     buf: &mut B,
     meta: &mut Meta,
 ) -> Verdict {
-    let Some(gw) = ctx
-        .snap
-        .networks
-        .get(usize::from(meta.net))
-        .and_then(|n| n.gateway.as_ref())
-    else {
+    let Some(gw) = ctx.snap.gateway(meta.net) else {
         return Verdict::Drop(DropReason::NotRoutable);
     };
     let h = match parse(buf) {
@@ -113,20 +108,7 @@ pub fn route<B: PacketBuf>(
         };
     }
     let error = |rs: &mut RouterScratch, buf: &mut B, e: IcmpError, reason: DropReason| {
-        let Some(from) = gw.v4 else {
-            return Verdict::Drop(reason);
-        };
-        if !rs.icmp.allow(ctx.now) {
-            return Verdict::Drop(reason);
-        }
-        match e.write(buf, from, meta.src, reason) {
-            // The error leaves; the packet it replaces still counts as dropped.
-            Ok(()) => {
-                ctx.counters.port(in_port).drop(reason);
-                Verdict::Unicast(in_port)
-            }
-            Err(reason) => Verdict::Drop(reason),
-        }
+        icmp_error::reply_with(ctx, &mut rs.icmp, buf, gw.v4, meta.src, e, reason)
     };
     if h.ttl <= 1 {
         return error(rs, buf, IcmpError::TTL_EXCEEDED, DropReason::TtlExceeded);

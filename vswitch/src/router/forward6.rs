@@ -6,12 +6,12 @@
 use std::net::{IpAddr, Ipv6Addr};
 
 use super::ecmp;
-use super::icmp_error::{echo_reply_v6, Icmp6Error};
+use super::icmp_error::{self, echo_reply_v6, Icmp6Error};
 use super::next_hop::{self, Found};
-use super::prefix::bits;
-use super::stage::set_macs;
 use super::stage::RouterScratch;
 use super::table::{Route, GATEWAY_MAC};
+use crate::packet::eth::set_macs;
+use crate::packet::prefix::bits;
 use crate::packet::{eth, icmp, ipproto, ipv6, MacAddr};
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;
@@ -54,12 +54,7 @@ pub fn route<B: PacketBuf>(
     buf: &mut B,
     meta: &mut Meta,
 ) -> Verdict {
-    let Some(gw) = ctx
-        .snap
-        .networks
-        .get(usize::from(meta.net))
-        .and_then(|n| n.gateway.as_ref())
-    else {
+    let Some(gw) = ctx.snap.gateway(meta.net) else {
         return Verdict::Drop(DropReason::NotRoutable);
     };
     let h = match parse(buf) {
@@ -81,19 +76,7 @@ pub fn route<B: PacketBuf>(
         };
     }
     let error = |rs: &mut RouterScratch, buf: &mut B, e: Icmp6Error, reason: DropReason| {
-        let Some(from) = gw.v6 else {
-            return Verdict::Drop(reason);
-        };
-        if !rs.icmp.allow(ctx.now) {
-            return Verdict::Drop(reason);
-        }
-        match e.write(buf, from, meta.src, reason) {
-            Ok(()) => {
-                ctx.counters.port(in_port).drop(reason);
-                Verdict::Unicast(in_port)
-            }
-            Err(reason) => Verdict::Drop(reason),
-        }
+        icmp_error::reply_with(ctx, &mut rs.icmp, buf, gw.v6, meta.src, e, reason)
     };
     if h.hop_limit <= 1 {
         return error(

@@ -4,11 +4,14 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::stage::{reshape, set_macs};
 use super::table::GATEWAY_MAC;
+use crate::packet::eth::set_macs;
 use crate::packet::{checksum, eth, ethertype, icmp, ipproto, ipv4, ipv6, MacAddr};
+use crate::pipeline::buf::reshape;
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;
+use crate::pipeline::meta::Verdict;
+use crate::pipeline::Context;
 
 /// ICMP errors one worker sends per second at most (as Linux's `icmp_ratelimit` shapes them).
 pub const ERRORS_PER_SECOND: u32 = 1000;
@@ -17,6 +20,73 @@ pub const ERRORS_PER_SECOND: u32 = 1000;
 const MAX_QUOTE: usize = 576 - ipv4::HEADER_LEN - icmp::HEADER_LEN;
 /// TTL of the errors the gateway originates.
 const TTL: u8 = 64;
+
+/// An ICMP or ICMPv6 error that can replace the packet it is about.
+pub trait ErrorMessage {
+    /// The gateway address family the error is sent from.
+    type Addr: Copy;
+    fn write_into<B: PacketBuf>(
+        &self,
+        buf: &mut B,
+        from: Self::Addr,
+        dst_mac: MacAddr,
+        reason: DropReason,
+    ) -> Result<(), DropReason>;
+}
+
+/// Sends error `e` from the gateway address `from` back where the packet in `buf` came from
+/// (to `dst_mac`), within the worker's budget. The packet it replaces still counts as dropped
+/// for `reason`; without a gateway address of its family or budget it is just dropped.
+pub fn reply_with<B: PacketBuf, E: ErrorMessage>(
+    ctx: &Context<'_>,
+    limiter: &mut IcmpLimiter,
+    buf: &mut B,
+    from: Option<E::Addr>,
+    dst_mac: MacAddr,
+    e: E,
+    reason: DropReason,
+) -> Verdict {
+    let Some(from) = from else {
+        return Verdict::Drop(reason);
+    };
+    if !limiter.allow(ctx.now) {
+        return Verdict::Drop(reason);
+    }
+    let in_port = buf.in_port();
+    match e.write_into(buf, from, dst_mac, reason) {
+        Ok(()) => {
+            ctx.counters.port(in_port).drop(reason);
+            Verdict::Unicast(in_port)
+        }
+        Err(reason) => Verdict::Drop(reason),
+    }
+}
+
+impl ErrorMessage for IcmpError {
+    type Addr = Ipv4Addr;
+    fn write_into<B: PacketBuf>(
+        &self,
+        buf: &mut B,
+        from: Ipv4Addr,
+        dst_mac: MacAddr,
+        reason: DropReason,
+    ) -> Result<(), DropReason> {
+        self.write(buf, from, dst_mac, reason)
+    }
+}
+
+impl ErrorMessage for Icmp6Error {
+    type Addr = Ipv6Addr;
+    fn write_into<B: PacketBuf>(
+        &self,
+        buf: &mut B,
+        from: Ipv6Addr,
+        dst_mac: MacAddr,
+        reason: DropReason,
+    ) -> Result<(), DropReason> {
+        self.write(buf, from, dst_mac, reason)
+    }
+}
 
 /// One worker's error budget for the current second.
 #[derive(Debug, Default)]
@@ -51,6 +121,11 @@ impl IcmpError {
     pub const TTL_EXCEEDED: IcmpError = IcmpError {
         msg_type: icmp::v4::TIME_EXCEEDED,
         code: icmp::v4::CODE_TTL_EXCEEDED,
+        rest: 0,
+    };
+    pub const ADMIN_PROHIBITED: IcmpError = IcmpError {
+        msg_type: icmp::v4::DEST_UNREACHABLE,
+        code: icmp::v4::CODE_ADMIN_PROHIBITED,
         rest: 0,
     };
     pub const NET_UNREACHABLE: IcmpError = IcmpError {
@@ -182,6 +257,11 @@ impl Icmp6Error {
     pub const NO_ROUTE: Icmp6Error = Icmp6Error {
         msg_type: icmp::v6::DEST_UNREACHABLE,
         code: icmp::v6::CODE_NO_ROUTE,
+        rest: 0,
+    };
+    pub const ADMIN_PROHIBITED: Icmp6Error = Icmp6Error {
+        msg_type: icmp::v6::DEST_UNREACHABLE,
+        code: icmp::v6::CODE_ADMIN_PROHIBITED,
         rest: 0,
     };
 

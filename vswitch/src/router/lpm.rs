@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use hashbrown::HashMap;
 
-use super::prefix::{mask, Prefix};
+use crate::packet::prefix::{mask, Prefix};
 
 /// A trie entry: empty (0), a leaf (value index + 1 in the low 24 bits, prefix length in bits
 /// 24-29), or a pointer to a 256-entry chunk of the next level.
@@ -214,7 +214,7 @@ impl<V: Copy> Lpm<V> {
 
     /// Adds or replaces `prefix` (of this table's family).
     pub fn insert(&mut self, prefix: Prefix, value: V) {
-        let key = super::prefix::bits(prefix.addr());
+        let key = crate::packet::prefix::bits(prefix.addr());
         let pos = match self
             .levels
             .binary_search_by(|(l, _)| prefix.prefix_len().cmp(l))
@@ -248,7 +248,7 @@ impl<V: Copy> Lpm<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::router::prefix::bits;
+    use crate::packet::prefix::bits;
     use proptest::prelude::*;
     use std::net::Ipv4Addr;
 
@@ -323,7 +323,7 @@ mod tests {
             }
             // Probe the routes' own addresses and neighbours too, not only random ones.
             let near = list.iter().flat_map(|(p, _)| {
-                let a = super::super::prefix::bits(p.addr()) as u32;
+                let a = crate::packet::prefix::bits(p.addr()) as u32;
                 [a, a.wrapping_sub(1), a | 0xff, a.wrapping_add(256)]
             });
             for a in probes.into_iter().chain(near) {

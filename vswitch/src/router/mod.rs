@@ -22,7 +22,6 @@ pub mod lpm;
 pub mod nd;
 pub mod neighbor;
 pub mod next_hop;
-pub mod prefix;
 pub mod ra;
 pub mod stage;
 pub mod table;

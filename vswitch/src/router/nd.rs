@@ -6,9 +6,10 @@
 use std::net::{IpAddr, Ipv6Addr};
 
 use super::neighbor::Neighbor;
-use super::stage::{reshape, set_macs};
 use super::table::{GATEWAY_LINK_LOCAL, GATEWAY_MAC};
+use crate::packet::eth::set_macs;
 use crate::packet::{eth, ethertype, icmp, ipproto, ipv6, MacAddr};
+use crate::pipeline::buf::reshape;
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;
 use crate::pipeline::meta::{Meta, Verdict};
@@ -97,11 +98,7 @@ pub fn handle<B: PacketBuf>(
     buf: &mut B,
     meta: &Meta,
 ) -> Option<Verdict> {
-    let gw = ctx
-        .snap
-        .networks
-        .get(usize::from(meta.net))
-        .and_then(|n| n.gateway.as_ref())?;
+    let gw = ctx.snap.gateway(meta.net)?;
     let msg = match parse(buf.data()) {
         Ok(Some(m)) => m,
         Ok(None) => return None,

@@ -148,11 +148,7 @@ pub fn ask<B: PacketBuf>(
     net: NetIdx,
     next_hop: IpAddr,
 ) -> Verdict {
-    let gw = ctx
-        .snap
-        .networks
-        .get(usize::from(net))
-        .and_then(|n| n.gateway.as_ref());
+    let gw = ctx.snap.gateway(net);
     let written = match (next_hop, gw.and_then(|g| g.v4), gw.and_then(|g| g.v6)) {
         (IpAddr::V4(ip), Some(from), _) => ArpFrame::request(from, ip).write(buf),
         (IpAddr::V6(ip), _, Some(from)) => NdFrame::solicit(from, ip).write(buf),

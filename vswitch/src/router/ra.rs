@@ -3,9 +3,10 @@
 //! link-local address) with the /64 prefixes to configure addresses from.
 
 use super::nd::{ALL_NODES, ALL_NODES_MAC, ND_HOP_LIMIT, OPT_SOURCE_LLADDR};
-use super::stage::{reshape, set_macs};
 use super::table::{GATEWAY_LINK_LOCAL, GATEWAY_MAC};
+use crate::packet::eth::set_macs;
 use crate::packet::{eth, ethertype, icmp, ipproto, ipv6};
+use crate::pipeline::buf::reshape;
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;
 use crate::pipeline::meta::{Meta, Verdict};
@@ -29,12 +30,7 @@ pub fn handle<B: PacketBuf>(
     buf: &mut B,
     meta: &Meta,
 ) -> Option<Verdict> {
-    let gw = ctx
-        .snap
-        .networks
-        .get(usize::from(meta.net))?
-        .gateway
-        .as_ref()?;
+    let gw = ctx.snap.gateway(meta.net)?;
     let l3 = buf.data().get(eth::HEADER_LEN..)?;
     let ip = ipv6::Packet::new_checked(l3).ok()?;
     let body = ip.payload();

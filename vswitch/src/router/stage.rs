@@ -1,6 +1,6 @@
 //! The router's datapath entry: which frames the gateway takes, and where each kind goes.
 
-use super::icmp_error::IcmpLimiter;
+use super::icmp_error::{self, Icmp6Error, IcmpError, IcmpLimiter};
 use super::next_hop::BurstMemo;
 use super::table::GATEWAY_MAC;
 use super::{arp, forward4, forward6, nd, ra};
@@ -21,10 +21,7 @@ pub fn wants(snap: &Snapshot, meta: &Meta) -> bool {
         || meta.ethertype == ethertype::ARP
         || meta.ethertype == ethertype::IPV6 && meta.dst.is_multicast()
         || meta.ethertype == ethertype::IPV4 && meta.dst == MacAddr::BROADCAST)
-        && snap
-            .networks
-            .get(usize::from(meta.net))
-            .is_some_and(|n| n.gateway.is_some())
+        && snap.gateway(meta.net).is_some()
 }
 
 /// The IPv4 trie of the frame's VRF and its destination, for a frame to be routed by a trie
@@ -38,12 +35,7 @@ fn lpm_target<'s, B: PacketBuf>(
     if !meta.to_router || meta.dst != GATEWAY_MAC || meta.ethertype != ethertype::IPV4 {
         return None;
     }
-    let vrf = snap
-        .networks
-        .get(usize::from(meta.net))?
-        .gateway
-        .as_ref()?
-        .vrf;
+    let vrf = snap.gateway(meta.net)?.vrf;
     let lpm = &snap.vrfs.get(usize::from(vrf))?.v4;
     let dst = buf.data().get(eth::HEADER_LEN + 16..eth::HEADER_LEN + 20)?;
     let dst = u32::from_be_bytes(dst.try_into().ok()?);
@@ -111,26 +103,38 @@ pub fn handle<B: PacketBuf>(
     }
 }
 
-/// Writes the Ethernet addresses of a frame the switch sends.
-#[inline]
-pub fn set_macs(frame: &mut [u8], dst: MacAddr, src: MacAddr) {
-    if frame.len() >= eth::HEADER_LEN {
-        frame[0..6].copy_from_slice(&dst.0);
-        frame[6..12].copy_from_slice(&src.0);
+/// Answers a packet a firewall rule rejected with ICMP "administratively prohibited" from the
+/// gateway of network `net` (where it came from) to `dst_mac`, within the error budget.
+pub fn prohibit<B: PacketBuf>(
+    ctx: &Context<'_>,
+    rs: &mut RouterScratch,
+    buf: &mut B,
+    net: crate::config::snapshot::NetIdx,
+    dst_mac: MacAddr,
+    reason: DropReason,
+) -> Verdict {
+    let gw = ctx.snap.gateway(net);
+    let from4 = gw.and_then(|g| g.v4);
+    let from6 = gw.and_then(|g| g.v6);
+    match buf.data().get(eth::HEADER_LEN).map(|b| b >> 4) {
+        Some(4) => icmp_error::reply_with(
+            ctx,
+            &mut rs.icmp,
+            buf,
+            from4,
+            dst_mac,
+            IcmpError::ADMIN_PROHIBITED,
+            reason,
+        ),
+        Some(6) => icmp_error::reply_with(
+            ctx,
+            &mut rs.icmp,
+            buf,
+            from6,
+            dst_mac,
+            Icmp6Error::ADMIN_PROHIBITED,
+            reason,
+        ),
+        _ => Verdict::Drop(reason),
     }
-}
-
-/// Makes `buf` exactly `len` bytes long, all in its first segment, growing it at the front
-/// when it is shorter; the caller then writes the whole frame.
-pub fn reshape<B: PacketBuf>(buf: &mut B, len: usize) -> Result<(), DropReason> {
-    let have = buf.pkt_len();
-    if have < len {
-        buf.prepend(len - have).map_err(|_| DropReason::NoBuffer)?;
-    } else {
-        buf.truncate(len).map_err(|_| DropReason::NoBuffer)?;
-    }
-    if buf.data().len() < len {
-        return Err(DropReason::NoBuffer);
-    }
-    Ok(())
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use super::lpm::{Lpm, Lpm4};
 use super::neighbor::NeighborTable;
-use super::prefix::Prefix;
 use crate::config::snapshot::NetIdx;
+use crate::packet::prefix::Prefix;
 use crate::packet::MacAddr;
 
 /// Index of a VRF in `Snapshot::vrfs`.

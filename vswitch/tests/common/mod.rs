@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use vswitch::config::build::offline_snapshot;
+use vswitch::config::build::{offline_republish, LearnedTables};
 use vswitch::config::model::Model;
 use vswitch::config::snapshot::Snapshot;
 use vswitch::packet::MacAddr;
@@ -13,6 +13,7 @@ use vswitch::pipeline::{process_burst, Context, Output, Scratch};
 
 pub struct Switch {
     pub snap: Snapshot,
+    pub learned: LearnedTables,
     pub counters: WorkerCounters,
     pub scratch: Scratch,
     pub now: u32,
@@ -31,8 +32,10 @@ impl Switch {
     pub fn new(json: &str) -> Switch {
         let model = Model::parse("json", json).unwrap();
         vswitch::config::validate::validate(&model).unwrap();
+        let mut learned = LearnedTables::default();
         Switch {
-            snap: offline_snapshot(&model, 1),
+            snap: offline_republish(&model, &mut learned, 1, 1),
+            learned,
             counters: WorkerCounters::default(),
             scratch: Scratch::default(),
             now: 100,
@@ -57,6 +60,15 @@ impl Switch {
             .collect();
         got.sort_by_key(|(p, _)| *p);
         got
+    }
+
+    /// Publishes a changed model; what the switch learned (MACs, neighbors, connections)
+    /// stays, as with the config manager.
+    pub fn republish(&mut self, json: &str) {
+        let model = Model::parse("json", json).unwrap();
+        vswitch::config::validate::validate(&model).unwrap();
+        let generation = self.snap.generation + 1;
+        self.snap = offline_republish(&model, &mut self.learned, 1, generation);
     }
 
     pub fn drops(&self, port: u16, reason: DropReason) -> u64 {

@@ -1,0 +1,306 @@
+//! `vsctl policy add|del|show|list` and `vsctl conntrack show|flush|stats`: the firewall's
+//! policies between networks and its connection table.
+
+use clap::{Subcommand, ValueEnum};
+
+use crate::client::Ctx;
+use crate::error::Error;
+use crate::output::{self, Fields, Table};
+use crate::pb::firewall_service_client::FirewallServiceClient;
+use crate::pb::{
+    AddPolicyRequest, ConntrackStatsRequest, ConntrackStatsResponse, DeletePolicyRequest,
+    FlushConnectionsRequest, ListConnectionsRequest, ListConnectionsResponse, ListPoliciesRequest,
+    ListPoliciesResponse, PolicyEntry,
+};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Proto {
+    Tcp,
+    Udp,
+    Icmp,
+    Any,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Action {
+    Allow,
+    Deny,
+    Reject,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCmd {
+    /// Add a rule: traffic from NET|CIDR to NET|CIDR (proto, destination ports) gets ACTION.
+    /// Between networks, what no rule allows is dropped; replies of allowed connections pass.
+    Add {
+        name: String,
+        #[arg(long, value_name = "NET|CIDR")]
+        from: String,
+        #[arg(long, value_name = "NET|CIDR")]
+        to: String,
+        #[arg(long, value_enum, default_value = "any")]
+        proto: Proto,
+        /// Destination port or range (tcp and udp).
+        #[arg(long, value_name = "N[-M]")]
+        port: Option<String>,
+        #[arg(long, value_enum)]
+        action: Action,
+        /// Allow packets one by one, without tracking connections (replies need a rule too).
+        #[arg(long)]
+        stateless: bool,
+        /// Lower first; equal priorities in the order added [default: 1000].
+        #[arg(long, value_name = "N")]
+        priority: Option<u32>,
+        /// Succeed if the same policy already exists.
+        #[arg(long)]
+        exist_ok: bool,
+    },
+    /// Delete a policy (its connections are cut unless the model keeps them).
+    Del {
+        name: String,
+        /// Succeed if it does not exist.
+        #[arg(long)]
+        missing_ok: bool,
+    },
+    /// One policy, with how many connections it admitted or refused.
+    Show { name: String },
+    /// Every policy in evaluation order.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConntrackCmd {
+    /// The tracked connections: who opened them, state, policy, packets and bytes each way.
+    Show {
+        /// At most this many.
+        #[arg(long, default_value_t = 1000)]
+        max: u32,
+    },
+    /// End every tracked connection (or those of one VRF); their next packets are new.
+    Flush {
+        #[arg(long, value_name = "NAME")]
+        vrf: Option<String>,
+    },
+    /// Connections now, the limit, and how many were created, ended and refused (table full).
+    Stats,
+}
+
+fn proto_name(p: Proto) -> &'static str {
+    match p {
+        Proto::Tcp => "tcp",
+        Proto::Udp => "udp",
+        Proto::Icmp => "icmp",
+        Proto::Any => "any",
+    }
+}
+
+fn action_name(a: Action) -> &'static str {
+    match a {
+        Action::Allow => "allow",
+        Action::Deny => "deny",
+        Action::Reject => "reject",
+    }
+}
+
+pub async fn run_policy(ctx: &Ctx, cmd: PolicyCmd) -> Result<(), Error> {
+    let mut client = FirewallServiceClient::new(ctx.channel().await?);
+    match cmd {
+        PolicyCmd::Add {
+            name,
+            from,
+            to,
+            proto,
+            port,
+            action,
+            stateless,
+            priority,
+            exist_ok,
+        } => {
+            let request = AddPolicyRequest {
+                policy: Some(PolicyEntry {
+                    name,
+                    from,
+                    to,
+                    proto: proto_name(proto).into(),
+                    ports: port.unwrap_or_default(),
+                    action: action_name(action).into(),
+                    stateless,
+                    priority: priority.unwrap_or(0),
+                    hits: 0,
+                }),
+                exist_ok,
+            };
+            let entry = client.add_policy(request).await?.into_inner();
+            output::emit(ctx.json, &entry, |_| String::new())
+        }
+        PolicyCmd::Del { name, missing_ok } => {
+            let request = DeletePolicyRequest { name, missing_ok };
+            let reply = client.delete_policy(request).await?.into_inner();
+            output::emit(ctx.json, &reply, |_| String::new())
+        }
+        PolicyCmd::Show { name } => {
+            let list = client
+                .list_policies(ListPoliciesRequest {})
+                .await?
+                .into_inner();
+            let Some(p) = list.policies.into_iter().find(|p| p.name == name) else {
+                return Err(
+                    tonic::Status::not_found(format!("policy {name}: does not exist")).into(),
+                );
+            };
+            output::emit(ctx.json, &p, render_policy)
+        }
+        PolicyCmd::List => {
+            let list = client
+                .list_policies(ListPoliciesRequest {})
+                .await?
+                .into_inner();
+            output::emit(ctx.json, &list, render_policies)
+        }
+    }
+}
+
+pub async fn run_conntrack(ctx: &Ctx, cmd: ConntrackCmd) -> Result<(), Error> {
+    let mut client = FirewallServiceClient::new(ctx.channel().await?);
+    match cmd {
+        ConntrackCmd::Show { max } => {
+            let list = client
+                .list_connections(ListConnectionsRequest { max })
+                .await?
+                .into_inner();
+            output::emit(ctx.json, &list, render_connections)
+        }
+        ConntrackCmd::Flush { vrf } => {
+            let reply = client
+                .flush_connections(FlushConnectionsRequest {
+                    vrf: vrf.unwrap_or_default(),
+                })
+                .await?
+                .into_inner();
+            output::emit(ctx.json, &reply, |r| {
+                format!("flushed {} connections", r.flushed)
+            })
+        }
+        ConntrackCmd::Stats => {
+            let s = client
+                .conntrack_stats(ConntrackStatsRequest {})
+                .await?
+                .into_inner();
+            output::emit(ctx.json, &s, render_stats)
+        }
+    }
+}
+
+fn ports(p: &PolicyEntry) -> String {
+    output::or_dash(&p.ports)
+}
+
+fn render_policies(list: &ListPoliciesResponse) -> String {
+    let mut table = Table::new(&[
+        "NAME", "PRIORITY", "FROM", "TO", "PROTO", "PORTS", "ACTION", "STATE", "HITS",
+    ]);
+    for p in &list.policies {
+        table.row(vec![
+            p.name.clone(),
+            p.priority.to_string(),
+            p.from.clone(),
+            p.to.clone(),
+            p.proto.clone(),
+            ports(p),
+            p.action.clone(),
+            if p.stateless { "stateless" } else { "stateful" }.into(),
+            p.hits.to_string(),
+        ]);
+    }
+    table.render()
+}
+
+fn render_policy(p: &PolicyEntry) -> String {
+    let mut f = Fields::new();
+    f.add("name", &p.name)
+        .add("priority", p.priority)
+        .add("from", &p.from)
+        .add("to", &p.to)
+        .add("proto", &p.proto)
+        .add("ports", ports(p))
+        .add("action", &p.action)
+        .add("stateless", output::yes_no(p.stateless))
+        .add("hits", p.hits);
+    f.render()
+}
+
+fn render_connections(list: &ListConnectionsResponse) -> String {
+    let mut table = Table::new(&[
+        "VRF", "PROTO", "SRC", "DST", "STATE", "FROM", "TO", "POLICY", "PACKETS", "BYTES", "IDLE",
+    ]);
+    for c in &list.connections {
+        table.row(vec![
+            c.vrf.clone(),
+            c.proto.clone(),
+            format!("{}:{}", c.src, c.sport),
+            format!("{}:{}", c.dst, c.dport),
+            c.state.clone(),
+            c.from_network.clone(),
+            c.to_network.clone(),
+            c.policy.clone(),
+            format!("{}/{}", c.packets_orig, c.packets_reply),
+            format!("{}/{}", c.bytes_orig, c.bytes_reply),
+            format!("{}s", c.idle_secs),
+        ]);
+    }
+    table.render()
+}
+
+fn render_stats(s: &ConntrackStatsResponse) -> String {
+    let mut f = Fields::new();
+    f.add("connections", s.connections)
+        .add("limit", s.limit)
+        .add("created", s.created)
+        .add("ended", s.ended)
+        .add("refused (table full)", s.refused_full);
+    f.render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pb::Connection;
+
+    #[test]
+    fn renders_policies_and_connections() {
+        let list = ListPoliciesResponse {
+            policies: vec![PolicyEntry {
+                name: "web-app".into(),
+                from: "web".into(),
+                to: "app".into(),
+                proto: "tcp".into(),
+                ports: "8080".into(),
+                action: "allow".into(),
+                stateless: false,
+                priority: 1000,
+                hits: 7,
+            }],
+        };
+        let text = render_policies(&list);
+        assert!(text.contains("web-app") && text.contains("8080"), "{text}");
+        assert!(text.contains("stateful"), "{text}");
+        let conns = ListConnectionsResponse {
+            connections: vec![Connection {
+                vrf: "default".into(),
+                proto: "tcp".into(),
+                src: "198.51.100.10".into(),
+                sport: 40000,
+                dst: "203.0.113.20".into(),
+                dport: 8080,
+                state: "ESTABLISHED".into(),
+                policy: "web-app".into(),
+                packets_orig: 3,
+                packets_reply: 2,
+                ..Default::default()
+            }],
+        };
+        let text = render_connections(&conns);
+        assert!(text.contains("198.51.100.10:40000"), "{text}");
+        assert!(text.contains("3/2"), "{text}");
+    }
+}

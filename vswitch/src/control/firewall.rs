@@ -1,0 +1,148 @@
+//! FirewallService: delegates to the firewall's api.
+
+use tonic::{Request, Response, Status};
+
+use super::pb::firewall_service_server::FirewallService;
+use super::pb::{
+    AddPolicyRequest, Connection, ConntrackStatsRequest, ConntrackStatsResponse,
+    DeletePolicyRequest, DeletePolicyResponse, FlushConnectionsRequest, FlushConnectionsResponse,
+    ListConnectionsRequest, ListConnectionsResponse, ListPoliciesRequest, ListPoliciesResponse,
+    PolicyEntry,
+};
+use super::{status, Shared};
+use crate::config::model::Policy;
+use crate::firewall::api;
+use crate::packet::ipproto;
+
+pub struct FirewallApi(pub Shared);
+
+fn opt(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+fn proto_name(p: u8) -> String {
+    match p {
+        ipproto::TCP => "tcp".into(),
+        ipproto::UDP => "udp".into(),
+        ipproto::ICMP => "icmp".into(),
+        ipproto::ICMPV6 => "icmpv6".into(),
+        other => other.to_string(),
+    }
+}
+
+fn entry(p: &Policy, hits: u64) -> PolicyEntry {
+    PolicyEntry {
+        name: p.name.clone(),
+        from: p.from.clone(),
+        to: p.to.clone(),
+        proto: p.proto.clone().unwrap_or_else(|| "any".into()),
+        ports: p.ports.clone().unwrap_or_default(),
+        action: p.action.clone(),
+        stateless: p.stateless,
+        priority: p.priority(),
+        hits,
+    }
+}
+
+#[tonic::async_trait]
+impl FirewallService for FirewallApi {
+    async fn list_policies(
+        &self,
+        _req: Request<ListPoliciesRequest>,
+    ) -> Result<Response<ListPoliciesResponse>, Status> {
+        let rows = api::policies(&self.0.manager);
+        Ok(Response::new(ListPoliciesResponse {
+            policies: rows.iter().map(|r| entry(&r.policy, r.hits)).collect(),
+        }))
+    }
+
+    async fn add_policy(
+        &self,
+        req: Request<AddPolicyRequest>,
+    ) -> Result<Response<PolicyEntry>, Status> {
+        let req = req.into_inner();
+        let p = req
+            .policy
+            .ok_or_else(|| Status::invalid_argument("add policy: the request has no policy"))?;
+        let policy = Policy {
+            name: p.name.clone(),
+            from: p.from.clone(),
+            to: p.to.clone(),
+            proto: opt(&p.proto).filter(|p| p != "any"),
+            ports: opt(&p.ports),
+            action: p.action.clone(),
+            stateless: p.stateless,
+            priority: (p.priority != 0).then_some(p.priority),
+        };
+        api::add_policy(&self.0.manager, policy.clone(), req.exist_ok).map_err(status)?;
+        Ok(Response::new(entry(&policy, 0)))
+    }
+
+    async fn delete_policy(
+        &self,
+        req: Request<DeletePolicyRequest>,
+    ) -> Result<Response<DeletePolicyResponse>, Status> {
+        let req = req.into_inner();
+        api::delete_policy(&self.0.manager, &req.name, req.missing_ok).map_err(status)?;
+        Ok(Response::new(DeletePolicyResponse {}))
+    }
+
+    async fn list_connections(
+        &self,
+        req: Request<ListConnectionsRequest>,
+    ) -> Result<Response<ListConnectionsResponse>, Status> {
+        let max = match req.into_inner().max {
+            0 => 1000,
+            n => n as usize,
+        };
+        let rows = api::connections(&self.0.manager, max);
+        Ok(Response::new(ListConnectionsResponse {
+            connections: rows
+                .into_iter()
+                .map(|c| Connection {
+                    vrf: c.vrf,
+                    proto: proto_name(c.proto),
+                    src: c.src.to_string(),
+                    sport: u32::from(c.sport),
+                    dst: c.dst.to_string(),
+                    dport: u32::from(c.dport),
+                    state: c.state.to_string(),
+                    from_network: c.from_network,
+                    to_network: c.to_network,
+                    policy: c.rule,
+                    age_secs: c.age_secs,
+                    idle_secs: c.idle_secs,
+                    packets_orig: c.packets[0],
+                    packets_reply: c.packets[1],
+                    bytes_orig: c.bytes[0],
+                    bytes_reply: c.bytes[1],
+                })
+                .collect(),
+        }))
+    }
+
+    async fn flush_connections(
+        &self,
+        req: Request<FlushConnectionsRequest>,
+    ) -> Result<Response<FlushConnectionsResponse>, Status> {
+        let vrf = opt(&req.into_inner().vrf);
+        let n = api::flush(&self.0.manager, vrf.as_deref()).map_err(status)?;
+        Ok(Response::new(FlushConnectionsResponse {
+            flushed: n as u64,
+        }))
+    }
+
+    async fn conntrack_stats(
+        &self,
+        _req: Request<ConntrackStatsRequest>,
+    ) -> Result<Response<ConntrackStatsResponse>, Status> {
+        let s = api::stats(&self.0.manager);
+        Ok(Response::new(ConntrackStatsResponse {
+            connections: s.connections,
+            limit: s.limit,
+            created: s.created,
+            ended: s.ended,
+            refused_full: s.refused_full,
+        }))
+    }
+}

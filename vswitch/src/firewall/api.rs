@@ -1,0 +1,168 @@
+//! The firewall's control handlers: policies (kept in the model) and the connection table
+//! (live in the running snapshot).
+
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+
+use crate::config::error::{ConfigError, Result};
+use crate::config::manager::ConfigManager;
+use crate::config::model::Policy;
+use crate::pipeline::clock;
+
+/// A policy with how many connections (or stateless packets) it decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRow {
+    pub policy: Policy,
+    pub hits: u64,
+}
+
+/// Policies in evaluation order.
+pub fn policies(mgr: &ConfigManager) -> Vec<PolicyRow> {
+    let (model, _) = mgr.model();
+    let snap = mgr.snapshot_cell().load();
+    let classifier = &snap.firewall.classifier;
+    let mut rows: Vec<PolicyRow> = model
+        .policies
+        .iter()
+        .map(|p| PolicyRow {
+            policy: p.clone(),
+            hits: classifier
+                .rules()
+                .iter()
+                .position(|r| *r.name == *p.name)
+                .map_or(0, |i| classifier.hits(i)),
+        })
+        .collect();
+    rows.sort_by_key(|r| r.policy.priority());
+    rows
+}
+
+pub fn add_policy(mgr: &ConfigManager, policy: Policy, exist_ok: bool) -> Result<()> {
+    mgr.apply(|m| {
+        if let Some(existing) = m.policy(&policy.name) {
+            if exist_ok && *existing == policy {
+                return Ok(());
+            }
+            let other = if exist_ok { " with other settings" } else { "" };
+            return Err(ConfigError::AlreadyExists(format!(
+                "policy {}: already exists{other}",
+                policy.name
+            )));
+        }
+        m.policies.push(policy);
+        Ok(())
+    })
+    .map(|_| ())
+}
+
+pub fn delete_policy(mgr: &ConfigManager, name: &str, missing_ok: bool) -> Result<()> {
+    mgr.apply(|m| match m.policies.iter().position(|p| p.name == name) {
+        Some(i) => {
+            m.policies.remove(i);
+            Ok(())
+        }
+        None if missing_ok => Ok(()),
+        None => Err(ConfigError::NotFound(format!(
+            "policy {name}: does not exist"
+        ))),
+    })
+    .map(|_| ())
+}
+
+/// One tracked connection as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnRow {
+    pub vrf: String,
+    pub proto: u8,
+    pub src: IpAddr,
+    pub sport: u16,
+    pub dst: IpAddr,
+    pub dport: u16,
+    pub state: &'static str,
+    pub from_network: String,
+    pub to_network: String,
+    pub rule: String,
+    pub age_secs: u32,
+    pub idle_secs: u32,
+    /// Original direction, then reply.
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+}
+
+/// Up to `max` live connections.
+pub fn connections(mgr: &ConfigManager, max: usize) -> Vec<ConnRow> {
+    let snap = mgr.snapshot_cell().load();
+    let now = clock::now_secs();
+    let name = |net: u16| {
+        snap.networks
+            .get(usize::from(net))
+            .map_or_else(|| format!("#{net}"), |n| n.name.to_string())
+    };
+    let vrf = |zone: u16| {
+        snap.vrfs
+            .get(usize::from(zone))
+            .map_or_else(|| format!("#{zone}"), |v| v.name.to_string())
+    };
+    let mut rows: Vec<ConnRow> = snap
+        .firewall
+        .conntrack
+        .list(max)
+        .into_iter()
+        .map(|(k, c)| ConnRow {
+            vrf: vrf(k.zone),
+            proto: k.proto,
+            src: c.orig_src.ip(),
+            sport: c.orig_src.port,
+            dst: c.orig_dst.ip(),
+            dport: c.orig_dst.port,
+            state: c.state.name(),
+            from_network: name(c.from_net),
+            to_network: name(c.to_net),
+            rule: c.rule.to_string(),
+            age_secs: now.saturating_sub(c.created),
+            idle_secs: now.saturating_sub(c.last_seen),
+            packets: c.packets,
+            bytes: c.bytes,
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a.vrf, a.src, a.sport).cmp(&(&b.vrf, b.src, b.sport)));
+    rows
+}
+
+/// Ends every tracked connection (or those of one VRF); returns how many.
+pub fn flush(mgr: &ConfigManager, vrf: Option<&str>) -> Result<usize> {
+    let snap = mgr.snapshot_cell().load();
+    let zone = match vrf {
+        None => None,
+        Some(name) => Some(
+            snap.vrfs
+                .iter()
+                .position(|v| *v.name == *name)
+                .ok_or_else(|| ConfigError::NotFound(format!("vrf {name}: does not exist")))?
+                as u16,
+        ),
+    };
+    Ok(snap.firewall.conntrack.flush(clock::now_secs(), zone))
+}
+
+/// The table's size, limit and lifetime counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConntrackStats {
+    pub connections: u32,
+    pub limit: u32,
+    pub created: u64,
+    pub ended: u64,
+    pub refused_full: u64,
+}
+
+pub fn stats(mgr: &ConfigManager) -> ConntrackStats {
+    let snap = mgr.snapshot_cell().load();
+    let ct = &snap.firewall.conntrack;
+    ConntrackStats {
+        connections: ct.len(),
+        limit: ct.limit(),
+        created: ct.stats.created.load(Ordering::Relaxed),
+        ended: ct.stats.ended.load(Ordering::Relaxed),
+        refused_full: ct.stats.full.load(Ordering::Relaxed),
+    }
+}

@@ -1,0 +1,431 @@
+//! The connection table: sharded by a direction-symmetric hash of the connection's key, each
+//! shard a hash map behind its own lock, held for one lookup or insert. Both directions of a
+//! connection find the same entry; counters, timestamps and TCP state live in it.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use hashbrown::HashMap;
+use parking_lot::Mutex;
+
+use super::tcp::Tcp;
+use crate::config::snapshot::NetIdx;
+
+const SHARDS: usize = 256;
+/// Connections tracked at once when the model sets no limit.
+pub const DEFAULT_LIMIT: u32 = 1_000_000;
+/// Ended connections kept for `conntrack show --ended` and export.
+const ENDED_KEPT: usize = 4096;
+
+/// An address and port (the ICMP echo identifier for pings, 0 for protocols without ports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Endpoint {
+    /// IPv4 addresses as IPv4-mapped IPv6 (`::ffff:a.b.c.d`), so that one key type holds both.
+    pub addr: u128,
+    pub port: u16,
+}
+
+impl Endpoint {
+    pub fn new(ip: IpAddr, port: u16) -> Endpoint {
+        let addr = match ip {
+            IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+            IpAddr::V6(v6) => u128::from(v6),
+        };
+        Endpoint { addr, port }
+    }
+
+    pub fn ip(&self) -> IpAddr {
+        let v6 = std::net::Ipv6Addr::from(self.addr);
+        match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(v6),
+        }
+    }
+}
+
+/// A connection's key, the same for both directions: the two endpoints in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnKey {
+    /// The VRF: overlapping addresses of two VRFs are two connections.
+    pub zone: u16,
+    pub proto: u8,
+    lo: Endpoint,
+    hi: Endpoint,
+}
+
+impl ConnKey {
+    pub fn new(zone: u16, proto: u8, src: Endpoint, dst: Endpoint) -> ConnKey {
+        let (lo, hi) = if src <= dst { (src, dst) } else { (dst, src) };
+        ConnKey {
+            zone,
+            proto,
+            lo,
+            hi,
+        }
+    }
+
+    /// The shard: any hash of the ordered key is the same for both directions; this one is
+    /// a multiply-shift over all its fields (the map inside hashes the key properly).
+    #[inline]
+    fn shard(&self) -> usize {
+        let addrs = self.lo.addr ^ self.hi.addr.rotate_left(29);
+        let x = (addrs as u64 ^ (addrs >> 64) as u64)
+            ^ (u64::from(self.lo.port) << 16 | u64::from(self.hi.port))
+            ^ u64::from(self.proto) << 40
+            ^ u64::from(self.zone) << 48;
+        (x.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize % SHARDS
+    }
+}
+
+/// UDP and ICMP pseudo-connections, and TCP's full state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnState {
+    /// One direction seen so far.
+    Unreplied,
+    /// Both directions seen.
+    Replied,
+    Tcp(Tcp),
+}
+
+impl ConnState {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ConnState::Unreplied => "UNREPLIED",
+            ConnState::Replied => "REPLIED",
+            ConnState::Tcp(t) => t.state.name(),
+        }
+    }
+
+    /// Seconds the connection lives idle in this state.
+    pub fn timeout(&self) -> u32 {
+        match self {
+            ConnState::Unreplied => 30,
+            ConnState::Replied => 120,
+            ConnState::Tcp(t) => t.state.timeout(),
+        }
+    }
+}
+
+/// One tracked connection.
+#[derive(Debug, Clone)]
+pub struct Conn {
+    /// Who opened it (its first packet's source and destination).
+    pub orig_src: Endpoint,
+    pub orig_dst: Endpoint,
+    pub from_net: NetIdx,
+    pub to_net: NetIdx,
+    pub state: ConnState,
+    /// The rule that admitted it.
+    pub rule: Arc<str>,
+    /// The classifier generation it was last checked against.
+    pub generation: u64,
+    pub created: u32,
+    pub last_seen: u32,
+    /// Original and reply direction.
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+}
+
+impl Conn {
+    /// 0 for a packet from the opener, 1 for a reply.
+    #[inline]
+    pub fn direction(&self, src: &Endpoint) -> usize {
+        usize::from(*src != self.orig_src)
+    }
+
+    fn expired(&self, now: u32) -> bool {
+        now.saturating_sub(self.last_seen) > self.state.timeout()
+    }
+}
+
+/// A connection that ended, with what it carried.
+#[derive(Debug, Clone)]
+pub struct FlowRecord {
+    pub key: ConnKey,
+    pub conn: Conn,
+    pub ended: u32,
+    pub why: &'static str,
+}
+
+#[derive(Debug, Default)]
+pub struct ConntrackStats {
+    pub created: AtomicU64,
+    pub ended: AtomicU64,
+    /// New connections refused because the table was at its limit.
+    pub full: AtomicU64,
+}
+
+#[derive(Debug)]
+pub struct Conntrack {
+    shards: Box<[Mutex<HashMap<ConnKey, Conn>>]>,
+    count: AtomicU32,
+    limit: AtomicU32,
+    pub stats: ConntrackStats,
+    ended: Mutex<VecDeque<FlowRecord>>,
+}
+
+impl Default for Conntrack {
+    fn default() -> Self {
+        Conntrack::new(DEFAULT_LIMIT)
+    }
+}
+
+/// The table is at its limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Full;
+
+impl Conntrack {
+    pub fn new(limit: u32) -> Conntrack {
+        Conntrack {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            count: AtomicU32::new(0),
+            limit: AtomicU32::new(limit),
+            stats: ConntrackStats::default(),
+            ended: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    pub fn set_limit(&self, limit: u32) {
+        self.limit.store(limit, Ordering::Relaxed);
+    }
+
+    pub fn limit(&self) -> u32 {
+        self.limit.load(Ordering::Relaxed)
+    }
+
+    pub fn len(&self) -> u32 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Runs `f` on the live connection of `key`, if any; `f` returns what the caller needs
+    /// and whether the connection must go (a policy change cut it).
+    #[inline]
+    pub fn with<R>(
+        &self,
+        key: &ConnKey,
+        now: u32,
+        f: impl FnOnce(&mut Conn) -> (R, bool),
+    ) -> Option<R> {
+        let mut shard = self.shards[key.shard()].lock();
+        let conn = shard.get_mut(key)?;
+        if conn.expired(now) {
+            // A new connection may reuse the key; the old one has ended.
+            let conn = shard.remove(key)?;
+            drop(shard);
+            self.ended(*key, conn, now, "timeout");
+            return None;
+        }
+        let (r, remove) = f(conn);
+        if remove {
+            if let Some(conn) = shard.remove(key) {
+                drop(shard);
+                self.ended(*key, conn, now, "policy");
+            }
+        }
+        Some(r)
+    }
+
+    /// Adds a new connection unless the table is full (existing ones are never evicted).
+    pub fn insert(&self, key: ConnKey, conn: Conn) -> Result<(), Full> {
+        let limit = self.limit();
+        if self
+            .count
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                (c < limit).then_some(c + 1)
+            })
+            .is_err()
+        {
+            self.stats.full.fetch_add(1, Ordering::Relaxed);
+            return Err(Full);
+        }
+        let old = self.shards[key.shard()].lock().insert(key, conn);
+        if old.is_some() {
+            // Another worker opened the same connection a moment earlier.
+            self.count.fetch_sub(1, Ordering::Relaxed);
+        } else {
+            self.stats.created.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    fn ended(&self, key: ConnKey, conn: Conn, now: u32, why: &'static str) {
+        self.count.fetch_sub(1, Ordering::Relaxed);
+        self.stats.ended.fetch_add(1, Ordering::Relaxed);
+        let mut ended = self.ended.lock();
+        if ended.len() == ENDED_KEPT {
+            ended.pop_front();
+        }
+        ended.push_back(FlowRecord {
+            key,
+            conn,
+            ended: now,
+            why,
+        });
+    }
+
+    /// Ends the connections idle past their state's timeout (housekeeping, once a second).
+    pub fn expire(&self, now: u32) {
+        for shard in self.shards.iter() {
+            let gone: Vec<(ConnKey, Conn)> = {
+                let mut s = shard.lock();
+                let keys: Vec<ConnKey> = s
+                    .iter()
+                    .filter(|(_, c)| c.expired(now))
+                    .map(|(k, _)| *k)
+                    .collect();
+                keys.into_iter()
+                    .filter_map(|k| s.remove(&k).map(|c| (k, c)))
+                    .collect()
+            };
+            for (k, c) in gone {
+                self.ended(k, c, now, "timeout");
+            }
+        }
+    }
+
+    /// Ends every connection (or those of one VRF zone); returns how many.
+    pub fn flush(&self, now: u32, zone: Option<u16>) -> usize {
+        let mut n = 0;
+        for shard in self.shards.iter() {
+            let gone: Vec<(ConnKey, Conn)> = {
+                let mut s = shard.lock();
+                let keys: Vec<ConnKey> = s
+                    .keys()
+                    .filter(|k| zone.is_none_or(|z| k.zone == z))
+                    .copied()
+                    .collect();
+                keys.into_iter()
+                    .filter_map(|k| s.remove(&k).map(|c| (k, c)))
+                    .collect()
+            };
+            n += gone.len();
+            for (k, c) in gone {
+                self.ended(k, c, now, "flush");
+            }
+        }
+        n
+    }
+
+    /// A copy of up to `max` live connections.
+    pub fn list(&self, max: usize) -> Vec<(ConnKey, Conn)> {
+        let mut out = Vec::new();
+        for shard in self.shards.iter() {
+            let s = shard.lock();
+            out.extend(s.iter().take(max - out.len()).map(|(k, c)| (*k, c.clone())));
+            if out.len() >= max {
+                break;
+            }
+        }
+        out
+    }
+
+    /// The most recent ended connections, oldest first.
+    pub fn ended_flows(&self) -> Vec<FlowRecord> {
+        self.ended.lock().iter().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(ip: &str, port: u16) -> Endpoint {
+        Endpoint::new(ip.parse().unwrap(), port)
+    }
+
+    fn conn(src: Endpoint, dst: Endpoint, now: u32) -> Conn {
+        Conn {
+            orig_src: src,
+            orig_dst: dst,
+            from_net: 0,
+            to_net: 1,
+            state: ConnState::Unreplied,
+            rule: "r".into(),
+            generation: 0,
+            created: now,
+            last_seen: now,
+            packets: [0; 2],
+            bytes: [0; 2],
+        }
+    }
+
+    #[test]
+    fn both_directions_find_one_connection() {
+        let ct = Conntrack::new(10);
+        let (a, b) = (ep("198.51.100.10", 40000), ep("203.0.113.20", 8080));
+        ct.insert(ConnKey::new(0, 6, a, b), conn(a, b, 1)).unwrap();
+        let dir = ct.with(&ConnKey::new(0, 6, b, a), 2, |c| (c.direction(&b), false));
+        assert_eq!(dir, Some(1));
+        assert_eq!(
+            ct.with(&ConnKey::new(1, 6, b, a), 2, |_| ((), false)),
+            None,
+            "other VRF"
+        );
+        assert_eq!(
+            ct.with(&ConnKey::new(0, 17, a, b), 2, |_| ((), false)),
+            None,
+            "other proto"
+        );
+        assert_eq!(a.ip(), "198.51.100.10".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            ep("2001:db8::1", 1).ip(),
+            "2001:db8::1".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_full_table_refuses_new_connections_and_keeps_the_old() {
+        let ct = Conntrack::new(2);
+        let b = ep("203.0.113.20", 80);
+        for port in 1..=3 {
+            let a = ep("198.51.100.10", port);
+            let r = ct.insert(ConnKey::new(0, 6, a, b), conn(a, b, 1));
+            assert_eq!(r.is_ok(), port <= 2);
+        }
+        assert_eq!(ct.len(), 2);
+        assert_eq!(ct.stats.full.load(Ordering::Relaxed), 1);
+        let a = ep("198.51.100.10", 1);
+        assert!(ct
+            .with(&ConnKey::new(0, 6, a, b), 1, |_| ((), false))
+            .is_some());
+    }
+
+    #[test]
+    fn idle_connections_expire_into_flow_records() {
+        let ct = Conntrack::new(10);
+        let (a, b) = (ep("198.51.100.10", 1), ep("203.0.113.20", 53));
+        let key = ConnKey::new(0, 17, a, b);
+        ct.insert(key, conn(a, b, 100)).unwrap();
+        ct.expire(120);
+        assert_eq!(ct.len(), 1, "30 s for an unreplied UDP flow");
+        ct.expire(131);
+        assert_eq!(ct.len(), 0);
+        let ended = ct.ended_flows();
+        assert_eq!((ended.len(), ended[0].why), (1, "timeout"));
+        // A packet of an expired-but-not-yet-swept connection does not revive it.
+        ct.insert(key, conn(a, b, 200)).unwrap();
+        assert_eq!(ct.with(&key, 300, |_| ((), false)), None);
+        assert_eq!(ct.len(), 0);
+    }
+
+    #[test]
+    fn flush_ends_everything_or_one_zone() {
+        let ct = Conntrack::new(10);
+        let b = ep("203.0.113.20", 80);
+        for (zone, port) in [(0, 1), (0, 2), (1, 3)] {
+            let a = ep("198.51.100.10", port);
+            ct.insert(ConnKey::new(zone, 6, a, b), conn(a, b, 1))
+                .unwrap();
+        }
+        assert_eq!(ct.flush(2, Some(1)), 1);
+        assert_eq!(ct.list(10).len(), 2);
+        assert_eq!(ct.flush(2, None), 2);
+        assert!(ct.is_empty());
+    }
+}

@@ -1,0 +1,21 @@
+//! The distributed stateful firewall: policies between networks (and address ranges),
+//! enforced where the router moves a packet from one network to another. Between networks
+//! nothing passes unless a policy allows it; replies to an allowed connection pass by
+//! connection tracking.
+//!
+//! - `rule`: a model policy as the datapath matches it (and its validation);
+//! - `classifier`: the compiled rules of a snapshot, first match decides;
+//! - `flow`, `tcp`, `conntrack`: what a packet says, TCP state and window tracking, and the
+//!   sharded connection table;
+//! - `stage`: the datapath decision; `reject`: the TCP reset of a `reject` rule;
+//! - `api`: the control handlers (policies, connections).
+
+pub mod api;
+pub mod classifier;
+pub mod conntrack;
+pub mod flow;
+pub mod reject;
+pub mod rule;
+pub mod stage;
+pub mod state;
+pub mod tcp;

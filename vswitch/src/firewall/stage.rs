@@ -1,0 +1,205 @@
+//! The firewall's datapath step, for packets the router moves between networks: a packet of
+//! a tracked connection passes (its TCP segment in window), a related ICMP error passes, and
+//! a new connection is decided by the first matching rule; between networks, no rule means
+//! no entry.
+
+use std::sync::Arc;
+
+use super::classifier::{Classifier, Query};
+use super::conntrack::{Conn, ConnKey, ConnState, Conntrack, Endpoint};
+use super::flow::{self, FiveTuple, Flow};
+use super::rule::Action;
+use super::tcp::{Invalid, Tcp};
+use crate::config::snapshot::NetIdx;
+use crate::packet::{eth, ipproto};
+use crate::pipeline::counters::DropReason;
+use crate::pipeline::Context;
+
+/// What a snapshot holds of the firewall.
+#[derive(Debug, Default)]
+pub struct Firewall {
+    pub classifier: Classifier,
+    pub conntrack: Arc<Conntrack>,
+    /// Keep established connections a policy change no longer allows.
+    pub keep_on_policy_change: bool,
+}
+
+/// The firewall's word on one packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Pass,
+    Drop(DropReason),
+    /// Drop, and tell the sender (TCP reset, ICMP administratively prohibited).
+    Reject(DropReason),
+}
+
+fn key(zone: u16, t: &FiveTuple) -> ConnKey {
+    ConnKey::new(
+        zone,
+        t.proto,
+        Endpoint::new(t.src, t.sport),
+        Endpoint::new(t.dst, t.dport),
+    )
+}
+
+fn invalid(e: Invalid) -> DropReason {
+    match e {
+        Invalid::Flags => DropReason::TcpFlags,
+        Invalid::Window => DropReason::TcpWindow,
+        Invalid::State => DropReason::CtInvalid,
+    }
+}
+
+/// What happened to a packet of a known connection.
+enum Known {
+    Decided(Decision),
+    /// The connection had closed and this packet opens it again.
+    Reopen,
+}
+
+/// The opening packet's question to the classifier, for a connection checked again after a
+/// policy change.
+fn opening_query(conn: &Conn, proto: u8) -> Query {
+    Query {
+        from_net: conn.from_net,
+        to_net: conn.to_net,
+        src: conn.orig_src.ip(),
+        dst: conn.orig_dst.ip(),
+        proto,
+        dport: conn.orig_dst.port,
+    }
+}
+
+fn track(fw: &Firewall, conn: &mut Conn, f: &Flow, now: u32) -> (Known, bool) {
+    let classifier = &fw.classifier;
+    if conn.generation != classifier.generation {
+        match classifier.decide(&opening_query(conn, f.tuple.proto)) {
+            Some((i, Action::Allow)) => {
+                conn.rule = classifier.rule(i).name.clone();
+                conn.generation = classifier.generation;
+            }
+            _ if fw.keep_on_policy_change => conn.generation = classifier.generation,
+            _ => return (Known::Decided(Decision::Drop(DropReason::PolicyCut)), true),
+        }
+    }
+    let dir = conn.direction(&Endpoint::new(f.tuple.src, f.tuple.sport));
+    match (&mut conn.state, &f.tcp) {
+        (ConnState::Tcp(t), Some(seg)) => {
+            let closed = matches!(
+                t.state,
+                super::tcp::State::Closed | super::tcp::State::TimeWait
+            );
+            if closed && seg.is_open() {
+                return (Known::Reopen, true);
+            }
+            if let Err(e) = t.track(dir, seg) {
+                return (Known::Decided(Decision::Drop(invalid(e))), false);
+            }
+        }
+        (ConnState::Tcp(_), None) => {
+            return (Known::Decided(Decision::Drop(DropReason::CtInvalid)), false)
+        }
+        (state @ ConnState::Unreplied, _) if dir == 1 => *state = ConnState::Replied,
+        _ => {}
+    }
+    conn.last_seen = now;
+    conn.packets[dir] += 1;
+    conn.bytes[dir] += u64::from(f.len);
+    (Known::Decided(Decision::Pass), false)
+}
+
+/// The firewall's decision for the IP packet in `frame` (Ethernet, untagged) that the router
+/// moves from network `from_net` to `to_net` in VRF `zone`.
+pub fn check(
+    ctx: &Context<'_>,
+    frame: &[u8],
+    zone: u16,
+    from_net: NetIdx,
+    to_net: NetIdx,
+) -> Decision {
+    let fw = &ctx.snap.firewall;
+    let Some(f) = frame.get(eth::HEADER_LEN..).and_then(flow::parse) else {
+        return Decision::Drop(DropReason::BadIp);
+    };
+    let ct = &fw.conntrack;
+    let k = key(zone, &f.tuple);
+    match ct.with(&k, ctx.now, |conn| track(fw, conn, &f, ctx.now)) {
+        Some(Known::Decided(d)) => return d,
+        Some(Known::Reopen) | None => {}
+    }
+    if let Some(quoted) = &f.related {
+        // An error about a packet of a tracked connection: the quoted packet went the other
+        // way, and its connection's key is direction-free anyway.
+        if ct
+            .with(&key(zone, quoted), ctx.now, |_| ((), false))
+            .is_some()
+        {
+            return Decision::Pass;
+        }
+    }
+    if let Some(seg) = &f.tcp {
+        if !seg.flags_valid() {
+            return Decision::Drop(DropReason::TcpFlags);
+        }
+        if !seg.is_open() {
+            // Mid-connection TCP with no connection: never admitted by a rule.
+            return Decision::Drop(DropReason::CtInvalid);
+        }
+    } else if f.tuple.proto == ipproto::TCP {
+        return Decision::Drop(DropReason::CtInvalid);
+    }
+    open(ctx, fw, k, &f, from_net, to_net)
+}
+
+/// A packet no connection admits: the first matching rule decides; an allow opens a
+/// connection (unless stateless).
+fn open(
+    ctx: &Context<'_>,
+    fw: &Firewall,
+    k: ConnKey,
+    f: &Flow,
+    from_net: NetIdx,
+    to_net: NetIdx,
+) -> Decision {
+    let classifier: &Classifier = &fw.classifier;
+    let q = Query {
+        from_net,
+        to_net,
+        src: f.tuple.src,
+        dst: f.tuple.dst,
+        proto: f.tuple.proto,
+        dport: f.tuple.dport,
+    };
+    let Some((i, action)) = classifier.decide(&q) else {
+        return Decision::Drop(DropReason::PolicyDeny);
+    };
+    classifier.hit(i);
+    let rule = classifier.rule(i);
+    match action {
+        Action::Deny => return Decision::Drop(DropReason::PolicyDeny),
+        Action::Reject => return Decision::Reject(DropReason::PolicyReject),
+        Action::Allow if !rule.stateful => return Decision::Pass,
+        Action::Allow => {}
+    }
+    let state = match &f.tcp {
+        Some(seg) => ConnState::Tcp(Tcp::open(seg)),
+        None => ConnState::Unreplied,
+    };
+    let conn = Conn {
+        orig_src: Endpoint::new(f.tuple.src, f.tuple.sport),
+        orig_dst: Endpoint::new(f.tuple.dst, f.tuple.dport),
+        from_net,
+        to_net,
+        state,
+        rule: rule.name.clone(),
+        generation: classifier.generation,
+        created: ctx.now,
+        last_seen: ctx.now,
+        packets: [1, 0],
+        bytes: [u64::from(f.len), 0],
+    };
+    match fw.conntrack.insert(k, conn) {
+        Ok(()) => Decision::Pass,
+        Err(_) => Decision::Drop(DropReason::CtFull),
+    }
+}

@@ -1,0 +1,55 @@
+//! What the firewall keeps across snapshots: the connection table, each rule's hit counter
+//! (by policy name), and the generation of the rules, bumped when the policies change so
+//! that established connections are checked against the new ones.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::classifier::{Classifier, RuleHits};
+use super::conntrack::{Conntrack, DEFAULT_LIMIT};
+use super::rule;
+use super::stage::Firewall;
+use crate::config::model::{Model, Policy};
+
+#[derive(Debug, Default)]
+pub struct FirewallState {
+    pub conntrack: Arc<Conntrack>,
+    hits: HashMap<String, Arc<RuleHits>>,
+    policies: Vec<Policy>,
+    generation: u64,
+}
+
+impl FirewallState {
+    /// Follows a new model: the table's limit, counters for new policies, a new generation
+    /// when the policies (or the networks they name) changed.
+    pub fn sync(&mut self, model: &Model) {
+        self.conntrack
+            .set_limit(model.conntrack.limit.unwrap_or(DEFAULT_LIMIT));
+        self.hits.retain(|name, _| model.policy(name).is_some());
+        for p in &model.policies {
+            self.hits.entry(p.name.clone()).or_default();
+        }
+        if self.policies != model.policies || self.generation == 0 {
+            self.policies = model.policies.clone();
+            self.generation += 1;
+        }
+    }
+
+    /// The firewall of a snapshot of `model` (after `sync`).
+    pub fn build(&self, model: &Model) -> Firewall {
+        let rules = rule::compile(model);
+        let classifier = Classifier::new(rules, self.generation, |name| {
+            self.hits.get(name).cloned().unwrap_or_default()
+        });
+        Firewall {
+            classifier,
+            conntrack: self.conntrack.clone(),
+            keep_on_policy_change: model.conntrack.keep_on_policy_change,
+        }
+    }
+
+    /// Packets policy `name` has decided.
+    pub fn hits(&self, name: &str) -> u64 {
+        self.hits.get(name).map_or(0, |h| h.get())
+    }
+}

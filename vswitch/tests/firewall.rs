@@ -1,0 +1,360 @@
+//! The firewall through the whole pipeline on `TestBuf`: three tiers (web, app, db) in three
+//! networks of one VRF; only what the policies allow crosses, replies by connection tracking.
+
+mod common;
+
+use etherparse::{PacketBuilder, SlicedPacket, TransportSlice};
+
+use common::Switch;
+use vswitch::packet::{arp, eth, ethertype, MacAddr};
+use vswitch::pipeline::counters::DropReason;
+use vswitch::router::table::GATEWAY_MAC;
+
+const W: [u8; 6] = [2, 0, 0, 0, 0, 0xa];
+const A: [u8; 6] = [2, 0, 0, 0, 0, 0xb];
+const D: [u8; 6] = [2, 0, 0, 0, 0, 0xc];
+const GW: [u8; 6] = GATEWAY_MAC.0;
+const W_IP: [u8; 4] = [198, 51, 100, 10];
+const A_IP: [u8; 4] = [198, 51, 100, 130];
+const D_IP: [u8; 4] = [203, 0, 113, 20];
+
+const NETWORKS: &str = r#"
+    "networks": [
+        {"name": "web", "subnets": ["198.51.100.0/25"], "gateways": ["198.51.100.1"]},
+        {"name": "app", "subnets": ["198.51.100.128/25"], "gateways": ["198.51.100.129"]},
+        {"name": "db", "subnets": ["203.0.113.0/24"], "gateways": ["203.0.113.1"]}
+    ],
+    "ports": [
+        {"name": "p0", "type": "tap", "iface": "p0", "network": "web"},
+        {"name": "p1", "type": "tap", "iface": "p1", "network": "app"},
+        {"name": "p2", "type": "tap", "iface": "p2", "network": "db"}
+    ]"#;
+
+const POLICIES: &str = r#"
+    {"name": "web-app", "from": "web", "to": "app", "proto": "tcp", "ports": "8080", "action": "allow"},
+    {"name": "web-app-dns", "from": "web", "to": "app", "proto": "udp", "ports": "53", "action": "allow"},
+    {"name": "web-app-ping", "from": "web", "to": "app", "proto": "icmp", "action": "allow"},
+    {"name": "app-db", "from": "app", "to": "db", "proto": "tcp", "ports": "5432", "action": "allow"},
+    {"name": "web-db-ssh", "from": "web", "to": "db", "proto": "tcp", "ports": "22", "action": "reject"},
+    {"name": "web-db-udp", "from": "web", "to": "203.0.113.0/24", "proto": "udp", "action": "reject"}"#;
+
+fn model(policies: &str, extra: &str) -> String {
+    format!(r#"{{{NETWORKS}, "policies": [{policies}]{extra}}}"#)
+}
+
+fn arp_request(src: [u8; 6], sip: [u8; 4], tip: [u8; 4]) -> Vec<u8> {
+    let mut f = vec![0u8; eth::HEADER_LEN + arp::HEADER_LEN];
+    f[0..6].copy_from_slice(&[0xff; 6]);
+    f[6..12].copy_from_slice(&src);
+    f[12..14].copy_from_slice(&ethertype::ARP.to_be_bytes());
+    let mut p = arp::Packet::new_unchecked(&mut f[eth::HEADER_LEN..]);
+    p.set_hardware_type(arp::HTYPE_ETHERNET);
+    p.set_protocol_type(ethertype::IPV4);
+    p.set_hardware_len(6);
+    p.set_protocol_len(4);
+    p.set_operation(arp::Operation::REQUEST);
+    p.set_sender_hardware_addr(MacAddr(src));
+    p.set_sender_protocol_addr(sip.into());
+    p.set_target_protocol_addr(tip.into());
+    f
+}
+
+/// The three tiers, each host known to its gateway.
+fn tiers(json: &str) -> Switch {
+    let mut sw = Switch::new(json);
+    for (port, mac, ip, gw) in [
+        (0, W, W_IP, [198, 51, 100, 1]),
+        (1, A, A_IP, [198, 51, 100, 129]),
+        (2, D, D_IP, [203, 0, 113, 1]),
+    ] {
+        assert_eq!(sw.send(port, &[arp_request(mac, ip, gw)]).len(), 1);
+    }
+    sw
+}
+
+/// TCP flags for `tcp()`.
+const SYN: u8 = 1;
+const ACK: u8 = 2;
+const FIN: u8 = 4;
+const RST: u8 = 8;
+
+#[allow(clippy::too_many_arguments)]
+fn tcp(
+    src: [u8; 6],
+    sip: [u8; 4],
+    dip: [u8; 4],
+    ports: (u16, u16),
+    flags: u8,
+    seq: u32,
+    ack: u32,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut b = PacketBuilder::ethernet2(src, GW)
+        .ipv4(sip, dip, 64)
+        .tcp(ports.0, ports.1, seq, 64000);
+    if flags & SYN != 0 {
+        b = b.syn();
+    }
+    if flags & ACK != 0 {
+        b = b.ack(ack);
+    }
+    if flags & FIN != 0 {
+        b = b.fin();
+    }
+    if flags & RST != 0 {
+        b = b.rst();
+    }
+    let mut out = Vec::new();
+    b.write(&mut out, payload).unwrap();
+    out
+}
+
+fn udp(src: [u8; 6], sip: [u8; 4], dip: [u8; 4], dport: u16) -> Vec<u8> {
+    let mut out = Vec::new();
+    PacketBuilder::ethernet2(src, GW)
+        .ipv4(sip, dip, 64)
+        .udp(40000, dport)
+        .write(&mut out, b"query")
+        .unwrap();
+    out
+}
+
+/// W opens a connection to A:8080 (sport 40000): handshake and one exchange, checked.
+fn web_to_app(sw: &mut Switch) {
+    let p = (40000, 8080);
+    let back = (8080, 40000);
+    assert_eq!(
+        sw.send(0, &[tcp(W, W_IP, A_IP, p, SYN, 1000, 0, b"")])[0].0,
+        1
+    );
+    assert_eq!(
+        sw.send(1, &[tcp(A, A_IP, W_IP, back, SYN | ACK, 5000, 1001, b"")])[0].0,
+        0
+    );
+    assert_eq!(
+        sw.send(0, &[tcp(W, W_IP, A_IP, p, ACK, 1001, 5001, b"GET")])[0].0,
+        1
+    );
+    assert_eq!(
+        sw.send(1, &[tcp(A, A_IP, W_IP, back, ACK, 5001, 1004, b"200 OK")])[0].0,
+        0
+    );
+}
+
+#[test]
+fn only_what_a_policy_allows_crosses_and_replies_come_back() {
+    let mut sw = tiers(&model(POLICIES, ""));
+    web_to_app(&mut sw);
+    let out = sw.send(
+        0,
+        &[tcp(W, W_IP, A_IP, (40000, 8080), ACK, 1004, 5007, b"more")],
+    );
+    assert_eq!(&out[0].1[0..6], &A, "routed to A");
+    // app → db on 5432 opens too.
+    let out = sw.send(1, &[tcp(A, A_IP, D_IP, (41000, 5432), SYN, 7, 0, b"")]);
+    assert_eq!(out[0].0, 2);
+    // web → db: no policy; app → web: new connections are not the reverse of any policy;
+    // web → app on another port: not in the rule.
+    assert!(sw
+        .send(0, &[tcp(W, W_IP, D_IP, (40001, 5432), SYN, 1, 0, b"")])
+        .is_empty());
+    assert!(sw
+        .send(1, &[tcp(A, A_IP, W_IP, (41001, 80), SYN, 1, 0, b"")])
+        .is_empty());
+    assert!(sw
+        .send(0, &[tcp(W, W_IP, A_IP, (40002, 9090), SYN, 1, 0, b"")])
+        .is_empty());
+    assert_eq!(sw.drops(0, DropReason::PolicyDeny), 2);
+    assert_eq!(sw.drops(1, DropReason::PolicyDeny), 1);
+    // The connections are tracked, with the rule that admitted each.
+    let conns = sw.snap.firewall.conntrack.list(10);
+    assert_eq!(conns.len(), 2);
+    let web_app = conns.iter().find(|(_, c)| &*c.rule == "web-app").unwrap();
+    assert_eq!(web_app.1.state.name(), "ESTABLISHED");
+    assert_eq!(web_app.1.packets, [3, 2]);
+    let rules = sw.snap.firewall.classifier.rules();
+    let i = rules.iter().position(|r| &*r.name == "web-app").unwrap();
+    assert_eq!(
+        sw.snap.firewall.classifier.hits(i),
+        1,
+        "one connection, one decision"
+    );
+}
+
+#[test]
+fn reject_answers_with_a_reset_or_icmp_and_deny_is_silent() {
+    let mut sw = tiers(&model(POLICIES, ""));
+    let out = sw.send(0, &[tcp(W, W_IP, D_IP, (40000, 22), SYN, 1000, 0, b"")]);
+    assert_eq!(out.len(), 1);
+    let (port, f) = &out[0];
+    assert_eq!((*port, &f[0..6], &f[6..12]), (0, &W[..], &GW[..]));
+    let p = SlicedPacket::from_ethernet(f).unwrap();
+    let Some(TransportSlice::Tcp(t)) = p.transport else {
+        panic!("not TCP: {p:?}")
+    };
+    assert!(t.rst() && t.ack());
+    assert_eq!((t.source_port(), t.destination_port()), (22, 40000));
+    assert_eq!(t.acknowledgment_number(), 1001);
+    assert_eq!(sw.drops(0, DropReason::PolicyReject), 1);
+    // UDP to db: ICMP administratively prohibited from the web gateway.
+    let out = sw.send(0, &[udp(W, W_IP, D_IP, 53)]);
+    let p = SlicedPacket::from_ethernet(&out[0].1).unwrap();
+    let Some(TransportSlice::Icmpv4(icmp)) = p.transport else {
+        panic!("not ICMP: {p:?}")
+    };
+    assert_eq!(icmp.type_u8(), 3);
+    assert_eq!(icmp.code_u8(), 13);
+    let Some(etherparse::NetSlice::Ipv4(ip)) = p.net else {
+        panic!("not IPv4")
+    };
+    assert_eq!(ip.header().source_addr().to_string(), "198.51.100.1");
+    assert_eq!(sw.drops(0, DropReason::PolicyReject), 2);
+}
+
+#[test]
+fn tcp_outside_its_window_or_with_bad_flags_or_no_connection_is_dropped() {
+    let mut sw = tiers(&model(POLICIES, ""));
+    web_to_app(&mut sw);
+    let p = (40000, 8080);
+    let far = tcp(W, W_IP, A_IP, p, ACK, 1004 + 500_000, 5007, b"x");
+    assert!(sw.send(0, &[far]).is_empty());
+    assert_eq!(sw.drops(0, DropReason::TcpWindow), 1);
+    let bad = tcp(W, W_IP, A_IP, p, SYN | FIN, 1004, 0, b"");
+    assert!(sw.send(0, &[bad]).is_empty());
+    assert_eq!(sw.drops(0, DropReason::TcpFlags), 1);
+    // An ACK of a connection that was never opened, even to an allowed port.
+    let stray = tcp(W, W_IP, A_IP, (40009, 8080), ACK, 1, 1, b"x");
+    assert!(sw.send(0, &[stray]).is_empty());
+    assert_eq!(sw.drops(0, DropReason::CtInvalid), 1);
+    // The connection itself is unharmed.
+    let ok = tcp(W, W_IP, A_IP, p, ACK, 1004, 5007, b"x");
+    assert_eq!(sw.send(0, &[ok]).len(), 1);
+    // Closing: FIN each way, then the last ACK.
+    let back = (8080, 40000);
+    assert_eq!(
+        sw.send(0, &[tcp(W, W_IP, A_IP, p, FIN | ACK, 1005, 5007, b"")])
+            .len(),
+        1
+    );
+    assert_eq!(
+        sw.send(1, &[tcp(A, A_IP, W_IP, back, FIN | ACK, 5007, 1006, b"")])
+            .len(),
+        1
+    );
+    assert_eq!(
+        sw.send(0, &[tcp(W, W_IP, A_IP, p, ACK, 1006, 5008, b"")])
+            .len(),
+        1
+    );
+    let conns = sw.snap.firewall.conntrack.list(10);
+    assert_eq!(conns[0].1.state.name(), "TIME_WAIT");
+}
+
+#[test]
+fn a_policy_removed_mid_connection_cuts_it_unless_kept() {
+    let without = POLICIES.replacen(
+        r#"{"name": "web-app", "from": "web", "to": "app", "proto": "tcp", "ports": "8080", "action": "allow"},"#,
+        "",
+        1,
+    );
+    for keep in [false, true] {
+        let extra = if keep {
+            r#", "conntrack": {"keep_on_policy_change": true}"#
+        } else {
+            ""
+        };
+        let mut sw = tiers(&model(POLICIES, extra));
+        web_to_app(&mut sw);
+        sw.republish(&model(&without, extra));
+        let data = tcp(W, W_IP, A_IP, (40000, 8080), ACK, 1004, 5007, b"x");
+        let out = sw.send(0, &[data]);
+        assert_eq!(out.len(), usize::from(keep), "keep={keep}");
+        assert_eq!(sw.drops(0, DropReason::PolicyCut), u64::from(!keep));
+        assert_eq!(sw.snap.firewall.conntrack.len(), u32::from(keep));
+        // New connections follow the new policy at once.
+        let syn = tcp(W, W_IP, A_IP, (40001, 8080), SYN, 1, 0, b"");
+        assert!(sw.send(0, &[syn]).is_empty());
+    }
+}
+
+#[test]
+fn a_syn_flood_fills_the_table_to_its_limit_and_established_traffic_goes_on() {
+    let mut sw = tiers(&model(POLICIES, r#", "conntrack": {"limit": 1000}"#));
+    web_to_app(&mut sw);
+    let mut n = 0u32;
+    for _ in 0..200 {
+        let burst: Vec<Vec<u8>> = (0..32)
+            .map(|_| {
+                n += 1;
+                // Spoofed sources, each a new connection.
+                let sip = [198, 51, 100, 2 + (n % 100) as u8];
+                tcp(
+                    W,
+                    sip,
+                    A_IP,
+                    ((n / 100) as u16 + 1024, 8080),
+                    SYN,
+                    n,
+                    0,
+                    b"",
+                )
+            })
+            .collect();
+        sw.send(0, &burst);
+    }
+    let ct = &sw.snap.firewall.conntrack;
+    assert_eq!(ct.len(), 1000, "the table stops at its limit");
+    assert_eq!(sw.drops(0, DropReason::CtFull), 6400 - 999);
+    let data = tcp(W, W_IP, A_IP, (40000, 8080), ACK, 1004, 5007, b"still here");
+    assert_eq!(sw.send(0, &[data]).len(), 1);
+    let reply = tcp(A, A_IP, W_IP, (8080, 40000), ACK, 5007, 1014, b"yes");
+    assert_eq!(sw.send(1, &[reply]).len(), 1);
+}
+
+#[test]
+fn pings_and_icmp_errors_of_a_connection_come_back() {
+    let mut sw = tiers(&model(POLICIES, ""));
+    let mut ping = Vec::new();
+    PacketBuilder::ethernet2(W, GW)
+        .ipv4(W_IP, A_IP, 64)
+        .icmpv4_echo_request(9, 1)
+        .write(&mut ping, b"ping")
+        .unwrap();
+    assert_eq!(sw.send(0, &[ping])[0].0, 1);
+    let mut pong = Vec::new();
+    PacketBuilder::ethernet2(A, GW)
+        .ipv4(A_IP, W_IP, 64)
+        .icmpv4_echo_reply(9, 1)
+        .write(&mut pong, b"ping")
+        .unwrap();
+    assert_eq!(sw.send(1, &[pong])[0].0, 0);
+    // A DNS query allowed to app, and the port unreachable app answers: related, it passes.
+    let query = udp(W, W_IP, A_IP, 53);
+    assert_eq!(sw.send(0, std::slice::from_ref(&query)).len(), 1);
+    let unreachable = |quoted: &[u8]| {
+        let mut out = Vec::new();
+        PacketBuilder::ethernet2(A, GW)
+            .ipv4(A_IP, W_IP, 64)
+            .icmpv4(etherparse::Icmpv4Type::DestinationUnreachable(
+                etherparse::icmpv4::DestUnreachableHeader::Port,
+            ))
+            .write(&mut out, &quoted[eth::HEADER_LEN..])
+            .unwrap();
+        out
+    };
+    assert_eq!(sw.send(1, &[unreachable(&query)])[0].0, 0);
+    // One about a packet of no connection is not.
+    let other = udp(W, W_IP, A_IP, 5353);
+    assert!(sw.send(1, &[unreachable(&other)]).is_empty());
+    assert_eq!(sw.drops(1, DropReason::PolicyDeny), 1);
+}
+
+#[test]
+fn bad_policies_are_refused_with_the_policy_named() {
+    let bad = r#"{"name": "x", "from": "web", "to": "nowhere", "action": "allow"}"#;
+    let model = vswitch::config::model::Model::parse("json", &model(bad, "")).unwrap();
+    let e = vswitch::config::validate::validate(&model)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("policy x") && e.contains("nowhere"), "{e}");
+}
