@@ -6,7 +6,9 @@
 1. The vhost-user loop (vhost_loop.sh): testpmd io-forward (the ceiling), OVS-DPDK NORMAL
    bridge, vswitchd L2 bridge; median of --repeats runs each; then the same with 2 queue pairs
    per port (median of 3); then routed (MODE=routed, generator loop-gen): testpmd io-forward,
-   OVS-DPDK dec_ttl + MAC rewrite flows, vswitchd routing between two networks.
+   OVS-DPDK dec_ttl + MAC rewrite flows, vswitchd routing between two networks; then the
+   stateful firewall (MODE=firewall, 10K connections and their replies): testpmd io-forward,
+   OVS-DPDK's conntrack firewall (ct(commit)), vswitchd with a stateful policy.
 2. Pipeline-only (pipeline_only.sh): net_pcap replay -> vswitchd, 1 and 2 workers; MAC-pair
    sweep (1, 1K, 100K) and frame-size sweep (64, 512, 1518).
 3. Micro-benchmarks: stage-bench cycles/packet per stage, and its instruction count under
@@ -195,6 +197,9 @@ def main():
     print("vhost-user loop, routed ...", file=sys.stderr)
     rows_routed = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], args.repeats,
                                           args.seconds, mode="routed"), hz)
+    print("vhost-user loop, stateful firewall ...", file=sys.stderr)
+    rows_fw = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], args.repeats,
+                                      args.seconds, mode="firewall"), hz)
     print("pipeline-only ...", file=sys.stderr)
     scaling = {}
     for w in (1, 2):
@@ -222,7 +227,7 @@ def main():
 
     report = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpu_hz": hz,
               "loop": rows, "loop_2_queues": rows_mq,
-              "loop_routed": rows_routed, "scaling": scaling, "pairs_sweep": pairs_sweep,
+              "loop_routed": rows_routed, "loop_firewall": rows_fw, "scaling": scaling, "pairs_sweep": pairs_sweep,
               "size_sweep": size_sweep, "stages": stages, "routed_stages": routed_stages, "guest_iperf_gbps": guests,
               "pipeline_instructions_per_packet": instr}
     report["targets"] = [{"name": n, "value": v, "target": t, "ok": ok}
@@ -254,6 +259,11 @@ def main():
           "networks of one VRF.\n  GEN-FULL: share of loop-gen's TX bursts that found the "
           "switch's ring full; well under 1, the\n  generator limited that case, and "
           "EFF-TESTPMD (cycles) is the fairer comparison.")
+    print(f"\nstateful firewall, routed, 10K UDP connections from port 0 and their replies from "
+          f"port 1 (median of {args.repeats} x {args.seconds}s)")
+    print(harness.render(rows_fw, loop_columns + [("gen_full", "GEN-FULL", 9)]))
+    print("  OVS-DPDK: ct(table=1), ct(commit) for new from port 0, +est both ways; vswitchd: one "
+          "stateful allow policy, replies by conntrack.")
     print("\npipeline-only (net_pcap replay -> vswitchd), 64 B, 1024 pairs")
     print(f"  1 worker {scaling['1']} Mpps, 2 workers {scaling['2']} Mpps, "
           f"scaling {harness.ratio(scaling['2'], scaling['1'])}x")

@@ -197,6 +197,11 @@ def check_targets(report):
     routed = {r["case"]: r for r in report.get("loop_routed", [])}.get("vswitchd", {})
     checks.append(("routed loop vs testpmd io-forward (Mpps)", routed.get("ratio_testpmd"),
                    ">= 0.85", at_least(routed.get("ratio_testpmd"), 0.85)))
+    fw = {r["case"]: r for r in report.get("loop_firewall", [])}.get("vswitchd", {})
+    checks.append(("stateful firewall loop vs OVS-DPDK conntrack (Mpps)", fw.get("ratio_ovs"),
+                   ">= 2.50", at_least(fw.get("ratio_ovs"), 2.50)))
+    checks.append(("stateful firewall loop vs testpmd io-forward (Mpps)",
+                   fw.get("ratio_testpmd"), ">= 0.75", at_least(fw.get("ratio_testpmd"), 0.75)))
     scale = report.get("scaling", {})
     s = ratio(scale.get("2"), scale.get("1"))
     checks.append(("pipeline 2 workers vs 1", s, ">= 1.80", s is not None and s >= 1.80))

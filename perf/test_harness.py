@@ -107,7 +107,10 @@ class HarnessTest(unittest.TestCase):
         text = harness.render(rows, [("case", "CASE", 10), ("mpps", "MPPS", 6)])
         self.assertIn("vswitchd", text.splitlines()[3])
         routed = harness.loop_table({"testpmd": {"mpps": 8.0}, "vswitchd": {"mpps": 7.0}}, 3e9)
-        report = {"loop": rows, "loop_routed": routed, "scaling": {"1": 10.0, "2": 19.0},
+        fw = harness.loop_table({"testpmd": {"mpps": 8.0}, "ovs": {"mpps": 2.0},
+                                 "vswitchd": {"mpps": 6.4}}, 3e9)
+        report = {"loop": rows, "loop_routed": routed, "loop_firewall": fw,
+                  "scaling": {"1": 10.0, "2": 19.0},
                   "pairs_sweep": [{"pairs": 1, "mpps": 10.0}, {"pairs": 100000, "mpps": 9.5}],
                   "routed_stages": {"routes_10": 180.0, "routes_1m": 190.0}}
         self.assertTrue(all(ok for *_, ok in harness.check_targets(report)))

@@ -6,9 +6,14 @@
 #   perf/vhost_loop.sh CASE [SECONDS]      CASE: testpmd | vswitchd | ovs
 # QUEUES=N (default 1): queue pairs per port, on both sides; still one core each side.
 # MODE=routed: the switch routes between two subnets instead (vswitchd: two networks of one VRF
-# with static neighbors for the two hosts and stateless allow policies both ways; OVS-DPDK: OpenFlow rules that rewrite the MACs and
-# dec_ttl; testpmd: io-forward as before). The generator is then perf's `loop-gen`, which sends
-# fresh frames (a circulating frame's TTL would run out) and counts what comes back.
+# with static neighbors for the two hosts and stateless allow policies both ways; OVS-DPDK:
+# OpenFlow rules that rewrite the MACs and dec_ttl; testpmd: io-forward as before). The
+# generator is then perf's `loop-gen`, which sends fresh frames (a circulating frame's TTL
+# would run out) and counts what comes back.
+# MODE=firewall: routed, and stateful: FLOWS (default 10000) connections opened from port 0,
+# their replies from port 1 (vswitchd: one stateful allow policy a -> b, replies by conntrack;
+# OVS-DPDK: ct(commit) for new connections from port 0, +est both ways, the OVS conntrack
+# firewall).
 # Prints one line: `CASE mpps=X` (median of the per-second samples after warm-up).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,8 +24,9 @@ case_name=${1:?usage: vhost_loop.sh testpmd|vswitchd [seconds]}
 secs=${2:-10}
 queues=${QUEUES:-1}
 mode=${MODE:-l2}
-if [ "$mode" = routed ] && [ "$queues" != 1 ]; then
-  echo "vhost_loop: MODE=routed runs one queue pair per port (loop-gen has one)" >&2; exit 2
+flows=${FLOWS:-10000}
+if [ "$mode" != l2 ] && [ "$queues" != 1 ]; then
+  echo "vhost_loop: MODE=$mode runs one queue pair per port (loop-gen has one)" >&2; exit 2
 fi
 warmup=3
 gen_cpu=0
@@ -68,16 +74,21 @@ start_switch() {
       "$root/target/release/vswitchd" --socket "$work/vs.sock" --state-dir "$work/state" \
         --lcores "$sw_cpu"
       local vsctl="$root/target/release/vsctl --socket $work/vs.sock"
-      if [ "$mode" = routed ]; then
+      if [ "$mode" != l2 ]; then
         $vsctl network add a --subnet 198.51.100.0/24 --gateway 198.51.100.1
         $vsctl network add b --subnet 203.0.113.0/24 --gateway 203.0.113.1
         $vsctl port add v0 --type vhost-user --path "$S0" --network a --queues "$queues"
         $vsctl port add v1 --type vhost-user --path "$S1" --network b --queues "$queues"
         $vsctl arp add "$IP0" --mac "$MAC0" --network a
         $vsctl arp add "$IP1" --mac "$MAC1" --network b
-        # Between networks only what a policy allows passes: both ways, packet by packet.
-        $vsctl policy add ab --from a --to b --action allow --stateless
-        $vsctl policy add ba --from b --to a --action allow --stateless
+        if [ "$mode" = firewall ]; then
+          # Connections from a to b; their replies pass by connection tracking.
+          $vsctl policy add ab --from a --to b --proto udp --action allow
+        else
+          # Between networks only what a policy allows passes: both ways, packet by packet.
+          $vsctl policy add ab --from a --to b --action allow --stateless
+          $vsctl policy add ba --from b --to a --action allow --stateless
+        fi
       else
         $vsctl network add bench
         $vsctl port add v0 --type vhost-user --path "$S0" --network bench --queues "$queues"
@@ -89,13 +100,27 @@ start_switch() {
       start_ovs_bridge "$work/ovs" "$gen_cpu" "$sw_cpu" vhu0 vhu1
       S0=$work/ovs/vhu0
       S1=$work/ovs/vhu1
-      if [ "$mode" = routed ]; then
-        # A router in OpenFlow: to the gateway MAC, by destination subnet, MACs rewritten and
-        # the TTL decremented.
-        ovs-ofctl del-flows br0
-        ovs-ofctl add-flow br0 "ip,dl_dst=$GW_MAC,nw_dst=203.0.113.0/24,actions=mod_dl_src:$GW_MAC,mod_dl_dst:$MAC1,dec_ttl,output:vhu1"
-        ovs-ofctl add-flow br0 "ip,dl_dst=$GW_MAC,nw_dst=198.51.100.0/24,actions=mod_dl_src:$GW_MAC,mod_dl_dst:$MAC0,dec_ttl,output:vhu0"
-      fi
+      local to1="mod_dl_src:$GW_MAC,mod_dl_dst:$MAC1,dec_ttl,output:vhu1"
+      local to0="mod_dl_src:$GW_MAC,mod_dl_dst:$MAC0,dec_ttl,output:vhu0"
+      case "$mode" in
+        routed)
+          # A router in OpenFlow: to the gateway MAC, by destination subnet, MACs rewritten and
+          # the TTL decremented.
+          ovs-ofctl del-flows br0
+          ovs-ofctl add-flow br0 "ip,dl_dst=$GW_MAC,nw_dst=203.0.113.0/24,actions=$to1"
+          ovs-ofctl add-flow br0 "ip,dl_dst=$GW_MAC,nw_dst=198.51.100.0/24,actions=$to0"
+          ;;
+        firewall)
+          # The same router behind OVS's conntrack firewall: untracked packets go through
+          # ct(), new ones from port 0 are committed, established ones pass both ways.
+          ovs-ofctl del-flows br0
+          ovs-ofctl add-flow br0 "table=0,priority=10,udp,dl_dst=$GW_MAC,ct_state=-trk,actions=ct(table=1)"
+          ovs-ofctl add-flow br0 "table=1,priority=10,udp,in_port=vhu0,nw_dst=203.0.113.0/24,ct_state=+trk+new,actions=ct(commit),$to1"
+          ovs-ofctl add-flow br0 "table=1,priority=10,udp,in_port=vhu0,nw_dst=203.0.113.0/24,ct_state=+trk+est,actions=$to1"
+          ovs-ofctl add-flow br0 "table=1,priority=10,udp,in_port=vhu1,nw_dst=198.51.100.0/24,ct_state=+trk+est,actions=$to0"
+          ovs-ofctl add-flow br0 "table=1,priority=0,actions=drop"
+          ;;
+      esac
       ;;
     *) echo "vhost_loop: unknown case $case_name" >&2; exit 2 ;;
   esac
@@ -128,8 +153,10 @@ switch_sample() {
 # The routed generator (loop-gen): one sample line per second; the switch's own counters
 # bracket samples warmup+1 .. warmup+secs.
 run_loop_gen() {
+  local gen_flows=()
+  if [ "$mode" = firewall ]; then gen_flows=(--flows "$flows" --replies); fi
   "$root/target/release/loop-gen" --sock0 "$S0" --sock1 "$S1" --mac0 "$MAC0" --mac1 "$MAC1" \
-    --peer "$GW_MAC" --ip0 "$IP0" --ip1 "$IP1" --seconds $((warmup + secs + 1)) \
+    --peer "$GW_MAC" --ip0 "$IP0" --ip1 "$IP1" --seconds $((warmup + secs + 1)) "${gen_flows[@]}" \
     -- -l "$gen_cpu" --in-memory --single-file-segments --no-pci --file-prefix "gen$$" \
     >"$work/gen.log" 2>"$work/gen.err" &
   local gen=$! mark want
@@ -172,7 +199,7 @@ run_testpmd_gen() {
 }
 
 start_switch
-if [ "$mode" = routed ]; then
+if [ "$mode" != l2 ]; then
   run_loop_gen
   format=loopgen
 else

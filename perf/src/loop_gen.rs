@@ -3,12 +3,15 @@
 //! and count what the switch delivers to them.
 //!
 //!   loop-gen --sock0 PATH --sock1 PATH --mac0 MAC --mac1 MAC --peer MAC
-//!            --ip0 IP --ip1 IP [--flows N] [--seconds N] -- EAL-ARGS...
+//!            --ip0 IP --ip1 IP [--flows N] [--replies] [--seconds N] -- EAL-ARGS...
 //!
 //! A circulating loop (testpmd `mac` forwarding) cannot carry routed traffic: every pass
 //! decrements the TTL, so a frame dies after 64 passes. This one makes fresh frames (TTL 64,
 //! Ethernet destination `--peer`, the gateway's MAC) and keeps each port's TX queue full, so
 //! the switch always finds a full ring; the RX rate is what the switch forwards.
+//! Flow n of port 0 goes from UDP port 1024+n to 5001; port 1's flow n is its reply with
+//! `--replies` (5001 to 1024+n: a stateful firewall sees N connections both ways), and
+//! otherwise a flow of its own (1024+n to 5001).
 //! Prints one line per second: `sample rx_pps=N tx_pps=N full=F` (F: the share of TX bursts
 //! the switch's ring refused, near 1 when the switch and not the generator limits the loop).
 
@@ -36,6 +39,7 @@ struct Args {
     sides: [Side; 2],
     peer: MacAddr,
     flows: u16,
+    replies: bool,
     seconds: u64,
     eal: Vec<String>,
 }
@@ -43,7 +47,7 @@ struct Args {
 fn usage(why: &str) -> ! {
     eprintln!(
         "loop-gen: {why}; usage: loop-gen --sock0 PATH --sock1 PATH --mac0 MAC --mac1 MAC \
-         --peer MAC --ip0 IP --ip1 IP [--flows N] [--seconds N] -- EAL-ARGS..."
+         --peer MAC --ip0 IP --ip1 IP [--flows N] [--replies] [--seconds N] -- EAL-ARGS..."
     );
     std::process::exit(2)
 }
@@ -55,7 +59,7 @@ fn parse<T: FromStr>(flag: &str, v: Option<String>) -> T {
 
 fn args() -> Args {
     let (mut sock, mut mac, mut ip) = ([None, None], [None, None], [None, None]);
-    let (mut peer, mut flows, mut seconds) = (None, 1024u16, 10u64);
+    let (mut peer, mut flows, mut seconds, mut replies) = (None, 1024u16, 10u64, false);
     let mut eal = vec!["loop-gen".to_string()];
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -70,6 +74,7 @@ fn args() -> Args {
             "--peer" => peer = Some(parse::<MacAddr>(&a, it.next())),
             "--flows" => flows = parse::<u16>(&a, it.next()).max(1),
             "--seconds" => seconds = parse(&a, it.next()),
+            "--replies" => replies = true,
             "--" => {
                 eal.extend(it.by_ref());
             }
@@ -87,13 +92,15 @@ fn args() -> Args {
         sides: [side(0), side(1)],
         peer: peer.unwrap_or_else(|| usage("--peer is required")),
         flows,
+        replies,
         seconds,
         eal,
     }
 }
 
-/// A 64-byte UDP frame from `from` to `to`, flow `n` in its source port.
-fn frame(from: &Side, to: &Side, peer: MacAddr, n: u16) -> [u8; FRAME] {
+/// A 64-byte UDP frame from `from` to `to`, flow `n` in its source port (in its destination
+/// port for a reply).
+fn frame(from: &Side, to: &Side, peer: MacAddr, n: u16, reply: bool) -> [u8; FRAME] {
     let mut f = [0u8; FRAME];
     let ip_len = FRAME - eth::HEADER_LEN;
     let udp_len = ip_len - ipv4::HEADER_LEN;
@@ -114,9 +121,14 @@ fn frame(from: &Side, to: &Side, peer: MacAddr, n: u16) -> [u8; FRAME] {
     .emit(&mut ipv4::Packet::new_unchecked(&mut l3[..]));
     let l4 = &mut l3[ipv4::HEADER_LEN..];
     let mut dgram = udp::Packet::new_unchecked(&mut l4[..]);
+    let (src_port, dst_port) = if reply {
+        (UDP_DST_PORT, 1024 + n)
+    } else {
+        (1024 + n, UDP_DST_PORT)
+    };
     udp::Repr {
-        src_port: 1024 + n,
-        dst_port: UDP_DST_PORT,
+        src_port,
+        dst_port,
         payload_len: udp_len - udp::HEADER_LEN,
     }
     .emit(&mut dgram);
@@ -163,7 +175,7 @@ fn main() {
         .map(|i| {
             let (from, to) = (&args.sides[i], &args.sides[1 - i]);
             (0..args.flows)
-                .map(|n| frame(from, to, args.peer, n))
+                .map(|n| frame(from, to, args.peer, n, args.replies && i == 1))
                 .collect()
         })
         .collect();
