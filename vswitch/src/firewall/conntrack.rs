@@ -7,9 +7,9 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use hashbrown::HashMap;
 use parking_lot::Mutex;
 
+use super::flow_table::FlowTable;
 use super::tcp::Tcp;
 use crate::config::snapshot::NetIdx;
 
@@ -22,8 +22,9 @@ const ENDED_KEPT: usize = 4096;
 /// An address and port (the ICMP echo identifier for pings, 0 for protocols without ports).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Endpoint {
-    /// IPv4 addresses as IPv4-mapped IPv6 (`::ffff:a.b.c.d`), so that one key type holds both.
-    pub addr: u128,
+    /// The address as IPv6 (IPv4 as IPv4-mapped `::ffff:a.b.c.d`, so that one key type holds
+    /// both), in two halves: 8-byte aligned keeps a key at 56 bytes.
+    addr: [u64; 2],
     pub port: u16,
 }
 
@@ -33,11 +34,15 @@ impl Endpoint {
             IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
             IpAddr::V6(v6) => u128::from(v6),
         };
-        Endpoint { addr, port }
+        Endpoint {
+            addr: [(addr >> 64) as u64, addr as u64],
+            port,
+        }
     }
 
     pub fn ip(&self) -> IpAddr {
-        let v6 = std::net::Ipv6Addr::from(self.addr);
+        let v6 =
+            std::net::Ipv6Addr::from(u128::from(self.addr[0]) << 64 | u128::from(self.addr[1]));
         match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
             None => IpAddr::V6(v6),
@@ -55,6 +60,13 @@ pub struct ConnKey {
     hi: Endpoint,
 }
 
+/// Folds a 128-bit product: the mixing step of wyhash-style hashes.
+#[inline]
+fn mix(a: u64, b: u64) -> u64 {
+    let r = u128::from(a) * u128::from(b);
+    (r as u64) ^ (r >> 64) as u64
+}
+
 impl ConnKey {
     pub fn new(zone: u16, proto: u8, src: Endpoint, dst: Endpoint) -> ConnKey {
         let (lo, hi) = if src <= dst { (src, dst) } else { (dst, src) };
@@ -66,16 +78,24 @@ impl ConnKey {
         }
     }
 
-    /// The shard: any hash of the ordered key is the same for both directions; this one is
-    /// a multiply-shift over all its fields (the map inside hashes the key properly).
+    /// The key's hash (the same for both directions, as the key is): its top bits pick the
+    /// shard, its low bits the slot.
     #[inline]
-    fn shard(&self) -> usize {
-        let addrs = self.lo.addr ^ self.hi.addr.rotate_left(29);
-        let x = (addrs as u64 ^ (addrs >> 64) as u64)
-            ^ (u64::from(self.lo.port) << 16 | u64::from(self.hi.port))
-            ^ u64::from(self.proto) << 40
-            ^ u64::from(self.zone) << 48;
-        (x.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize % SHARDS
+    pub fn digest(&self) -> u64 {
+        const K: [u64; 4] = [
+            0xa076_1d64_78bd_642f,
+            0xe703_7ed1_a0b4_28db,
+            0x8ebc_6af0_9c88_c6e3,
+            0x5899_65cc_7537_4cc3,
+        ];
+        let small = u64::from(self.lo.port)
+            | u64::from(self.hi.port) << 16
+            | u64::from(self.proto) << 32
+            | u64::from(self.zone) << 40;
+        let h = mix(self.lo.addr[0] ^ K[0], self.lo.addr[1] ^ K[1])
+            ^ mix(self.hi.addr[0] ^ K[2], self.hi.addr[1] ^ K[3])
+            ^ mix(small ^ K[1], K[2]);
+        mix(h ^ K[3], K[0])
     }
 }
 
@@ -157,9 +177,20 @@ pub struct ConntrackStats {
     pub full: AtomicU64,
 }
 
+/// A shard on a cache line of its own: workers locking neighbouring shards do not contend
+/// for one line.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct Shard(Mutex<FlowTable>);
+
+#[inline]
+fn shard_of(hash: u64) -> usize {
+    (hash >> 56) as usize % SHARDS
+}
+
 #[derive(Debug)]
 pub struct Conntrack {
-    shards: Box<[Mutex<HashMap<ConnKey, Conn>>]>,
+    shards: Box<[Shard]>,
     count: AtomicU32,
     limit: AtomicU32,
     pub stats: ConntrackStats,
@@ -179,7 +210,7 @@ pub struct Full;
 impl Conntrack {
     pub fn new(limit: u32) -> Conntrack {
         Conntrack {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
             count: AtomicU32::new(0),
             limit: AtomicU32::new(limit),
             stats: ConntrackStats::default(),
@@ -203,6 +234,16 @@ impl Conntrack {
         self.len() == 0
     }
 
+    /// Starts loading the slot `key`'s lookup will read (for a burst, before its lookups).
+    /// Skipped when another worker holds the shard.
+    #[inline]
+    pub fn prefetch(&self, key: &ConnKey) {
+        let h = key.digest();
+        if let Some(shard) = self.shards[shard_of(h)].0.try_lock() {
+            shard.prefetch(h);
+        }
+    }
+
     /// Runs `f` on the live connection of `key`, if any; `f` returns what the caller needs
     /// and whether the connection must go (a policy change cut it).
     #[inline]
@@ -212,18 +253,19 @@ impl Conntrack {
         now: u32,
         f: impl FnOnce(&mut Conn) -> (R, bool),
     ) -> Option<R> {
-        let mut shard = self.shards[key.shard()].lock();
-        let conn = shard.get_mut(key)?;
+        let h = key.digest();
+        let mut shard = self.shards[shard_of(h)].0.lock();
+        let conn = shard.get_mut(h, key)?;
         if conn.expired(now) {
             // A new connection may reuse the key; the old one has ended.
-            let conn = shard.remove(key)?;
+            let conn = shard.remove(h, key)?;
             drop(shard);
             self.ended(*key, conn, now, "timeout");
             return None;
         }
         let (r, remove) = f(conn);
         if remove {
-            if let Some(conn) = shard.remove(key) {
+            if let Some(conn) = shard.remove(h, key) {
                 drop(shard);
                 self.ended(*key, conn, now, "policy");
             }
@@ -244,12 +286,13 @@ impl Conntrack {
             self.stats.full.fetch_add(1, Ordering::Relaxed);
             return Err(Full);
         }
-        let old = self.shards[key.shard()].lock().insert(key, conn);
-        if old.is_some() {
+        let h = key.digest();
+        let new = self.shards[shard_of(h)].0.lock().insert(h, key, conn);
+        if new {
+            self.stats.created.fetch_add(1, Ordering::Relaxed);
+        } else {
             // Another worker opened the same connection a moment earlier.
             self.count.fetch_sub(1, Ordering::Relaxed);
-        } else {
-            self.stats.created.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -272,17 +315,7 @@ impl Conntrack {
     /// Ends the connections idle past their state's timeout (housekeeping, once a second).
     pub fn expire(&self, now: u32) {
         for shard in self.shards.iter() {
-            let gone: Vec<(ConnKey, Conn)> = {
-                let mut s = shard.lock();
-                let keys: Vec<ConnKey> = s
-                    .iter()
-                    .filter(|(_, c)| c.expired(now))
-                    .map(|(k, _)| *k)
-                    .collect();
-                keys.into_iter()
-                    .filter_map(|k| s.remove(&k).map(|c| (k, c)))
-                    .collect()
-            };
+            let gone = shard.0.lock().extract(|_, c| c.expired(now));
             for (k, c) in gone {
                 self.ended(k, c, now, "timeout");
             }
@@ -293,17 +326,10 @@ impl Conntrack {
     pub fn flush(&self, now: u32, zone: Option<u16>) -> usize {
         let mut n = 0;
         for shard in self.shards.iter() {
-            let gone: Vec<(ConnKey, Conn)> = {
-                let mut s = shard.lock();
-                let keys: Vec<ConnKey> = s
-                    .keys()
-                    .filter(|k| zone.is_none_or(|z| k.zone == z))
-                    .copied()
-                    .collect();
-                keys.into_iter()
-                    .filter_map(|k| s.remove(&k).map(|c| (k, c)))
-                    .collect()
-            };
+            let gone = shard
+                .0
+                .lock()
+                .extract(|k, _| zone.is_none_or(|z| k.zone == z));
             n += gone.len();
             for (k, c) in gone {
                 self.ended(k, c, now, "flush");
@@ -316,7 +342,7 @@ impl Conntrack {
     pub fn list(&self, max: usize) -> Vec<(ConnKey, Conn)> {
         let mut out = Vec::new();
         for shard in self.shards.iter() {
-            let s = shard.lock();
+            let s = shard.0.lock();
             out.extend(s.iter().take(max - out.len()).map(|(k, c)| (*k, c.clone())));
             if out.len() >= max {
                 break;

@@ -14,6 +14,7 @@ pub mod api;
 pub mod classifier;
 pub mod conntrack;
 pub mod flow;
+pub mod flow_table;
 pub mod reject;
 pub mod rule;
 pub mod stage;

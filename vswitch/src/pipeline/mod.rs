@@ -12,8 +12,8 @@ pub mod meta;
 pub mod worker;
 
 use crate::bridge::stage as bridge;
-use crate::config::snapshot::NetIdx;
-use crate::config::snapshot::Snapshot;
+use crate::config::snapshot::{NetIdx, Snapshot};
+use crate::firewall::flow::{parse as parse_flow, Flow};
 use crate::firewall::stage::{self as firewall, Decision};
 use crate::packet::{eth, ethertype, MacAddr};
 use crate::router::stage as router;
@@ -31,6 +31,8 @@ pub trait Output<B> {
 /// A worker's scratch space, allocated once.
 pub struct Scratch {
     meta: [Meta; BURST],
+    /// What the firewall read of each routed packet, read once per burst.
+    flows: [Option<Flow>; BURST],
     router: router::RouterScratch,
 }
 
@@ -38,6 +40,7 @@ impl Default for Scratch {
     fn default() -> Self {
         Scratch {
             meta: [Meta::default(); BURST],
+            flows: [None; BURST],
             router: router::RouterScratch::default(),
         }
     }
@@ -88,11 +91,12 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
     // Dropping the rejected tail frees its buffers.
     pkts.truncate(n);
 
-    let metas = &mut scratch.meta[..n];
+    let (metas, flows) = (&mut scratch.meta[..n], &mut scratch.flows[..n]);
     bridge::forward_burst(ctx.snap, in_port, metas, ctx.now);
     router::prefetch_lpm_chunks(ctx.snap, pkts, metas);
+    read_flows(ctx.snap, pkts, metas, flows);
 
-    for (mut buf, meta) in pkts.drain(..).zip(metas.iter_mut()) {
+    for ((mut buf, meta), flow) in pkts.drain(..).zip(metas.iter_mut()).zip(flows.iter()) {
         let (from_net, src_mac) = (meta.net, meta.src);
         let mut verdict = if meta.to_router {
             router::handle(ctx, &mut scratch.router, in_port, &mut buf, meta)
@@ -100,13 +104,14 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
             meta.verdict
         };
         if meta.net != from_net && crosses(&verdict, buf.data()) {
+            let from = (from_net, src_mac);
             verdict = filter(
                 ctx,
                 &mut scratch.router,
                 &mut buf,
                 meta,
-                from_net,
-                src_mac,
+                flow,
+                from,
                 verdict,
             );
         }
@@ -117,6 +122,30 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
             Verdict::Consumed => {}
             Verdict::Drop(reason) => port_counters.drop(reason),
             Verdict::Pending => port_counters.drop(DropReason::UnknownNetwork),
+        }
+    }
+}
+
+/// What the firewall needs of the packets to the gateway, read while their routes are looked
+/// up, and their connection-table slots prefetched.
+#[inline]
+fn read_flows<B: PacketBuf>(
+    snap: &Snapshot,
+    pkts: &[B],
+    metas: &[Meta],
+    flows: &mut [Option<Flow>],
+) {
+    let fw = &snap.firewall;
+    let tracking = !fw.conntrack.is_empty();
+    for ((buf, meta), flow) in pkts.iter().zip(metas).zip(flows.iter_mut()) {
+        *flow = None;
+        if meta.to_router && meta.dst == GATEWAY_MAC {
+            if let Some(g) = snap.gateway(meta.net) {
+                *flow = buf.data().get(eth::HEADER_LEN..).and_then(parse_flow);
+                if let (Some(f), true) = (flow.as_ref(), tracking) {
+                    firewall::prefetch(fw, f, g.vrf);
+                }
+            }
         }
     }
 }
@@ -142,24 +171,22 @@ fn filter<B: PacketBuf>(
     rs: &mut router::RouterScratch,
     buf: &mut B,
     meta: &mut Meta,
-    from_net: NetIdx,
-    src_mac: MacAddr,
+    flow: &Option<Flow>,
+    (from_net, src_mac): (NetIdx, MacAddr),
     verdict: Verdict,
 ) -> Verdict {
     let Some(zone) = ctx.snap.gateway(from_net).map(|g| g.vrf) else {
         return verdict;
     };
-    match firewall::check(ctx, buf.data(), zone, from_net, meta.net) {
+    let Some(flow) = flow else {
+        return Verdict::Drop(DropReason::BadIp);
+    };
+    match firewall::check(ctx, flow, zone, from_net, meta.net) {
         Decision::Pass => verdict,
         Decision::Drop(reason) => Verdict::Drop(reason),
         Decision::Reject(reason) => {
             meta.net = from_net;
-            let is_tcp = buf
-                .data()
-                .get(eth::HEADER_LEN..)
-                .and_then(crate::firewall::flow::parse)
-                .is_some_and(|f| f.tcp.is_some());
-            if !is_tcp {
+            if flow.tcp.is_none() {
                 return router::prohibit(ctx, rs, buf, from_net, src_mac, reason);
             }
             match crate::firewall::reject::tcp_reset(buf, src_mac, GATEWAY_MAC) {
