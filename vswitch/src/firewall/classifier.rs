@@ -43,6 +43,9 @@ impl RuleHits {
 pub struct Classifier {
     rules: Vec<Rule>,
     hits: Vec<Arc<RuleHits>>,
+    /// Network pairs (from << 16 | to) whose first matching rule is, for every packet, a
+    /// stateless allow of everything: they pass without being read.
+    open_pairs: hashbrown::HashSet<u32>,
     /// Bumped by every publish that changed the rules: connections opened under an older
     /// generation are checked again (see the conntrack stage).
     pub generation: u64,
@@ -52,11 +55,22 @@ impl Classifier {
     /// `hits(name)` gives each rule its (possibly existing) counter.
     pub fn new(rules: Vec<Rule>, generation: u64, hits: impl Fn(&str) -> Arc<RuleHits>) -> Self {
         let hits = rules.iter().map(|r| hits(&r.name)).collect();
+        let open_pairs = open_pairs(&rules);
         Classifier {
             rules,
             hits,
+            open_pairs,
             generation,
         }
+    }
+
+    /// Every packet from network `from` to `to` passes: no need to read it.
+    #[inline]
+    pub fn pair_is_open(&self, from: NetIdx, to: NetIdx) -> bool {
+        !self.open_pairs.is_empty()
+            && self
+                .open_pairs
+                .contains(&(u32::from(from) << 16 | u32::from(to)))
     }
 
     /// The index of the rule that decides `q`, or `None` (no rule: denied between networks).
@@ -99,5 +113,69 @@ impl Classifier {
 
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+}
+
+/// The network pairs a stateless allow-everything rule decides alone: no rule before it can
+/// match any packet of the pair (one naming another network on a side, or a narrower
+/// protocol, can only match fewer packets; a CIDR side may match some).
+fn open_pairs(rules: &[Rule]) -> hashbrown::HashSet<u32> {
+    use super::rule::{Proto, Side};
+    let mut open = hashbrown::HashSet::new();
+    for (i, r) in rules.iter().enumerate() {
+        let (Side::Network(from), Side::Network(to)) = (r.from, r.to) else {
+            continue;
+        };
+        let everything = r.proto == Proto::Any && r.ports == (0, u16::MAX);
+        if r.action != Action::Allow || r.stateful || !everything {
+            continue;
+        }
+        let may_match = |s: &Side, net: NetIdx| match s {
+            Side::Network(n) => *n == net,
+            Side::Cidr(_) => true,
+        };
+        let shadowed = rules[..i]
+            .iter()
+            .any(|e| may_match(&e.from, from) && may_match(&e.to, to));
+        if !shadowed {
+            open.insert(u32::from(from) << 16 | u32::from(to));
+        }
+    }
+    open
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::Model;
+
+    fn classifier(policies: &str) -> Classifier {
+        let m = Model::parse(
+            "json",
+            &format!(
+                r#"{{"networks":[{{"name":"a"}},{{"name":"b"}},{{"name":"c"}}],"policies":[{policies}]}}"#
+            ),
+        )
+        .unwrap();
+        Classifier::new(super::super::rule::compile(&m), 1, |_| Arc::default())
+    }
+
+    #[test]
+    fn open_pairs_are_only_those_no_earlier_rule_can_touch() {
+        let c = classifier(
+            r#"{"name":"ab","from":"a","to":"b","action":"allow","stateless":true},
+               {"name":"cb-ssh","from":"c","to":"b","proto":"tcp","ports":"22","action":"deny"},
+               {"name":"cb","from":"c","to":"b","action":"allow","stateless":true},
+               {"name":"ba","from":"b","to":"a","action":"allow"},
+               {"name":"net","from":"a","to":"198.51.100.0/24","action":"deny"},
+               {"name":"ac","from":"a","to":"c","action":"allow","stateless":true}"#,
+        );
+        assert!(c.pair_is_open(0, 1), "a -> b");
+        assert!(!c.pair_is_open(2, 1), "c -> b: the ssh deny comes first");
+        assert!(!c.pair_is_open(1, 0), "b -> a is stateful");
+        assert!(
+            !c.pair_is_open(0, 2),
+            "a -> c: a CIDR rule before it may match"
+        );
     }
 }

@@ -253,6 +253,10 @@ impl Conntrack {
         now: u32,
         f: impl FnOnce(&mut Conn) -> (R, bool),
     ) -> Option<R> {
+        if self.is_empty() {
+            // Stateless policies only: no slot to miss the cache on.
+            return None;
+        }
         let h = key.digest();
         let mut shard = self.shards[shard_of(h)].0.lock();
         let conn = shard.get_mut(h, key)?;

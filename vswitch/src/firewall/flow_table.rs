@@ -6,7 +6,7 @@
 use super::conntrack::{Conn, ConnKey};
 
 /// Slots per shard to begin with; the table doubles when three quarters are used.
-const INITIAL_SLOTS: usize = 64;
+const INITIAL_SLOTS: usize = 16;
 
 #[derive(Debug)]
 pub struct FlowTable {

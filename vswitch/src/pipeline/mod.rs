@@ -127,7 +127,7 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
 }
 
 /// What the firewall needs of the packets to the gateway, read while their routes are looked
-/// up, and their connection-table slots prefetched.
+/// up, and their connection-table slots prefetched (when there are connections).
 #[inline]
 fn read_flows<B: PacketBuf>(
     snap: &Snapshot,
@@ -139,10 +139,11 @@ fn read_flows<B: PacketBuf>(
     let tracking = !fw.conntrack.is_empty();
     for ((buf, meta), flow) in pkts.iter().zip(metas).zip(flows.iter_mut()) {
         *flow = None;
-        if meta.to_router && meta.dst == GATEWAY_MAC {
+        // Without connections, a packet is read only if the firewall needs it (see filter).
+        if tracking && meta.to_router && meta.dst == GATEWAY_MAC {
             if let Some(g) = snap.gateway(meta.net) {
                 *flow = buf.data().get(eth::HEADER_LEN..).and_then(parse_flow);
-                if let (Some(f), true) = (flow.as_ref(), tracking) {
+                if let Some(f) = flow.as_ref() {
                     firewall::prefetch(fw, f, g.vrf);
                 }
             }
@@ -175,11 +176,27 @@ fn filter<B: PacketBuf>(
     (from_net, src_mac): (NetIdx, MacAddr),
     verdict: Verdict,
 ) -> Verdict {
+    if ctx
+        .snap
+        .firewall
+        .classifier
+        .pair_is_open(from_net, meta.net)
+    {
+        return verdict;
+    }
     let Some(zone) = ctx.snap.gateway(from_net).map(|g| g.vrf) else {
         return verdict;
     };
-    let Some(flow) = flow else {
-        return Verdict::Drop(DropReason::BadIp);
+    let parsed;
+    let flow = match flow {
+        Some(f) => f,
+        None => match buf.data().get(eth::HEADER_LEN..).and_then(parse_flow) {
+            Some(f) => {
+                parsed = f;
+                &parsed
+            }
+            None => return Verdict::Drop(DropReason::BadIp),
+        },
     };
     match firewall::check(ctx, flow, zone, from_net, meta.net) {
         Decision::Pass => verdict,
