@@ -69,9 +69,6 @@ pub struct ConntrackSettings {
     /// Most connections tracked at once (default 1 000 000); new ones beyond are dropped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
-    /// Most connections per network (counted on the network that opened them).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network_limit: Option<u32>,
     /// Keep established connections a policy change no longer allows (default: cut them).
     #[serde(default, skip_serializing_if = "is_false")]
     pub keep_on_policy_change: bool,
