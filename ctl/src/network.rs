@@ -65,7 +65,7 @@ pub struct AddArgs {
     /// Fixed DHCP address for a MAC (repeatable).
     #[arg(long = "dhcp-host", value_name = "MAC=IP")]
     dhcp_hosts: Vec<String>,
-    /// Ports of this network do not talk to each other, only to the gateway.
+    /// IP between this network's endpoints passes only where a policy from it to itself allows.
     #[arg(long)]
     isolated: bool,
     /// Most MACs the FDB learns in this network [default: the daemon's].

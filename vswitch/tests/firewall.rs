@@ -358,3 +358,48 @@ fn bad_policies_are_refused_with_the_policy_named() {
         .to_string();
     assert!(e.contains("policy x") && e.contains("nowhere"), "{e}");
 }
+
+#[test]
+fn an_isolated_network_passes_only_what_a_policy_allows_between_its_endpoints() {
+    const X: [u8; 6] = [2, 0, 0, 0, 0, 0x21];
+    const Y: [u8; 6] = [2, 0, 0, 0, 0, 0x22];
+    const X_IP: [u8; 4] = [203, 0, 113, 31];
+    const Y_IP: [u8; 4] = [203, 0, 113, 32];
+    let lab = |policies: &str| {
+        format!(
+            r#"{{"networks": [{{"name": "lab", "isolated": true}}],
+                "ports": [{{"name": "px", "type": "tap", "iface": "px", "network": "lab"}},
+                          {{"name": "py", "type": "tap", "iface": "py", "network": "lab"}}],
+                "policies": [{policies}]}}"#
+        )
+    };
+    let to = |src: [u8; 6], dst: [u8; 6], f: Vec<u8>| {
+        let mut f = f;
+        f[0..6].copy_from_slice(&dst);
+        f[6..12].copy_from_slice(&src);
+        f
+    };
+    let mut sw = Switch::new(&lab(""));
+    // ARP still floods, so the hosts learn each other (and the bridge learns both).
+    let who_has = arp_request(X, X_IP, Y_IP);
+    assert_eq!(sw.send(0, &[who_has])[0].0, 1);
+    assert_eq!(sw.send(1, &[arp_request(Y, Y_IP, X_IP)])[0].0, 0);
+    let syn = to(X, Y, tcp(X, X_IP, Y_IP, (40000, 22), SYN, 1, 0, b""));
+    assert!(
+        sw.send(0, std::slice::from_ref(&syn)).is_empty(),
+        "no policy: dropped"
+    );
+    assert_eq!(sw.drops(0, DropReason::PolicyDeny), 1);
+    sw.republish(&lab(
+        r#"{"name": "lab-ssh", "from": "lab", "to": "lab", "proto": "tcp", "ports": "22", "action": "allow"}"#,
+    ));
+    assert_eq!(sw.send(0, &[syn])[0].0, 1);
+    let syn_ack = to(Y, X, tcp(Y, Y_IP, X_IP, (22, 40000), SYN | ACK, 9, 2, b""));
+    assert_eq!(
+        sw.send(1, &[syn_ack])[0].0,
+        0,
+        "the reply by connection tracking"
+    );
+    assert!(sw.send(0, &[to(X, Y, udp(X, X_IP, Y_IP, 53))]).is_empty());
+    assert_eq!(sw.drops(0, DropReason::PolicyDeny), 2);
+}

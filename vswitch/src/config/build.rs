@@ -117,6 +117,7 @@ pub fn build(
                 .leases
                 .get(&n.name)
                 .and_then(|leases| crate::dhcp::server::settings(n, leases.clone()).map(Arc::new)),
+            isolated: n.isolated,
         })
         .collect();
     let (vrfs, gateways) = crate::router::build::build(model, &learned.neighbors, &net_index);

@@ -70,6 +70,8 @@ pub struct NetworkEntry {
     pub gateway: Option<Gateway>,
     /// The network's DHCP server (`--dhcp`).
     pub dhcp: Option<Arc<crate::dhcp::server::DhcpServer>>,
+    /// `--isolated`: IP between its endpoints passes only where a policy allows it.
+    pub isolated: bool,
 }
 
 /// One RX queue a worker polls.

@@ -103,7 +103,8 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
         } else {
             meta.verdict
         };
-        if meta.net != from_net && crosses(&verdict, buf.data()) {
+        let within_isolated = !meta.to_router && isolated_unicast(ctx.snap, meta, &verdict);
+        if (meta.net != from_net || within_isolated) && crosses(&verdict, buf.data()) {
             let from = (from_net, src_mac);
             verdict = filter(
                 ctx,
@@ -151,8 +152,20 @@ fn read_flows<B: PacketBuf>(
     }
 }
 
-/// A routed IP packet on its way into another network (not the ARP request or error the
-/// gateway wrote in its place): the firewall's to check.
+/// A frame the bridge forwards between two endpoints of an isolated network (not flooded
+/// broadcast or multicast, which ARP and neighbor discovery need).
+#[inline]
+fn isolated_unicast(snap: &Snapshot, meta: &Meta, verdict: &Verdict) -> bool {
+    !meta.dst.is_multicast()
+        && matches!(verdict, Verdict::Unicast(_) | Verdict::Flood)
+        && snap
+            .networks
+            .get(usize::from(meta.net))
+            .is_some_and(|n| n.isolated)
+}
+
+/// An IP packet on its way into another network (not the ARP request or error the gateway
+/// wrote in its place), or between endpoints of an isolated one: the firewall's to check.
 #[inline]
 fn crosses(verdict: &Verdict, frame: &[u8]) -> bool {
     let ip = frame.get(12..14).is_some_and(|t| {
@@ -184,9 +197,11 @@ fn filter<B: PacketBuf>(
     {
         return verdict;
     }
-    let Some(zone) = ctx.snap.gateway(from_net).map(|g| g.vrf) else {
-        return verdict;
-    };
+    // Connections of a network without a gateway (isolated, not routed) get a zone of their own.
+    let zone = ctx
+        .snap
+        .gateway(from_net)
+        .map_or(0x8000 | from_net, |g| g.vrf);
     let parsed;
     let flow = match flow {
         Some(f) => f,
