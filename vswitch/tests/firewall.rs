@@ -5,8 +5,8 @@ mod common;
 
 use etherparse::{PacketBuilder, SlicedPacket, TransportSlice};
 
-use common::Switch;
-use vswitch::packet::{arp, eth, ethertype, MacAddr};
+use common::{arp_frame, Switch};
+use vswitch::packet::{arp, eth};
 use vswitch::pipeline::counters::DropReason;
 use vswitch::router::table::GATEWAY_MAC;
 
@@ -43,20 +43,7 @@ fn model(policies: &str, extra: &str) -> String {
 }
 
 fn arp_request(src: [u8; 6], sip: [u8; 4], tip: [u8; 4]) -> Vec<u8> {
-    let mut f = vec![0u8; eth::HEADER_LEN + arp::HEADER_LEN];
-    f[0..6].copy_from_slice(&[0xff; 6]);
-    f[6..12].copy_from_slice(&src);
-    f[12..14].copy_from_slice(&ethertype::ARP.to_be_bytes());
-    let mut p = arp::Packet::new_unchecked(&mut f[eth::HEADER_LEN..]);
-    p.set_hardware_type(arp::HTYPE_ETHERNET);
-    p.set_protocol_type(ethertype::IPV4);
-    p.set_hardware_len(6);
-    p.set_protocol_len(4);
-    p.set_operation(arp::Operation::REQUEST);
-    p.set_sender_hardware_addr(MacAddr(src));
-    p.set_sender_protocol_addr(sip.into());
-    p.set_target_protocol_addr(tip.into());
-    f
+    arp_frame(arp::Operation::REQUEST, src, [0xff; 6], sip, tip)
 }
 
 /// The three tiers, each host known to its gateway.

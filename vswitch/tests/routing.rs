@@ -6,8 +6,8 @@ mod common;
 
 use etherparse::{PacketBuilder, SlicedPacket, TransportSlice};
 
-use common::Switch;
-use vswitch::packet::{arp, eth, ethertype, icmp, ipv4, MacAddr};
+use common::{arp_frame, Switch};
+use vswitch::packet::{arp, eth, icmp, ipv4, MacAddr};
 use vswitch::pipeline::counters::DropReason;
 use vswitch::router::table::GATEWAY_MAC;
 
@@ -36,29 +36,6 @@ const MODEL: &str = r#"{
         {"name": "web-db", "from": "web", "to": "db", "action": "allow"},
         {"name": "db-web", "from": "db", "to": "web", "action": "allow"}
     ]}"#;
-
-fn arp_frame(
-    op: arp::Operation,
-    src: [u8; 6],
-    dst: [u8; 6],
-    sip: [u8; 4],
-    tip: [u8; 4],
-) -> Vec<u8> {
-    let mut f = vec![0u8; eth::HEADER_LEN + arp::HEADER_LEN];
-    f[0..6].copy_from_slice(&dst);
-    f[6..12].copy_from_slice(&src);
-    f[12..14].copy_from_slice(&ethertype::ARP.to_be_bytes());
-    let mut p = arp::Packet::new_unchecked(&mut f[eth::HEADER_LEN..]);
-    p.set_hardware_type(arp::HTYPE_ETHERNET);
-    p.set_protocol_type(ethertype::IPV4);
-    p.set_hardware_len(6);
-    p.set_protocol_len(4);
-    p.set_operation(op);
-    p.set_sender_hardware_addr(MacAddr(src));
-    p.set_sender_protocol_addr(sip.into());
-    p.set_target_protocol_addr(tip.into());
-    f
-}
 
 fn udp(src: [u8; 6], dst: [u8; 6], sip: [u8; 4], dip: [u8; 4], ttl: u8, len: usize) -> Vec<u8> {
     let mut out = Vec::new();

@@ -362,14 +362,15 @@ impl Conntrack {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn ep(ip: &str, port: u16) -> Endpoint {
         Endpoint::new(ip.parse().unwrap(), port)
     }
 
-    fn conn(src: Endpoint, dst: Endpoint, now: u32) -> Conn {
+    /// An unreplied connection from `src` to `dst` last seen at `now` (the tests' filler).
+    pub(crate) fn conn(src: Endpoint, dst: Endpoint, now: u32) -> Conn {
         Conn {
             orig_src: src,
             orig_dst: dst,

@@ -101,57 +101,44 @@ fn is_error(proto: u8, l4: &[u8]) -> bool {
 /// The five-tuple of the IPv4 or IPv6 packet at the start of `l3` (possibly cut short, as in
 /// an ICMP error's quote), its payload and total length.
 fn tuple(l3: &[u8]) -> Option<(FiveTuple, &[u8], u32)> {
-    match l3.first()? >> 4 {
+    let (src, dst, proto, l4, len): (IpAddr, IpAddr, u8, &[u8], usize) = match l3.first()? >> 4 {
         4 => {
             let ip = ipv4::Packet::new_unchecked(l3);
             let header = ip.header_len();
             if l3.len() < ipv4::HEADER_LEN || header < ipv4::HEADER_LEN || header > l3.len() {
                 return None;
             }
-            let proto = ip.protocol();
-            let end = usize::from(ip.total_len()).clamp(header, l3.len());
+            let total = usize::from(ip.total_len());
             // Only the first fragment carries the ports.
             let l4 = if ip.frag_offset() == 0 {
-                &l3[header..end]
+                &l3[header..total.clamp(header, l3.len())]
             } else {
                 &[][..]
             };
-            let (sport, dport) = ports(proto, l4);
             let (src, dst): (Ipv4Addr, Ipv4Addr) = (ip.src_addr(), ip.dst_addr());
-            let t = FiveTuple {
-                src: src.into(),
-                dst: dst.into(),
-                proto,
-                sport,
-                dport,
-            };
-            Some((t, l4, u32::from(ip.total_len())))
+            (src.into(), dst.into(), ip.protocol(), l4, total)
         }
         6 => {
             if l3.len() < ipv6::HEADER_LEN {
                 return None;
             }
             let ip = ipv6::Packet::new_unchecked(l3);
-            let proto = ip.next_header();
-            let end = (ipv6::HEADER_LEN + usize::from(ip.payload_len())).min(l3.len());
-            let l4 = &l3[ipv6::HEADER_LEN..end];
-            let (sport, dport) = ports(proto, l4);
+            let total = ipv6::HEADER_LEN + usize::from(ip.payload_len());
+            let l4 = &l3[ipv6::HEADER_LEN..total.min(l3.len())];
             let (src, dst): (Ipv6Addr, Ipv6Addr) = (ip.src_addr(), ip.dst_addr());
-            let t = FiveTuple {
-                src: src.into(),
-                dst: dst.into(),
-                proto,
-                sport,
-                dport,
-            };
-            Some((
-                t,
-                l4,
-                (ipv6::HEADER_LEN + usize::from(ip.payload_len())) as u32,
-            ))
+            (src.into(), dst.into(), ip.next_header(), l4, total)
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    let (sport, dport) = ports(proto, l4);
+    let t = FiveTuple {
+        src,
+        dst,
+        proto,
+        sport,
+        dport,
+    };
+    Some((t, l4, len as u32))
 }
 
 /// Reads the packet at the start of `l3` (after the Ethernet header).

@@ -138,7 +138,7 @@ impl FlowTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::firewall::conntrack::{ConnState, Endpoint};
+    use crate::firewall::conntrack::Endpoint;
     use proptest::prelude::*;
     use std::collections::HashMap;
 
@@ -149,19 +149,11 @@ mod tests {
     }
 
     fn conn(mark: u32) -> Conn {
-        Conn {
-            orig_src: Endpoint::new("198.51.100.10".parse().unwrap(), 1),
-            orig_dst: Endpoint::new("203.0.113.20".parse().unwrap(), 80),
-            from_net: 0,
-            to_net: 1,
-            state: ConnState::Unreplied,
-            rule: "r".into(),
-            generation: 0,
-            created: mark,
-            last_seen: mark,
-            packets: [0; 2],
-            bytes: [0; 2],
-        }
+        crate::firewall::conntrack::tests::conn(
+            Endpoint::new("198.51.100.10".parse().unwrap(), 1),
+            Endpoint::new("203.0.113.20".parse().unwrap(), 80),
+            mark,
+        )
     }
 
     #[derive(Debug, Clone)]

@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 
+use super::flow::Flow;
 use crate::packet::{eth, ethertype, ipproto, ipv4, ipv6, tcp, MacAddr};
 use crate::pipeline::buf::{reshape, PacketBuf};
 use crate::pipeline::counters::DropReason;
@@ -11,18 +12,14 @@ use crate::pipeline::counters::DropReason;
 /// Hop limit of the resets the switch originates.
 const TTL: u8 = 64;
 
-/// Turns the TCP segment in `buf` (Ethernet, untagged) into the reset that refuses it, from
-/// its destination back to its source, sent to `dst_mac` from `src_mac`.
+/// Turns the TCP segment in `buf` (Ethernet, untagged), read as `flow`, into the reset that
+/// refuses it, from its destination back to its source, sent to `dst_mac` from `src_mac`.
 pub fn tcp_reset<B: PacketBuf>(
     buf: &mut B,
+    flow: &Flow,
     dst_mac: MacAddr,
     src_mac: MacAddr,
 ) -> Result<(), DropReason> {
-    let flow = buf
-        .data()
-        .get(eth::HEADER_LEN..)
-        .and_then(super::flow::parse)
-        .ok_or(DropReason::BadIp)?;
     let (Some(seg), ipproto::TCP) = (flow.tcp, flow.tuple.proto) else {
         return Err(DropReason::BadIp);
     };

@@ -221,7 +221,7 @@ fn filter<B: PacketBuf>(
             if flow.tcp.is_none() {
                 return router::prohibit(ctx, rs, buf, from_net, src_mac, reason);
             }
-            match crate::firewall::reject::tcp_reset(buf, src_mac, GATEWAY_MAC) {
+            match crate::firewall::reject::tcp_reset(buf, flow, src_mac, GATEWAY_MAC) {
                 Ok(()) => {
                     ctx.counters.port(buf.in_port()).drop(reason);
                     Verdict::Unicast(buf.in_port())

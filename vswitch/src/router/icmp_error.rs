@@ -64,88 +64,11 @@ pub fn reply_with<B: PacketBuf, E: ErrorMessage>(
 
 impl ErrorMessage for IcmpError {
     type Addr = Ipv4Addr;
-    fn write_into<B: PacketBuf>(
-        &self,
-        buf: &mut B,
-        from: Ipv4Addr,
-        dst_mac: MacAddr,
-        reason: DropReason,
-    ) -> Result<(), DropReason> {
-        self.write(buf, from, dst_mac, reason)
-    }
-}
-
-impl ErrorMessage for Icmp6Error {
-    type Addr = Ipv6Addr;
-    fn write_into<B: PacketBuf>(
-        &self,
-        buf: &mut B,
-        from: Ipv6Addr,
-        dst_mac: MacAddr,
-        reason: DropReason,
-    ) -> Result<(), DropReason> {
-        self.write(buf, from, dst_mac, reason)
-    }
-}
-
-/// One worker's error budget for the current second.
-#[derive(Debug, Default)]
-pub struct IcmpLimiter {
-    second: u32,
-    sent: u32,
-}
-
-impl IcmpLimiter {
-    /// True when one more error may go out at time `now` (seconds).
-    #[inline]
-    pub fn allow(&mut self, now: u32) -> bool {
-        if self.second != now {
-            self.second = now;
-            self.sent = 0;
-        }
-        self.sent += 1;
-        self.sent <= ERRORS_PER_SECOND
-    }
-}
-
-/// An error to send back to the source of the packet in the buffer.
-#[derive(Debug, Clone, Copy)]
-pub struct IcmpError {
-    pub msg_type: u8,
-    pub code: u8,
-    /// The 32 bits after the checksum (the next-hop MTU for fragmentation needed).
-    pub rest: u32,
-}
-
-impl IcmpError {
-    pub const TTL_EXCEEDED: IcmpError = IcmpError {
-        msg_type: icmp::v4::TIME_EXCEEDED,
-        code: icmp::v4::CODE_TTL_EXCEEDED,
-        rest: 0,
-    };
-    pub const ADMIN_PROHIBITED: IcmpError = IcmpError {
-        msg_type: icmp::v4::DEST_UNREACHABLE,
-        code: icmp::v4::CODE_ADMIN_PROHIBITED,
-        rest: 0,
-    };
-    pub const NET_UNREACHABLE: IcmpError = IcmpError {
-        msg_type: icmp::v4::DEST_UNREACHABLE,
-        code: icmp::v4::CODE_NET_UNREACHABLE,
-        rest: 0,
-    };
-
-    pub fn frag_needed(mtu: u16) -> IcmpError {
-        IcmpError {
-            msg_type: icmp::v4::DEST_UNREACHABLE,
-            code: icmp::v4::CODE_FRAG_NEEDED,
-            rest: u32::from(mtu),
-        }
-    }
 
     /// Turns the IPv4 packet in `buf` (Ethernet, no tag) into this error from `from` to the
     /// packet's source, sent to `dst_mac` from the gateway MAC. Errors about ICMP errors are
     /// never sent (RFC 1122 3.2.2): `Err(reason)` then, as for a packet too short to quote.
-    pub fn write<B: PacketBuf>(
+    fn write_into<B: PacketBuf>(
         &self,
         buf: &mut B,
         from: Ipv4Addr,
@@ -211,6 +134,115 @@ impl IcmpError {
     }
 }
 
+impl ErrorMessage for Icmp6Error {
+    type Addr = Ipv6Addr;
+
+    /// Turns the IPv6 packet in `buf` into this error from `from` to the packet's source (RFC
+    /// 4443 2.4: never about an ICMPv6 error, or to a multicast or unspecified source).
+    fn write_into<B: PacketBuf>(
+        &self,
+        buf: &mut B,
+        from: Ipv6Addr,
+        dst_mac: MacAddr,
+        reason: DropReason,
+    ) -> Result<(), DropReason> {
+        let data = buf.data();
+        let Some(orig) = data.get(eth::HEADER_LEN..) else {
+            return Err(reason);
+        };
+        if orig.len() < ipv6::HEADER_LEN {
+            return Err(reason);
+        }
+        let quoted = ipv6::Packet::new_unchecked(orig);
+        let to = quoted.src_addr();
+        let is_error = quoted.next_header() == ipproto::ICMPV6
+            && orig.get(ipv6::HEADER_LEN).is_none_or(|t| *t < 128);
+        if is_error || to.is_multicast() || to.is_unspecified() {
+            return Err(reason);
+        }
+        let quote = (ipv6::HEADER_LEN + usize::from(quoted.payload_len()))
+            .min(orig.len())
+            .min(MAX_QUOTE_V6);
+        let grow = ipv6::HEADER_LEN + icmp::HEADER_LEN;
+        let len = eth::HEADER_LEN + grow + quote;
+        buf.prepend(grow).map_err(|_| DropReason::NoBuffer)?;
+        reshape(buf, len)?;
+        let frame = &mut buf.data_mut()[..len];
+        set_macs(frame, dst_mac, GATEWAY_MAC);
+        frame[12..14].copy_from_slice(&ethertype::IPV6.to_be_bytes());
+        let (ip, msg) = frame[eth::HEADER_LEN..].split_at_mut(ipv6::HEADER_LEN);
+        let header = ipv6::Repr {
+            src_addr: from,
+            dst_addr: to,
+            next_header: ipproto::ICMPV6,
+            payload_len: icmp::HEADER_LEN + quote,
+            hop_limit: TTL,
+        };
+        header.emit(&mut ipv6::Packet::new_unchecked(ip));
+        let mut m = icmp::Packet::new_unchecked(msg);
+        m.set_msg_type(self.msg_type);
+        m.set_msg_code(self.code);
+        m.set_rest_of_header(self.rest);
+        m.fill_checksum_v6(from, to);
+        Ok(())
+    }
+}
+
+/// One worker's error budget for the current second.
+#[derive(Debug, Default)]
+pub struct IcmpLimiter {
+    second: u32,
+    sent: u32,
+}
+
+impl IcmpLimiter {
+    /// True when one more error may go out at time `now` (seconds).
+    #[inline]
+    pub fn allow(&mut self, now: u32) -> bool {
+        if self.second != now {
+            self.second = now;
+            self.sent = 0;
+        }
+        self.sent += 1;
+        self.sent <= ERRORS_PER_SECOND
+    }
+}
+
+/// An error to send back to the source of the packet in the buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct IcmpError {
+    pub msg_type: u8,
+    pub code: u8,
+    /// The 32 bits after the checksum (the next-hop MTU for fragmentation needed).
+    pub rest: u32,
+}
+
+impl IcmpError {
+    pub const TTL_EXCEEDED: IcmpError = IcmpError {
+        msg_type: icmp::v4::TIME_EXCEEDED,
+        code: icmp::v4::CODE_TTL_EXCEEDED,
+        rest: 0,
+    };
+    pub const ADMIN_PROHIBITED: IcmpError = IcmpError {
+        msg_type: icmp::v4::DEST_UNREACHABLE,
+        code: icmp::v4::CODE_ADMIN_PROHIBITED,
+        rest: 0,
+    };
+    pub const NET_UNREACHABLE: IcmpError = IcmpError {
+        msg_type: icmp::v4::DEST_UNREACHABLE,
+        code: icmp::v4::CODE_NET_UNREACHABLE,
+        rest: 0,
+    };
+
+    pub fn frag_needed(mtu: u16) -> IcmpError {
+        IcmpError {
+            msg_type: icmp::v4::DEST_UNREACHABLE,
+            code: icmp::v4::CODE_FRAG_NEEDED,
+            rest: u32::from(mtu),
+        }
+    }
+}
+
 /// Turns the ICMP echo request in `buf` into its reply from the gateway, in place.
 pub fn echo_reply<B: PacketBuf>(buf: &mut B, dst_mac: MacAddr) -> Result<(), DropReason> {
     let frame = buf.data_mut();
@@ -271,56 +303,6 @@ impl Icmp6Error {
             code: 0,
             rest: u32::from(mtu),
         }
-    }
-
-    /// Turns the IPv6 packet in `buf` into this error from `from` to the packet's source (RFC
-    /// 4443 2.4: never about an ICMPv6 error, or to a multicast or unspecified source).
-    pub fn write<B: PacketBuf>(
-        &self,
-        buf: &mut B,
-        from: Ipv6Addr,
-        dst_mac: MacAddr,
-        reason: DropReason,
-    ) -> Result<(), DropReason> {
-        let data = buf.data();
-        let Some(orig) = data.get(eth::HEADER_LEN..) else {
-            return Err(reason);
-        };
-        if orig.len() < ipv6::HEADER_LEN {
-            return Err(reason);
-        }
-        let quoted = ipv6::Packet::new_unchecked(orig);
-        let to = quoted.src_addr();
-        let is_error = quoted.next_header() == ipproto::ICMPV6
-            && orig.get(ipv6::HEADER_LEN).is_none_or(|t| *t < 128);
-        if is_error || to.is_multicast() || to.is_unspecified() {
-            return Err(reason);
-        }
-        let quote = (ipv6::HEADER_LEN + usize::from(quoted.payload_len()))
-            .min(orig.len())
-            .min(MAX_QUOTE_V6);
-        let grow = ipv6::HEADER_LEN + icmp::HEADER_LEN;
-        let len = eth::HEADER_LEN + grow + quote;
-        buf.prepend(grow).map_err(|_| DropReason::NoBuffer)?;
-        reshape(buf, len)?;
-        let frame = &mut buf.data_mut()[..len];
-        set_macs(frame, dst_mac, GATEWAY_MAC);
-        frame[12..14].copy_from_slice(&ethertype::IPV6.to_be_bytes());
-        let (ip, msg) = frame[eth::HEADER_LEN..].split_at_mut(ipv6::HEADER_LEN);
-        let header = ipv6::Repr {
-            src_addr: from,
-            dst_addr: to,
-            next_header: ipproto::ICMPV6,
-            payload_len: icmp::HEADER_LEN + quote,
-            hop_limit: TTL,
-        };
-        header.emit(&mut ipv6::Packet::new_unchecked(ip));
-        let mut m = icmp::Packet::new_unchecked(msg);
-        m.set_msg_type(self.msg_type);
-        m.set_msg_code(self.code);
-        m.set_rest_of_header(self.rest);
-        m.fill_checksum_v6(from, to);
-        Ok(())
     }
 }
 

@@ -6,7 +6,7 @@
 use vswitch::config::build::{offline_republish, LearnedTables};
 use vswitch::config::model::Model;
 use vswitch::config::snapshot::Snapshot;
-use vswitch::packet::MacAddr;
+use vswitch::packet::{arp, eth, ethertype, MacAddr};
 use vswitch::pipeline::buf::{PacketBuf, TestBuf};
 use vswitch::pipeline::counters::{DropReason, WorkerCounters};
 use vswitch::pipeline::{process_burst, Context, Output, Scratch};
@@ -78,4 +78,28 @@ impl Switch {
     pub fn fdb(&self, net: usize, mac: [u8; 6]) -> Option<u16> {
         self.snap.networks[net].fdb.lookup(MacAddr(mac))
     }
+}
+
+/// An Ethernet/IPv4 ARP frame from `src` (at `sip`) to `dst`, asking or answering for `tip`.
+pub fn arp_frame(
+    op: arp::Operation,
+    src: [u8; 6],
+    dst: [u8; 6],
+    sip: [u8; 4],
+    tip: [u8; 4],
+) -> Vec<u8> {
+    let mut f = vec![0u8; eth::HEADER_LEN + arp::HEADER_LEN];
+    f[0..6].copy_from_slice(&dst);
+    f[6..12].copy_from_slice(&src);
+    f[12..14].copy_from_slice(&ethertype::ARP.to_be_bytes());
+    let mut p = arp::Packet::new_unchecked(&mut f[eth::HEADER_LEN..]);
+    p.set_hardware_type(arp::HTYPE_ETHERNET);
+    p.set_protocol_type(ethertype::IPV4);
+    p.set_hardware_len(6);
+    p.set_protocol_len(4);
+    p.set_operation(op);
+    p.set_sender_hardware_addr(MacAddr(src));
+    p.set_sender_protocol_addr(sip.into());
+    p.set_target_protocol_addr(tip.into());
+    f
 }
