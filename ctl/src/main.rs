@@ -8,6 +8,7 @@ mod config;
 mod dhcp;
 mod error;
 mod fdb;
+mod group;
 mod network;
 mod output;
 mod policy;
@@ -78,9 +79,12 @@ enum Command {
     /// The neighbors (ARP) the gateways learned.
     #[command(subcommand)]
     Arp(route::ArpCmd),
-    /// Firewall policies between networks.
+    /// Firewall policies between networks, groups and address ranges.
     #[command(subcommand)]
     Policy(policy::PolicyCmd),
+    /// Address groups that policies name.
+    #[command(subcommand)]
+    Group(group::GroupCmd),
     /// The firewall's connection table.
     #[command(subcommand)]
     Conntrack(policy::ConntrackCmd),
@@ -107,6 +111,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Route(cmd) => route::run_route(&ctx, cmd).await,
         Command::Arp(cmd) => route::run_arp(&ctx, cmd).await,
         Command::Policy(cmd) => policy::run_policy(&ctx, cmd).await,
+        Command::Group(cmd) => group::run(&ctx, cmd).await,
         Command::Conntrack(cmd) => policy::run_conntrack(&ctx, cmd).await,
         Command::Dhcp(cmd) => dhcp::run(&ctx, cmd).await,
         Command::Stats(cmd) => stats::run(&ctx, cmd).await,

@@ -1,5 +1,5 @@
-//! `vsctl policy add|del|show|list` and `vsctl conntrack show|flush|stats`: the firewall's
-//! policies between networks and its connection table.
+//! `vsctl policy add|del|show|list|log` and `vsctl conntrack show|flush|stats`: the
+//! firewall's policies, its log, and its connection table.
 
 use clap::{Subcommand, ValueEnum};
 
@@ -10,7 +10,7 @@ use crate::pb::firewall_service_client::FirewallServiceClient;
 use crate::pb::{
     AddPolicyRequest, ConntrackStatsRequest, ConntrackStatsResponse, DeletePolicyRequest,
     FlushConnectionsRequest, ListConnectionsRequest, ListConnectionsResponse, ListPoliciesRequest,
-    ListPoliciesResponse, PolicyEntry,
+    ListPoliciesResponse, PolicyEntry, ReadLogRequest, ReadLogResponse,
 };
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -30,19 +30,23 @@ pub enum Action {
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCmd {
-    /// Add a rule: traffic from NET|CIDR to NET|CIDR (proto, destination ports) gets ACTION.
-    /// Between networks, what no rule allows is dropped; replies of allowed connections pass.
+    /// Add a rule: traffic from NET|GROUP|CIDR to NET|GROUP|CIDR (proto, destination ports or
+    /// ICMP type) gets ACTION. Between networks, what no rule allows is dropped; replies of
+    /// allowed connections pass.
     Add {
         name: String,
-        #[arg(long, value_name = "NET|CIDR")]
+        #[arg(long, value_name = "NET|GROUP|CIDR")]
         from: String,
-        #[arg(long, value_name = "NET|CIDR")]
+        #[arg(long, value_name = "NET|GROUP|CIDR")]
         to: String,
         #[arg(long, value_enum, default_value = "any")]
         proto: Proto,
         /// Destination port or range (tcp and udp).
         #[arg(long, value_name = "N[-M]")]
         port: Option<String>,
+        /// ICMP (or ICMPv6) type (icmp), e.g. 8 for echo request.
+        #[arg(long, value_name = "N")]
+        icmp_type: Option<u8>,
         #[arg(long, value_enum)]
         action: Action,
         /// Allow packets one by one, without tracking connections (replies need a rule too).
@@ -51,6 +55,9 @@ pub enum PolicyCmd {
         /// Lower first; equal priorities in the order added [default: 1000].
         #[arg(long, value_name = "N")]
         priority: Option<u32>,
+        /// Record what it decides in the firewall log (`vsctl policy log`).
+        #[arg(long)]
+        log: bool,
         /// Succeed if the same policy already exists.
         #[arg(long)]
         exist_ok: bool,
@@ -66,6 +73,12 @@ pub enum PolicyCmd {
     Show { name: String },
     /// Every policy in evaluation order.
     List,
+    /// The latest decisions of the policies that log, oldest first.
+    Log {
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        max: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,9 +124,11 @@ pub async fn run_policy(ctx: &Ctx, cmd: PolicyCmd) -> Result<(), Error> {
             to,
             proto,
             port,
+            icmp_type,
             action,
             stateless,
             priority,
+            log,
             exist_ok,
         } => {
             let request = AddPolicyRequest {
@@ -127,6 +142,8 @@ pub async fn run_policy(ctx: &Ctx, cmd: PolicyCmd) -> Result<(), Error> {
                     stateless,
                     priority: priority.unwrap_or(0),
                     hits: 0,
+                    icmp_type: icmp_type.map(u32::from),
+                    log,
                 }),
                 exist_ok,
             };
@@ -156,6 +173,10 @@ pub async fn run_policy(ctx: &Ctx, cmd: PolicyCmd) -> Result<(), Error> {
                 .await?
                 .into_inner();
             output::emit(ctx.json, &list, render_policies)
+        }
+        PolicyCmd::Log { max } => {
+            let log = client.read_log(ReadLogRequest { max }).await?.into_inner();
+            output::emit(ctx.json, &log, render_log)
         }
     }
 }
@@ -191,8 +212,38 @@ pub async fn run_conntrack(ctx: &Ctx, cmd: ConntrackCmd) -> Result<(), Error> {
     }
 }
 
+/// The ports, or the ICMP type, a policy matches.
 fn ports(p: &PolicyEntry) -> String {
-    output::or_dash(&p.ports)
+    match p.icmp_type {
+        Some(t) => format!("type {t}"),
+        None => output::or_dash(&p.ports),
+    }
+}
+
+fn render_log(log: &ReadLogResponse) -> String {
+    let mut table = Table::new(&[
+        "AGE", "POLICY", "ACTION", "PROTO", "SRC", "DST", "FROM", "TO",
+    ]);
+    for e in &log.entries {
+        table.row(vec![
+            format!("{}s", e.age_secs),
+            e.policy.clone(),
+            e.action.clone(),
+            e.proto.clone(),
+            format!("{}:{}", e.src, e.sport),
+            format!("{}:{}", e.dst, e.dport),
+            e.from_network.clone(),
+            e.to_network.clone(),
+        ]);
+    }
+    let mut text = table.render();
+    if log.lost > 0 {
+        text.push_str(&format!(
+            "\n({} entries lost while the log was read)",
+            log.lost
+        ));
+    }
+    text
 }
 
 fn render_policies(list: &ListPoliciesResponse) -> String {
@@ -225,6 +276,7 @@ fn render_policy(p: &PolicyEntry) -> String {
         .add("ports", ports(p))
         .add("action", &p.action)
         .add("stateless", output::yes_no(p.stateless))
+        .add("log", output::yes_no(p.log))
         .add("hits", p.hits);
     f.render()
 }
@@ -279,6 +331,7 @@ mod tests {
                 stateless: false,
                 priority: 1000,
                 hits: 7,
+                ..Default::default()
             }],
         };
         let text = render_policies(&list);

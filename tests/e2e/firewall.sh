@@ -7,7 +7,8 @@
 # counters name the policy and the drop reason; `conntrack show` lists the connections. A
 # policy deleted mid-connection cuts it (and keeps it when the model says so). A SYN flood
 # from spoofed sources fills the table only to its limit, is counted, and an established
-# connection keeps working through it.
+# connection keeps working through it. An address group names hosts on a policy side, and a
+# logging policy's decisions show in `policy log`.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 e2e_init firewall
@@ -73,6 +74,23 @@ assert_no_ping w "$A"
 hits=$(vs --json policy show web-app | json_get 'd["hits"]')
 assert_ge "$hits" 1 "web-app hits"
 log "$(vs policy list)"
+
+step "an address group and a logging policy: w as an admin reaches d:5432, logged; a group edit applies at once"
+vs group add admins --cidr "$W/32,2001:db8::10/128" >/dev/null
+vs policy add admins-db --from admins --to db --proto tcp --port 5432 --action allow --log --priority 10 >/dev/null
+serve d 5432
+assert_eq "$(ask w "$D" 5432)" "hello from d" "w (in admins) -> d:5432"
+out=$(vs policy log)
+assert_contains "$out" "admins-db" "policy log"
+assert_contains "$out" "$W:" "policy log names the source"
+log "$out"
+vs group set admins --cidr 198.51.100.11/32 >/dev/null
+out=$(inns w timeout 5 nc -z -w 2 "$D" 5432 2>&1) && fail "w -> d:5432 connected after w left admins: $out"
+out=$(vs group del admins 2>&1) && fail "deleting a group a policy names was accepted"
+assert_contains "$out" "admins-db" "group del names the policy"
+vs policy del admins-db >/dev/null
+vs group del admins >/dev/null
+assert_eq "$(vs --json group list | json_get 'len(d.get("groups", []))')" 0 "groups left"
 
 step "a connection: listed by conntrack; its policy deleted mid-connection cuts it"
 # stream H IP PORT FILE: a client in H that sends a numbered line every 0.2 s for 20 s.

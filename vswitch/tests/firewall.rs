@@ -390,3 +390,55 @@ fn an_isolated_network_passes_only_what_a_policy_allows_between_its_endpoints() 
     assert!(sw.send(0, &[to(X, Y, udp(X, X_IP, Y_IP, 53))]).is_empty());
     assert_eq!(sw.drops(0, DropReason::PolicyDeny), 2);
 }
+
+#[test]
+fn groups_icmp_types_and_logging_rules() {
+    let policies = r#"
+        {"name": "ping-only", "from": "web", "to": "app", "proto": "icmp", "icmp_type": 8, "action": "allow"},
+        {"name": "admins-db", "from": "admins", "to": "db", "proto": "tcp", "ports": "5432", "action": "allow", "log": true},
+        {"name": "rest-db", "from": "web", "to": "db", "action": "deny", "log": true}"#;
+    let groups = |cidrs: &str| format!(r#", "groups": [{{"name": "admins", "cidrs": [{cidrs}]}}]"#);
+    let mut sw = tiers(&model(
+        policies,
+        &groups(r#""198.51.100.10/32", "2001:db8::/64""#),
+    ));
+    let icmp = |t: etherparse::Icmpv4Type| {
+        let mut out = Vec::new();
+        PacketBuilder::ethernet2(W, GW)
+            .ipv4(W_IP, A_IP, 64)
+            .icmpv4(t)
+            .write(&mut out, b"x")
+            .unwrap();
+        out
+    };
+    let echo = etherparse::Icmpv4Type::EchoRequest(etherparse::IcmpEchoHeader { id: 3, seq: 1 });
+    assert_eq!(sw.send(0, &[icmp(echo)]).len(), 1, "echo request allowed");
+    let timestamp = etherparse::Icmpv4Type::Unknown {
+        type_u8: 13,
+        code_u8: 0,
+        bytes5to8: [0; 4],
+    };
+    assert!(
+        sw.send(0, &[icmp(timestamp)]).is_empty(),
+        "timestamp is not"
+    );
+    // W is in the admins group: it reaches db on 5432, logged; other ports are denied, logged.
+    let syn = |dport| tcp(W, W_IP, D_IP, (40000, dport), SYN, 1, 0, b"");
+    assert_eq!(sw.send(0, &[syn(5432)]).len(), 1);
+    assert!(sw.send(0, &[syn(80)]).is_empty());
+    let (log, lost) = sw.snap.firewall.log.read(10);
+    assert_eq!(lost, 0);
+    let seen: Vec<(&str, &str, u16)> = log
+        .iter()
+        .map(|e| (&*e.rule, e.action.name(), e.tuple.dport))
+        .collect();
+    assert_eq!(
+        seen,
+        [("admins-db", "allow", 5432), ("rest-db", "deny", 80)]
+    );
+    // A group edit applies at once: W leaves the group, its connection to db is cut.
+    sw.republish(&model(policies, &groups(r#""198.51.100.11/32""#)));
+    let data = tcp(W, W_IP, D_IP, (40000, 5432), ACK, 2, 1, b"x");
+    assert!(sw.send(0, &[data]).is_empty());
+    assert_eq!(sw.drops(0, DropReason::PolicyCut), 1);
+}

@@ -19,6 +19,9 @@ pub struct Model {
     /// Static neighbors (ARP / ND entries that never age).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub neighbors: Vec<StaticNeighbor>,
+    /// Named sets of address ranges that policies can name on either side.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<AddressGroup>,
     /// Firewall policies between networks and address ranges.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<Policy>,
@@ -27,9 +30,18 @@ pub struct Model {
     pub conntrack: ConntrackSettings,
 }
 
-/// One firewall rule: traffic from `from` to `to` (a network name or a CIDR) matching `proto`
-/// and destination `ports` gets `action`. Rules are tried in ascending `priority`, then in the
-/// order they were added; the first match decides. Traffic between networks that no rule
+/// A named set of prefixes (IPv4 and IPv6 may mix): a policy side that names it matches any
+/// address in any of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressGroup {
+    pub name: String,
+    pub cidrs: Vec<String>,
+}
+
+/// One firewall rule: traffic from `from` to `to` (a network, an address group or a CIDR)
+/// matching `proto` and destination `ports` (or `icmp_type`) gets `action`. Rules are tried in
+/// ascending `priority`, then in the order they were added; the first match decides. Traffic between networks that no rule
 /// allows is dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,6 +55,9 @@ pub struct Policy {
     /// Destination ports, `N` or `N-M` (tcp and udp only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<String>,
+    /// ICMP (or ICMPv6) type (icmp only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icmp_type: Option<u8>,
     /// allow, deny (silent) or reject (TCP RST / ICMP unreachable).
     pub action: String,
     /// Allow each packet on its own instead of tracking connections (replies need their own
@@ -51,6 +66,9 @@ pub struct Policy {
     pub stateless: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<u32>,
+    /// Record each connection (or packet) it decides in the firewall log.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub log: bool,
 }
 
 /// The priority of a policy that names none.
@@ -253,6 +271,10 @@ impl Model {
 
     pub fn policy(&self, name: &str) -> Option<&Policy> {
         self.policies.iter().find(|p| p.name == name)
+    }
+
+    pub fn group(&self, name: &str) -> Option<&AddressGroup> {
+        self.groups.iter().find(|g| g.name == name)
     }
 
     pub fn network_by_vlan(&self, vlan: u16) -> Option<&Network> {

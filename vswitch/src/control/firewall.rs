@@ -4,13 +4,15 @@ use tonic::{Request, Response, Status};
 
 use super::pb::firewall_service_server::FirewallService;
 use super::pb::{
-    AddPolicyRequest, Connection, ConntrackStatsRequest, ConntrackStatsResponse,
-    DeletePolicyRequest, DeletePolicyResponse, FlushConnectionsRequest, FlushConnectionsResponse,
-    ListConnectionsRequest, ListConnectionsResponse, ListPoliciesRequest, ListPoliciesResponse,
-    PolicyEntry,
+    AddPolicyRequest, AddressGroup as GroupEntry, Connection, ConntrackStatsRequest,
+    ConntrackStatsResponse, DeleteGroupRequest, DeleteGroupResponse, DeletePolicyRequest,
+    DeletePolicyResponse, FlushConnectionsRequest, FlushConnectionsResponse,
+    ListConnectionsRequest, ListConnectionsResponse, ListGroupsRequest, ListGroupsResponse,
+    ListPoliciesRequest, ListPoliciesResponse, LogEntry, PolicyEntry, ReadLogRequest,
+    ReadLogResponse, SetGroupRequest,
 };
 use super::{status, Shared};
-use crate::config::model::Policy;
+use crate::config::model::{AddressGroup, Policy};
 use crate::firewall::api;
 use crate::packet::ipproto;
 
@@ -41,6 +43,15 @@ fn entry(p: &Policy, hits: u64) -> PolicyEntry {
         stateless: p.stateless,
         priority: p.priority(),
         hits,
+        icmp_type: p.icmp_type.map(u32::from),
+        log: p.log,
+    }
+}
+
+fn group_entry(g: &AddressGroup) -> GroupEntry {
+    GroupEntry {
+        name: g.name.clone(),
+        cidrs: g.cidrs.clone(),
     }
 }
 
@@ -73,6 +84,16 @@ impl FirewallService for FirewallApi {
             action: p.action.clone(),
             stateless: p.stateless,
             priority: (p.priority != 0).then_some(p.priority),
+            icmp_type: match p.icmp_type {
+                None => None,
+                Some(t) => Some(u8::try_from(t).map_err(|_| {
+                    Status::invalid_argument(format!(
+                        "policy {}: --icmp-type {t}: use 0-255",
+                        p.name
+                    ))
+                })?),
+            },
+            log: p.log,
         };
         api::add_policy(&self.0.manager, policy.clone(), req.exist_ok).map_err(status)?;
         Ok(Response::new(entry(&policy, 0)))
@@ -85,6 +106,72 @@ impl FirewallService for FirewallApi {
         let req = req.into_inner();
         api::delete_policy(&self.0.manager, &req.name, req.missing_ok).map_err(status)?;
         Ok(Response::new(DeletePolicyResponse {}))
+    }
+
+    async fn list_groups(
+        &self,
+        _req: Request<ListGroupsRequest>,
+    ) -> Result<Response<ListGroupsResponse>, Status> {
+        Ok(Response::new(ListGroupsResponse {
+            groups: api::groups(&self.0.manager)
+                .iter()
+                .map(group_entry)
+                .collect(),
+        }))
+    }
+
+    async fn set_group(
+        &self,
+        req: Request<SetGroupRequest>,
+    ) -> Result<Response<GroupEntry>, Status> {
+        let req = req.into_inner();
+        let g = req
+            .group
+            .ok_or_else(|| Status::invalid_argument("set group: the request has no group"))?;
+        let group = AddressGroup {
+            name: g.name.clone(),
+            cidrs: g.cidrs.clone(),
+        };
+        api::set_group(&self.0.manager, group, req.replace, req.exist_ok).map_err(status)?;
+        Ok(Response::new(g))
+    }
+
+    async fn delete_group(
+        &self,
+        req: Request<DeleteGroupRequest>,
+    ) -> Result<Response<DeleteGroupResponse>, Status> {
+        let req = req.into_inner();
+        api::delete_group(&self.0.manager, &req.name, req.missing_ok).map_err(status)?;
+        Ok(Response::new(DeleteGroupResponse {}))
+    }
+
+    async fn read_log(
+        &self,
+        req: Request<ReadLogRequest>,
+    ) -> Result<Response<ReadLogResponse>, Status> {
+        let max = match req.into_inner().max {
+            0 => usize::MAX,
+            n => n as usize,
+        };
+        let (rows, lost) = api::read_log(&self.0.manager, max);
+        Ok(Response::new(ReadLogResponse {
+            entries: rows
+                .into_iter()
+                .map(|r| LogEntry {
+                    age_secs: r.age_secs,
+                    policy: r.entry.rule.to_string(),
+                    action: r.entry.action.name().into(),
+                    proto: proto_name(r.entry.tuple.proto),
+                    src: r.entry.tuple.src.to_string(),
+                    sport: u32::from(r.entry.tuple.sport),
+                    dst: r.entry.tuple.dst.to_string(),
+                    dport: u32::from(r.entry.tuple.dport),
+                    from_network: r.from_network,
+                    to_network: r.to_network,
+                })
+                .collect(),
+            lost,
+        }))
     }
 
     async fn list_connections(

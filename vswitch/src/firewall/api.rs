@@ -1,12 +1,13 @@
-//! The firewall's control handlers: policies (kept in the model) and the connection table
-//! (live in the running snapshot).
+//! The firewall's control handlers: policies and address groups (kept in the model), the
+//! firewall log and the connection table (live in the running snapshot).
 
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 
 use crate::config::error::{ConfigError, Result};
 use crate::config::manager::ConfigManager;
-use crate::config::model::Policy;
+use crate::config::model::{AddressGroup, Policy};
+use crate::firewall::log::LogEntry;
 use crate::pipeline::clock;
 
 /// A policy with how many connections (or stateless packets) it decided.
@@ -21,16 +22,20 @@ pub fn policies(mgr: &ConfigManager) -> Vec<PolicyRow> {
     let (model, _) = mgr.model();
     let snap = mgr.snapshot_cell().load();
     let classifier = &snap.firewall.classifier;
+    let index: std::collections::HashMap<&str, usize> = classifier
+        .rules()
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (&*r.name, i))
+        .collect();
     let mut rows: Vec<PolicyRow> = model
         .policies
         .iter()
         .map(|p| PolicyRow {
             policy: p.clone(),
-            hits: classifier
-                .rules()
-                .iter()
-                .position(|r| *r.name == *p.name)
-                .map_or(0, |i| classifier.hits(i)),
+            hits: index
+                .get(p.name.as_str())
+                .map_or(0, |&i| classifier.hits(i)),
         })
         .collect();
     rows.sort_by_key(|r| r.policy.priority());
@@ -69,6 +74,94 @@ pub fn delete_policy(mgr: &ConfigManager, name: &str, missing_ok: bool) -> Resul
     .map(|_| ())
 }
 
+pub fn groups(mgr: &ConfigManager) -> Vec<AddressGroup> {
+    mgr.model().0.groups.clone()
+}
+
+/// Adds `group`, or replaces the ranges of the group of that name when `replace`.
+pub fn set_group(
+    mgr: &ConfigManager,
+    group: AddressGroup,
+    replace: bool,
+    exist_ok: bool,
+) -> Result<()> {
+    mgr.apply(|m| {
+        match m.groups.iter_mut().find(|g| g.name == group.name) {
+            Some(g) if replace => g.cidrs = group.cidrs.clone(),
+            Some(g) if exist_ok && *g == group => {}
+            Some(_) => {
+                return Err(ConfigError::AlreadyExists(format!(
+                    "group {}: already exists; use group set to change its ranges",
+                    group.name
+                )))
+            }
+            None if replace => {
+                return Err(ConfigError::NotFound(format!(
+                    "group {}: does not exist; add it first",
+                    group.name
+                )))
+            }
+            None => m.groups.push(group.clone()),
+        }
+        Ok(())
+    })
+    .map(|_| ())
+}
+
+pub fn delete_group(mgr: &ConfigManager, name: &str, missing_ok: bool) -> Result<()> {
+    mgr.apply(|m| {
+        if let Some(p) = m.policies.iter().find(|p| p.from == name || p.to == name) {
+            return Err(ConfigError::Precondition(format!(
+                "group {name}: policy {} names it; delete that policy first",
+                p.name
+            )));
+        }
+        match m.groups.iter().position(|g| g.name == name) {
+            Some(i) => {
+                m.groups.remove(i);
+                Ok(())
+            }
+            None if missing_ok => Ok(()),
+            None => Err(ConfigError::NotFound(format!(
+                "group {name}: does not exist"
+            ))),
+        }
+    })
+    .map(|_| ())
+}
+
+/// A logged decision as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRow {
+    pub age_secs: u32,
+    pub entry: LogEntry,
+    pub from_network: String,
+    pub to_network: String,
+}
+
+/// The newest `max` entries of the firewall log (oldest first) and how many were lost.
+pub fn read_log(mgr: &ConfigManager, max: usize) -> (Vec<LogRow>, u64) {
+    let snap = mgr.snapshot_cell().load();
+    let now = clock::now_secs();
+    let (entries, lost) = snap.firewall.log.read(max);
+    let rows = entries
+        .into_iter()
+        .map(|e| LogRow {
+            age_secs: now.saturating_sub(e.at),
+            from_network: network_name(&snap, e.from_net),
+            to_network: network_name(&snap, e.to_net),
+            entry: e,
+        })
+        .collect();
+    (rows, lost)
+}
+
+fn network_name(snap: &crate::config::snapshot::Snapshot, net: u16) -> String {
+    snap.networks
+        .get(usize::from(net))
+        .map_or_else(|| format!("#{net}"), |n| n.name.to_string())
+}
+
 /// One tracked connection as the operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnRow {
@@ -93,11 +186,7 @@ pub struct ConnRow {
 pub fn connections(mgr: &ConfigManager, max: usize) -> Vec<ConnRow> {
     let snap = mgr.snapshot_cell().load();
     let now = clock::now_secs();
-    let name = |net: u16| {
-        snap.networks
-            .get(usize::from(net))
-            .map_or_else(|| format!("#{net}"), |n| n.name.to_string())
-    };
+    let name = |net: u16| network_name(&snap, net);
     let vrf = |zone: u16| {
         snap.vrfs
             .get(usize::from(zone))

@@ -1,14 +1,15 @@
 //! The compiled rule set of a snapshot: which rule decides a new connection.
 //!
-//! Rules are tried in evaluation order (priority, then as added) and the first that matches
-//! decides. Only the first packet of a connection gets here: established traffic is admitted
-//! by connection tracking.
+//! The first rule in evaluation order (priority, then as added) that matches decides, found by
+//! tuple-space search (`tuple_space`). Only the first packet of a connection gets here:
+//! established traffic is admitted by connection tracking.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::rule::{Action, Rule};
+use super::tuple_space::TupleSpace;
 use crate::config::snapshot::NetIdx;
 
 /// What the classifier looks at.
@@ -21,6 +22,19 @@ pub struct Query {
     pub proto: u8,
     /// Destination port (0 for protocols without ports).
     pub dport: u16,
+    /// ICMP or ICMPv6 type (0 for other protocols).
+    pub icmp_type: u8,
+}
+
+impl Rule {
+    /// Whether the rule matches `q`, read field by field (what the tuple space must agree with).
+    pub fn matches(&self, q: &Query) -> bool {
+        self.proto.matches(q.proto)
+            && (!self.proto.has_ports() || (self.ports.0..=self.ports.1).contains(&q.dport))
+            && self.icmp_type.is_none_or(|t| t == q.icmp_type)
+            && self.from.matches(q.from_net, q.src)
+            && self.to.matches(q.to_net, q.dst)
+    }
 }
 
 /// Packets a rule decided, kept across snapshots by rule name so that a republish does not
@@ -42,6 +56,7 @@ impl RuleHits {
 #[derive(Debug, Default)]
 pub struct Classifier {
     rules: Vec<Rule>,
+    space: TupleSpace,
     hits: Vec<Arc<RuleHits>>,
     /// Network pairs (from << 16 | to) whose first matching rule is, for every packet, a
     /// stateless allow of everything: they pass without being read.
@@ -57,6 +72,7 @@ impl Classifier {
         let hits = rules.iter().map(|r| hits(&r.name)).collect();
         let open_pairs = open_pairs(&rules);
         Classifier {
+            space: TupleSpace::build(&rules),
             rules,
             hits,
             open_pairs,
@@ -76,12 +92,12 @@ impl Classifier {
     /// The index of the rule that decides `q`, or `None` (no rule: denied between networks).
     #[inline]
     pub fn classify(&self, q: &Query) -> Option<usize> {
-        self.rules.iter().position(|r| {
-            r.proto.matches(q.proto)
-                && (r.ports.0..=r.ports.1).contains(&q.dport)
-                && r.from.matches(q.from_net, q.src)
-                && r.to.matches(q.to_net, q.dst)
-        })
+        self.space.lookup(q)
+    }
+
+    /// Distinct rule shapes (the tuple-space groups a lookup may probe).
+    pub fn shapes(&self) -> usize {
+        self.space.groups()
     }
 
     #[inline]
@@ -123,7 +139,7 @@ fn open_pairs(rules: &[Rule]) -> hashbrown::HashSet<u32> {
     use super::rule::{Proto, Side};
     let mut open = hashbrown::HashSet::new();
     for (i, r) in rules.iter().enumerate() {
-        let (Side::Network(from), Side::Network(to)) = (r.from, r.to) else {
+        let (Side::Network(from), Side::Network(to)) = (&r.from, &r.to) else {
             continue;
         };
         let everything = r.proto == Proto::Any && r.ports == (0, u16::MAX);
@@ -132,13 +148,13 @@ fn open_pairs(rules: &[Rule]) -> hashbrown::HashSet<u32> {
         }
         let may_match = |s: &Side, net: NetIdx| match s {
             Side::Network(n) => *n == net,
-            Side::Cidr(_) => true,
+            Side::Cidr(_) | Side::Group(_) => true,
         };
         let shadowed = rules[..i]
             .iter()
-            .any(|e| may_match(&e.from, from) && may_match(&e.to, to));
+            .any(|e| may_match(&e.from, *from) && may_match(&e.to, *to));
         if !shadowed {
-            open.insert(u32::from(from) << 16 | u32::from(to));
+            open.insert(u32::from(*from) << 16 | u32::from(*to));
         }
     }
     open
@@ -146,8 +162,103 @@ fn open_pairs(rules: &[Rule]) -> hashbrown::HashSet<u32> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::rule::{Group, Proto, Side};
     use super::*;
     use crate::config::model::Model;
+    use crate::packet::prefix::Prefix;
+    use proptest::prelude::*;
+
+    /// Addresses from a small space, so that random rules and packets meet.
+    fn addr(v6: bool, host: u8) -> IpAddr {
+        if v6 {
+            IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, u16::from(host)])
+        } else {
+            IpAddr::from([198, 51, 100, host])
+        }
+    }
+
+    fn side() -> impl Strategy<Value = Side> {
+        let prefix = (any::<bool>(), any::<u8>(), 0u8..=8).prop_map(|(v6, host, short)| {
+            let a = addr(v6, host);
+            Prefix::new(a, if v6 { 128 } else { 32 } - short).unwrap()
+        });
+        prop_oneof![
+            (0u16..3).prop_map(Side::Network),
+            prefix.clone().prop_map(Side::Cidr),
+            proptest::collection::vec(prefix, 1..4).prop_map(|prefixes| Side::Group(Arc::new(
+                Group {
+                    name: "g".into(),
+                    prefixes
+                }
+            ))),
+        ]
+    }
+
+    fn rule() -> impl Strategy<Value = Rule> {
+        let proto = prop_oneof![
+            Just(Proto::Any),
+            Just(Proto::Tcp),
+            Just(Proto::Udp),
+            Just(Proto::Icmp)
+        ];
+        (side(), side(), proto, 0u16..40, 0u16..40, 0u8..4, 0u32..3).prop_map(
+            |(from, to, proto, a, b, t, priority)| {
+                let ports = if proto.has_ports() {
+                    (a.min(b), a.max(b))
+                } else {
+                    (0, u16::MAX)
+                };
+                Rule {
+                    name: "r".into(),
+                    from,
+                    to,
+                    proto,
+                    ports,
+                    icmp_type: (proto == Proto::Icmp && t > 0).then_some(t),
+                    action: Action::Allow,
+                    stateful: true,
+                    priority,
+                    log: false,
+                }
+            },
+        )
+    }
+
+    fn query() -> impl Strategy<Value = Query> {
+        let proto = prop_oneof![Just(6u8), Just(17), Just(1), Just(58), Just(47)];
+        (
+            (0u16..3, 0u16..3),
+            (any::<bool>(), any::<u8>(), any::<u8>()),
+            proto,
+            0u16..40,
+            0u8..4,
+        )
+            .prop_map(
+                |((from_net, to_net), (v6, s, d), proto, dport, icmp_type)| Query {
+                    from_net,
+                    to_net,
+                    src: addr(v6, s),
+                    dst: addr(v6, d),
+                    proto,
+                    dport,
+                    icmp_type,
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn tuple_space_finds_the_first_rule_that_matches(
+            mut rules in proptest::collection::vec(rule(), 0..40),
+            queries in proptest::collection::vec(query(), 1..60),
+        ) {
+            rules.sort_by_key(|r| r.priority);
+            let c = Classifier::new(rules.clone(), 1, |_| Arc::default());
+            for q in &queries {
+                prop_assert_eq!(c.classify(q), rules.iter().position(|r| r.matches(q)), "{:?}", q);
+            }
+        }
+    }
 
     fn classifier(policies: &str) -> Classifier {
         let m = Model::parse(

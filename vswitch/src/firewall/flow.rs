@@ -23,6 +23,8 @@ pub struct Flow {
     pub len: u32,
     /// TCP, when the whole header is there.
     pub tcp: Option<Segment>,
+    /// ICMP or ICMPv6 type (0 for other protocols).
+    pub icmp_type: u8,
     /// For an ICMP error: the connection of the packet it quotes, seen from that packet.
     pub related: Option<FiveTuple>,
 }
@@ -149,10 +151,15 @@ pub fn parse(l3: &[u8]) -> Option<Flow> {
     let related = is_error(t.proto, l4)
         .then(|| l4.get(icmp::HEADER_LEN..).and_then(tuple).map(|q| q.0))
         .flatten();
+    let icmp_type = match t.proto {
+        ipproto::ICMP | ipproto::ICMPV6 => l4.first().copied().unwrap_or(0),
+        _ => 0,
+    };
     Some(Flow {
         tuple: t,
         len,
         tcp,
+        icmp_type,
         related,
     })
 }
@@ -190,6 +197,7 @@ mod tests {
             .unwrap();
         let f = parse(&ping).unwrap();
         assert_eq!((f.tuple.sport, f.tuple.dport), (77, 77));
+        assert_eq!(f.icmp_type, icmp::v4::ECHO_REQUEST);
         let mut err = Vec::new();
         PacketBuilder::ipv4([203, 0, 113, 1], [198, 51, 100, 10], 64)
             .icmpv4(etherparse::Icmpv4Type::TimeExceeded(

@@ -4,9 +4,11 @@
 //! connection tracking.
 //!
 //! - `rule`: a model policy as the datapath matches it (and its validation);
-//! - `classifier`: the compiled rules of a snapshot, first match decides;
+//! - `classifier`: the compiled rules of a snapshot, first match decides, found by
+//!   `tuple_space` search;
 //! - `flow`, `tcp`, `conntrack`: what a packet says, TCP state and window tracking, and the
 //!   sharded connection table;
+//! - `log`: the latest decisions of the rules that log;
 //! - `stage`: the datapath decision; `reject`: the TCP reset of a `reject` rule;
 //! - `api`: the control handlers (policies, connections).
 
@@ -15,8 +17,10 @@ pub mod classifier;
 pub mod conntrack;
 pub mod flow;
 pub mod flow_table;
+pub mod log;
 pub mod reject;
 pub mod rule;
 pub mod stage;
 pub mod state;
 pub mod tcp;
+pub mod tuple_space;

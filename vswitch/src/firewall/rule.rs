@@ -1,5 +1,5 @@
-//! A policy of the model as the datapath matches it: each side a network or a prefix, the
-//! protocol, a destination port range, the action. Parsing here is also the policy's
+//! A policy of the model as the datapath matches it: each side a network, a prefix or an
+//! address group, the protocol, a destination port range or ICMP type, the action. Parsing here is also the policy's
 //! validation: every error names the policy and the fix.
 
 use std::collections::HashMap;
@@ -7,26 +7,35 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::config::model::{Model, Policy};
+use crate::config::model::{AddressGroup, Model, Policy};
 use crate::config::snapshot::NetIdx;
 use crate::packet::ipproto;
 use crate::packet::prefix::Prefix;
 
+/// An address group as rules share it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Group {
+    pub name: String,
+    pub prefixes: Vec<Prefix>,
+}
+
 /// One side of a rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Side {
     /// The network the packet comes from (`from`) or goes to (`to`).
     Network(NetIdx),
     /// Any address in the prefix, whatever its network.
     Cidr(Prefix),
+    /// Any address in any prefix of the group.
+    Group(Arc<Group>),
 }
 
 impl Side {
-    #[inline]
     pub fn matches(&self, net: NetIdx, addr: IpAddr) -> bool {
         match self {
             Side::Network(n) => *n == net,
             Side::Cidr(p) => p.contains(addr),
+            Side::Group(g) => g.prefixes.iter().any(|p| p.contains(addr)),
         }
     }
 }
@@ -49,6 +58,11 @@ impl Proto {
             Proto::Udp => p == ipproto::UDP,
             Proto::Icmp => p == ipproto::ICMP || p == ipproto::ICMPV6,
         }
+    }
+
+    /// TCP and UDP rules can name destination ports.
+    pub fn has_ports(self) -> bool {
+        matches!(self, Proto::Tcp | Proto::Udp)
     }
 
     pub fn name(self) -> &'static str {
@@ -87,20 +101,68 @@ pub struct Rule {
     pub proto: Proto,
     /// Inclusive destination port range (0-65535 when the rule names none).
     pub ports: (u16, u16),
+    /// The ICMP type an `icmp` rule is limited to.
+    pub icmp_type: Option<u8>,
     pub action: Action,
     /// Allowed packets open a tracked connection (replies admitted by it).
     pub stateful: bool,
     pub priority: u32,
+    /// Decisions are recorded in the firewall log.
+    pub log: bool,
 }
 
-fn side(
-    policy: &str,
-    field: &str,
-    text: &str,
-    nets: &HashMap<&str, NetIdx>,
-) -> Result<Side, String> {
-    if let Some(&n) = nets.get(text) {
+/// What a policy side can name: networks by snapshot index, address groups by name.
+pub struct Names<'a> {
+    pub networks: HashMap<&'a str, NetIdx>,
+    pub groups: HashMap<&'a str, Arc<Group>>,
+}
+
+impl<'a> Names<'a> {
+    /// The groups of `model` whose prefixes all parse (`validate_group` reports the others).
+    pub fn of(model: &'a Model) -> Names<'a> {
+        let groups = model
+            .groups
+            .iter()
+            .filter_map(|g| {
+                let prefixes = group_prefixes(g).ok()?;
+                Some((
+                    g.name.as_str(),
+                    Arc::new(Group {
+                        name: g.name.clone(),
+                        prefixes,
+                    }),
+                ))
+            })
+            .collect();
+        Names {
+            networks: network_index(model),
+            groups,
+        }
+    }
+}
+
+fn group_prefixes(g: &AddressGroup) -> Result<Vec<Prefix>, String> {
+    if g.cidrs.is_empty() {
+        return Err(format!(
+            "group {}: has no CIDR; give at least one --cidr ADDR/LEN",
+            g.name
+        ));
+    }
+    g.cidrs
+        .iter()
+        .map(|c| {
+            Prefix::from_str(c)
+                .map_err(|()| format!("group {}: {c} is not a CIDR; write ADDR/LEN", g.name))
+        })
+        .collect()
+}
+
+fn side(policy: &str, field: &str, text: &str, names: &Names) -> Result<Side, String> {
+    if let Some(&n) = names.networks.get(text) {
         return Ok(Side::Network(n));
+    }
+    if let Some(g) = names.groups.get(text) {
+        return Ok(Side::Group(g.clone()));
     }
     if text.contains('/') {
         return Prefix::from_str(text).map(Side::Cidr).map_err(|()| {
@@ -108,7 +170,7 @@ fn side(
         });
     }
     Err(format!(
-        "policy {policy}: --{field} {text} is neither a network nor a CIDR; add the network or write ADDR/LEN"
+        "policy {policy}: --{field} {text} is neither a network, a group nor a CIDR; add the network or group, or write ADDR/LEN"
     ))
 }
 
@@ -124,12 +186,12 @@ fn port_range(policy: &str, text: &str) -> Result<(u16, u16), String> {
     }
 }
 
-/// The typed rule of `p`; `nets` maps network names to their snapshot index.
-pub fn parse(p: &Policy, nets: &HashMap<&str, NetIdx>) -> Result<Rule, String> {
+/// The typed rule of `p`.
+pub fn parse(p: &Policy, names: &Names) -> Result<Rule, String> {
     let name = p.name.as_str();
-    let from = side(name, "from", &p.from, nets)?;
-    let to = side(name, "to", &p.to, nets)?;
-    if let (Side::Cidr(a), Side::Cidr(b)) = (from, to) {
+    let from = side(name, "from", &p.from, names)?;
+    let to = side(name, "to", &p.to, names)?;
+    if let (Side::Cidr(a), Side::Cidr(b)) = (&from, &to) {
         if a.addr().is_ipv4() != b.addr().is_ipv4() {
             return Err(format!(
                 "policy {name}: --from {} and --to {} are of different address families",
@@ -155,6 +217,9 @@ pub fn parse(p: &Policy, nets: &HashMap<&str, NetIdx>) -> Result<Rule, String> {
         }
         Some(text) => port_range(name, text)?,
     };
+    if p.icmp_type.is_some() && proto != Proto::Icmp {
+        return Err(format!("policy {name}: --icmp-type needs --proto icmp"));
+    }
     let action = match p.action.as_str() {
         "allow" => Action::Allow,
         "deny" => Action::Deny,
@@ -177,9 +242,11 @@ pub fn parse(p: &Policy, nets: &HashMap<&str, NetIdx>) -> Result<Rule, String> {
         to,
         proto,
         ports,
+        icmp_type: p.icmp_type,
         action,
         stateful: action == Action::Allow && !p.stateless,
         priority: p.priority(),
+        log: p.log,
     })
 }
 
@@ -193,26 +260,40 @@ pub fn network_index(model: &Model) -> HashMap<&str, NetIdx> {
         .collect()
 }
 
-/// Checks every policy of the model: names unique, each parses.
+/// Checks every group and policy of the model: names unique (a group never shadows a
+/// network), each parses.
 pub fn validate(model: &Model) -> Result<(), String> {
-    let nets = network_index(model);
     let mut seen = std::collections::HashSet::new();
+    for g in &model.groups {
+        if !seen.insert(g.name.as_str()) {
+            return Err(format!("group {}: already exists", g.name));
+        }
+        if model.network(&g.name).is_some() {
+            return Err(format!(
+                "group {}: a network has that name; name the group otherwise",
+                g.name
+            ));
+        }
+        group_prefixes(g)?;
+    }
+    let names = Names::of(model);
+    seen.clear();
     for p in &model.policies {
         if !seen.insert(p.name.as_str()) {
             return Err(format!("policy {}: already exists", p.name));
         }
-        parse(p, &nets)?;
+        parse(p, &names)?;
     }
     Ok(())
 }
 
 /// The rules of the model in evaluation order: ascending priority, then as added.
 pub fn compile(model: &Model) -> Vec<Rule> {
-    let nets = network_index(model);
+    let names = Names::of(model);
     let mut rules: Vec<Rule> = model
         .policies
         .iter()
-        .filter_map(|p| parse(p, &nets).ok())
+        .filter_map(|p| parse(p, &names).ok())
         .collect();
     rules.sort_by_key(|r| r.priority);
     rules
@@ -255,7 +336,7 @@ mod tests {
         for (policy, needle) in [
             (
                 r#"{"name":"p","from":"nope","to":"app","action":"allow"}"#,
-                "neither a network nor a CIDR",
+                "neither a network, a group nor a CIDR",
             ),
             (
                 r#"{"name":"p","from":"web","to":"app","proto":"sctp","action":"allow"}"#,
@@ -295,6 +376,55 @@ mod tests {
         assert!(validate(&model(twice))
             .unwrap_err()
             .contains("already exists"));
+    }
+
+    #[test]
+    fn groups_are_sides_and_are_checked() {
+        let with_groups = |groups: &str, policies: &str| {
+            Model::parse(
+                "json",
+                &format!(
+                    r#"{{"networks":[{{"name":"web"}},{{"name":"app"}}],"groups":[{groups}],"policies":[{policies}]}}"#
+                ),
+            )
+            .unwrap()
+        };
+        let m = with_groups(
+            r#"{"name":"admins","cidrs":["198.51.100.7/32","2001:db8::/64"]}"#,
+            r#"{"name":"p","from":"admins","to":"app","proto":"icmp","icmp_type":8,"action":"allow"}"#,
+        );
+        validate(&m).unwrap();
+        let r = &compile(&m)[0];
+        assert!(matches!(&r.from, Side::Group(g) if g.prefixes.len() == 2));
+        assert!(r.from.matches(9, "2001:db8::5".parse().unwrap()));
+        assert!(!r.from.matches(9, "198.51.100.8".parse().unwrap()));
+        assert_eq!(r.icmp_type, Some(8));
+        for (groups, policies, needle) in [
+            (
+                r#"{"name":"web","cidrs":["198.51.100.0/24"]}"#,
+                "",
+                "group web: a network has that name",
+            ),
+            (r#"{"name":"g","cidrs":[]}"#, "", "group g: has no CIDR"),
+            (
+                r#"{"name":"g","cidrs":["198.51.100.0"]}"#,
+                "",
+                "group g: 198.51.100.0 is not a CIDR",
+            ),
+            (
+                r#"{"name":"g","cidrs":["198.51.100.0/24"]},{"name":"g","cidrs":["198.51.100.0/24"]}"#,
+                "",
+                "group g: already exists",
+            ),
+            (
+                "",
+                r#"{"name":"p","from":"web","to":"app","proto":"tcp","icmp_type":3,"action":"allow"}"#,
+                "policy p: --icmp-type needs --proto icmp",
+            ),
+        ] {
+            let e = validate(&with_groups(groups, policies)).unwrap_err();
+            assert!(e.contains(needle), "{e} should say {needle}");
+        }
     }
 
     #[test]

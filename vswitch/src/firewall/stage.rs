@@ -8,10 +8,11 @@ use std::sync::Arc;
 use super::classifier::{Classifier, Query};
 use super::conntrack::{Conn, ConnKey, ConnState, Conntrack, Endpoint};
 use super::flow::{FiveTuple, Flow};
+use super::log::{FirewallLog, LogEntry};
 use super::rule::Action;
 use super::tcp::{Invalid, Tcp};
 use crate::config::snapshot::NetIdx;
-use crate::packet::ipproto;
+use crate::packet::{icmp, ipproto};
 use crate::pipeline::counters::DropReason;
 use crate::pipeline::Context;
 
@@ -22,6 +23,7 @@ pub struct Firewall {
     pub conntrack: Arc<Conntrack>,
     /// Keep established connections a policy change no longer allows.
     pub keep_on_policy_change: bool,
+    pub log: Arc<FirewallLog>,
 }
 
 /// The firewall's word on one packet.
@@ -58,9 +60,15 @@ enum Known {
 }
 
 /// The opening packet's question to the classifier, for a connection checked again after a
-/// policy change.
+/// policy change. An ICMP connection is a ping: it is asked as an echo request.
 fn opening_query(conn: &Conn, proto: u8) -> Query {
+    let icmp_type = match proto {
+        ipproto::ICMP => icmp::v4::ECHO_REQUEST,
+        ipproto::ICMPV6 => icmp::v6::ECHO_REQUEST,
+        _ => 0,
+    };
     Query {
+        icmp_type,
         from_net: conn.from_net,
         to_net: conn.to_net,
         src: conn.orig_src.ip(),
@@ -167,12 +175,23 @@ fn open(
         dst: f.tuple.dst,
         proto: f.tuple.proto,
         dport: f.tuple.dport,
+        icmp_type: f.icmp_type,
     };
     let Some((i, action)) = classifier.decide(&q) else {
         return Decision::Drop(DropReason::PolicyDeny);
     };
     classifier.hit(i);
     let rule = classifier.rule(i);
+    if rule.log {
+        fw.log.record(LogEntry {
+            at: ctx.now,
+            rule: rule.name.clone(),
+            action,
+            tuple: f.tuple,
+            from_net,
+            to_net,
+        });
+    }
     match action {
         Action::Deny => return Decision::Drop(DropReason::PolicyDeny),
         Action::Reject => return Decision::Reject(DropReason::PolicyReject),

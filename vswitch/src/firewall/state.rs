@@ -7,15 +7,18 @@ use std::sync::Arc;
 
 use super::classifier::{Classifier, RuleHits};
 use super::conntrack::{Conntrack, DEFAULT_LIMIT};
+use super::log::FirewallLog;
 use super::rule;
 use super::stage::Firewall;
-use crate::config::model::{Model, Policy};
+use crate::config::model::{AddressGroup, Model, Policy};
 
 #[derive(Debug, Default)]
 pub struct FirewallState {
     pub conntrack: Arc<Conntrack>,
+    pub log: Arc<FirewallLog>,
     hits: HashMap<String, Arc<RuleHits>>,
     policies: Vec<Policy>,
+    groups: Vec<AddressGroup>,
     generation: u64,
 }
 
@@ -25,12 +28,15 @@ impl FirewallState {
     pub fn sync(&mut self, model: &Model) {
         self.conntrack
             .set_limit(model.conntrack.limit.unwrap_or(DEFAULT_LIMIT));
-        self.hits.retain(|name, _| model.policy(name).is_some());
+        let names: std::collections::HashSet<&str> =
+            model.policies.iter().map(|p| p.name.as_str()).collect();
+        self.hits.retain(|name, _| names.contains(name.as_str()));
         for p in &model.policies {
             self.hits.entry(p.name.clone()).or_default();
         }
-        if self.policies != model.policies || self.generation == 0 {
+        if self.policies != model.policies || self.groups != model.groups || self.generation == 0 {
             self.policies = model.policies.clone();
+            self.groups = model.groups.clone();
             self.generation += 1;
         }
     }
@@ -45,6 +51,7 @@ impl FirewallState {
             classifier,
             conntrack: self.conntrack.clone(),
             keep_on_policy_change: model.conntrack.keep_on_policy_change,
+            log: self.log.clone(),
         }
     }
 
