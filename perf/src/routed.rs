@@ -19,14 +19,14 @@ use vswitch::router::table::GATEWAY_MAC;
 
 use super::{frame, measure, median, Sink};
 
-const HOSTS_A: u32 = 0xc633_6400; // 198.51.100.0
-const HOSTS_B: u32 = 0xcb00_7100; // 203.0.113.0
+pub(crate) const HOSTS_A: u32 = 0xc633_6400; // 198.51.100.0
+pub(crate) const HOSTS_B: u32 = 0xcb00_7100; // 203.0.113.0
 /// The upstream router of the static routes, in network b.
 const ROUTER: u32 = HOSTS_B | 254;
 
 /// A 64-byte UDP/IPv4 frame from `src_ip` to `dst_ip`, sent to the gateway by MAC `src`, with
 /// a valid header checksum, received on `port`.
-fn routed_frame(src: u32, src_ip: u32, dst_ip: u32, port: u16) -> TestBuf {
+pub(crate) fn routed_frame(src: u32, src_ip: u32, dst_ip: u32, port: u16) -> TestBuf {
     let mut f = frame(src, 0).data().to_vec();
     f[0..6].copy_from_slice(&GATEWAY_MAC.0);
     let ip = &mut f[14..34];
@@ -44,7 +44,7 @@ fn mac(n: u32) -> MacAddr {
     MacAddr::from_u64(0x0200_0000_0000 | u64::from(n))
 }
 
-fn host(base: u32, n: u32) -> u32 {
+pub(crate) fn host(base: u32, n: u32) -> u32 {
     base | (n % 250 + 2)
 }
 
@@ -75,7 +75,7 @@ fn snapshot(routes: &[(u32, u8)]) -> Snapshot {
 }
 
 /// Makes `ip` a known neighbor with MAC number `n` in network `net` (learned on port `net`).
-fn know(snap: &Snapshot, ip: u32, n: u32, net: u16) {
+pub(crate) fn know(snap: &Snapshot, ip: u32, n: u32, net: u16) {
     let ip = std::net::IpAddr::V4(ip.into());
     snap.vrfs[0]
         .neighbors
@@ -123,10 +123,10 @@ fn cycles(snap: &Snapshot, work: &[(u16, Vec<TestBuf>)], passes: usize, rounds: 
 }
 
 /// A deterministic xorshift generator: the same table and flows every run.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u32 {
+    pub(crate) fn next(&mut self) -> u32 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;

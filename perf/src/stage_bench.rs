@@ -3,7 +3,8 @@
 //!   stage-bench [--pairs N]... [--bursts N]
 //!
 //! For each MAC-pair count it prints, per stage, TSC cycles per packet (median of 5 rounds);
-//! then (by default, or with `--routed`) the routed cases of `routed.rs`.
+//! then (by default, or with `--routed` / `--firewall`) the routed cases of `routed.rs` and
+//! the firewall cases of `firewall.rs`.
 //! Under `valgrind --tool=callgrind` run it with `--bursts 2000 --rounds 1` for a repeatable
 //! instruction count.
 
@@ -18,6 +19,7 @@ use vswitch::pipeline::counters::WorkerCounters;
 use vswitch::pipeline::meta::{Meta, BURST};
 use vswitch::pipeline::{process_burst, Context, Output, Scratch};
 
+mod firewall;
 mod routed;
 
 const FRAME: usize = 64;
@@ -117,6 +119,7 @@ fn main() {
     let mut bursts = 20_000usize;
     let mut rounds = 5usize;
     let mut routed = None;
+    let mut firewall = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut num = |what: &str| -> usize {
@@ -131,16 +134,20 @@ fn main() {
             "--rounds" => rounds = num("--rounds").max(1),
             "--routed" => routed = Some(true),
             "--no-routed" => routed = Some(false),
+            "--firewall" => firewall = Some(true),
+            "--no-firewall" => firewall = Some(false),
             other => {
                 eprintln!(
-                    "stage-bench: unknown argument {other}; use --pairs N --bursts N --rounds N --[no-]routed"
+                    "stage-bench: unknown argument {other}; use --pairs N --bursts N --rounds N --[no-]routed --[no-]firewall"
                 );
                 std::process::exit(2);
             }
         }
     }
-    // The routed cases run by default, and with --pairs only when asked (callgrind counts L2).
+    // The routed and firewall cases run by default, and with --pairs only when asked
+    // (callgrind counts L2).
     let routed = routed.unwrap_or(pairs_list.is_empty());
+    let firewall = firewall.unwrap_or(pairs_list.is_empty());
     if pairs_list.is_empty() {
         pairs_list = vec![1, 1000, 100_000];
     }
@@ -198,5 +205,8 @@ fn main() {
     }
     if routed {
         routed::run(bursts, rounds, l2_one_pair.unwrap_or(f64::NAN));
+    }
+    if firewall {
+        firewall::run(rounds);
     }
 }
