@@ -14,6 +14,7 @@ mod output;
 mod policy;
 mod port;
 mod route;
+mod security_group;
 mod stats;
 mod status;
 
@@ -85,6 +86,9 @@ enum Command {
     /// Address groups that policies name.
     #[command(subcommand)]
     Group(group::GroupCmd),
+    /// Per-port allow lists.
+    #[command(subcommand)]
+    SecurityGroup(security_group::SecurityGroupCmd),
     /// The firewall's connection table.
     #[command(subcommand)]
     Conntrack(policy::ConntrackCmd),
@@ -112,6 +116,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Arp(cmd) => route::run_arp(&ctx, cmd).await,
         Command::Policy(cmd) => policy::run_policy(&ctx, cmd).await,
         Command::Group(cmd) => group::run(&ctx, cmd).await,
+        Command::SecurityGroup(cmd) => security_group::run(&ctx, cmd).await,
         Command::Conntrack(cmd) => policy::run_conntrack(&ctx, cmd).await,
         Command::Dhcp(cmd) => dhcp::run(&ctx, cmd).await,
         Command::Stats(cmd) => stats::run(&ctx, cmd).await,

@@ -98,7 +98,7 @@ pub enum ConntrackCmd {
     Stats,
 }
 
-fn proto_name(p: Proto) -> &'static str {
+pub(crate) fn proto_name(p: Proto) -> &'static str {
     match p {
         Proto::Tcp => "tcp",
         Proto::Udp => "udp",

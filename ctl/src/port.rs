@@ -1,14 +1,15 @@
-//! `vsctl port add|del|show|list`: DPDK devices attached at run time.
+//! `vsctl port add|del|set|show|list`: DPDK devices attached at run time.
 
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::client::Ctx;
 use crate::error::Error;
 use crate::output::{self, Fields, Table};
+use crate::pb::firewall_service_client::FirewallServiceClient;
 use crate::pb::port_service_client::PortServiceClient;
 use crate::pb::{
     AddPortRequest, DeletePortRequest, GetPortRequest, ListPortsRequest, ListPortsResponse, Port,
-    PortState, VhostState,
+    PortState, SetPortSecurityGroupsRequest, VhostState,
 };
 
 #[derive(Debug, Subcommand)]
@@ -22,6 +23,15 @@ pub enum PortCmd {
         /// Succeed if the port does not exist.
         #[arg(long)]
         missing_ok: bool,
+    },
+    /// Change what can change without touching the device: the port's security groups.
+    Set {
+        /// Port name.
+        name: String,
+        /// Security groups (comma-separated; "" for none): with any, the port passes only
+        /// the IP traffic their rules allow.
+        #[arg(long, value_name = "GROUP,...", value_delimiter = ',', required = true)]
+        security_groups: Vec<String>,
     },
     /// Show one port, with its run-time state.
     Show {
@@ -92,6 +102,9 @@ pub struct AddArgs {
     /// Trunk carrying the networks with these VLAN ids, tagged.
     #[arg(long, value_name = "N,N,...", value_parser = parse_vlan_list)]
     trunk: Option<VlanList>,
+    /// Security groups: with any, the port passes only the IP traffic their rules allow.
+    #[arg(long, value_name = "GROUP,...", value_delimiter = ',')]
+    security_groups: Vec<String>,
     /// Succeed if the port already exists.
     #[arg(long)]
     exist_ok: bool,
@@ -112,6 +125,7 @@ impl AddArgs {
                 network: self.network.unwrap_or_default(),
                 vlan: self.vlan.unwrap_or(0),
                 trunk: self.trunk.map(|t| t.0).unwrap_or_default(),
+                security_groups: self.security_groups,
                 state: None,
             }),
             exist_ok: self.exist_ok,
@@ -166,6 +180,19 @@ pub async fn run(ctx: &Ctx, cmd: PortCmd) -> Result<(), Error> {
         PortCmd::Del { name, missing_ok } => {
             let request = DeletePortRequest { name, missing_ok };
             let reply = client.delete_port(request).await?.into_inner();
+            output::emit(ctx.json, &reply, |_| String::new())
+        }
+        PortCmd::Set {
+            name,
+            security_groups,
+        } => {
+            let groups = security_groups
+                .into_iter()
+                .filter(|g| !g.is_empty())
+                .collect();
+            let mut fw = FirewallServiceClient::new(ctx.channel().await?);
+            let request = SetPortSecurityGroupsRequest { port: name, groups };
+            let reply = fw.set_port_security_groups(request).await?.into_inner();
             output::emit(ctx.json, &reply, |_| String::new())
         }
         PortCmd::Show { name } => {
@@ -253,6 +280,7 @@ fn render_show(p: &Port) -> String {
         .add("network", output::or_dash(&p.network))
         .add("vlan", output::nonzero_or_dash(p.vlan))
         .add("trunk", output::list(&p.trunk))
+        .add_nonempty("security-groups", &p.security_groups.join(","))
         .add("mode", mode(p));
     if let Some(state) = &p.state {
         fields

@@ -42,7 +42,12 @@ fn policy(i: u32) -> Policy {
         1 => (v4(29), net(i), "tcp", Some(format!("{}", 1000 + i % 5000))),
         2 => (net(i), v4(32), "udp", Some(format!("{}", 1000 + i % 5000))),
         3 => (v4(30), v4(32), "tcp", Some("8000-8099".into())),
-        4 => (net(i), net(i + 1), "tcp", Some(format!("{}", 1000 + i % 60000))),
+        4 => (
+            net(i),
+            net(i + 1),
+            "tcp",
+            Some(format!("{}", 1000 + i % 60000)),
+        ),
         5 => (v6(128), net(i), "tcp", Some(format!("{}", 1000 + i % 5000))),
         6 => (v6(64), net(i), "any", None),
         _ => (format!("g{}", i % 100), net(i), "icmp", None),
@@ -54,7 +59,7 @@ fn policy(i: u32) -> Policy {
         proto: Some(proto.into()),
         ports,
         icmp_type: None,
-        action: if i % 3 == 0 { "deny" } else { "allow" }.into(),
+        action: if i.is_multiple_of(3) { "deny" } else { "allow" }.into(),
         stateless: false,
         priority: None,
         log: false,
@@ -65,7 +70,9 @@ fn policy(i: u32) -> Policy {
 fn query(i: u32, rng: &mut Rng) -> Query {
     let base = u32::from(std::net::Ipv4Addr::from(0x0a00_0000 | (i << 3)));
     let v4 = |host_bits: u32, r: u32| IpAddr::from((base | (r & host_bits)).to_be_bytes());
-    let v6 = |r: u32| IpAddr::from((0x2001_0db8_u128 << 96 | u128::from(i) << 64 | u128::from(r)).to_be_bytes());
+    let v6 = |r: u32| {
+        IpAddr::from((0x2001_0db8_u128 << 96 | u128::from(i) << 64 | u128::from(r)).to_be_bytes())
+    };
     let net = |n: u32| (n % NETWORKS as u32) as u16;
     let other: IpAddr = std::net::Ipv4Addr::new(192, 0, 2, 7).into();
     let r = rng.next();
@@ -75,7 +82,14 @@ fn query(i: u32, rng: &mut Rng) -> Query {
         1 => (9, net(i), v4(7, r), other, 6, port),
         2 => (net(i), 9, other, v4(0, r), 17, port),
         3 => (9, 9, v4(3, r), v4(0, r), 6, 8000 + (r % 100) as u16),
-        4 => (net(i), net(i + 1), other, other, 6, 1000 + (i % 60000) as u16),
+        4 => (
+            net(i),
+            net(i + 1),
+            other,
+            other,
+            6,
+            1000 + (i % 60000) as u16,
+        ),
         5 => (9, net(i), v6(1), other, 6, port),
         6 => (9, net(i), v6(r), other, 17, r as u16),
         _ => {
@@ -219,7 +233,13 @@ fn packet(n: u32, reply: bool) -> TestBuf {
 /// Runs `bursts` bursts over flows `first..first + flows` in turn (with `replies`, every
 /// other burst answers the one before) and returns the cycles per packet and how many
 /// packets came out.
-fn run_flows(snap: &Snapshot, first: u32, flows: u32, bursts: usize, replies: bool) -> (f64, usize) {
+fn run_flows(
+    snap: &Snapshot,
+    first: u32,
+    flows: u32,
+    bursts: usize,
+    replies: bool,
+) -> (f64, usize) {
     let counters = WorkerCounters::default();
     let ctx = Context {
         snap,
@@ -285,7 +305,11 @@ fn conntrack(rounds: usize) {
     for round in 0..rounds.max(3) as u32 {
         let first = round * per_round;
         let (c, out) = run_flows(&snap, first, per_round, per_round as usize / BURST, false);
-        assert_eq!(out, per_round as usize / BURST * BURST, "every new flow passed");
+        assert_eq!(
+            out,
+            per_round as usize / BURST * BURST,
+            "every new flow passed"
+        );
         costs.push(c);
         snap.firewall.conntrack.flush(1, None);
     }

@@ -8,7 +8,8 @@
 # policy deleted mid-connection cuts it (and keeps it when the model says so). A SYN flood
 # from spoofed sources fills the table only to its limit, is counted, and an established
 # connection keeps working through it. An address group names hosts on a policy side, and a
-# logging policy's decisions show in `policy log`.
+# logging policy's decisions show in `policy log`. A security group on a port admits only
+# what its rules allow, inside the network as on top of the policies.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 e2e_init firewall
@@ -91,6 +92,27 @@ assert_contains "$out" "admins-db" "group del names the policy"
 vs policy del admins-db >/dev/null
 vs group del admins >/dev/null
 assert_eq "$(vs --json group list | json_get 'len(d.get("groups", []))')" 0 "groups left"
+
+step "security groups: w's port admits only tcp/8080 from w2, on top of the policies; off again"
+make_host w2 198.51.100.11/25
+vs port add pw2 --type af-packet --iface "$(rif w2)" --network web >/dev/null
+vs security-group add web-in >/dev/null
+vs security-group rule add web-in --direction ingress --proto tcp --port 8080 --remote 198.51.100.11/32 >/dev/null
+vs security-group rule add web-in --direction egress >/dev/null
+vs port set pw --security-groups web-in >/dev/null
+assert_contains "$(vs port show pw)" "security-groups: web-in" "port show"
+serve w 8080
+assert_eq "$(ask w2 "$W" 8080)" "hello from w" "w2 -> w:8080 (allowed in)"
+assert_no_ping w2 "$W"
+assert_gt "$(port_counter pw2 drops.security_group)" 0 "pw2 drops.security_group"
+serve a 8080
+assert_eq "$(ask w "$A" 8080)" "hello from a" "w -> a:8080 (w may send; the policy allows)"
+out=$(vs security-group del web-in 2>&1) && fail "deleting a security group a port uses was accepted"
+assert_contains "$out" "port pw" "security-group del names the port"
+vs port set pw --security-groups "" >/dev/null
+assert_ping w2 "$W"
+vs security-group del web-in >/dev/null
+log "$(vs port show pw | grep -i security)"
 
 step "a connection: listed by conntrack; its policy deleted mid-connection cuts it"
 # stream H IP PORT FILE: a client in H that sends a numbered line every 0.2 s for 20 s.

@@ -442,3 +442,62 @@ fn groups_icmp_types_and_logging_rules() {
     assert!(sw.send(0, &[data]).is_empty());
     assert_eq!(sw.drops(0, DropReason::PolicyCut), 1);
 }
+
+#[test]
+fn security_groups_filter_a_port_inside_its_network_and_on_top_of_policies() {
+    const X: [u8; 6] = [2, 0, 0, 0, 0, 0x31];
+    const Y: [u8; 6] = [2, 0, 0, 0, 0, 0x32];
+    const X_IP: [u8; 4] = [203, 0, 113, 41];
+    const Y_IP: [u8; 4] = [203, 0, 113, 42];
+    // x's port takes web traffic only, and may send anything; y's port is open.
+    let json = r#"{"networks": [{"name": "lab"}],
+        "security_groups": [{"name": "web-server", "rules": [
+            {"direction": "ingress", "proto": "tcp", "ports": "80"},
+            {"direction": "egress"}]}],
+        "ports": [{"name": "px", "type": "tap", "iface": "px", "network": "lab", "security_groups": ["web-server"]},
+                  {"name": "py", "type": "tap", "iface": "py", "network": "lab"}]}"#;
+    let mut sw = Switch::new(json);
+    let to = |src: [u8; 6], dst: [u8; 6], f: Vec<u8>| {
+        let mut f = f;
+        f[0..6].copy_from_slice(&dst);
+        f[6..12].copy_from_slice(&src);
+        f
+    };
+    // ARP is never filtered: the hosts and the bridge learn each other.
+    assert_eq!(sw.send(0, &[arp_request(X, X_IP, Y_IP)])[0].0, 1);
+    assert_eq!(sw.send(1, &[arp_request(Y, Y_IP, X_IP)])[0].0, 0);
+    let web = to(Y, X, tcp(Y, Y_IP, X_IP, (40000, 80), SYN, 1, 0, b""));
+    assert_eq!(sw.send(1, &[web])[0].0, 0, "y -> x:80 allowed in");
+    let answer = to(X, Y, tcp(X, X_IP, Y_IP, (80, 40000), SYN | ACK, 9, 2, b""));
+    assert_eq!(sw.send(0, &[answer])[0].0, 1, "x's answer goes out");
+    let ssh = to(Y, X, tcp(Y, Y_IP, X_IP, (40001, 22), SYN, 1, 0, b""));
+    assert!(sw.send(1, &[ssh]).is_empty(), "y -> x:22 refused");
+    assert_eq!(sw.drops(1, DropReason::SecurityGroup), 1);
+    let out = to(X, Y, udp(X, X_IP, Y_IP, 5000));
+    assert_eq!(sw.send(0, &[out])[0].0, 1, "x may send anything");
+    let back = to(Y, X, udp(Y, Y_IP, X_IP, 6000));
+    assert!(
+        sw.send(1, &[back]).is_empty(),
+        "but y may not start udp to x"
+    );
+    let stats = &sw.snap.firewall.conntrack;
+    assert_eq!(stats.len(), 2, "the web and udp connections are tracked");
+
+    // On top of policies: web -> app tcp/8080 is allowed by policy, but app's port admits
+    // 8080 only from one other host.
+    let sg = r#", "security_groups": [{"name": "app-in", "rules": [
+        {"direction": "ingress", "proto": "tcp", "ports": "8080", "remote": "198.51.100.11/32"},
+        {"direction": "egress"}]}]"#;
+    let json = model(POLICIES, sg).replacen(
+        r#""network": "app"}"#,
+        r#""network": "app", "security_groups": ["app-in"]}"#,
+        1,
+    );
+    let mut sw = tiers(&json);
+    let syn = tcp(W, W_IP, A_IP, (40000, 8080), SYN, 1000, 0, b"");
+    assert!(sw.send(0, &[syn]).is_empty());
+    assert_eq!(sw.drops(0, DropReason::SecurityGroup), 1);
+    // app -> db is policy-allowed and app's egress admits it.
+    let syn = tcp(A, A_IP, D_IP, (40000, 5432), SYN, 1, 0, b"");
+    assert_eq!(sw.send(1, &[syn])[0].0, 2);
+}

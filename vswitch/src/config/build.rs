@@ -125,6 +125,7 @@ pub fn build(
         net.gateway = gateway;
     }
 
+    let mut security = crate::firewall::security::compile(model);
     let mut ports = vec![None; MAX_PORTS];
     let mut ordered = Vec::new();
     for p in &model.ports {
@@ -157,16 +158,19 @@ pub fn build(
                 mode,
                 mtu: p.mtu(),
                 tx_queues: dev.tx_queues.max(1),
+                security: security.remove(&p.name),
             });
         }
         ordered.push(*dev);
     }
+    let mut firewall = learned.firewall.build(model);
+    firewall.secured_ports = ports.iter().flatten().any(|p| p.security.is_some());
     Snapshot {
         generation,
         ports,
         networks,
         vrfs,
-        firewall: learned.firewall.build(model),
+        firewall,
         workers: assign_queues(&ordered, workers),
     }
 }

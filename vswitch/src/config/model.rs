@@ -25,6 +25,9 @@ pub struct Model {
     /// Firewall policies between networks and address ranges.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<Policy>,
+    /// Per-port allow lists (see `Port::security_groups`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_groups: Vec<SecurityGroup>,
     /// Connection tracking settings.
     #[serde(default, skip_serializing_if = "ConntrackSettings::is_default")]
     pub conntrack: ConntrackSettings,
@@ -37,6 +40,35 @@ pub struct Model {
 pub struct AddressGroup {
     pub name: String,
     pub cidrs: Vec<String>,
+}
+
+/// A port's allow list, stateful (replies pass): `egress` rules admit what the port's endpoint
+/// sends, `ingress` rules what it receives. A port with security groups drops the IP traffic
+/// none of their rules allows; ARP, ND and DHCP are not filtered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityGroup {
+    pub name: String,
+    #[serde(default)]
+    pub rules: Vec<SecurityRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityRule {
+    /// ingress (to the port) or egress (from the port).
+    pub direction: String,
+    /// tcp, udp, icmp or any (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proto: Option<String>,
+    /// Destination ports, `N` or `N-M` (tcp and udp only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icmp_type: Option<u8>,
+    /// The other end: a CIDR or an address group (default: any address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
 }
 
 /// One firewall rule: traffic from `from` to `to` (a network, an address group or a CIDR)
@@ -195,6 +227,9 @@ pub struct Port {
     /// Trunk carrying the networks with these VLAN ids, tagged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trunk: Vec<u16>,
+    /// Security groups: with any, the port passes only the IP traffic their rules allow.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_groups: Vec<String>,
 }
 
 pub const DEFAULT_MTU: u16 = 1500;
@@ -271,6 +306,10 @@ impl Model {
 
     pub fn policy(&self, name: &str) -> Option<&Policy> {
         self.policies.iter().find(|p| p.name == name)
+    }
+
+    pub fn security_group(&self, name: &str) -> Option<&SecurityGroup> {
+        self.security_groups.iter().find(|g| g.name == name)
     }
 
     pub fn group(&self, name: &str) -> Option<&AddressGroup> {

@@ -36,6 +36,8 @@ pub struct PortEntry {
     pub mtu: u16,
     /// TX queues; worker `w` sends on queue `w % tx_queues`.
     pub tx_queues: u16,
+    /// The rules of its security groups, if it has any.
+    pub security: Option<Arc<crate::firewall::security::PortSecurity>>,
 }
 
 impl PortEntry {

@@ -53,6 +53,7 @@ pub fn validate(model: &Model) -> Result<()> {
     validate_routes(model)?;
     validate_neighbors(model)?;
     crate::firewall::rule::validate(model).map_err(invalid)?;
+    crate::firewall::security::validate(model).map_err(invalid)?;
 
     let mut port_names = HashSet::new();
     let mut ifaces = HashSet::new();

@@ -101,6 +101,7 @@ pub fn port_from_pb(p: &pb::Port) -> Result<Port, ConfigError> {
         network: opt_str(&p.network),
         vlan: opt_u16(p.vlan, "VLAN", &owner)?,
         trunk,
+        security_groups: p.security_groups.clone(),
     })
 }
 
@@ -126,6 +127,7 @@ pub fn port_to_pb(model: &Model, p: &Port) -> pb::Port {
         network: p.network.clone().unwrap_or_default(),
         vlan: p.vlan.map_or(0, u32::from),
         trunk: p.trunk.iter().map(|v| u32::from(*v)).collect(),
+        security_groups: p.security_groups.clone(),
         state: Some(pb::PortState {
             mode,
             ..Default::default()

@@ -11,8 +11,14 @@ use super::pb::{
     ListPoliciesRequest, ListPoliciesResponse, LogEntry, PolicyEntry, ReadLogRequest,
     ReadLogResponse, SetGroupRequest,
 };
+use super::pb::{
+    AddSecurityGroupRequest, AddSecurityRuleRequest, DeleteSecurityGroupRequest,
+    DeleteSecurityGroupResponse, DeleteSecurityRuleRequest, ListSecurityGroupsRequest,
+    ListSecurityGroupsResponse, SecurityGroup as SecurityGroupEntry,
+    SecurityRule as SecurityRuleEntry, SetPortSecurityGroupsRequest, SetPortSecurityGroupsResponse,
+};
 use super::{status, Shared};
-use crate::config::model::{AddressGroup, Policy};
+use crate::config::model::{AddressGroup, Policy, SecurityGroup, SecurityRule};
 use crate::firewall::api;
 use crate::packet::ipproto;
 
@@ -45,6 +51,31 @@ fn entry(p: &Policy, hits: u64) -> PolicyEntry {
         hits,
         icmp_type: p.icmp_type.map(u32::from),
         log: p.log,
+    }
+}
+
+fn icmp_type(owner: &str, t: Option<u32>) -> Result<Option<u8>, Status> {
+    t.map(|t| {
+        u8::try_from(t)
+            .map_err(|_| Status::invalid_argument(format!("{owner}: --icmp-type {t}: use 0-255")))
+    })
+    .transpose()
+}
+
+fn security_group_entry(g: &SecurityGroup) -> SecurityGroupEntry {
+    SecurityGroupEntry {
+        name: g.name.clone(),
+        rules: g
+            .rules
+            .iter()
+            .map(|r| SecurityRuleEntry {
+                direction: r.direction.clone(),
+                proto: r.proto.clone().unwrap_or_else(|| "any".into()),
+                ports: r.ports.clone().unwrap_or_default(),
+                icmp_type: r.icmp_type.map(u32::from),
+                remote: r.remote.clone().unwrap_or_default(),
+            })
+            .collect(),
     }
 }
 
@@ -84,15 +115,7 @@ impl FirewallService for FirewallApi {
             action: p.action.clone(),
             stateless: p.stateless,
             priority: (p.priority != 0).then_some(p.priority),
-            icmp_type: match p.icmp_type {
-                None => None,
-                Some(t) => Some(u8::try_from(t).map_err(|_| {
-                    Status::invalid_argument(format!(
-                        "policy {}: --icmp-type {t}: use 0-255",
-                        p.name
-                    ))
-                })?),
-            },
+            icmp_type: icmp_type(&format!("policy {}", p.name), p.icmp_type)?,
             log: p.log,
         };
         api::add_policy(&self.0.manager, policy.clone(), req.exist_ok).map_err(status)?;
@@ -143,6 +166,75 @@ impl FirewallService for FirewallApi {
         let req = req.into_inner();
         api::delete_group(&self.0.manager, &req.name, req.missing_ok).map_err(status)?;
         Ok(Response::new(DeleteGroupResponse {}))
+    }
+
+    async fn list_security_groups(
+        &self,
+        _req: Request<ListSecurityGroupsRequest>,
+    ) -> Result<Response<ListSecurityGroupsResponse>, Status> {
+        let groups = api::security_groups(&self.0.manager);
+        Ok(Response::new(ListSecurityGroupsResponse {
+            groups: groups.iter().map(security_group_entry).collect(),
+        }))
+    }
+
+    async fn add_security_group(
+        &self,
+        req: Request<AddSecurityGroupRequest>,
+    ) -> Result<Response<SecurityGroupEntry>, Status> {
+        let req = req.into_inner();
+        api::add_security_group(&self.0.manager, &req.name, req.exist_ok).map_err(status)?;
+        Ok(Response::new(SecurityGroupEntry {
+            name: req.name,
+            rules: Vec::new(),
+        }))
+    }
+
+    async fn delete_security_group(
+        &self,
+        req: Request<DeleteSecurityGroupRequest>,
+    ) -> Result<Response<DeleteSecurityGroupResponse>, Status> {
+        let req = req.into_inner();
+        api::delete_security_group(&self.0.manager, &req.name, req.missing_ok).map_err(status)?;
+        Ok(Response::new(DeleteSecurityGroupResponse {}))
+    }
+
+    async fn add_security_rule(
+        &self,
+        req: Request<AddSecurityRuleRequest>,
+    ) -> Result<Response<SecurityGroupEntry>, Status> {
+        let req = req.into_inner();
+        let r = req.rule.ok_or_else(|| {
+            Status::invalid_argument("add security rule: the request has no rule")
+        })?;
+        let rule = SecurityRule {
+            direction: r.direction,
+            proto: opt(&r.proto).filter(|p| p != "any"),
+            ports: opt(&r.ports),
+            icmp_type: icmp_type(&format!("security group {}", req.group), r.icmp_type)?,
+            remote: opt(&r.remote),
+        };
+        let g = api::add_security_rule(&self.0.manager, &req.group, rule).map_err(status)?;
+        Ok(Response::new(security_group_entry(&g)))
+    }
+
+    async fn delete_security_rule(
+        &self,
+        req: Request<DeleteSecurityRuleRequest>,
+    ) -> Result<Response<SecurityGroupEntry>, Status> {
+        let req = req.into_inner();
+        let g = api::delete_security_rule(&self.0.manager, &req.group, req.index as usize)
+            .map_err(status)?;
+        Ok(Response::new(security_group_entry(&g)))
+    }
+
+    async fn set_port_security_groups(
+        &self,
+        req: Request<SetPortSecurityGroupsRequest>,
+    ) -> Result<Response<SetPortSecurityGroupsResponse>, Status> {
+        let req = req.into_inner();
+        api::set_port_security_groups(&self.0.manager, &req.port, req.groups).map_err(status)?;
+        Ok(Response::new(SetPortSecurityGroupsResponse {}))
     }
 
     async fn read_log(

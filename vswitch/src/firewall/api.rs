@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use crate::config::error::{ConfigError, Result};
 use crate::config::manager::ConfigManager;
-use crate::config::model::{AddressGroup, Policy};
+use crate::config::model::{AddressGroup, Policy, SecurityGroup, SecurityRule};
 use crate::firewall::log::LogEntry;
 use crate::pipeline::clock;
 
@@ -126,6 +126,124 @@ pub fn delete_group(mgr: &ConfigManager, name: &str, missing_ok: bool) -> Result
                 "group {name}: does not exist"
             ))),
         }
+    })
+    .map(|_| ())
+}
+
+pub fn security_groups(mgr: &ConfigManager) -> Vec<SecurityGroup> {
+    mgr.model().0.security_groups.clone()
+}
+
+pub fn add_security_group(mgr: &ConfigManager, name: &str, exist_ok: bool) -> Result<()> {
+    mgr.apply(|m| {
+        if m.security_group(name).is_some() {
+            return match exist_ok {
+                true => Ok(()),
+                false => Err(ConfigError::AlreadyExists(format!(
+                    "security group {name}: already exists"
+                ))),
+            };
+        }
+        m.security_groups.push(SecurityGroup {
+            name: name.to_string(),
+            rules: Vec::new(),
+        });
+        Ok(())
+    })
+    .map(|_| ())
+}
+
+pub fn delete_security_group(mgr: &ConfigManager, name: &str, missing_ok: bool) -> Result<()> {
+    mgr.apply(|m| {
+        if let Some(p) = m
+            .ports
+            .iter()
+            .find(|p| p.security_groups.iter().any(|g| g == name))
+        {
+            return Err(ConfigError::Precondition(format!(
+                "security group {name}: port {} uses it; take it off the port first",
+                p.name
+            )));
+        }
+        match m.security_groups.iter().position(|g| g.name == name) {
+            Some(i) => {
+                m.security_groups.remove(i);
+                Ok(())
+            }
+            None if missing_ok => Ok(()),
+            None => Err(ConfigError::NotFound(format!(
+                "security group {name}: does not exist"
+            ))),
+        }
+    })
+    .map(|_| ())
+}
+
+/// Edits security group `name` with `edit`; returns the group as it ends up.
+fn edit_security_group(
+    mgr: &ConfigManager,
+    name: &str,
+    edit: impl FnOnce(&mut SecurityGroup) -> Result<()>,
+) -> Result<SecurityGroup> {
+    let mut result = None;
+    mgr.apply(|m| {
+        let g = m
+            .security_groups
+            .iter_mut()
+            .find(|g| g.name == name)
+            .ok_or_else(|| {
+                ConfigError::NotFound(format!("security group {name}: does not exist"))
+            })?;
+        edit(g)?;
+        result = Some(g.clone());
+        Ok(())
+    })?;
+    result.ok_or_else(|| ConfigError::NotFound(format!("security group {name}: does not exist")))
+}
+
+pub fn add_security_rule(
+    mgr: &ConfigManager,
+    group: &str,
+    rule: SecurityRule,
+) -> Result<SecurityGroup> {
+    edit_security_group(mgr, group, |g| {
+        g.rules.push(rule);
+        Ok(())
+    })
+}
+
+/// Deletes rule `index` (from 1, as `show` numbers them) of `group`.
+pub fn delete_security_rule(
+    mgr: &ConfigManager,
+    group: &str,
+    index: usize,
+) -> Result<SecurityGroup> {
+    edit_security_group(mgr, group, |g| {
+        if index == 0 || index > g.rules.len() {
+            return Err(ConfigError::NotFound(format!(
+                "security group {group}: has no rule {index}; it has {}",
+                g.rules.len()
+            )));
+        }
+        g.rules.remove(index - 1);
+        Ok(())
+    })
+}
+
+/// Puts `groups` on port `port` (none: the port is not filtered). The port keeps running.
+pub fn set_port_security_groups(
+    mgr: &ConfigManager,
+    port: &str,
+    groups: Vec<String>,
+) -> Result<()> {
+    mgr.apply(|m| {
+        let p = m
+            .ports
+            .iter_mut()
+            .find(|p| p.name == port)
+            .ok_or_else(|| ConfigError::NotFound(format!("port {port}: does not exist")))?;
+        p.security_groups = groups;
+        Ok(())
     })
     .map(|_| ())
 }

@@ -29,9 +29,12 @@ pub struct Query {
 impl Rule {
     /// Whether the rule matches `q`, read field by field (what the tuple space must agree with).
     pub fn matches(&self, q: &Query) -> bool {
-        self.proto.matches(q.proto)
-            && (!self.proto.has_ports() || (self.ports.0..=self.ports.1).contains(&q.dport))
-            && self.icmp_type.is_none_or(|t| t == q.icmp_type)
+        let l4 = super::rule::L4 {
+            proto: self.proto,
+            ports: self.ports,
+            icmp_type: self.icmp_type,
+        };
+        l4.matches(q.proto, q.dport, q.icmp_type)
             && self.from.matches(q.from_net, q.src)
             && self.to.matches(q.to_net, q.dst)
     }

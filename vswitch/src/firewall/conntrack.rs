@@ -136,6 +136,8 @@ pub struct Conn {
     pub orig_dst: Endpoint,
     pub from_net: NetIdx,
     pub to_net: NetIdx,
+    /// Where its first packet went: what a policy change checks it against again.
+    pub path: Path,
     pub state: ConnState,
     /// The rule that admitted it.
     pub rule: Arc<str>,
@@ -158,6 +160,16 @@ impl Conn {
     fn expired(&self, now: u32) -> bool {
         now.saturating_sub(self.last_seen) > self.state.timeout()
     }
+}
+
+/// The ports a connection's first packet came in on and went out of, and whether a policy
+/// between networks decided it (or only security groups).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Path {
+    pub in_port: u16,
+    /// `None` for a packet flooded to every port of its network.
+    pub out_port: Option<u16>,
+    pub policed: bool,
 }
 
 /// A connection that ended, with what it carried.
@@ -376,6 +388,7 @@ pub(crate) mod tests {
             orig_dst: dst,
             from_net: 0,
             to_net: 1,
+            path: Path::default(),
             state: ConnState::Unreplied,
             rule: "r".into(),
             generation: 0,

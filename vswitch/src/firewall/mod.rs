@@ -9,6 +9,7 @@
 //! - `flow`, `tcp`, `conntrack`: what a packet says, TCP state and window tracking, and the
 //!   sharded connection table;
 //! - `log`: the latest decisions of the rules that log;
+//! - `security`: per-port security groups (allow lists on top of the policies);
 //! - `stage`: the datapath decision; `reject`: the TCP reset of a `reject` rule;
 //! - `api`: the control handlers (policies, connections).
 
@@ -20,6 +21,7 @@ pub mod flow_table;
 pub mod log;
 pub mod reject;
 pub mod rule;
+pub mod security;
 pub mod stage;
 pub mod state;
 pub mod tcp;

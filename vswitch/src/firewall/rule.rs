@@ -157,7 +157,8 @@ fn group_prefixes(g: &AddressGroup) -> Result<Vec<Prefix>, String> {
         .collect()
 }
 
-fn side(policy: &str, field: &str, text: &str, names: &Names) -> Result<Side, String> {
+/// A side naming a network, an address group or a CIDR; `owner` starts the error ("policy p").
+pub(crate) fn side(owner: &str, field: &str, text: &str, names: &Names) -> Result<Side, String> {
     if let Some(&n) = names.networks.get(text) {
         return Ok(Side::Network(n));
     }
@@ -165,17 +166,17 @@ fn side(policy: &str, field: &str, text: &str, names: &Names) -> Result<Side, St
         return Ok(Side::Group(g.clone()));
     }
     if text.contains('/') {
-        return Prefix::from_str(text).map(Side::Cidr).map_err(|()| {
-            format!("policy {policy}: --{field} {text} is not a CIDR; write ADDR/LEN")
-        });
+        return Prefix::from_str(text)
+            .map(Side::Cidr)
+            .map_err(|()| format!("{owner}: --{field} {text} is not a CIDR; write ADDR/LEN"));
     }
     Err(format!(
-        "policy {policy}: --{field} {text} is neither a network, a group nor a CIDR; add the network or group, or write ADDR/LEN"
+        "{owner}: --{field} {text} is neither a network, a group nor a CIDR; add the network or group, or write ADDR/LEN"
     ))
 }
 
-fn port_range(policy: &str, text: &str) -> Result<(u16, u16), String> {
-    let bad = || format!("policy {policy}: --port {text}: use N or N-M with 0 <= N <= M <= 65535");
+fn port_range(owner: &str, text: &str) -> Result<(u16, u16), String> {
+    let bad = || format!("{owner}: --port {text}: use N or N-M with 0 <= N <= M <= 65535");
     let (lo, hi) = match text.split_once('-') {
         Some((a, b)) => (a.trim().parse::<u16>(), b.trim().parse::<u16>()),
         None => (text.trim().parse::<u16>(), text.trim().parse::<u16>()),
@@ -186,11 +187,65 @@ fn port_range(policy: &str, text: &str) -> Result<(u16, u16), String> {
     }
 }
 
+/// What a rule matches beyond its sides: protocol, destination ports, ICMP type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct L4 {
+    pub proto: Proto,
+    /// Inclusive destination port range (0-65535 when the rule names none).
+    pub ports: (u16, u16),
+    pub icmp_type: Option<u8>,
+}
+
+impl L4 {
+    #[inline]
+    pub fn matches(&self, proto: u8, dport: u16, icmp_type: u8) -> bool {
+        self.proto.matches(proto)
+            && (!self.proto.has_ports() || (self.ports.0..=self.ports.1).contains(&dport))
+            && self.icmp_type.is_none_or(|t| t == icmp_type)
+    }
+}
+
+/// Parses `--proto`, `--port` and `--icmp-type`; `owner` starts the error ("policy p").
+pub(crate) fn l4(
+    owner: &str,
+    proto: Option<&str>,
+    ports: Option<&str>,
+    icmp_type: Option<u8>,
+) -> Result<L4, String> {
+    let proto = match proto.unwrap_or("any") {
+        "any" => Proto::Any,
+        "tcp" => Proto::Tcp,
+        "udp" => Proto::Udp,
+        "icmp" => Proto::Icmp,
+        other => {
+            return Err(format!(
+                "{owner}: --proto {other}: use tcp, udp, icmp or any"
+            ))
+        }
+    };
+    let ports = match ports {
+        None => (0, u16::MAX),
+        Some(_) if !proto.has_ports() => {
+            return Err(format!("{owner}: --port needs --proto tcp or udp"))
+        }
+        Some(text) => port_range(owner, text)?,
+    };
+    if icmp_type.is_some() && proto != Proto::Icmp {
+        return Err(format!("{owner}: --icmp-type needs --proto icmp"));
+    }
+    Ok(L4 {
+        proto,
+        ports,
+        icmp_type,
+    })
+}
+
 /// The typed rule of `p`.
 pub fn parse(p: &Policy, names: &Names) -> Result<Rule, String> {
     let name = p.name.as_str();
-    let from = side(name, "from", &p.from, names)?;
-    let to = side(name, "to", &p.to, names)?;
+    let owner = format!("policy {name}");
+    let from = side(&owner, "from", &p.from, names)?;
+    let to = side(&owner, "to", &p.to, names)?;
     if let (Side::Cidr(a), Side::Cidr(b)) = (&from, &to) {
         if a.addr().is_ipv4() != b.addr().is_ipv4() {
             return Err(format!(
@@ -199,27 +254,11 @@ pub fn parse(p: &Policy, names: &Names) -> Result<Rule, String> {
             ));
         }
     }
-    let proto = match p.proto.as_deref().unwrap_or("any") {
-        "any" => Proto::Any,
-        "tcp" => Proto::Tcp,
-        "udp" => Proto::Udp,
-        "icmp" => Proto::Icmp,
-        other => {
-            return Err(format!(
-                "policy {name}: --proto {other}: use tcp, udp, icmp or any"
-            ))
-        }
-    };
-    let ports = match &p.ports {
-        None => (0, u16::MAX),
-        Some(_) if !matches!(proto, Proto::Tcp | Proto::Udp) => {
-            return Err(format!("policy {name}: --port needs --proto tcp or udp"))
-        }
-        Some(text) => port_range(name, text)?,
-    };
-    if p.icmp_type.is_some() && proto != Proto::Icmp {
-        return Err(format!("policy {name}: --icmp-type needs --proto icmp"));
-    }
+    let L4 {
+        proto,
+        ports,
+        icmp_type,
+    } = l4(&owner, p.proto.as_deref(), p.ports.as_deref(), p.icmp_type)?;
     let action = match p.action.as_str() {
         "allow" => Action::Allow,
         "deny" => Action::Deny,
@@ -242,7 +281,7 @@ pub fn parse(p: &Policy, names: &Names) -> Result<Rule, String> {
         to,
         proto,
         ports,
-        icmp_type: p.icmp_type,
+        icmp_type,
         action,
         stateful: action == Action::Allow && !p.stateless,
         priority: p.priority(),

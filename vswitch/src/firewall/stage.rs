@@ -6,10 +6,11 @@
 use std::sync::Arc;
 
 use super::classifier::{Classifier, Query};
-use super::conntrack::{Conn, ConnKey, ConnState, Conntrack, Endpoint};
+use super::conntrack::{Conn, ConnKey, ConnState, Conntrack, Endpoint, Path};
 use super::flow::{FiveTuple, Flow};
 use super::log::{FirewallLog, LogEntry};
 use super::rule::Action;
+use super::security::{self, Direction};
 use super::tcp::{Invalid, Tcp};
 use crate::config::snapshot::NetIdx;
 use crate::packet::{icmp, ipproto};
@@ -24,6 +25,8 @@ pub struct Firewall {
     /// Keep established connections a policy change no longer allows.
     pub keep_on_policy_change: bool,
     pub log: Arc<FirewallLog>,
+    /// Some port has security groups.
+    pub secured_ports: bool,
 }
 
 /// The firewall's word on one packet.
@@ -78,12 +81,14 @@ fn opening_query(conn: &Conn, proto: u8) -> Query {
     }
 }
 
-fn track(fw: &Firewall, conn: &mut Conn, f: &Flow, now: u32) -> (Known, bool) {
+fn track(ctx: &Context<'_>, conn: &mut Conn, f: &Flow) -> (Known, bool) {
+    let fw = &ctx.snap.firewall;
     let classifier = &fw.classifier;
     if conn.generation != classifier.generation {
-        match classifier.decide(&opening_query(conn, f.tuple.proto)) {
-            Some((i, Action::Allow)) => {
-                conn.rule = classifier.rule(i).name.clone();
+        let q = opening_query(conn, f.tuple.proto);
+        match admit(ctx, &q, &conn.path, |_, _| {}) {
+            Admitted::Tracked(name) => {
+                conn.rule = name;
                 conn.generation = classifier.generation;
             }
             _ if fw.keep_on_policy_change => conn.generation = classifier.generation,
@@ -110,7 +115,7 @@ fn track(fw: &Firewall, conn: &mut Conn, f: &Flow, now: u32) -> (Known, bool) {
         (state @ ConnState::Unreplied, _) if dir == 1 => *state = ConnState::Replied,
         _ => {}
     }
-    conn.last_seen = now;
+    conn.last_seen = ctx.now;
     conn.packets[dir] += 1;
     conn.bytes[dir] += u64::from(f.len);
     (Known::Decided(Decision::Pass), false)
@@ -123,13 +128,23 @@ pub fn prefetch(fw: &Firewall, f: &Flow, zone: u16) {
     fw.conntrack.prefetch(&key(zone, &f.tuple));
 }
 
-/// The firewall's decision for the IP packet read as `f` that the router moves from network
-/// `from_net` to `to_net` in VRF `zone`.
-pub fn check(ctx: &Context<'_>, f: &Flow, zone: u16, from_net: NetIdx, to_net: NetIdx) -> Decision {
+/// Where a packet goes, as the firewall sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    /// The connection-table zone (the VRF, or a network of its own).
+    pub zone: u16,
+    pub from_net: NetIdx,
+    pub to_net: NetIdx,
+    pub path: Path,
+}
+
+/// The firewall's decision for the IP packet read as `f` on its way `route`.
+pub fn check(ctx: &Context<'_>, f: &Flow, route: &Route) -> Decision {
     let fw = &ctx.snap.firewall;
     let ct = &fw.conntrack;
+    let zone = route.zone;
     let k = key(zone, &f.tuple);
-    match ct.with(&k, ctx.now, |conn| track(fw, conn, f, ctx.now)) {
+    match ct.with(&k, ctx.now, |conn| track(ctx, conn, f)) {
         Some(Known::Decided(d)) => return d,
         Some(Known::Reopen) | None => {}
     }
@@ -154,50 +169,96 @@ pub fn check(ctx: &Context<'_>, f: &Flow, zone: u16, from_net: NetIdx, to_net: N
     } else if f.tuple.proto == ipproto::TCP {
         return Decision::Drop(DropReason::CtInvalid);
     }
-    open(ctx, fw, k, f, from_net, to_net)
+    open(ctx, fw, k, f, route)
 }
 
-/// A packet no connection admits: the first matching rule decides; an allow opens a
-/// connection (unless stateless).
-fn open(
+/// What the rules make of a new connection.
+enum Admitted {
+    /// Open a tracked connection, admitted by the rule or security group named.
+    Tracked(Arc<str>),
+    /// Pass without tracking (a stateless allow, no security group involved).
+    Untracked,
+    Refused(Decision),
+}
+
+/// The security groups of `port` on the `dir` side of `q`: `None` when the port has none.
+fn port_admits(
     ctx: &Context<'_>,
-    fw: &Firewall,
-    k: ConnKey,
-    f: &Flow,
-    from_net: NetIdx,
-    to_net: NetIdx,
-) -> Decision {
-    let classifier: &Classifier = &fw.classifier;
+    port: Option<u16>,
+    dir: Direction,
+    q: &Query,
+) -> Option<Option<Arc<str>>> {
+    let sec = ctx.snap.port(port?)?.security.as_ref()?;
+    Some(sec.admits(dir, q).cloned())
+}
+
+/// The decision of the policies (when the packet crosses networks or an isolated one) and of
+/// the security groups of the ports it leaves and enters, for the first packet `q` of a
+/// connection.
+/// `decided` is told which rule decided, if one did.
+fn admit(
+    ctx: &Context<'_>,
+    q: &Query,
+    path: &Path,
+    decided: impl FnOnce(usize, Action),
+) -> Admitted {
+    let fw = &ctx.snap.firewall;
+    let mut admitted = None;
+    let mut stateful = false;
+    if path.policed {
+        let classifier = &fw.classifier;
+        let Some((i, action)) = classifier.decide(q) else {
+            return Admitted::Refused(Decision::Drop(DropReason::PolicyDeny));
+        };
+        decided(i, action);
+        let rule = classifier.rule(i);
+        match action {
+            Action::Deny => return Admitted::Refused(Decision::Drop(DropReason::PolicyDeny)),
+            Action::Reject => return Admitted::Refused(Decision::Reject(DropReason::PolicyReject)),
+            Action::Allow => {}
+        }
+        admitted = Some(rule.name.clone());
+        stateful = rule.stateful;
+    }
+    if fw.secured_ports && !security::exempt(q) {
+        for (port, dir) in [
+            (Some(path.in_port), Direction::Egress),
+            (path.out_port, Direction::Ingress),
+        ] {
+            match port_admits(ctx, port, dir, q) {
+                None => {}
+                Some(None) => return Admitted::Refused(Decision::Drop(DropReason::SecurityGroup)),
+                Some(Some(group)) => {
+                    stateful = true;
+                    admitted.get_or_insert(group);
+                }
+            }
+        }
+    }
+    match admitted {
+        Some(name) if stateful => Admitted::Tracked(name),
+        _ => Admitted::Untracked,
+    }
+}
+
+/// A packet no connection admits: the policies and security groups decide; what they allow
+/// opens a connection (unless only a stateless rule allowed it).
+fn open(ctx: &Context<'_>, fw: &Firewall, k: ConnKey, f: &Flow, route: &Route) -> Decision {
     let q = Query {
-        from_net,
-        to_net,
+        from_net: route.from_net,
+        to_net: route.to_net,
         src: f.tuple.src,
         dst: f.tuple.dst,
         proto: f.tuple.proto,
         dport: f.tuple.dport,
         icmp_type: f.icmp_type,
     };
-    let Some((i, action)) = classifier.decide(&q) else {
-        return Decision::Drop(DropReason::PolicyDeny);
+    let decided = |i, action| count(ctx, fw, i, action, f, route);
+    let rule = match admit(ctx, &q, &route.path, decided) {
+        Admitted::Refused(d) => return d,
+        Admitted::Untracked => return Decision::Pass,
+        Admitted::Tracked(name) => name,
     };
-    classifier.hit(i);
-    let rule = classifier.rule(i);
-    if rule.log {
-        fw.log.record(LogEntry {
-            at: ctx.now,
-            rule: rule.name.clone(),
-            action,
-            tuple: f.tuple,
-            from_net,
-            to_net,
-        });
-    }
-    match action {
-        Action::Deny => return Decision::Drop(DropReason::PolicyDeny),
-        Action::Reject => return Decision::Reject(DropReason::PolicyReject),
-        Action::Allow if !rule.stateful => return Decision::Pass,
-        Action::Allow => {}
-    }
     let state = match &f.tcp {
         Some(seg) => ConnState::Tcp(Tcp::open(seg)),
         None => ConnState::Unreplied,
@@ -205,11 +266,12 @@ fn open(
     let conn = Conn {
         orig_src: Endpoint::new(f.tuple.src, f.tuple.sport),
         orig_dst: Endpoint::new(f.tuple.dst, f.tuple.dport),
-        from_net,
-        to_net,
+        from_net: route.from_net,
+        to_net: route.to_net,
+        path: route.path,
         state,
-        rule: rule.name.clone(),
-        generation: classifier.generation,
+        rule,
+        generation: fw.classifier.generation,
         created: ctx.now,
         last_seen: ctx.now,
         packets: [1, 0],
@@ -218,5 +280,21 @@ fn open(
     match fw.conntrack.insert(k, conn) {
         Ok(()) => Decision::Pass,
         Err(_) => Decision::Drop(DropReason::CtFull),
+    }
+}
+
+/// Counts (and logs, when it asks) the decision of rule `i`.
+fn count(ctx: &Context<'_>, fw: &Firewall, i: usize, action: Action, f: &Flow, route: &Route) {
+    fw.classifier.hit(i);
+    let rule = fw.classifier.rule(i);
+    if rule.log {
+        fw.log.record(LogEntry {
+            at: ctx.now,
+            rule: rule.name.clone(),
+            action,
+            tuple: f.tuple,
+            from_net: route.from_net,
+            to_net: route.to_net,
+        });
     }
 }

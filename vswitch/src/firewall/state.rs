@@ -10,7 +10,7 @@ use super::conntrack::{Conntrack, DEFAULT_LIMIT};
 use super::log::FirewallLog;
 use super::rule;
 use super::stage::Firewall;
-use crate::config::model::{AddressGroup, Model, Policy};
+use crate::config::model::{AddressGroup, Model, Policy, SecurityGroup};
 
 #[derive(Debug, Default)]
 pub struct FirewallState {
@@ -19,12 +19,15 @@ pub struct FirewallState {
     hits: HashMap<String, Arc<RuleHits>>,
     policies: Vec<Policy>,
     groups: Vec<AddressGroup>,
+    security_groups: Vec<SecurityGroup>,
+    /// Ports and their security groups.
+    attached: Vec<(String, Vec<String>)>,
     generation: u64,
 }
 
 impl FirewallState {
     /// Follows a new model: the table's limit, counters for new policies, a new generation
-    /// when the policies (or the networks they name) changed.
+    /// when the policies, groups or security groups (or the ports they are on) changed.
     pub fn sync(&mut self, model: &Model) {
         self.conntrack
             .set_limit(model.conntrack.limit.unwrap_or(DEFAULT_LIMIT));
@@ -34,9 +37,22 @@ impl FirewallState {
         for p in &model.policies {
             self.hits.entry(p.name.clone()).or_default();
         }
-        if self.policies != model.policies || self.groups != model.groups || self.generation == 0 {
+        let attached: Vec<(String, Vec<String>)> = model
+            .ports
+            .iter()
+            .filter(|p| !p.security_groups.is_empty())
+            .map(|p| (p.name.clone(), p.security_groups.clone()))
+            .collect();
+        if self.policies != model.policies
+            || self.groups != model.groups
+            || self.security_groups != model.security_groups
+            || self.attached != attached
+            || self.generation == 0
+        {
             self.policies = model.policies.clone();
             self.groups = model.groups.clone();
+            self.security_groups = model.security_groups.clone();
+            self.attached = attached;
             self.generation += 1;
         }
     }
@@ -52,6 +68,7 @@ impl FirewallState {
             conntrack: self.conntrack.clone(),
             keep_on_policy_change: model.conntrack.keep_on_policy_change,
             log: self.log.clone(),
+            secured_ports: false,
         }
     }
 

@@ -73,10 +73,12 @@ pub enum DropReason {
     TcpWindow,
     /// The connection table is at its limit; the new connection was refused.
     CtFull,
+    /// A port's security groups have no rule that allows it.
+    SecurityGroup,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 30] = [
+    pub const ALL: [DropReason; 31] = [
         DropReason::Runt,
         DropReason::Oversize,
         DropReason::BadSrcMac,
@@ -107,6 +109,7 @@ impl DropReason {
         DropReason::TcpFlags,
         DropReason::TcpWindow,
         DropReason::CtFull,
+        DropReason::SecurityGroup,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -142,6 +145,7 @@ impl DropReason {
             DropReason::TcpFlags => "tcp_flags",
             DropReason::TcpWindow => "tcp_window",
             DropReason::CtFull => "ct_full",
+            DropReason::SecurityGroup => "security_group",
         }
     }
 }

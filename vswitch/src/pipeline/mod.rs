@@ -13,8 +13,9 @@ pub mod worker;
 
 use crate::bridge::stage as bridge;
 use crate::config::snapshot::{NetIdx, Snapshot};
+use crate::firewall::conntrack::Path;
 use crate::firewall::flow::{parse as parse_flow, Flow};
-use crate::firewall::stage::{self as firewall, Decision};
+use crate::firewall::stage::{self as firewall, Decision, Route};
 use crate::packet::{eth, ethertype, MacAddr};
 use crate::router::stage as router;
 use crate::router::table::GATEWAY_MAC;
@@ -98,14 +99,29 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
 
     for ((mut buf, meta), flow) in pkts.drain(..).zip(metas.iter_mut()).zip(flows.iter()) {
         let (from_net, src_mac) = (meta.net, meta.src);
+        let unicast = !meta.dst.is_multicast();
         let mut verdict = if meta.to_router {
             router::handle(ctx, &mut scratch.router, in_port, &mut buf, meta)
         } else {
             meta.verdict
         };
         let within_isolated = !meta.to_router && isolated_unicast(ctx.snap, meta, &verdict);
-        if (meta.net != from_net || within_isolated) && crosses(&verdict, buf.data()) {
-            let from = (from_net, src_mac);
+        let policed = meta.net != from_net || within_isolated;
+        let secured = unicast && secured(ctx.snap, in_port, &verdict);
+        if (policed || secured) && crosses(&verdict, buf.data()) {
+            let path = Path {
+                in_port,
+                out_port: match verdict {
+                    Verdict::Unicast(to) => Some(to),
+                    _ => None,
+                },
+                policed,
+            };
+            let from = Origin {
+                net: from_net,
+                mac: src_mac,
+                path,
+            };
             verdict = filter(
                 ctx,
                 &mut scratch.router,
@@ -164,6 +180,22 @@ fn isolated_unicast(snap: &Snapshot, meta: &Meta, verdict: &Verdict) -> bool {
             .is_some_and(|n| n.isolated)
 }
 
+/// Where a packet the firewall checks came from, and the ports it crosses.
+struct Origin {
+    net: NetIdx,
+    mac: MacAddr,
+    path: Path,
+}
+
+/// Whether the port a unicast packet comes in on, or the one it goes out of, has security
+/// groups.
+#[inline]
+fn secured(snap: &Snapshot, in_port: u16, verdict: &Verdict) -> bool {
+    let has = |p: u16| snap.port(p).is_some_and(|p| p.security.is_some());
+    snap.firewall.secured_ports
+        && (has(in_port) || matches!(verdict, Verdict::Unicast(to) if has(*to)))
+}
+
 /// An IP packet on its way into another network (not the ARP request or error the gateway
 /// wrote in its place), or between endpoints of an isolated one: the firewall's to check.
 #[inline]
@@ -186,15 +218,17 @@ fn filter<B: PacketBuf>(
     buf: &mut B,
     meta: &mut Meta,
     flow: &Option<Flow>,
-    (from_net, src_mac): (NetIdx, MacAddr),
+    from: Origin,
     verdict: Verdict,
 ) -> Verdict {
-    if ctx
-        .snap
-        .firewall
-        .classifier
-        .pair_is_open(from_net, meta.net)
-    {
+    let Origin {
+        net: from_net,
+        mac: src_mac,
+        path,
+    } = from;
+    let fw = &ctx.snap.firewall;
+    let no_groups = !fw.secured_ports;
+    if path.policed && no_groups && fw.classifier.pair_is_open(from_net, meta.net) {
         return verdict;
     }
     // Connections of a network without a gateway (isolated, not routed) get a zone of their own.
@@ -213,7 +247,13 @@ fn filter<B: PacketBuf>(
             None => return Verdict::Drop(DropReason::BadIp),
         },
     };
-    match firewall::check(ctx, flow, zone, from_net, meta.net) {
+    let route = Route {
+        zone,
+        from_net,
+        to_net: meta.net,
+        path,
+    };
+    match firewall::check(ctx, flow, &route) {
         Decision::Pass => verdict,
         Decision::Drop(reason) => Verdict::Drop(reason),
         Decision::Reject(reason) => {
