@@ -96,7 +96,8 @@ def pipeline(workers, pairs, size, seconds, frames=None):
 
 
 def stage_bench():
-    """Per-stage L2 cycles/packet rows, and the routed figures (see perf/src/routed.rs)."""
+    """Per-stage L2 cycles/packet rows, and the routed and firewall figures (see
+    perf/src/routed.rs and perf/src/firewall.rs; the firewall ones go into `routed`)."""
     exe = os.path.join(ROOT, "target", "release", "stage-bench")
     p = subprocess.run([exe], capture_output=True, text=True, timeout=600, check=False)
     rows = []
@@ -113,7 +114,21 @@ def stage_bench():
         if m:
             routed.update({"routes_10": float(m.group(1)), "routes_1m": float(m.group(2)),
                            "routes_1m_64k_flows": float(m.group(3))})
+        for key, pattern in FIREWALL_LINES:
+            m = re.search(pattern, line)
+            if m:
+                routed.update({k: float(v) for k, v in zip(key, m.groups())})
     return rows, routed
+
+
+# stage-bench's firewall lines: the figures each gives, and how to read them.
+FIREWALL_LINES = [
+    (("fw_publish_100k_s",), r"publish of 100000 policies ([\d.]+) s"),
+    (("fw_classify_100", "fw_classify_100k"),
+     r"classification: 100 rules ([\d.]+), 100000 rules ([\d.]+)"),
+    (("fw_flows_1k", "fw_flows_1m"), r"established flows: 1000 flows ([\d.]+), 1000000 flows ([\d.]+)"),
+    (("fw_new_conn_mps",), r"new connections: [\d.]+ cycles each, ([\d.]+) M/s"),
+]
 
 
 def callgrind():
@@ -283,6 +298,10 @@ def main():
           "{routes_1m_64k_flows}".format(**{k: routed_stages.get(k) for k in
                                              ("host_pair", "routes_10", "routes_1m",
                                               "routes_1m_64k_flows")}))
+    print("firewall: publish of 100K policies {fw_publish_100k_s} s; first-packet classification "
+          "100 rules {fw_classify_100}, 100K rules {fw_classify_100k} cycles; established flows "
+          "1K {fw_flows_1k}, 1M {fw_flows_1m} cycles/packet; new connections {fw_new_conn_mps} M/s "
+          "per core".format(**{k: routed_stages.get(k) for keys, _ in FIREWALL_LINES for k in keys}))
     print("\ntargets")
     for t in report["targets"]:
         print(f"  {'ok  ' if t['ok'] else 'MISS'} {t['name']}: {t['value']} (target {t['target']})")

@@ -216,6 +216,18 @@ def check_targets(report):
     loss = round(1 - small / large, 3) if small and large else None
     checks.append(("routed cycles/packet, 10 -> 1M routes (1K flows), loss", loss, "<= 0.10",
                    loss is not None and loss <= 0.10))
+    publish = routed.get("fw_publish_100k_s")
+    checks.append(("publish of 100K policies (s)", publish, "< 2.0",
+                   publish is not None and publish < 2.0))
+    first = ratio(routed.get("fw_classify_100k"), routed.get("fw_classify_100"))
+    checks.append(("first-packet classification, 100K rules vs 100 (cycles)", first, "<= 2.0",
+                   first is not None and first <= 2.0))
+    flows = ratio(routed.get("fw_flows_1m"), routed.get("fw_flows_1k"))
+    loss = round(flows - 1, 3) if flows is not None else None
+    checks.append(("established flows 1K -> 1M, cycles/packet loss", loss, "<= 0.20",
+                   loss is not None and loss <= 0.20))
+    checks.append(("new connections per core (M/s)", routed.get("fw_new_conn_mps"), ">= 1.0",
+                   at_least(routed.get("fw_new_conn_mps"), 1.0)))
     return checks
 
 
