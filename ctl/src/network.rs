@@ -74,6 +74,10 @@ pub struct AddArgs {
     /// FDB aging time in seconds [default: 300].
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u32).range(1..))]
     fdb_aging: Option<u32>,
+    /// Most tracked connections this network's endpoints open at once [default: only the
+    /// switch-wide limit].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    conntrack_limit: Option<u32>,
     /// Succeed if the network already exists.
     #[arg(long)]
     exist_ok: bool,
@@ -96,6 +100,7 @@ impl AddArgs {
                 isolated: self.isolated,
                 mac_limit: self.mac_limit.unwrap_or(0),
                 fdb_aging_secs: self.fdb_aging.unwrap_or(0),
+                conntrack_limit: self.conntrack_limit.unwrap_or(0),
                 ports: Vec::new(),
             }),
             exist_ok: self.exist_ok,
@@ -175,6 +180,10 @@ fn render_show(n: &Network) -> String {
         .add("isolated", output::yes_no(n.isolated))
         .add("mac-limit", or_default(n.mac_limit))
         .add("fdb-aging", or_default(n.fdb_aging_secs))
+        .add(
+            "conntrack-limit",
+            output::nonzero_or_dash(n.conntrack_limit),
+        )
         .add("ports", output::list(&n.ports));
     fields.render()
 }
@@ -228,6 +237,7 @@ mod tests {
             isolated: false,
             mac_limit: 0,
             fdb_aging_secs: 60,
+            conntrack_limit: 0,
             ports: vec!["vm1".into(), "vm2".into()],
         }
     }

@@ -310,7 +310,21 @@ fn render_stats(s: &ConntrackStatsResponse) -> String {
         .add("created", s.created)
         .add("ended", s.ended)
         .add("refused (table full)", s.refused_full);
-    f.render()
+    let mut text = f.render();
+    if !s.networks.is_empty() {
+        let mut table = Table::new(&["NETWORK", "CONNECTIONS", "LIMIT", "REFUSED"]);
+        for n in &s.networks {
+            table.row(vec![
+                n.network.clone(),
+                n.connections.to_string(),
+                output::nonzero_or_dash(n.limit),
+                n.refused_full.to_string(),
+            ]);
+        }
+        text.push_str("\n\n");
+        text.push_str(&table.render());
+    }
+    text
 }
 
 #[cfg(test)]

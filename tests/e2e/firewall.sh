@@ -181,11 +181,36 @@ log "vswitchd RSS grew by $grown MB"
 assert_le "$grown" 64 "vswitchd RSS growth (MB) under the flood"
 sleep 0.5
 assert_gt "$(lines "$WORK/stream2")" "$n0" "lines of the kept connection during the flood"
+web=$(printf '%s' "$stats" | json_get '[n for n in d["networks"] if n["network"] == "web"][0].get("connections", 0)')
+assert_ge "$web" 19000 "connections the web network opened (conntrack stats per network)"
+log "$(vs conntrack stats)"
 
 step "conntrack flush"
 out=$(vs conntrack flush)
 assert_contains "$out" "flushed" "conntrack flush"
 assert_le "$(vs --json conntrack stats | json_get 'd.get("connections", 0)')" 5 "connections after flush"
+
+step "a network's own connection limit: an isolated network of 50 stops at 50"
+vs network add lab --isolated --conntrack-limit 50 >/dev/null
+assert_contains "$(vs network show lab)" "conntrack-limit: 50" "network show"
+make_host l1 203.0.113.141/24
+make_host l2 203.0.113.142/24
+inns l2 ip route add blackhole 203.0.113.192/26
+vs port add pl1 --type af-packet --iface "$(rif l1)" --network lab >/dev/null
+vs port add pl2 --type af-packet --iface "$(rif l2)" --network lab >/dev/null
+vs policy add lab-web --from lab --to lab --proto tcp --port 8080 --action allow >/dev/null
+out=$(inns l1 timeout 60 "$PYTHON" "$E2E_DIR/tools/synflood.py" --iface "$(hif l1)" \
+    --src-mac "$(host_mac l1)" --dst-mac "$(host_mac l2)" --sources 203.0.113.192/26 \
+    --dst 203.0.113.142 --port 8080 --count 2000)
+stats=$(vs --json conntrack stats)
+lab=$(printf '%s' "$stats" | json_get '[n for n in d["networks"] if n["network"] == "lab"][0]')
+log "lab: $lab"
+assert_eq "$(printf '%s' "$lab" | json_get 'd.get("connections", 0)')" 50 "lab's connections"
+assert_gt "$(port_counter pl1 drops.ct_network_full)" 1000 "pl1 drops.ct_network_full"
+vs policy del lab-web >/dev/null
+vs port del pl1 >/dev/null
+vs port del pl2 >/dev/null
+vs network del lab >/dev/null
 
 step "bad policies are refused with one line, the model unchanged"
 gen=$(vs --json status | json_get 'd["generation"]')

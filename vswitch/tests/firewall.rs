@@ -501,3 +501,33 @@ fn security_groups_filter_a_port_inside_its_network_and_on_top_of_policies() {
     let syn = tcp(A, A_IP, D_IP, (40000, 5432), SYN, 1, 0, b"");
     assert_eq!(sw.send(1, &[syn])[0].0, 2);
 }
+
+#[test]
+fn a_network_at_its_connection_limit_opens_no_more_and_others_go_on() {
+    let json = model(POLICIES, "").replacen(
+        r#"{"name": "web","#,
+        r#"{"name": "web", "conntrack_limit": 5,"#,
+        1,
+    );
+    let mut sw = tiers(&json);
+    let queries: Vec<Vec<u8>> = (0..8)
+        .map(|i| {
+            let mut f = udp(W, W_IP, A_IP, 53);
+            f[34..36].copy_from_slice(&(41000u16 + i).to_be_bytes());
+            f[40..42].fill(0); // no UDP checksum after the port change
+            f
+        })
+        .collect();
+    assert_eq!(sw.send(0, &queries).len(), 5, "five connections, then none");
+    assert_eq!(sw.drops(0, DropReason::CtNetworkFull), 3);
+    let web = sw.snap.networks[0].conn_quota;
+    assert_eq!(sw.snap.firewall.conntrack.quota(web), (5, Some(5), 3));
+    // Established ones go on, and app opens its own.
+    assert_eq!(sw.send(0, &queries[..1]).len(), 1);
+    let syn = tcp(A, A_IP, D_IP, (40000, 5432), SYN, 1, 0, b"");
+    assert_eq!(sw.send(1, &[syn]).len(), 1);
+    // Ending web's connections frees its quota.
+    sw.snap.firewall.conntrack.flush(1, None);
+    assert_eq!(sw.snap.firewall.conntrack.quota(web).0, 0);
+    assert_eq!(sw.send(0, &queries[5..]).len(), 3);
+}

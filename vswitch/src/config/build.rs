@@ -118,6 +118,7 @@ pub fn build(
                 .get(&n.name)
                 .and_then(|leases| crate::dhcp::server::settings(n, leases.clone()).map(Arc::new)),
             isolated: n.isolated,
+            conn_quota: learned.firewall.quota_of(&n.name),
         })
         .collect();
     let (vrfs, gateways) = crate::router::build::build(model, &learned.neighbors, &net_index);

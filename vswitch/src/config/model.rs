@@ -161,6 +161,10 @@ pub struct Network {
     pub mac_limit: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fdb_aging_secs: Option<u32>,
+    /// Most tracked connections its endpoints open at once (default: only the switch-wide
+    /// limit applies); new ones beyond are dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conntrack_limit: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -74,6 +74,8 @@ pub struct NetworkEntry {
     pub dhcp: Option<Arc<crate::dhcp::server::DhcpServer>>,
     /// `--isolated`: IP between its endpoints passes only where a policy allows it.
     pub isolated: bool,
+    /// The connection-table quota of the connections its endpoints open.
+    pub conn_quota: u16,
 }
 
 /// One RX queue a worker polls.

@@ -190,6 +190,12 @@ fn validate_network(n: &Network) -> Result<()> {
         }
     }
     validate_dhcp(n, &subnets)?;
+    if n.conntrack_limit == Some(0) {
+        return Err(invalid(format!(
+            "network {}: conntrack limit must be at least 1 (leave it out for none)",
+            n.name
+        )));
+    }
     if n.mac_limit == Some(0) {
         return Err(invalid(format!(
             "network {}: mac limit must be at least 1",

@@ -33,6 +33,7 @@ pub fn network_from_pb(n: &pb::Network) -> Result<Network, ConfigError> {
         isolated: n.isolated,
         mac_limit: (n.mac_limit != 0).then_some(n.mac_limit),
         fdb_aging_secs: (n.fdb_aging_secs != 0).then_some(n.fdb_aging_secs),
+        conntrack_limit: (n.conntrack_limit != 0).then_some(n.conntrack_limit),
     })
 }
 
@@ -53,6 +54,7 @@ pub fn network_to_pb(model: &Model, n: &Network) -> pb::Network {
         fdb_aging_secs: n
             .fdb_aging_secs
             .unwrap_or(crate::bridge::fdb::DEFAULT_AGING_SECS),
+        conntrack_limit: n.conntrack_limit.unwrap_or(0),
         ports: model
             .ports
             .iter()

@@ -8,8 +8,8 @@ use super::pb::{
     ConntrackStatsResponse, DeleteGroupRequest, DeleteGroupResponse, DeletePolicyRequest,
     DeletePolicyResponse, FlushConnectionsRequest, FlushConnectionsResponse,
     ListConnectionsRequest, ListConnectionsResponse, ListGroupsRequest, ListGroupsResponse,
-    ListPoliciesRequest, ListPoliciesResponse, LogEntry, PolicyEntry, ReadLogRequest,
-    ReadLogResponse, SetGroupRequest,
+    ListPoliciesRequest, ListPoliciesResponse, LogEntry, NetworkConnections, PolicyEntry,
+    ReadLogRequest, ReadLogResponse, SetGroupRequest,
 };
 use super::pb::{
     AddSecurityGroupRequest, AddSecurityRuleRequest, DeleteSecurityGroupRequest,
@@ -322,6 +322,16 @@ impl FirewallService for FirewallApi {
             created: s.created,
             ended: s.ended,
             refused_full: s.refused_full,
+            networks: s
+                .networks
+                .into_iter()
+                .map(|n| NetworkConnections {
+                    network: n.network,
+                    connections: n.connections,
+                    limit: n.limit.unwrap_or(0),
+                    refused_full: n.refused_full,
+                })
+                .collect(),
         }))
     }
 }

@@ -352,13 +352,22 @@ pub fn flush(mgr: &ConfigManager, vrf: Option<&str>) -> Result<usize> {
     Ok(snap.firewall.conntrack.flush(clock::now_secs(), zone))
 }
 
-/// The table's size, limit and lifetime counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The table's size, limit and lifetime counters, and each network's share.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConntrackStats {
     pub connections: u32,
     pub limit: u32,
     pub created: u64,
     pub ended: u64,
+    pub refused_full: u64,
+    pub networks: Vec<NetworkConnections>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkConnections {
+    pub network: String,
+    pub connections: u32,
+    pub limit: Option<u32>,
     pub refused_full: u64,
 }
 
@@ -371,5 +380,18 @@ pub fn stats(mgr: &ConfigManager) -> ConntrackStats {
         created: ct.stats.created.load(Ordering::Relaxed),
         ended: ct.stats.ended.load(Ordering::Relaxed),
         refused_full: ct.stats.full.load(Ordering::Relaxed),
+        networks: snap
+            .networks
+            .iter()
+            .map(|n| {
+                let (connections, limit, refused_full) = ct.quota(n.conn_quota);
+                NetworkConnections {
+                    network: n.name.to_string(),
+                    connections,
+                    limit,
+                    refused_full,
+                }
+            })
+            .collect(),
     }
 }

@@ -138,6 +138,8 @@ pub struct Conn {
     pub to_net: NetIdx,
     /// Where its first packet went: what a policy change checks it against again.
     pub path: Path,
+    /// The quota of the network that opened it (0: none).
+    pub quota: u16,
     pub state: ConnState,
     /// The rule that admitted it.
     pub rule: Arc<str>,
@@ -189,6 +191,37 @@ pub struct ConntrackStats {
     pub full: AtomicU64,
 }
 
+/// Quota slots: slot 0 is no network's; networks get the others (see `FirewallState`).
+pub const QUOTAS: usize = 4096;
+
+/// The connections one network's endpoints have open, and its limit.
+#[derive(Debug)]
+struct Quota {
+    count: AtomicU32,
+    limit: AtomicU32,
+    refused: AtomicU64,
+}
+
+impl Default for Quota {
+    fn default() -> Self {
+        Quota {
+            count: AtomicU32::new(0),
+            limit: AtomicU32::new(u32::MAX),
+            refused: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Takes one from `counter` unless it is at `limit`.
+#[inline]
+fn take(counter: &AtomicU32, limit: u32) -> bool {
+    counter
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+            (c < limit).then_some(c + 1)
+        })
+        .is_ok()
+}
+
 /// A shard on a cache line of its own: workers locking neighbouring shards do not contend
 /// for one line.
 #[derive(Debug, Default)]
@@ -205,6 +238,7 @@ pub struct Conntrack {
     shards: Box<[Shard]>,
     count: AtomicU32,
     limit: AtomicU32,
+    quotas: Box<[Quota]>,
     pub stats: ConntrackStats,
     ended: Mutex<VecDeque<FlowRecord>>,
 }
@@ -215,9 +249,14 @@ impl Default for Conntrack {
     }
 }
 
-/// The table is at its limit.
+/// Why a new connection was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Full;
+pub enum Full {
+    /// The table is at its limit.
+    Table,
+    /// The opening network is at its limit.
+    Network,
+}
 
 impl Conntrack {
     pub fn new(limit: u32) -> Conntrack {
@@ -225,6 +264,7 @@ impl Conntrack {
             shards: (0..SHARDS).map(|_| Shard::default()).collect(),
             count: AtomicU32::new(0),
             limit: AtomicU32::new(limit),
+            quotas: (0..QUOTAS).map(|_| Quota::default()).collect(),
             stats: ConntrackStats::default(),
             ended: Mutex::new(VecDeque::new()),
         }
@@ -236,6 +276,25 @@ impl Conntrack {
 
     pub fn limit(&self) -> u32 {
         self.limit.load(Ordering::Relaxed)
+    }
+
+    /// Limits the connections of quota `id` (`None`: no limit of its own).
+    pub fn set_quota_limit(&self, id: u16, limit: Option<u32>) {
+        if let Some(q) = self.quotas.get(usize::from(id)).filter(|_| id != 0) {
+            q.limit.store(limit.unwrap_or(u32::MAX), Ordering::Relaxed);
+        }
+    }
+
+    /// Quota `id`'s connections, limit (`None`: none) and refusals.
+    pub fn quota(&self, id: u16) -> (u32, Option<u32>, u64) {
+        self.quotas.get(usize::from(id)).map_or((0, None, 0), |q| {
+            let limit = q.limit.load(Ordering::Relaxed);
+            (
+                q.count.load(Ordering::Relaxed),
+                (limit != u32::MAX).then_some(limit),
+                q.refused.load(Ordering::Relaxed),
+            )
+        })
     }
 
     pub fn len(&self) -> u32 {
@@ -289,32 +348,42 @@ impl Conntrack {
         Some(r)
     }
 
-    /// Adds a new connection unless the table is full (existing ones are never evicted).
+    /// Adds a new connection unless the table, or its network's quota, is full (existing
+    /// connections are never evicted).
     pub fn insert(&self, key: ConnKey, conn: Conn) -> Result<(), Full> {
-        let limit = self.limit();
-        if self
-            .count
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
-                (c < limit).then_some(c + 1)
-            })
-            .is_err()
-        {
+        if !take(&self.count, self.limit()) {
             self.stats.full.fetch_add(1, Ordering::Relaxed);
-            return Err(Full);
+            return Err(Full::Table);
+        }
+        let quoted = conn.quota != 0;
+        let quota = &self.quotas[usize::from(conn.quota) % QUOTAS];
+        if quoted && !take(&quota.count, quota.limit.load(Ordering::Relaxed)) {
+            self.count.fetch_sub(1, Ordering::Relaxed);
+            quota.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(Full::Network);
         }
         let h = key.digest();
         let new = self.shards[shard_of(h)].0.lock().insert(h, key, conn);
         if new {
             self.stats.created.fetch_add(1, Ordering::Relaxed);
         } else {
-            // Another worker opened the same connection a moment earlier.
+            // Another worker opened the same connection a moment earlier (or a closed one
+            // reopened): it was counted already.
             self.count.fetch_sub(1, Ordering::Relaxed);
+            if quoted {
+                quota.count.fetch_sub(1, Ordering::Relaxed);
+            }
         }
         Ok(())
     }
 
     fn ended(&self, key: ConnKey, conn: Conn, now: u32, why: &'static str) {
         self.count.fetch_sub(1, Ordering::Relaxed);
+        if conn.quota != 0 {
+            self.quotas[usize::from(conn.quota) % QUOTAS]
+                .count
+                .fetch_sub(1, Ordering::Relaxed);
+        }
         self.stats.ended.fetch_add(1, Ordering::Relaxed);
         let mut ended = self.ended.lock();
         if ended.len() == ENDED_KEPT {
@@ -389,6 +458,7 @@ pub(crate) mod tests {
             from_net: 0,
             to_net: 1,
             path: Path::default(),
+            quota: 0,
             state: ConnState::Unreplied,
             rule: "r".into(),
             generation: 0,

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::classifier::{Classifier, Query};
-use super::conntrack::{Conn, ConnKey, ConnState, Conntrack, Endpoint, Path};
+use super::conntrack::{Conn, ConnKey, ConnState, Conntrack, Endpoint, Full, Path};
 use super::flow::{FiveTuple, Flow};
 use super::log::{FirewallLog, LogEntry};
 use super::rule::Action;
@@ -269,6 +269,11 @@ fn open(ctx: &Context<'_>, fw: &Firewall, k: ConnKey, f: &Flow, route: &Route) -
         from_net: route.from_net,
         to_net: route.to_net,
         path: route.path,
+        quota: ctx
+            .snap
+            .networks
+            .get(usize::from(route.from_net))
+            .map_or(0, |n| n.conn_quota),
         state,
         rule,
         generation: fw.classifier.generation,
@@ -279,7 +284,8 @@ fn open(ctx: &Context<'_>, fw: &Firewall, k: ConnKey, f: &Flow, route: &Route) -
     };
     match fw.conntrack.insert(k, conn) {
         Ok(()) => Decision::Pass,
-        Err(_) => Decision::Drop(DropReason::CtFull),
+        Err(Full::Table) => Decision::Drop(DropReason::CtFull),
+        Err(Full::Network) => Decision::Drop(DropReason::CtNetworkFull),
     }
 }
 

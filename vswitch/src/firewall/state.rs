@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::classifier::{Classifier, RuleHits};
-use super::conntrack::{Conntrack, DEFAULT_LIMIT};
+use super::conntrack::{Conntrack, DEFAULT_LIMIT, QUOTAS};
 use super::log::FirewallLog;
 use super::rule;
 use super::stage::Firewall;
@@ -22,6 +22,9 @@ pub struct FirewallState {
     security_groups: Vec<SecurityGroup>,
     /// Ports and their security groups.
     attached: Vec<(String, Vec<String>)>,
+    /// Each network's connection-table quota slot, kept for its lifetime.
+    quotas: HashMap<String, u16>,
+    next_quota: u16,
     generation: u64,
 }
 
@@ -31,6 +34,21 @@ impl FirewallState {
     pub fn sync(&mut self, model: &Model) {
         self.conntrack
             .set_limit(model.conntrack.limit.unwrap_or(DEFAULT_LIMIT));
+        self.quotas
+            .retain(|name, _| model.networks.iter().any(|n| n.name == *name));
+        for n in &model.networks {
+            let id = match self.quotas.get(&n.name) {
+                Some(&id) => id,
+                None => {
+                    // Slots are handed out in turn (never 0), so that a new network does not
+                    // inherit the connections of one just deleted.
+                    self.next_quota = self.next_quota % (QUOTAS as u16 - 1) + 1;
+                    self.quotas.insert(n.name.clone(), self.next_quota);
+                    self.next_quota
+                }
+            };
+            self.conntrack.set_quota_limit(id, n.conntrack_limit);
+        }
         let names: std::collections::HashSet<&str> =
             model.policies.iter().map(|p| p.name.as_str()).collect();
         self.hits.retain(|name, _| names.contains(name.as_str()));
@@ -70,6 +88,11 @@ impl FirewallState {
             log: self.log.clone(),
             secured_ports: false,
         }
+    }
+
+    /// The connection-table quota slot of network `name` (0: none).
+    pub fn quota_of(&self, name: &str) -> u16 {
+        self.quotas.get(name).copied().unwrap_or(0)
     }
 
     /// Packets policy `name` has decided.

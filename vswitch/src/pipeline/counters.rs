@@ -75,10 +75,12 @@ pub enum DropReason {
     CtFull,
     /// A port's security groups have no rule that allows it.
     SecurityGroup,
+    /// The network that opens the connection is at its connection limit.
+    CtNetworkFull,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 31] = [
+    pub const ALL: [DropReason; 32] = [
         DropReason::Runt,
         DropReason::Oversize,
         DropReason::BadSrcMac,
@@ -110,6 +112,7 @@ impl DropReason {
         DropReason::TcpWindow,
         DropReason::CtFull,
         DropReason::SecurityGroup,
+        DropReason::CtNetworkFull,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -146,6 +149,7 @@ impl DropReason {
             DropReason::TcpWindow => "tcp_window",
             DropReason::CtFull => "ct_full",
             DropReason::SecurityGroup => "security_group",
+            DropReason::CtNetworkFull => "ct_network_full",
         }
     }
 }
