@@ -76,3 +76,17 @@ mod tests {
         }
     }
 }
+
+/// The largest message vsctl sends or takes: whole models, 100 000 policies, a million routes.
+pub const MAX_MESSAGE: usize = 512 << 20;
+
+/// A `$client` (a generated service client) on `$ctx`'s channel, taking messages up to
+/// `MAX_MESSAGE` both ways.
+#[macro_export]
+macro_rules! client {
+    ($client:ident, $ctx:expr) => {
+        $client::new($ctx.channel().await?)
+            .max_decoding_message_size($crate::client::MAX_MESSAGE)
+            .max_encoding_message_size($crate::client::MAX_MESSAGE)
+    };
+}

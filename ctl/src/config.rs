@@ -29,7 +29,7 @@ pub async fn apply(ctx: &Ctx, args: ApplyArgs) -> Result<(), Error> {
         format: detect_format(&args.file, &text).to_string(),
         text,
     };
-    let mut client = ConfigServiceClient::new(ctx.channel().await?);
+    let mut client = crate::client!(ConfigServiceClient, ctx);
     let reply = client.apply(request).await?.into_inner();
     output::emit(ctx.json, &reply, |r| {
         format!("applied: generation {}", r.generation)
@@ -38,7 +38,7 @@ pub async fn apply(ctx: &Ctx, args: ApplyArgs) -> Result<(), Error> {
 
 pub async fn run(ctx: &Ctx, cmd: ConfigCmd) -> Result<(), Error> {
     let ConfigCmd::Show = cmd;
-    let mut client = ConfigServiceClient::new(ctx.channel().await?);
+    let mut client = crate::client!(ConfigServiceClient, ctx);
     let reply = client.show(ShowRequest {}).await?.into_inner();
     // The model is JSON already: printed as received with or without --json, so that
     // `vsctl config show > f.json && vsctl apply -f f.json` round-trips.

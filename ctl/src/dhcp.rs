@@ -19,7 +19,7 @@ pub enum DhcpCmd {
 }
 
 pub async fn run(ctx: &Ctx, cmd: DhcpCmd) -> Result<(), Error> {
-    let mut client = DhcpServiceClient::new(ctx.channel().await?);
+    let mut client = crate::client!(DhcpServiceClient, ctx);
     let DhcpCmd::Show { network } = cmd;
     let request = ListLeasesRequest {
         network: network.unwrap_or_default(),

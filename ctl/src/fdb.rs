@@ -55,7 +55,7 @@ pub enum FdbCmd {
 }
 
 pub async fn run(ctx: &Ctx, cmd: FdbCmd) -> Result<(), Error> {
-    let mut client = FdbServiceClient::new(ctx.channel().await?);
+    let mut client = crate::client!(FdbServiceClient, ctx);
     match cmd {
         FdbCmd::Show { network } => {
             let request = ListFdbRequest {

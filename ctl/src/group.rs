@@ -44,7 +44,7 @@ pub enum GroupCmd {
 }
 
 pub async fn run(ctx: &Ctx, cmd: GroupCmd) -> Result<(), Error> {
-    let mut client = FirewallServiceClient::new(ctx.channel().await?);
+    let mut client = crate::client!(FirewallServiceClient, ctx);
     let set = |name: String, cidrs: Vec<String>, replace: bool, exist_ok: bool| SetGroupRequest {
         group: Some(AddressGroup { name, cidrs }),
         replace,

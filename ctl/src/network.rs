@@ -109,7 +109,7 @@ impl AddArgs {
 }
 
 pub async fn run(ctx: &Ctx, cmd: NetworkCmd) -> Result<(), Error> {
-    let mut client = NetworkServiceClient::new(ctx.channel().await?);
+    let mut client = crate::client!(NetworkServiceClient, ctx);
     match cmd {
         NetworkCmd::Add(args) => {
             let network = client.add_network(args.into_request()).await?.into_inner();

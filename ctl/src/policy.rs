@@ -116,7 +116,7 @@ fn action_name(a: Action) -> &'static str {
 }
 
 pub async fn run_policy(ctx: &Ctx, cmd: PolicyCmd) -> Result<(), Error> {
-    let mut client = FirewallServiceClient::new(ctx.channel().await?);
+    let mut client = crate::client!(FirewallServiceClient, ctx);
     match cmd {
         PolicyCmd::Add {
             name,
@@ -182,7 +182,7 @@ pub async fn run_policy(ctx: &Ctx, cmd: PolicyCmd) -> Result<(), Error> {
 }
 
 pub async fn run_conntrack(ctx: &Ctx, cmd: ConntrackCmd) -> Result<(), Error> {
-    let mut client = FirewallServiceClient::new(ctx.channel().await?);
+    let mut client = crate::client!(FirewallServiceClient, ctx);
     match cmd {
         ConntrackCmd::Show { max } => {
             let list = client

@@ -171,7 +171,7 @@ fn parse_vlan_id(s: &str) -> Result<u32, String> {
 }
 
 pub async fn run(ctx: &Ctx, cmd: PortCmd) -> Result<(), Error> {
-    let mut client = PortServiceClient::new(ctx.channel().await?);
+    let mut client = crate::client!(PortServiceClient, ctx);
     match cmd {
         PortCmd::Add(args) => {
             let port = client.add_port(args.into_request()).await?.into_inner();
@@ -190,7 +190,7 @@ pub async fn run(ctx: &Ctx, cmd: PortCmd) -> Result<(), Error> {
                 .into_iter()
                 .filter(|g| !g.is_empty())
                 .collect();
-            let mut fw = FirewallServiceClient::new(ctx.channel().await?);
+            let mut fw = crate::client!(FirewallServiceClient, ctx);
             let request = SetPortSecurityGroupsRequest { port: name, groups };
             let reply = fw.set_port_security_groups(request).await?.into_inner();
             output::emit(ctx.json, &reply, |_| String::new())

@@ -85,7 +85,7 @@ pub enum ArpCmd {
 }
 
 pub async fn run_route(ctx: &Ctx, cmd: RouteCmd) -> Result<(), Error> {
-    let mut client = RouterServiceClient::new(ctx.channel().await?);
+    let mut client = crate::client!(RouterServiceClient, ctx);
     match cmd {
         RouteCmd::Add {
             prefix,
@@ -129,7 +129,7 @@ pub async fn run_route(ctx: &Ctx, cmd: RouteCmd) -> Result<(), Error> {
 }
 
 pub async fn run_arp(ctx: &Ctx, cmd: ArpCmd) -> Result<(), Error> {
-    let mut client = RouterServiceClient::new(ctx.channel().await?);
+    let mut client = crate::client!(RouterServiceClient, ctx);
     match cmd {
         ArpCmd::Add {
             ip,

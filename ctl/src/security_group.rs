@@ -71,7 +71,7 @@ pub enum RuleCmd {
 }
 
 pub async fn run(ctx: &Ctx, cmd: SecurityGroupCmd) -> Result<(), Error> {
-    let mut client = FirewallServiceClient::new(ctx.channel().await?);
+    let mut client = crate::client!(FirewallServiceClient, ctx);
     match cmd {
         SecurityGroupCmd::Add { name, exist_ok } => {
             let request = AddSecurityGroupRequest { name, exist_ok };

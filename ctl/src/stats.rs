@@ -23,7 +23,7 @@ pub enum StatsCmd {
 
 pub async fn run(ctx: &Ctx, cmd: StatsCmd) -> Result<(), Error> {
     let StatsCmd::Show { port } = cmd;
-    let mut client = StatsServiceClient::new(ctx.channel().await?);
+    let mut client = crate::client!(StatsServiceClient, ctx);
     let request = GetStatsRequest {
         port: port.unwrap_or_default(),
     };

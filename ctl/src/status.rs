@@ -7,7 +7,7 @@ use crate::pb::status_service_client::StatusServiceClient;
 use crate::pb::{GetStatusRequest, Status, WorkerStatus};
 
 pub async fn run(ctx: &Ctx) -> Result<(), Error> {
-    let mut client = StatusServiceClient::new(ctx.channel().await?);
+    let mut client = crate::client!(StatusServiceClient, ctx);
     let status = client.get_status(GetStatusRequest {}).await?.into_inner();
     output::emit(ctx.json, &status, render)
 }

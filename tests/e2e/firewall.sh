@@ -212,6 +212,35 @@ vs port del pl1 >/dev/null
 vs port del pl2 >/dev/null
 vs network del lab >/dev/null
 
+step "100 000 policies in one transaction; one more republishes while w's pings to its gateway go on"
+vs config show >"$WORK/model.json"
+"$PYTHON" - "$WORK/model.json" "$WORK/model-100k.json" <<'EOF'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m.setdefault("policies", []).extend(
+    {"name": f"bulk{i}", "from": f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}/32", "to": "app",
+     "proto": "tcp", "ports": str(1000 + i % 5000), "action": "deny", "priority": 2000}
+    for i in range(100000))
+json.dump(m, open(sys.argv[2], "w"))
+EOF
+before=$(vs --json policy list | json_get 'len(d.get("policies", []))')
+t0=$(date +%s%N)
+vs apply -f "$WORK/model-100k.json" >/dev/null
+log "applied 100000 more policies in $((($(date +%s%N) - t0) / 1000000)) ms"
+assert_eq "$(vs --json policy list | json_get 'len(d["policies"])')" $((before + 100000)) "policies"
+bg sh -c "ip netns exec $(hns w) ping -n -i 0.01 -c 300 198.51.100.1 >$WORK/ping-republish.out 2>&1"
+sleep 0.5
+t0=$(date +%s%N)
+vs policy add one-more --from 10.200.0.1/32 --to app --proto tcp --port 1 --action deny >/dev/null
+log "one policy added beside 100000 in $((($(date +%s%N) - t0) / 1000000)) ms"
+wait_for 15 "the pings to end" grep -q "packets transmitted" "$WORK/ping-republish.out"
+summary=$(grep -E "packet loss|rtt" "$WORK/ping-republish.out")
+log "$summary"
+assert_contains "$summary" " 0% packet loss" "pings while republishing"
+max=$(printf '%s' "$summary" | sed -nE 's|.*= [0-9.]+/[0-9.]+/([0-9]+)[.0-9]*/.*|\1|p')
+assert_le "$max" 50 "slowest ping (ms) while republishing"
+vs apply -f "$WORK/model.json" >/dev/null
+
 step "bad policies are refused with one line, the model unchanged"
 gen=$(vs --json status | json_get 'd["generation"]')
 for args in "--from web --to nowhere --action allow" \

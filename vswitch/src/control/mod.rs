@@ -95,20 +95,39 @@ pub async fn serve(
     use pb::stats_service_server::StatsServiceServer;
     use pb::status_service_server::StatusServiceServer;
 
+    // Whole models, 100 000 policies or a million routes travel in one message.
+    const MAX_MESSAGE: usize = 512 << 20;
+    macro_rules! sized {
+        ($service:expr) => {
+            $service
+                .max_decoding_message_size(MAX_MESSAGE)
+                .max_encoding_message_size(MAX_MESSAGE)
+        };
+    }
     tonic::transport::Server::builder()
-        .add_service(StatusServiceServer::new(status::StatusApi(shared.clone())))
-        .add_service(NetworkServiceServer::new(network::NetworkApi(
-            shared.clone(),
-        )))
-        .add_service(PortServiceServer::new(port::PortApi(shared.clone())))
-        .add_service(FdbServiceServer::new(fdb::FdbApi(shared.clone())))
-        .add_service(RouterServiceServer::new(router::RouterApi(shared.clone())))
-        .add_service(FirewallServiceServer::new(firewall::FirewallApi(
-            shared.clone(),
-        )))
-        .add_service(DhcpServiceServer::new(dhcp::DhcpApi(shared.clone())))
-        .add_service(StatsServiceServer::new(stats::StatsApi(shared.clone())))
-        .add_service(ConfigServiceServer::new(config::ConfigApi(shared)))
+        .add_service(sized!(StatusServiceServer::new(status::StatusApi(
+            shared.clone()
+        ))))
+        .add_service(sized!(NetworkServiceServer::new(network::NetworkApi(
+            shared.clone()
+        ))))
+        .add_service(sized!(PortServiceServer::new(port::PortApi(
+            shared.clone()
+        ))))
+        .add_service(sized!(FdbServiceServer::new(fdb::FdbApi(shared.clone()))))
+        .add_service(sized!(RouterServiceServer::new(router::RouterApi(
+            shared.clone()
+        ))))
+        .add_service(sized!(FirewallServiceServer::new(firewall::FirewallApi(
+            shared.clone()
+        ))))
+        .add_service(sized!(DhcpServiceServer::new(dhcp::DhcpApi(
+            shared.clone()
+        ))))
+        .add_service(sized!(StatsServiceServer::new(stats::StatsApi(
+            shared.clone()
+        ))))
+        .add_service(sized!(ConfigServiceServer::new(config::ConfigApi(shared))))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await
         .map_err(|e| format!("control server: {e}"))
