@@ -59,6 +59,20 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     cause.to_string()
 }
 
+/// The largest message vsctl sends or takes: whole models, 100 000 policies, a million routes.
+pub const MAX_MESSAGE: usize = 512 << 20;
+
+/// A `$client` (a generated service client) on `$ctx`'s channel, taking messages up to
+/// `MAX_MESSAGE` both ways.
+#[macro_export]
+macro_rules! client {
+    ($client:ident, $ctx:expr) => {
+        $client::new($ctx.channel().await?)
+            .max_decoding_message_size($crate::client::MAX_MESSAGE)
+            .max_encoding_message_size($crate::client::MAX_MESSAGE)
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,18 +89,4 @@ mod tests {
             Ok(_) => panic!("connected to a socket that does not exist"),
         }
     }
-}
-
-/// The largest message vsctl sends or takes: whole models, 100 000 policies, a million routes.
-pub const MAX_MESSAGE: usize = 512 << 20;
-
-/// A `$client` (a generated service client) on `$ctx`'s channel, taking messages up to
-/// `MAX_MESSAGE` both ways.
-#[macro_export]
-macro_rules! client {
-    ($client:ident, $ctx:expr) => {
-        $client::new($ctx.channel().await?)
-            .max_decoding_message_size($crate::client::MAX_MESSAGE)
-            .max_encoding_message_size($crate::client::MAX_MESSAGE)
-    };
 }
