@@ -50,14 +50,15 @@ impl Endpoint {
     }
 }
 
-/// A connection's key, the same for both directions: the two endpoints in order.
+/// A connection's key, the same for both directions: the two endpoints in order, packed in
+/// 40 bytes (addresses, then ports).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ConnKey {
+    addrs: [[u64; 2]; 2],
+    ports: [u16; 2],
     /// The VRF: overlapping addresses of two VRFs are two connections.
     pub zone: u16,
     pub proto: u8,
-    lo: Endpoint,
-    hi: Endpoint,
 }
 
 /// Folds a 128-bit product: the mixing step of wyhash-style hashes.
@@ -71,11 +72,27 @@ impl ConnKey {
     pub fn new(zone: u16, proto: u8, src: Endpoint, dst: Endpoint) -> ConnKey {
         let (lo, hi) = if src <= dst { (src, dst) } else { (dst, src) };
         ConnKey {
+            addrs: [lo.addr, hi.addr],
+            ports: [lo.port, hi.port],
             zone,
             proto,
-            lo,
-            hi,
         }
+    }
+
+    /// Endpoint 0 (the lower) or 1.
+    #[inline]
+    pub fn endpoint(&self, i: usize) -> Endpoint {
+        let i = i & 1;
+        Endpoint {
+            addr: self.addrs[i],
+            port: self.ports[i],
+        }
+    }
+
+    /// Which of the key's endpoints `e` is: 0 or 1.
+    #[inline]
+    pub fn side_of(&self, e: &Endpoint) -> u8 {
+        u8::from(e.addr != self.addrs[0] || e.port != self.ports[0])
     }
 
     /// The key's hash (the same for both directions, as the key is): its top bits pick the
@@ -88,12 +105,13 @@ impl ConnKey {
             0x8ebc_6af0_9c88_c6e3,
             0x5899_65cc_7537_4cc3,
         ];
-        let small = u64::from(self.lo.port)
-            | u64::from(self.hi.port) << 16
+        let [lo, hi] = self.addrs;
+        let small = u64::from(self.ports[0])
+            | u64::from(self.ports[1]) << 16
             | u64::from(self.proto) << 32
             | u64::from(self.zone) << 40;
-        let h = mix(self.lo.addr[0] ^ K[0], self.lo.addr[1] ^ K[1])
-            ^ mix(self.hi.addr[0] ^ K[2], self.hi.addr[1] ^ K[3])
+        let h = mix(lo[0] ^ K[0], lo[1] ^ K[1])
+            ^ mix(hi[0] ^ K[2], hi[1] ^ K[3])
             ^ mix(small ^ K[1], K[2]);
         mix(h ^ K[3], K[0])
     }
@@ -129,34 +147,45 @@ impl ConnState {
 }
 
 /// One tracked connection.
-#[derive(Debug, Clone)]
+/// What a packet of the connection reads and writes comes first: with its key, the first two
+/// cache lines of a table slot; the rest is read when it opens, is checked again or is listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[repr(C)]
 pub struct Conn {
-    /// Who opened it (its first packet's source and destination).
-    pub orig_src: Endpoint,
-    pub orig_dst: Endpoint,
-    pub from_net: NetIdx,
-    pub to_net: NetIdx,
+    /// Original and reply direction.
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+    pub state: ConnState,
+    pub last_seen: u32,
+    /// The classifier generation it was last checked against.
+    pub generation: u64,
+    /// Which endpoint of the key opened it (see `ConnKey::endpoint`).
+    pub orig: u8,
+    /// The rule that admitted it.
+    pub rule: Arc<str>,
     /// Where its first packet went: what a policy change checks it against again.
     pub path: Path,
     /// The quota of the network that opened it (0: none).
     pub quota: u16,
-    pub state: ConnState,
-    /// The rule that admitted it.
-    pub rule: Arc<str>,
-    /// The classifier generation it was last checked against.
-    pub generation: u64,
+    pub from_net: NetIdx,
+    pub to_net: NetIdx,
     pub created: u32,
-    pub last_seen: u32,
-    /// Original and reply direction.
-    pub packets: [u64; 2],
-    pub bytes: [u64; 2],
 }
 
 impl Conn {
-    /// 0 for a packet from the opener, 1 for a reply.
+    /// 0 for a packet from the opener (source `src`), 1 for a reply.
     #[inline]
-    pub fn direction(&self, src: &Endpoint) -> usize {
-        usize::from(*src != self.orig_src)
+    pub fn direction(&self, key: &ConnKey, src: &Endpoint) -> usize {
+        usize::from(key.side_of(src) != self.orig)
+    }
+
+    /// Who opened it: its first packet's source and destination.
+    pub fn orig_src(&self, key: &ConnKey) -> Endpoint {
+        key.endpoint(usize::from(self.orig))
+    }
+
+    pub fn orig_dst(&self, key: &ConnKey) -> Endpoint {
+        key.endpoint(usize::from(self.orig) ^ 1)
     }
 
     fn expired(&self, now: u32) -> bool {
@@ -453,8 +482,7 @@ pub(crate) mod tests {
     /// An unreplied connection from `src` to `dst` last seen at `now` (the tests' filler).
     pub(crate) fn conn(src: Endpoint, dst: Endpoint, now: u32) -> Conn {
         Conn {
-            orig_src: src,
-            orig_dst: dst,
+            orig: ConnKey::new(0, 0, src, dst).side_of(&src),
             from_net: 0,
             to_net: 1,
             path: Path::default(),
@@ -474,7 +502,8 @@ pub(crate) mod tests {
         let ct = Conntrack::new(10);
         let (a, b) = (ep("198.51.100.10", 40000), ep("203.0.113.20", 8080));
         ct.insert(ConnKey::new(0, 6, a, b), conn(a, b, 1)).unwrap();
-        let dir = ct.with(&ConnKey::new(0, 6, b, a), 2, |c| (c.direction(&b), false));
+        let k = ConnKey::new(0, 6, b, a);
+        let dir = ct.with(&k, 2, |c| (c.direction(&k, &b), false));
         assert_eq!(dir, Some(1));
         assert_eq!(
             ct.with(&ConnKey::new(1, 6, b, a), 2, |_| ((), false)),

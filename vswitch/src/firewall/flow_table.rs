@@ -5,12 +5,21 @@
 
 use super::conntrack::{Conn, ConnKey};
 
+/// A key and its connection on whole cache lines: a packet touches only the first two (see
+/// `Conn`), which a burst prefetches.
+#[derive(Debug)]
+#[repr(C, align(64))]
+struct Slot(ConnKey, Conn);
+
+/// The cache lines of a slot every packet of the connection reads.
+const HOT_LINES: usize = 2;
+
 /// Slots per shard to begin with; the table doubles when three quarters are used.
 const INITIAL_SLOTS: usize = 16;
 
 #[derive(Debug)]
 pub struct FlowTable {
-    slots: Box<[Option<(ConnKey, Conn)>]>,
+    slots: Box<[Option<Slot>]>,
     len: usize,
 }
 
@@ -44,8 +53,7 @@ impl FlowTable {
     /// Starts loading the slot where a lookup of `hash` begins.
     #[inline]
     pub fn prefetch(&self, hash: u64) {
-        // The slot spans several cache lines: the key and the counters a packet updates.
-        crate::dpdk::prefetch_all(&self.slots[hash as usize & self.mask()]);
+        crate::dpdk::prefetch_lines(&self.slots[hash as usize & self.mask()], HOT_LINES);
     }
 
     #[inline]
@@ -55,7 +63,7 @@ impl FlowTable {
         loop {
             match &self.slots[i] {
                 None => return None,
-                Some((k, _)) if k == key => return Some(i),
+                Some(Slot(k, _)) if k == key => return Some(i),
                 Some(_) => i = (i + 1) & mask,
             }
         }
@@ -64,13 +72,13 @@ impl FlowTable {
     #[inline]
     pub fn get_mut(&mut self, hash: u64, key: &ConnKey) -> Option<&mut Conn> {
         let i = self.find(hash, key)?;
-        self.slots[i].as_mut().map(|(_, c)| c)
+        self.slots[i].as_mut().map(|Slot(_, c)| c)
     }
 
     /// Adds (or replaces) the connection of `key`; true when it was new.
     pub fn insert(&mut self, hash: u64, key: ConnKey, conn: Conn) -> bool {
         if let Some(i) = self.find(hash, &key) {
-            self.slots[i] = Some((key, conn));
+            self.slots[i] = Some(Slot(key, conn));
             return false;
         }
         if (self.len + 1) * 4 > self.slots.len() * 3 {
@@ -81,7 +89,7 @@ impl FlowTable {
         while self.slots[i].is_some() {
             i = (i + 1) & mask;
         }
-        self.slots[i] = Some((key, conn));
+        self.slots[i] = Some(Slot(key, conn));
         self.len += 1;
         true
     }
@@ -91,10 +99,10 @@ impl FlowTable {
     pub fn remove(&mut self, hash: u64, key: &ConnKey) -> Option<Conn> {
         let mask = self.mask();
         let mut hole = self.find(hash, key)?;
-        let (_, conn) = self.slots[hole].take()?;
+        let Slot(_, conn) = self.slots[hole].take()?;
         self.len -= 1;
         let mut i = (hole + 1) & mask;
-        while let Some((k, _)) = &self.slots[i] {
+        while let Some(Slot(k, _)) = &self.slots[i] {
             let home = k.digest() as usize & mask;
             // The entry may fill the hole when its home is not cyclically in (hole, i].
             let stays = if hole <= i {
@@ -113,13 +121,13 @@ impl FlowTable {
 
     fn grow(&mut self) {
         let old = std::mem::replace(self, FlowTable::with_slots(self.slots.len() * 2));
-        for (k, c) in old.slots.into_vec().into_iter().flatten() {
+        for Slot(k, c) in old.slots.into_vec().into_iter().flatten() {
             self.insert(k.digest(), k, c);
         }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&ConnKey, &Conn)> {
-        self.slots.iter().flatten().map(|(k, c)| (k, c))
+        self.slots.iter().flatten().map(|Slot(k, c)| (k, c))
     }
 
     /// Removes and returns the connections `f` picks.
@@ -154,6 +162,16 @@ mod tests {
             Endpoint::new("203.0.113.20".parse().unwrap(), 80),
             mark,
         )
+    }
+
+    #[test]
+    fn a_packet_reads_the_first_two_lines_of_a_slot() {
+        use std::mem::{offset_of, size_of};
+        assert_eq!(size_of::<Option<Slot>>(), 192, "three cache lines");
+        // The last field a packet touches ends inside the second line.
+        let conn = offset_of!(Slot, 1);
+        assert!(conn + offset_of!(Conn, orig) < HOT_LINES * 64);
+        assert!(conn + offset_of!(Conn, generation) + 8 <= HOT_LINES * 64);
     }
 
     #[derive(Debug, Clone)]

@@ -64,7 +64,7 @@ enum Known {
 
 /// The opening packet's question to the classifier, for a connection checked again after a
 /// policy change. An ICMP connection is a ping: it is asked as an echo request.
-fn opening_query(conn: &Conn, proto: u8) -> Query {
+fn opening_query(key: &ConnKey, conn: &Conn, proto: u8) -> Query {
     let icmp_type = match proto {
         ipproto::ICMP => icmp::v4::ECHO_REQUEST,
         ipproto::ICMPV6 => icmp::v6::ECHO_REQUEST,
@@ -74,18 +74,18 @@ fn opening_query(conn: &Conn, proto: u8) -> Query {
         icmp_type,
         from_net: conn.from_net,
         to_net: conn.to_net,
-        src: conn.orig_src.ip(),
-        dst: conn.orig_dst.ip(),
+        src: conn.orig_src(key).ip(),
+        dst: conn.orig_dst(key).ip(),
         proto,
-        dport: conn.orig_dst.port,
+        dport: conn.orig_dst(key).port,
     }
 }
 
-fn track(ctx: &Context<'_>, conn: &mut Conn, f: &Flow) -> (Known, bool) {
+fn track(ctx: &Context<'_>, key: &ConnKey, conn: &mut Conn, f: &Flow) -> (Known, bool) {
     let fw = &ctx.snap.firewall;
     let classifier = &fw.classifier;
     if conn.generation != classifier.generation {
-        let q = opening_query(conn, f.tuple.proto);
+        let q = opening_query(key, conn, f.tuple.proto);
         match admit(ctx, &q, &conn.path, |_, _| {}) {
             Admitted::Tracked(name) => {
                 conn.rule = name;
@@ -95,7 +95,7 @@ fn track(ctx: &Context<'_>, conn: &mut Conn, f: &Flow) -> (Known, bool) {
             _ => return (Known::Decided(Decision::Drop(DropReason::PolicyCut)), true),
         }
     }
-    let dir = conn.direction(&Endpoint::new(f.tuple.src, f.tuple.sport));
+    let dir = conn.direction(key, &Endpoint::new(f.tuple.src, f.tuple.sport));
     match (&mut conn.state, &f.tcp) {
         (ConnState::Tcp(t), Some(seg)) => {
             let closed = matches!(
@@ -144,7 +144,7 @@ pub fn check(ctx: &Context<'_>, f: &Flow, route: &Route) -> Decision {
     let ct = &fw.conntrack;
     let zone = route.zone;
     let k = key(zone, &f.tuple);
-    match ct.with(&k, ctx.now, |conn| track(ctx, conn, f)) {
+    match ct.with(&k, ctx.now, |conn| track(ctx, &k, conn, f)) {
         Some(Known::Decided(d)) => return d,
         Some(Known::Reopen) | None => {}
     }
@@ -264,8 +264,7 @@ fn open(ctx: &Context<'_>, fw: &Firewall, k: ConnKey, f: &Flow, route: &Route) -
         None => ConnState::Unreplied,
     };
     let conn = Conn {
-        orig_src: Endpoint::new(f.tuple.src, f.tuple.sport),
-        orig_dst: Endpoint::new(f.tuple.dst, f.tuple.dport),
+        orig: k.side_of(&Endpoint::new(f.tuple.src, f.tuple.sport)),
         from_net: route.from_net,
         to_net: route.to_net,
         path: route.path,
