@@ -88,6 +88,10 @@ pub enum ConntrackCmd {
         /// At most this many.
         #[arg(long, default_value_t = 1000)]
         max: u32,
+        /// The flow records of the latest ended connections instead (newest first), with
+        /// why and how long ago they ended.
+        #[arg(long)]
+        ended: bool,
     },
     /// End every tracked connection (or those of one VRF); their next packets are new.
     Flush {
@@ -184,9 +188,9 @@ pub async fn run_policy(ctx: &Ctx, cmd: PolicyCmd) -> Result<(), Error> {
 pub async fn run_conntrack(ctx: &Ctx, cmd: ConntrackCmd) -> Result<(), Error> {
     let mut client = crate::client!(FirewallServiceClient, ctx);
     match cmd {
-        ConntrackCmd::Show { max } => {
+        ConntrackCmd::Show { max, ended } => {
             let list = client
-                .list_connections(ListConnectionsRequest { max })
+                .list_connections(ListConnectionsRequest { max, ended })
                 .await?
                 .into_inner();
             output::emit(ctx.json, &list, render_connections)
@@ -284,8 +288,13 @@ fn render_policy(p: &PolicyEntry) -> String {
 fn render_connections(list: &ListConnectionsResponse) -> String {
     let mut table = Table::new(&[
         "VRF", "PROTO", "SRC", "DST", "STATE", "FROM", "TO", "POLICY", "PACKETS", "BYTES", "IDLE",
+        "ENDED",
     ]);
     for c in &list.connections {
+        let ended = match c.ended.as_str() {
+            "" => "-".to_string(),
+            why => format!("{}s ago ({why})", c.ended_secs),
+        };
         table.row(vec![
             c.vrf.clone(),
             c.proto.clone(),
@@ -298,6 +307,7 @@ fn render_connections(list: &ListConnectionsResponse) -> String {
             format!("{}/{}", c.packets_orig, c.packets_reply),
             format!("{}/{}", c.bytes_orig, c.bytes_reply),
             format!("{}s", c.idle_secs),
+            ended,
         ]);
     }
     table.render()

@@ -188,6 +188,9 @@ log "$(vs conntrack stats)"
 step "conntrack flush"
 out=$(vs conntrack flush)
 assert_contains "$out" "flushed" "conntrack flush"
+out=$(vs conntrack show --ended --max 5)
+assert_contains "$out" "(flush)" "flow records of the flushed connections"
+log "$out"
 assert_le "$(vs --json conntrack stats | json_get 'd.get("connections", 0)')" 5 "connections after flush"
 
 step "a network's own connection limit: an isolated network of 50 stops at 50"

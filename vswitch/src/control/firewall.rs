@@ -270,11 +270,17 @@ impl FirewallService for FirewallApi {
         &self,
         req: Request<ListConnectionsRequest>,
     ) -> Result<Response<ListConnectionsResponse>, Status> {
-        let max = match req.into_inner().max {
+        let req = req.into_inner();
+        let max = match req.max {
             0 => 1000,
             n => n as usize,
         };
-        let rows = api::connections(&self.0.manager, max);
+        let which = if req.ended {
+            api::Which::Ended
+        } else {
+            api::Which::Live
+        };
+        let rows = api::connections(&self.0.manager, max, which);
         Ok(Response::new(ListConnectionsResponse {
             connections: rows
                 .into_iter()
@@ -295,6 +301,8 @@ impl FirewallService for FirewallApi {
                     packets_reply: c.packets[1],
                     bytes_orig: c.bytes[0],
                     bytes_reply: c.bytes[1],
+                    ended: c.ended.map(|e| e.1.to_string()).unwrap_or_default(),
+                    ended_secs: c.ended.map_or(0, |e| e.0),
                 })
                 .collect(),
         }))

@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use crate::config::error::{ConfigError, Result};
 use crate::config::manager::ConfigManager;
 use crate::config::model::{AddressGroup, Policy, SecurityGroup, SecurityRule};
+use crate::firewall::conntrack::{Conn, ConnKey};
 use crate::firewall::log::LogEntry;
 use crate::pipeline::clock;
 
@@ -298,10 +299,24 @@ pub struct ConnRow {
     /// Original direction, then reply.
     pub packets: [u64; 2],
     pub bytes: [u64; 2],
+    /// For an ended connection (a flow record): seconds since it ended, and why (timeout,
+    /// flush, policy).
+    pub ended: Option<Ended>,
 }
 
-/// Up to `max` live connections.
-pub fn connections(mgr: &ConfigManager, max: usize) -> Vec<ConnRow> {
+/// Seconds since a connection ended, and why.
+pub type Ended = (u32, &'static str);
+
+/// Which connections to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    Live,
+    /// The flow records of the latest ended ones, newest first.
+    Ended,
+}
+
+/// Up to `max` live connections, or flow records of ended ones.
+pub fn connections(mgr: &ConfigManager, max: usize, which: Which) -> Vec<ConnRow> {
     let snap = mgr.snapshot_cell().load();
     let now = clock::now_secs();
     let name = |net: u16| network_name(&snap, net);
@@ -310,12 +325,24 @@ pub fn connections(mgr: &ConfigManager, max: usize) -> Vec<ConnRow> {
             .get(usize::from(zone))
             .map_or_else(|| format!("#{zone}"), |v| v.name.to_string())
     };
-    let mut rows: Vec<ConnRow> = snap
-        .firewall
-        .conntrack
-        .list(max)
+    let ct = &snap.firewall.conntrack;
+    let picked: Vec<(ConnKey, Conn, Option<Ended>)> = match which {
+        Which::Live => ct
+            .list(max)
+            .into_iter()
+            .map(|(k, c)| (k, c, None))
+            .collect(),
+        Which::Ended => ct
+            .ended_flows()
+            .into_iter()
+            .rev()
+            .take(max)
+            .map(|r| (r.key, r.conn, Some((now.saturating_sub(r.ended), r.why))))
+            .collect(),
+    };
+    let mut rows: Vec<ConnRow> = picked
         .into_iter()
-        .map(|(k, c)| ConnRow {
+        .map(|(k, c, ended)| ConnRow {
             vrf: vrf(k.zone),
             proto: k.proto,
             src: c.orig_src(&k).ip(),
@@ -327,12 +354,18 @@ pub fn connections(mgr: &ConfigManager, max: usize) -> Vec<ConnRow> {
             to_network: name(c.to_net),
             rule: c.rule.to_string(),
             age_secs: now.saturating_sub(c.created),
-            idle_secs: now.saturating_sub(c.last_seen),
             packets: c.packets,
             bytes: c.bytes,
+            // An ended connection was idle from its last packet to its end.
+            idle_secs: ended
+                .map_or(now, |(ago, _)| now.saturating_sub(ago))
+                .saturating_sub(c.last_seen),
+            ended,
         })
         .collect();
-    rows.sort_by(|a, b| (&a.vrf, a.src, a.sport).cmp(&(&b.vrf, b.src, b.sport)));
+    if which == Which::Live {
+        rows.sort_by(|a, b| (&a.vrf, a.src, a.sport).cmp(&(&b.vrf, b.src, b.sport)));
+    }
     rows
 }
 
