@@ -15,12 +15,10 @@ use vswitch::config::snapshot::Snapshot;
 use vswitch::dpdk::rdtsc;
 use vswitch::firewall::classifier::Query;
 use vswitch::pipeline::buf::{PacketBuf, TestBuf};
-use vswitch::pipeline::counters::WorkerCounters;
 use vswitch::pipeline::meta::BURST;
-use vswitch::pipeline::{process_burst, Context, Scratch};
 
 use super::routed::{host, know, routed_frame, Rng, HOSTS_A, HOSTS_B};
-use super::{median, Sink};
+use super::{median, Runner, Sink};
 
 const NETWORKS: usize = 4;
 
@@ -248,13 +246,7 @@ fn run_flows(
     bursts: usize,
     replies: bool,
 ) -> (f64, usize) {
-    let counters = WorkerCounters::default();
-    let ctx = Context {
-        snap,
-        counters: &counters,
-        now: 1,
-    };
-    let mut scratch = Scratch::default();
+    let mut run = Runner::new(snap);
     let mut sink = Sink(Vec::with_capacity(4 * BURST));
     let (mut cycles, mut out, mut next) = (0u64, 0usize, 0u32);
     for b in 0..bursts {
@@ -269,7 +261,7 @@ fn run_flows(
             })
             .collect();
         let start = rdtsc();
-        process_burst(&ctx, &mut scratch, u16::from(reply), &mut burst, &mut sink);
+        run.burst(u16::from(reply), &mut burst, &mut sink);
         cycles += rdtsc() - start;
         out += sink.0.len();
         sink.0.clear();

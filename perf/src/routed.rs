@@ -11,13 +11,11 @@ use vswitch::config::snapshot::Snapshot;
 use vswitch::packet::checksum;
 use vswitch::packet::MacAddr;
 use vswitch::pipeline::buf::{PacketBuf, TestBuf};
-use vswitch::pipeline::counters::WorkerCounters;
 use vswitch::pipeline::meta::BURST;
-use vswitch::pipeline::{process_burst, Context, Scratch};
 use vswitch::router::neighbor::Neighbor;
 use vswitch::router::table::GATEWAY_MAC;
 
-use super::{frame, measure, median, Sink};
+use super::{frame, measure, median, Runner, Sink};
 
 pub(crate) const HOSTS_A: u32 = 0xc633_6400; // 198.51.100.0
 pub(crate) const HOSTS_B: u32 = 0xcb00_7100; // 203.0.113.0
@@ -86,17 +84,11 @@ pub(crate) fn know(snap: &Snapshot, ip: u32, n: u32, net: u16) {
 /// Cycles/packet of the whole pipeline over `work` (`passes` times per round), after checking
 /// every frame comes out routed (or the figure would time drops).
 fn cycles(snap: &Snapshot, work: &[(u16, Vec<TestBuf>)], passes: usize, rounds: usize) -> f64 {
-    let counters = WorkerCounters::default();
-    let ctx = Context {
-        snap,
-        counters: &counters,
-        now: 1,
-    };
-    let mut scratch = Scratch::default();
+    let mut run = Runner::new(snap);
     let mut sink = Sink(Vec::with_capacity(4 * BURST));
     let (sent, mut routed) = (work.len() * BURST, 0);
     for (port, burst) in work {
-        process_burst(&ctx, &mut scratch, *port, &mut burst.clone(), &mut sink);
+        run.burst(*port, &mut burst.clone(), &mut sink);
         routed += sink
             .0
             .iter()
@@ -107,7 +99,7 @@ fn cycles(snap: &Snapshot, work: &[(u16, Vec<TestBuf>)], passes: usize, rounds: 
     if routed != sent {
         let drops: Vec<String> = vswitch::pipeline::counters::DropReason::ALL
             .iter()
-            .map(|r| (r.name(), counters.port(0).drops[*r as usize].get()))
+            .map(|r| (r.name(), run.counters.port(0).drops[*r as usize].get()))
             .filter(|(_, n)| *n > 0)
             .map(|(r, n)| format!("{r} {n}"))
             .collect();
@@ -118,7 +110,7 @@ fn cycles(snap: &Snapshot, work: &[(u16, Vec<TestBuf>)], passes: usize, rounds: 
         std::process::exit(1);
     }
     measure(work, passes, rounds, &mut sink, |port, pkts, sink| {
-        process_burst(&ctx, &mut scratch, port, pkts, sink);
+        run.burst(port, pkts, sink)
     })
 }
 

@@ -34,6 +34,34 @@ impl Output<TestBuf> for Sink {
     }
 }
 
+/// The pipeline outside a worker, on one snapshot at time 1: its counters and scratch.
+pub(crate) struct Runner<'a> {
+    snap: &'a Snapshot,
+    pub(crate) counters: WorkerCounters,
+    scratch: Scratch,
+}
+
+impl<'a> Runner<'a> {
+    pub(crate) fn new(snap: &'a Snapshot) -> Runner<'a> {
+        Runner {
+            snap,
+            counters: WorkerCounters::default(),
+            scratch: Scratch::default(),
+        }
+    }
+
+    /// Runs one burst received on `port`; what comes out goes to `out`.
+    #[inline]
+    pub(crate) fn burst(&mut self, port: u16, pkts: &mut Vec<TestBuf>, out: &mut Sink) {
+        let ctx = Context {
+            snap: self.snap,
+            counters: &self.counters,
+            now: 1,
+        };
+        process_burst(&ctx, &mut self.scratch, port, pkts, out);
+    }
+}
+
 pub(crate) fn frame(src: u32, dst: u32) -> TestBuf {
     let mut f = [0u8; FRAME];
     f[0..2].copy_from_slice(&[0x02, 0x00]);
