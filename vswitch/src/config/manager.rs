@@ -418,6 +418,7 @@ impl ConfigManager {
                 .age(now, crate::router::neighbor::NEIGHBOR_AGING_SECS);
         }
         snap.firewall.conntrack.expire(now);
+        snap.firewall.conntrack.grow_ahead();
     }
 }
 

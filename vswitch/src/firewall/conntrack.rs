@@ -426,6 +426,14 @@ impl Conntrack {
         });
     }
 
+    /// Grows, ahead of need, every shard table over half full (housekeeping, once a second):
+    /// the allocation happens here rather than on the worker whose insert would fill it.
+    pub fn grow_ahead(&self) {
+        for shard in self.shards.iter() {
+            shard.0.lock().grow_ahead();
+        }
+    }
+
     /// Ends the connections idle past their state's timeout (housekeeping, once a second).
     pub fn expire(&self, now: u32) {
         for shard in self.shards.iter() {

@@ -1,7 +1,8 @@
 //! One shard's connections: open addressing with linear probing over a power-of-two array of
 //! slots, key and connection side by side. A lookup reads one slot (one run of cache lines,
 //! not a control group and then a bucket), and a burst can prefetch the slot of each of its
-//! packets before looking any of them up.
+//! packets before looking any of them up. Housekeeping grows a table past half full; an insert
+//! grows it only past three quarters (a burst of new connections within a second).
 
 use super::conntrack::{Conn, ConnKey};
 
@@ -119,6 +120,13 @@ impl FlowTable {
         Some(conn)
     }
 
+    /// Doubles the table when it is over half full, so that inserts seldom have to.
+    pub fn grow_ahead(&mut self) {
+        if self.len * 2 > self.slots.len() {
+            self.grow();
+        }
+    }
+
     fn grow(&mut self) {
         let old = std::mem::replace(self, FlowTable::with_slots(self.slots.len() * 2));
         for Slot(k, c) in old.slots.into_vec().into_iter().flatten() {
@@ -162,6 +170,33 @@ mod tests {
             Endpoint::new("203.0.113.20".parse().unwrap(), 80),
             mark,
         )
+    }
+
+    #[test]
+    fn housekeeping_grows_a_table_past_half_full_and_keeps_every_entry() {
+        let mut t = FlowTable::default();
+        for n in 0..9 {
+            assert!(t.insert(key(n).digest(), key(n), conn(u32::from(n))));
+        }
+        assert_eq!(
+            t.slots.len(),
+            INITIAL_SLOTS,
+            "an insert grows only past 3/4"
+        );
+        t.grow_ahead();
+        assert_eq!(t.slots.len(), 2 * INITIAL_SLOTS);
+        t.grow_ahead();
+        assert_eq!(
+            t.slots.len(),
+            2 * INITIAL_SLOTS,
+            "a quarter full: left alone"
+        );
+        for n in 0..9 {
+            assert_eq!(
+                t.get_mut(key(n).digest(), &key(n)).map(|c| c.created),
+                Some(u32::from(n))
+            );
+        }
     }
 
     #[test]
