@@ -531,3 +531,42 @@ fn a_network_at_its_connection_limit_opens_no_more_and_others_go_on() {
     assert_eq!(sw.snap.firewall.conntrack.quota(web).0, 0);
     assert_eq!(sw.send(0, &queries[5..]).len(), 3);
 }
+
+#[test]
+fn a_flood_to_an_unknown_mac_reaches_a_secured_port_only_if_its_rules_allow() {
+    const X: [u8; 6] = [2, 0, 0, 0, 0, 0x41];
+    const Y: [u8; 6] = [2, 0, 0, 0, 0, 0x42];
+    const UNKNOWN: [u8; 6] = [2, 0, 0, 0, 0, 0x4f];
+    const X_IP: [u8; 4] = [203, 0, 113, 51];
+    const Y_IP: [u8; 4] = [203, 0, 113, 52];
+    let json = r#"{"networks": [{"name": "lab"}],
+        "security_groups": [{"name": "web-server", "rules": [
+            {"direction": "ingress", "proto": "tcp", "ports": "80"},
+            {"direction": "egress"}]}],
+        "ports": [{"name": "px", "type": "tap", "iface": "px", "network": "lab", "security_groups": ["web-server"]},
+                  {"name": "py", "type": "tap", "iface": "py", "network": "lab"},
+                  {"name": "pz", "type": "tap", "iface": "pz", "network": "lab"}]}"#;
+    let mut sw = Switch::new(json);
+    let to_unknown = |dport: u16| {
+        let mut f = tcp(Y, Y_IP, X_IP, (40000, dport), SYN, 1, 0, b"");
+        f[0..6].copy_from_slice(&UNKNOWN);
+        f[6..12].copy_from_slice(&Y);
+        f
+    };
+    let ports = |out: Vec<(u16, Vec<u8>)>| out.iter().map(|o| o.0).collect::<Vec<_>>();
+    assert_eq!(
+        ports(sw.send(1, &[to_unknown(80)])),
+        [0, 2],
+        "web reaches px and pz"
+    );
+    assert_eq!(ports(sw.send(1, &[to_unknown(22)])), [2], "ssh only pz");
+    assert_eq!(sw.drops(1, DropReason::SecurityGroup), 1);
+    // x opens a connection to y (learned); y's answer, sent to a MAC the switch does not know,
+    // floods and reaches x as part of the connection x opened.
+    let mut open = tcp(X, X_IP, Y_IP, (5000, 9999), SYN, 7, 0, b"");
+    open[0..6].copy_from_slice(&Y);
+    assert_eq!(ports(sw.send(0, &[open])), [1]);
+    let mut answer = tcp(Y, Y_IP, X_IP, (9999, 5000), SYN | ACK, 70, 8, b"");
+    answer[0..6].copy_from_slice(&UNKNOWN);
+    assert_eq!(ports(sw.send(1, &[answer])), [0, 2], "the reply reaches x");
+}

@@ -170,11 +170,23 @@ pub fn flood<B: PacketBuf, O: Output<B>>(
     buf: B,
     out: &mut O,
 ) {
+    flood_where(ctx, net, in_port, |p| Some(p) != except, buf, out);
+}
+
+/// Like [`flood`], to the ports of the network that `send_to` picks.
+pub fn flood_where<B: PacketBuf, O: Output<B>>(
+    ctx: &Context<'_>,
+    net: NetIdx,
+    in_port: u16,
+    mut send_to: impl FnMut(u16) -> bool,
+    buf: B,
+    out: &mut O,
+) {
     let Some(network) = ctx.snap.networks.get(usize::from(net)) else {
         ctx.counters.port(in_port).drop(DropReason::UnknownNetwork);
         return;
     };
-    let mut targets = network.ports.iter().copied().filter(|p| Some(*p) != except);
+    let mut targets = network.ports.iter().copied().filter(|p| send_to(*p));
     let Some(mut current) = targets.next() else {
         ctx.counters.port(in_port).drop(DropReason::NoEgressPort);
         return;

@@ -241,18 +241,43 @@ fn admit(
     }
 }
 
-/// A packet no connection admits: the policies and security groups decide; what they allow
-/// opens a connection (unless only a stateless rule allowed it).
-fn open(ctx: &Context<'_>, fw: &Firewall, k: ConnKey, f: &Flow, route: &Route) -> Decision {
-    let q = Query {
-        from_net: route.from_net,
-        to_net: route.to_net,
+/// The classifier's question for the packet read as `f` from network `from_net` to `to_net`.
+fn query(f: &Flow, from_net: NetIdx, to_net: NetIdx) -> Query {
+    Query {
+        from_net,
+        to_net,
         src: f.tuple.src,
         dst: f.tuple.dst,
         proto: f.tuple.proto,
         dport: f.tuple.dport,
         icmp_type: f.icmp_type,
+    }
+}
+
+/// Whether a copy of the IP packet read as `f`, flooded in network `net` (connection zone
+/// `zone`) to an unknown destination MAC, may leave by `port`: a port with security groups
+/// takes it only when their ingress rules allow it, or it belongs to a tracked connection
+/// that port took part in (a reply to what its endpoint opened, say).
+pub fn flood_admits(ctx: &Context<'_>, f: &Flow, zone: u16, net: NetIdx, port: u16) -> bool {
+    let Some(sec) = ctx.snap.port(port).and_then(|p| p.security.as_ref()) else {
+        return true;
     };
+    let q = query(f, net, net);
+    if security::exempt(&q) || sec.admits(Direction::Ingress, &q).is_some() {
+        return true;
+    }
+    let conntrack = &ctx.snap.firewall.conntrack;
+    let took_part = |c: &mut Conn| {
+        let p = c.path;
+        (p.in_port == port || p.out_port == Some(port), false)
+    };
+    conntrack.with(&key(zone, &f.tuple), ctx.now, took_part) == Some(true)
+}
+
+/// A packet no connection admits: the policies and security groups decide; what they allow
+/// opens a connection (unless only a stateless rule allowed it).
+fn open(ctx: &Context<'_>, fw: &Firewall, k: ConnKey, f: &Flow, route: &Route) -> Decision {
+    let q = query(f, route.from_net, route.to_net);
     let decided = |i, action| count(ctx, fw, i, action, f, route);
     let rule = match admit(ctx, &q, &route.path, decided) {
         Admitted::Refused(d) => return d,

@@ -134,6 +134,9 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
         }
         match verdict {
             Verdict::Unicast(to) => bridge::egress(ctx, meta.net, in_port, to, buf, out),
+            Verdict::Flood if unicast && ctx.snap.firewall.secured_ports => {
+                flood_guarded(ctx, meta.net, in_port, flow, buf, out)
+            }
             Verdict::Flood => bridge::flood(ctx, meta.net, in_port, Some(in_port), buf, out),
             Verdict::FloodAll => bridge::flood(ctx, meta.net, in_port, None, buf, out),
             Verdict::Consumed => {}
@@ -180,6 +183,46 @@ fn isolated_unicast(snap: &Snapshot, meta: &Meta, verdict: &Verdict) -> bool {
             .is_some_and(|n| n.isolated)
 }
 
+/// Floods a unicast frame to an unknown MAC; when it is IP, a port with security groups gets a
+/// copy only if their ingress rules (or a tracked connection) admit it.
+fn flood_guarded<B: PacketBuf, O: Output<B>>(
+    ctx: &Context<'_>,
+    net: NetIdx,
+    in_port: u16,
+    flow: &Option<Flow>,
+    buf: B,
+    out: &mut O,
+) {
+    let read = || {
+        is_ip(buf.data())
+            .then(|| buf.data().get(eth::HEADER_LEN..).and_then(parse_flow))
+            .flatten()
+    };
+    let Some(f) = flow.or_else(read) else {
+        return bridge::flood(ctx, net, in_port, Some(in_port), buf, out);
+    };
+    let zone = ctx.snap.gateway(net).map_or(0x8000 | net, |g| g.vrf);
+    let send_to = |p: u16| {
+        if p == in_port {
+            return false;
+        }
+        let admitted = firewall::flood_admits(ctx, &f, zone, net, p);
+        if !admitted {
+            ctx.counters.port(in_port).drop(DropReason::SecurityGroup);
+        }
+        admitted
+    };
+    bridge::flood_where(ctx, net, in_port, send_to, buf, out);
+}
+
+/// Whether the frame carries IPv4 or IPv6.
+fn is_ip(frame: &[u8]) -> bool {
+    frame.get(12..14).is_some_and(|t| {
+        let t = u16::from_be_bytes([t[0], t[1]]);
+        t == ethertype::IPV4 || t == ethertype::IPV6
+    })
+}
+
 /// Where a packet the firewall checks came from, and the ports it crosses.
 struct Origin {
     net: NetIdx,
@@ -200,14 +243,11 @@ fn secured(snap: &Snapshot, in_port: u16, verdict: &Verdict) -> bool {
 /// wrote in its place), or between endpoints of an isolated one: the firewall's to check.
 #[inline]
 fn crosses(verdict: &Verdict, frame: &[u8]) -> bool {
-    let ip = frame.get(12..14).is_some_and(|t| {
-        let t = u16::from_be_bytes([t[0], t[1]]);
-        t == ethertype::IPV4 || t == ethertype::IPV6
-    });
-    ip && matches!(
-        verdict,
-        Verdict::Unicast(_) | Verdict::Flood | Verdict::FloodAll
-    )
+    is_ip(frame)
+        && matches!(
+            verdict,
+            Verdict::Unicast(_) | Verdict::Flood | Verdict::FloodAll
+        )
 }
 
 /// The firewall's decision on a packet the router moved from `from_net` into `meta.net`; a
