@@ -55,24 +55,21 @@ pub fn prefetch<T>(value: &T) {
     let _ = value;
 }
 
-/// Like [`prefetch`], for the first `lines` cache lines of `value` (the hot part of a table
-/// slot larger than a line).
+/// Like [`prefetch`], for `lines` cache lines at a plain address: where a table that another thread may be
+/// resizing says an entry is. A stale or wild address only loads a useless line.
 #[inline(always)]
-pub fn prefetch_lines<T>(value: &T, lines: usize) {
+pub fn prefetch_addr(addr: usize, lines: usize) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: PREFETCHT0 never faults; the addresses hinted lie inside `value` (the count is
-    // capped at its size).
+    // SAFETY: PREFETCHT0 is a hint: it never faults, on any address, and reads nothing the
+    // program can observe.
     unsafe {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let base = (value as *const T).cast::<i8>();
-        let mut off = 0;
-        while off < std::mem::size_of::<T>().min(lines * 64) {
-            _mm_prefetch::<_MM_HINT_T0>(base.add(off));
-            off += 64;
+        for line in 0..lines {
+            _mm_prefetch::<_MM_HINT_T0>((addr + line * 64) as *const i8);
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (value, lines);
+    let _ = (addr, lines);
 }
 
 /// Like [`prefetch`], for every cache line `value` spans (a table slot larger than a line).

@@ -4,12 +4,12 @@
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::flow_table::FlowTable;
+use super::flow_table::{FlowTable, HOT_LINES, SLOT_BYTES};
 use super::tcp::Tcp;
 use crate::config::snapshot::NetIdx;
 
@@ -252,10 +252,33 @@ fn take(counter: &AtomicU32, limit: u32) -> bool {
 }
 
 /// A shard on a cache line of its own: workers locking neighbouring shards do not contend
-/// for one line.
+/// for one line. Beside the table, where its slots are, for prefetching without the lock.
 #[derive(Debug, Default)]
 #[repr(align(64))]
-struct Shard(Mutex<FlowTable>);
+struct Shard(Mutex<FlowTable>, Placement);
+
+/// A shard table's slots, published whenever the table moves (it grows under the lock): a
+/// burst's prefetch reads them without writing the lock's line. A stale value only prefetches
+/// a useless line.
+#[derive(Debug, Default)]
+struct Placement {
+    base: AtomicUsize,
+    mask: AtomicUsize,
+}
+
+impl Placement {
+    fn publish(&self, table: &FlowTable) {
+        let (base, mask) = table.placement();
+        self.base.store(base, Ordering::Relaxed);
+        self.mask.store(mask, Ordering::Relaxed);
+    }
+
+    #[inline]
+    fn slot(&self, hash: u64) -> usize {
+        let mask = self.mask.load(Ordering::Relaxed);
+        self.base.load(Ordering::Relaxed) + (hash as usize & mask) * SLOT_BYTES
+    }
+}
 
 #[inline]
 fn shard_of(hash: u64) -> usize {
@@ -290,7 +313,13 @@ pub enum Full {
 impl Conntrack {
     pub fn new(limit: u32) -> Conntrack {
         Conntrack {
-            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            shards: (0..SHARDS)
+                .map(|_| {
+                    let shard = Shard::default();
+                    shard.1.publish(&shard.0.lock());
+                    shard
+                })
+                .collect(),
             count: AtomicU32::new(0),
             limit: AtomicU32::new(limit),
             quotas: (0..QUOTAS).map(|_| Quota::default()).collect(),
@@ -334,14 +363,13 @@ impl Conntrack {
         self.len() == 0
     }
 
-    /// Starts loading the slot `key`'s lookup will read (for a burst, before its lookups).
-    /// Skipped when another worker holds the shard.
+    /// Starts loading the slot `key`'s lookup will read (for a burst, before its lookups),
+    /// without taking the shard's lock.
     #[inline]
     pub fn prefetch(&self, key: &ConnKey) {
         let h = key.digest();
-        if let Some(shard) = self.shards[shard_of(h)].0.try_lock() {
-            shard.prefetch(h);
-        }
+        let slot = self.shards[shard_of(h)].1.slot(h);
+        crate::dpdk::prefetch_addr(slot, HOT_LINES);
     }
 
     /// Runs `f` on the live connection of `key`, if any; `f` returns what the caller needs
@@ -392,7 +420,13 @@ impl Conntrack {
             return Err(Full::Network);
         }
         let h = key.digest();
-        let new = self.shards[shard_of(h)].0.lock().insert(h, key, conn);
+        let shard = &self.shards[shard_of(h)];
+        let new = {
+            let mut table = shard.0.lock();
+            let new = table.insert(h, key, conn);
+            shard.1.publish(&table);
+            new
+        };
         if new {
             self.stats.created.fetch_add(1, Ordering::Relaxed);
         } else {
@@ -430,7 +464,9 @@ impl Conntrack {
     /// the allocation happens here rather than on the worker whose insert would fill it.
     pub fn grow_ahead(&self) {
         for shard in self.shards.iter() {
-            shard.0.lock().grow_ahead();
+            let mut table = shard.0.lock();
+            table.grow_ahead();
+            shard.1.publish(&table);
         }
     }
 

@@ -13,7 +13,10 @@ use super::conntrack::{Conn, ConnKey};
 struct Slot(ConnKey, Conn);
 
 /// The cache lines of a slot every packet of the connection reads.
-const HOT_LINES: usize = 2;
+pub const HOT_LINES: usize = 2;
+
+/// Bytes from one slot to the next.
+pub const SLOT_BYTES: usize = std::mem::size_of::<Option<Slot>>();
 
 /// Slots per shard to begin with; the table doubles when three quarters are used.
 const INITIAL_SLOTS: usize = 16;
@@ -51,10 +54,10 @@ impl FlowTable {
         self.len == 0
     }
 
-    /// Starts loading the slot where a lookup of `hash` begins.
-    #[inline]
-    pub fn prefetch(&self, hash: u64) {
-        crate::dpdk::prefetch_lines(&self.slots[hash as usize & self.mask()], HOT_LINES);
+    /// Where the slots are, and the mask of a hash to a slot index: slot `h & mask` is at
+    /// `base + (h & mask) * SLOT_BYTES` (for prefetching without the shard's lock).
+    pub fn placement(&self) -> (usize, usize) {
+        (self.slots.as_ptr() as usize, self.mask())
     }
 
     #[inline]
