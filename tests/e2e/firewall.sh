@@ -107,6 +107,12 @@ assert_no_ping w2 "$W"
 assert_gt "$(port_counter pw2 drops.security_group)" 0 "pw2 drops.security_group"
 serve a 8080
 assert_eq "$(ask w "$A" 8080)" "hello from a" "w -> a:8080 (w may send; the policy allows)"
+vs group add w2-only --cidr 198.51.100.11/32 >/dev/null
+vs security-group rule add web-in --direction ingress --proto tcp --port 9 --remote w2-only >/dev/null
+out=$(vs group del w2-only 2>&1) && fail "deleting a group a security group rule names was accepted"
+assert_contains "$out" "security group web-in rule 3" "group del names the rule"
+vs security-group rule del web-in 3 >/dev/null
+vs group del w2-only >/dev/null
 out=$(vs security-group del web-in 2>&1) && fail "deleting a security group a port uses was accepted"
 assert_contains "$out" "port pw" "security-group del names the port"
 vs port set pw --security-groups "" >/dev/null

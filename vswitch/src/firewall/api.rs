@@ -117,6 +117,19 @@ pub fn delete_group(mgr: &ConfigManager, name: &str, missing_ok: bool) -> Result
                 p.name
             )));
         }
+        for g in &m.security_groups {
+            if let Some(i) = g
+                .rules
+                .iter()
+                .position(|r| r.remote.as_deref() == Some(name))
+            {
+                return Err(ConfigError::Precondition(format!(
+                    "group {name}: security group {} rule {} names it; delete that rule first",
+                    g.name,
+                    i + 1
+                )));
+            }
+        }
         match m.groups.iter().position(|g| g.name == name) {
             Some(i) => {
                 m.groups.remove(i);
