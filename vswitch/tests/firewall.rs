@@ -96,6 +96,13 @@ fn tcp(
     out
 }
 
+/// `frame` sent from MAC `src` to MAC `dst` (bridged inside a network, not to the gateway).
+fn addressed(src: [u8; 6], dst: [u8; 6], mut frame: Vec<u8>) -> Vec<u8> {
+    frame[0..6].copy_from_slice(&dst);
+    frame[6..12].copy_from_slice(&src);
+    frame
+}
+
 fn udp(src: [u8; 6], sip: [u8; 4], dip: [u8; 4], dport: u16) -> Vec<u8> {
     let mut out = Vec::new();
     PacketBuilder::ethernet2(src, GW)
@@ -360,18 +367,12 @@ fn an_isolated_network_passes_only_what_a_policy_allows_between_its_endpoints() 
                 "policies": [{policies}]}}"#
         )
     };
-    let to = |src: [u8; 6], dst: [u8; 6], f: Vec<u8>| {
-        let mut f = f;
-        f[0..6].copy_from_slice(&dst);
-        f[6..12].copy_from_slice(&src);
-        f
-    };
     let mut sw = Switch::new(&lab(""));
     // ARP still floods, so the hosts learn each other (and the bridge learns both).
     let who_has = arp_request(X, X_IP, Y_IP);
     assert_eq!(sw.send(0, &[who_has])[0].0, 1);
     assert_eq!(sw.send(1, &[arp_request(Y, Y_IP, X_IP)])[0].0, 0);
-    let syn = to(X, Y, tcp(X, X_IP, Y_IP, (40000, 22), SYN, 1, 0, b""));
+    let syn = addressed(X, Y, tcp(X, X_IP, Y_IP, (40000, 22), SYN, 1, 0, b""));
     assert!(
         sw.send(0, std::slice::from_ref(&syn)).is_empty(),
         "no policy: dropped"
@@ -381,13 +382,15 @@ fn an_isolated_network_passes_only_what_a_policy_allows_between_its_endpoints() 
         r#"{"name": "lab-ssh", "from": "lab", "to": "lab", "proto": "tcp", "ports": "22", "action": "allow"}"#,
     ));
     assert_eq!(sw.send(0, &[syn])[0].0, 1);
-    let syn_ack = to(Y, X, tcp(Y, Y_IP, X_IP, (22, 40000), SYN | ACK, 9, 2, b""));
+    let syn_ack = addressed(Y, X, tcp(Y, Y_IP, X_IP, (22, 40000), SYN | ACK, 9, 2, b""));
     assert_eq!(
         sw.send(1, &[syn_ack])[0].0,
         0,
         "the reply by connection tracking"
     );
-    assert!(sw.send(0, &[to(X, Y, udp(X, X_IP, Y_IP, 53))]).is_empty());
+    assert!(sw
+        .send(0, &[addressed(X, Y, udp(X, X_IP, Y_IP, 53))])
+        .is_empty());
     assert_eq!(sw.drops(0, DropReason::PolicyDeny), 2);
 }
 
@@ -443,39 +446,44 @@ fn groups_icmp_types_and_logging_rules() {
     assert_eq!(sw.drops(0, DropReason::PolicyCut), 1);
 }
 
+/// Network lab with port px (0), whose security group takes web traffic only and lets its
+/// host send anything, and `open` ports (1, 2, ...) without security groups.
+fn web_server_lab(open: &[&str]) -> String {
+    let open: Vec<String> = open
+        .iter()
+        .map(|p| format!(r#"{{"name": "{p}", "type": "tap", "iface": "{p}", "network": "lab"}}"#))
+        .collect();
+    format!(
+        r#"{{"networks": [{{"name": "lab"}}],
+            "security_groups": [{{"name": "web-server", "rules": [
+                {{"direction": "ingress", "proto": "tcp", "ports": "80"}},
+                {{"direction": "egress"}}]}}],
+            "ports": [{{"name": "px", "type": "tap", "iface": "px", "network": "lab",
+                        "security_groups": ["web-server"]}}, {}]}}"#,
+        open.join(", ")
+    )
+}
+
 #[test]
 fn security_groups_filter_a_port_inside_its_network_and_on_top_of_policies() {
     const X: [u8; 6] = [2, 0, 0, 0, 0, 0x31];
     const Y: [u8; 6] = [2, 0, 0, 0, 0, 0x32];
     const X_IP: [u8; 4] = [203, 0, 113, 41];
     const Y_IP: [u8; 4] = [203, 0, 113, 42];
-    // x's port takes web traffic only, and may send anything; y's port is open.
-    let json = r#"{"networks": [{"name": "lab"}],
-        "security_groups": [{"name": "web-server", "rules": [
-            {"direction": "ingress", "proto": "tcp", "ports": "80"},
-            {"direction": "egress"}]}],
-        "ports": [{"name": "px", "type": "tap", "iface": "px", "network": "lab", "security_groups": ["web-server"]},
-                  {"name": "py", "type": "tap", "iface": "py", "network": "lab"}]}"#;
-    let mut sw = Switch::new(json);
-    let to = |src: [u8; 6], dst: [u8; 6], f: Vec<u8>| {
-        let mut f = f;
-        f[0..6].copy_from_slice(&dst);
-        f[6..12].copy_from_slice(&src);
-        f
-    };
+    let mut sw = Switch::new(&web_server_lab(&["py"]));
     // ARP is never filtered: the hosts and the bridge learn each other.
     assert_eq!(sw.send(0, &[arp_request(X, X_IP, Y_IP)])[0].0, 1);
     assert_eq!(sw.send(1, &[arp_request(Y, Y_IP, X_IP)])[0].0, 0);
-    let web = to(Y, X, tcp(Y, Y_IP, X_IP, (40000, 80), SYN, 1, 0, b""));
+    let web = addressed(Y, X, tcp(Y, Y_IP, X_IP, (40000, 80), SYN, 1, 0, b""));
     assert_eq!(sw.send(1, &[web])[0].0, 0, "y -> x:80 allowed in");
-    let answer = to(X, Y, tcp(X, X_IP, Y_IP, (80, 40000), SYN | ACK, 9, 2, b""));
+    let answer = addressed(X, Y, tcp(X, X_IP, Y_IP, (80, 40000), SYN | ACK, 9, 2, b""));
     assert_eq!(sw.send(0, &[answer])[0].0, 1, "x's answer goes out");
-    let ssh = to(Y, X, tcp(Y, Y_IP, X_IP, (40001, 22), SYN, 1, 0, b""));
+    let ssh = addressed(Y, X, tcp(Y, Y_IP, X_IP, (40001, 22), SYN, 1, 0, b""));
     assert!(sw.send(1, &[ssh]).is_empty(), "y -> x:22 refused");
     assert_eq!(sw.drops(1, DropReason::SecurityGroup), 1);
-    let out = to(X, Y, udp(X, X_IP, Y_IP, 5000));
+    let out = addressed(X, Y, udp(X, X_IP, Y_IP, 5000));
     assert_eq!(sw.send(0, &[out])[0].0, 1, "x may send anything");
-    let back = to(Y, X, udp(Y, Y_IP, X_IP, 6000));
+    let back = addressed(Y, X, udp(Y, Y_IP, X_IP, 6000));
     assert!(
         sw.send(1, &[back]).is_empty(),
         "but y may not start udp to x"
@@ -539,19 +547,13 @@ fn a_flood_to_an_unknown_mac_reaches_a_secured_port_only_if_its_rules_allow() {
     const UNKNOWN: [u8; 6] = [2, 0, 0, 0, 0, 0x4f];
     const X_IP: [u8; 4] = [203, 0, 113, 51];
     const Y_IP: [u8; 4] = [203, 0, 113, 52];
-    let json = r#"{"networks": [{"name": "lab"}],
-        "security_groups": [{"name": "web-server", "rules": [
-            {"direction": "ingress", "proto": "tcp", "ports": "80"},
-            {"direction": "egress"}]}],
-        "ports": [{"name": "px", "type": "tap", "iface": "px", "network": "lab", "security_groups": ["web-server"]},
-                  {"name": "py", "type": "tap", "iface": "py", "network": "lab"},
-                  {"name": "pz", "type": "tap", "iface": "pz", "network": "lab"}]}"#;
-    let mut sw = Switch::new(json);
+    let mut sw = Switch::new(&web_server_lab(&["py", "pz"]));
     let to_unknown = |dport: u16| {
-        let mut f = tcp(Y, Y_IP, X_IP, (40000, dport), SYN, 1, 0, b"");
-        f[0..6].copy_from_slice(&UNKNOWN);
-        f[6..12].copy_from_slice(&Y);
-        f
+        addressed(
+            Y,
+            UNKNOWN,
+            tcp(Y, Y_IP, X_IP, (40000, dport), SYN, 1, 0, b""),
+        )
     };
     let ports = |out: Vec<(u16, Vec<u8>)>| out.iter().map(|o| o.0).collect::<Vec<_>>();
     assert_eq!(
@@ -563,10 +565,12 @@ fn a_flood_to_an_unknown_mac_reaches_a_secured_port_only_if_its_rules_allow() {
     assert_eq!(sw.drops(1, DropReason::SecurityGroup), 1);
     // x opens a connection to y (learned); y's answer, sent to a MAC the switch does not know,
     // floods and reaches x as part of the connection x opened.
-    let mut open = tcp(X, X_IP, Y_IP, (5000, 9999), SYN, 7, 0, b"");
-    open[0..6].copy_from_slice(&Y);
+    let open = addressed(X, Y, tcp(X, X_IP, Y_IP, (5000, 9999), SYN, 7, 0, b""));
     assert_eq!(ports(sw.send(0, &[open])), [1]);
-    let mut answer = tcp(Y, Y_IP, X_IP, (9999, 5000), SYN | ACK, 70, 8, b"");
-    answer[0..6].copy_from_slice(&UNKNOWN);
+    let answer = addressed(
+        Y,
+        UNKNOWN,
+        tcp(Y, Y_IP, X_IP, (9999, 5000), SYN | ACK, 70, 8, b""),
+    );
     assert_eq!(ports(sw.send(1, &[answer])), [0, 2], "the reply reaches x");
 }

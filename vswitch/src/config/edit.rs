@@ -4,7 +4,7 @@ use super::error::{ConfigError, Result};
 use super::model::{Model, Network, Port};
 
 /// Pushes `item` unless one with its name exists; with `exist_ok` an identical one is fine.
-fn add_named<T: PartialEq>(
+pub(crate) fn add_named<T: PartialEq>(
     list: &mut Vec<T>,
     item: T,
     name: impl Fn(&T) -> &str,
@@ -26,7 +26,7 @@ fn add_named<T: PartialEq>(
 }
 
 /// Removes the item called `name`; false when there was none and `missing_ok` allows it.
-fn remove_named<T>(
+pub(crate) fn remove_named<T>(
     list: &mut Vec<T>,
     name: &str,
     item_name: impl Fn(&T) -> &str,

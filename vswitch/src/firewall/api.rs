@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 
+use crate::config::edit::{add_named, remove_named};
 use crate::config::error::{ConfigError, Result};
 use crate::config::manager::ConfigManager;
 use crate::config::model::{AddressGroup, Policy, SecurityGroup, SecurityRule};
@@ -44,33 +45,13 @@ pub fn policies(mgr: &ConfigManager) -> Vec<PolicyRow> {
 }
 
 pub fn add_policy(mgr: &ConfigManager, policy: Policy, exist_ok: bool) -> Result<()> {
-    mgr.apply(|m| {
-        if let Some(existing) = m.policy(&policy.name) {
-            if exist_ok && *existing == policy {
-                return Ok(());
-            }
-            let other = if exist_ok { " with other settings" } else { "" };
-            return Err(ConfigError::AlreadyExists(format!(
-                "policy {}: already exists{other}",
-                policy.name
-            )));
-        }
-        m.policies.push(policy);
-        Ok(())
-    })
-    .map(|_| ())
+    mgr.apply(|m| add_named(&mut m.policies, policy, |p| &p.name, "policy", exist_ok))
+        .map(|_| ())
 }
 
 pub fn delete_policy(mgr: &ConfigManager, name: &str, missing_ok: bool) -> Result<()> {
-    mgr.apply(|m| match m.policies.iter().position(|p| p.name == name) {
-        Some(i) => {
-            m.policies.remove(i);
-            Ok(())
-        }
-        None if missing_ok => Ok(()),
-        None => Err(ConfigError::NotFound(format!(
-            "policy {name}: does not exist"
-        ))),
+    mgr.apply(|m| {
+        remove_named(&mut m.policies, name, |p| &p.name, "policy", missing_ok).map(|_| ())
     })
     .map(|_| ())
 }
@@ -130,16 +111,7 @@ pub fn delete_group(mgr: &ConfigManager, name: &str, missing_ok: bool) -> Result
                 )));
             }
         }
-        match m.groups.iter().position(|g| g.name == name) {
-            Some(i) => {
-                m.groups.remove(i);
-                Ok(())
-            }
-            None if missing_ok => Ok(()),
-            None => Err(ConfigError::NotFound(format!(
-                "group {name}: does not exist"
-            ))),
-        }
+        remove_named(&mut m.groups, name, |g| &g.name, "group", missing_ok).map(|_| ())
     })
     .map(|_| ())
 }
@@ -179,16 +151,14 @@ pub fn delete_security_group(mgr: &ConfigManager, name: &str, missing_ok: bool) 
                 p.name
             )));
         }
-        match m.security_groups.iter().position(|g| g.name == name) {
-            Some(i) => {
-                m.security_groups.remove(i);
-                Ok(())
-            }
-            None if missing_ok => Ok(()),
-            None => Err(ConfigError::NotFound(format!(
-                "security group {name}: does not exist"
-            ))),
-        }
+        remove_named(
+            &mut m.security_groups,
+            name,
+            |g| &g.name,
+            "security group",
+            missing_ok,
+        )
+        .map(|_| ())
     })
     .map(|_| ())
 }

@@ -26,20 +26,6 @@ pub struct Query {
     pub icmp_type: u8,
 }
 
-impl Rule {
-    /// Whether the rule matches `q`, read field by field (what the tuple space must agree with).
-    pub fn matches(&self, q: &Query) -> bool {
-        let l4 = super::rule::L4 {
-            proto: self.proto,
-            ports: self.ports,
-            icmp_type: self.icmp_type,
-        };
-        l4.matches(q.proto, q.dport, q.icmp_type)
-            && self.from.matches(q.from_net, q.src)
-            && self.to.matches(q.to_net, q.dst)
-    }
-}
-
 /// Packets a rule decided, kept across snapshots by rule name so that a republish does not
 /// reset them.
 #[derive(Debug, Default)]
@@ -145,7 +131,7 @@ fn open_pairs(rules: &[Rule]) -> hashbrown::HashSet<u32> {
         let (Side::Network(from), Side::Network(to)) = (&r.from, &r.to) else {
             continue;
         };
-        let everything = r.proto == Proto::Any && r.ports == (0, u16::MAX);
+        let everything = r.l4.proto == Proto::Any && r.l4.ports == (0, u16::MAX);
         if r.action != Action::Allow || r.stateful || !everything {
             continue;
         }
@@ -165,7 +151,7 @@ fn open_pairs(rules: &[Rule]) -> hashbrown::HashSet<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::rule::{Group, Proto, Side};
+    use super::super::rule::{Group, Proto, Side, L4};
     use super::*;
     use crate::config::model::Model;
     use crate::packet::prefix::Prefix;
@@ -215,9 +201,11 @@ mod tests {
                     name: "r".into(),
                     from,
                     to,
-                    proto,
-                    ports,
-                    icmp_type: (proto == Proto::Icmp && t > 0).then_some(t),
+                    l4: L4 {
+                        proto,
+                        ports,
+                        icmp_type: (proto == Proto::Icmp && t > 0).then_some(t),
+                    },
                     action: Action::Allow,
                     stateful: true,
                     priority,

@@ -336,16 +336,22 @@ impl Conntrack {
         self.limit.load(Ordering::Relaxed)
     }
 
+    /// Quota slot `id`; none for 0 (no network's).
+    #[inline]
+    fn quota_slot(&self, id: u16) -> Option<&Quota> {
+        self.quotas.get(usize::from(id)).filter(|_| id != 0)
+    }
+
     /// Limits the connections of quota `id` (`None`: no limit of its own).
     pub fn set_quota_limit(&self, id: u16, limit: Option<u32>) {
-        if let Some(q) = self.quotas.get(usize::from(id)).filter(|_| id != 0) {
+        if let Some(q) = self.quota_slot(id) {
             q.limit.store(limit.unwrap_or(u32::MAX), Ordering::Relaxed);
         }
     }
 
     /// Quota `id`'s connections, limit (`None`: none) and refusals.
     pub fn quota(&self, id: u16) -> (u32, Option<u32>, u64) {
-        self.quotas.get(usize::from(id)).map_or((0, None, 0), |q| {
+        self.quota_slot(id).map_or((0, None, 0), |q| {
             let limit = q.limit.load(Ordering::Relaxed);
             (
                 q.count.load(Ordering::Relaxed),
@@ -412,12 +418,13 @@ impl Conntrack {
             self.stats.full.fetch_add(1, Ordering::Relaxed);
             return Err(Full::Table);
         }
-        let quoted = conn.quota != 0;
-        let quota = &self.quotas[usize::from(conn.quota) % QUOTAS];
-        if quoted && !take(&quota.count, quota.limit.load(Ordering::Relaxed)) {
-            self.count.fetch_sub(1, Ordering::Relaxed);
-            quota.refused.fetch_add(1, Ordering::Relaxed);
-            return Err(Full::Network);
+        let quota = self.quota_slot(conn.quota);
+        if let Some(q) = quota {
+            if !take(&q.count, q.limit.load(Ordering::Relaxed)) {
+                self.count.fetch_sub(1, Ordering::Relaxed);
+                q.refused.fetch_add(1, Ordering::Relaxed);
+                return Err(Full::Network);
+            }
         }
         let h = key.digest();
         let shard = &self.shards[shard_of(h)];
@@ -433,8 +440,8 @@ impl Conntrack {
             // Another worker opened the same connection a moment earlier (or a closed one
             // reopened): it was counted already.
             self.count.fetch_sub(1, Ordering::Relaxed);
-            if quoted {
-                quota.count.fetch_sub(1, Ordering::Relaxed);
+            if let Some(q) = quota {
+                q.count.fetch_sub(1, Ordering::Relaxed);
             }
         }
         Ok(())
@@ -442,10 +449,8 @@ impl Conntrack {
 
     fn ended(&self, key: ConnKey, conn: Conn, now: u32, why: &'static str) {
         self.count.fetch_sub(1, Ordering::Relaxed);
-        if conn.quota != 0 {
-            self.quotas[usize::from(conn.quota) % QUOTAS]
-                .count
-                .fetch_sub(1, Ordering::Relaxed);
+        if let Some(q) = self.quota_slot(conn.quota) {
+            q.count.fetch_sub(1, Ordering::Relaxed);
         }
         self.stats.ended.fetch_add(1, Ordering::Relaxed);
         let mut ended = self.ended.lock();

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use super::classifier::Query;
 use crate::config::model::{AddressGroup, Model, Policy};
 use crate::config::snapshot::NetIdx;
 use crate::packet::ipproto;
@@ -98,17 +99,22 @@ pub struct Rule {
     pub name: Arc<str>,
     pub from: Side,
     pub to: Side,
-    pub proto: Proto,
-    /// Inclusive destination port range (0-65535 when the rule names none).
-    pub ports: (u16, u16),
-    /// The ICMP type an `icmp` rule is limited to.
-    pub icmp_type: Option<u8>,
+    pub l4: L4,
     pub action: Action,
     /// Allowed packets open a tracked connection (replies admitted by it).
     pub stateful: bool,
     pub priority: u32,
     /// Decisions are recorded in the firewall log.
     pub log: bool,
+}
+
+impl Rule {
+    /// Whether the rule matches `q`, read field by field (what the tuple space must agree with).
+    pub fn matches(&self, q: &Query) -> bool {
+        self.l4.matches(q.proto, q.dport, q.icmp_type)
+            && self.from.matches(q.from_net, q.src)
+            && self.to.matches(q.to_net, q.dst)
+    }
 }
 
 /// What a policy side can name: networks by snapshot index, address groups by name.
@@ -118,7 +124,7 @@ pub struct Names<'a> {
 }
 
 impl<'a> Names<'a> {
-    /// The groups of `model` whose prefixes all parse (`validate_group` reports the others).
+    /// The groups of `model` whose prefixes all parse (`validate` reports the others).
     pub fn of(model: &'a Model) -> Names<'a> {
         let groups = model
             .groups
@@ -254,11 +260,7 @@ pub fn parse(p: &Policy, names: &Names) -> Result<Rule, String> {
             ));
         }
     }
-    let L4 {
-        proto,
-        ports,
-        icmp_type,
-    } = l4(&owner, p.proto.as_deref(), p.ports.as_deref(), p.icmp_type)?;
+    let l4 = l4(&owner, p.proto.as_deref(), p.ports.as_deref(), p.icmp_type)?;
     let action = match p.action.as_str() {
         "allow" => Action::Allow,
         "deny" => Action::Deny,
@@ -279,9 +281,7 @@ pub fn parse(p: &Policy, names: &Names) -> Result<Rule, String> {
         name: p.name.as_str().into(),
         from,
         to,
-        proto,
-        ports,
-        icmp_type,
+        l4,
         action,
         stateful: action == Action::Allow && !p.stateless,
         priority: p.priority(),
@@ -361,12 +361,12 @@ mod tests {
         validate(&m).unwrap();
         let rules = compile(&m);
         assert_eq!(&*rules[0].name, "out", "lower priority first");
-        assert_eq!(rules[0].ports, (53, 54));
+        assert_eq!(rules[0].l4.ports, (53, 54));
         assert_eq!(rules[0].action, Action::Reject);
         assert!(!rules[0].stateful);
         assert_eq!(rules[1].from, Side::Network(0));
         assert_eq!(rules[1].to, Side::Network(1));
-        assert_eq!(rules[1].ports, (8080, 8080));
+        assert_eq!(rules[1].l4.ports, (8080, 8080));
         assert!(rules[1].stateful);
     }
 
@@ -437,7 +437,7 @@ mod tests {
         assert!(matches!(&r.from, Side::Group(g) if g.prefixes.len() == 2));
         assert!(r.from.matches(9, "2001:db8::5".parse().unwrap()));
         assert!(!r.from.matches(9, "198.51.100.8".parse().unwrap()));
-        assert_eq!(r.icmp_type, Some(8));
+        assert_eq!(r.l4.icmp_type, Some(8));
         for (groups, policies, needle) in [
             (
                 r#"{"name":"web","cidrs":["198.51.100.0/24"]}"#,

@@ -12,7 +12,7 @@ use super::log::{FirewallLog, LogEntry};
 use super::rule::Action;
 use super::security::{self, Direction};
 use super::tcp::{Invalid, Tcp};
-use crate::config::snapshot::NetIdx;
+use crate::config::snapshot::{NetIdx, Snapshot};
 use crate::packet::{icmp, ipproto};
 use crate::pipeline::counters::DropReason;
 use crate::pipeline::Context;
@@ -126,6 +126,13 @@ fn track(ctx: &Context<'_>, key: &ConnKey, conn: &mut Conn, f: &Flow) -> (Known,
 #[inline]
 pub fn prefetch(fw: &Firewall, f: &Flow, zone: u16) {
     fw.conntrack.prefetch(&key(zone, &f.tuple));
+}
+
+/// The connection-table zone of connections opened from network `net`: its VRF, or one of its
+/// own for a network without a gateway (isolated, not routed).
+#[inline]
+pub fn zone(snap: &Snapshot, net: NetIdx) -> u16 {
+    snap.gateway(net).map_or(0x8000 | net, |g| g.vrf)
 }
 
 /// Where a packet goes, as the firewall sees it.

@@ -115,9 +115,9 @@ pub fn port_blocks(lo: u16, hi: u16) -> Vec<(u16, u8)> {
 
 /// The (value, leading bits) blocks of a rule's port or ICMP type.
 fn l4_blocks(r: &Rule) -> Vec<(u16, u8)> {
-    match (r.proto, r.icmp_type) {
+    match (r.l4.proto, r.l4.icmp_type) {
         (Proto::Icmp, Some(t)) => vec![(u16::from(t) << 8, 8)],
-        (Proto::Tcp | Proto::Udp, _) => port_blocks(r.ports.0, r.ports.1),
+        (Proto::Tcp | Proto::Udp, _) => port_blocks(r.l4.ports.0, r.l4.ports.1),
         _ => vec![(0, 0)],
     }
 }
@@ -203,7 +203,7 @@ impl TupleSpace {
         let mut groups: hashbrown::HashMap<Shape, Group> = hashbrown::HashMap::new();
         for (i, r) in rules.iter().enumerate() {
             let (froms, tos, l4) = (values(&r.from), values(&r.to), l4_blocks(r));
-            let proto = match r.proto {
+            let proto = match r.l4.proto {
                 Proto::Any => None,
                 Proto::Tcp => Some(ipproto::TCP),
                 Proto::Udp => Some(ipproto::UDP),

@@ -193,15 +193,10 @@ fn flood_guarded<B: PacketBuf, O: Output<B>>(
     buf: B,
     out: &mut O,
 ) {
-    let read = || {
-        is_ip(buf.data())
-            .then(|| buf.data().get(eth::HEADER_LEN..).and_then(parse_flow))
-            .flatten()
-    };
-    let Some(f) = flow.or_else(read) else {
+    let Some(f) = flow_of(flow, &buf) else {
         return bridge::flood(ctx, net, in_port, Some(in_port), buf, out);
     };
-    let zone = ctx.snap.gateway(net).map_or(0x8000 | net, |g| g.vrf);
+    let zone = firewall::zone(ctx.snap, net);
     let send_to = |p: u16| {
         if p == in_port {
             return false;
@@ -213,6 +208,15 @@ fn flood_guarded<B: PacketBuf, O: Output<B>>(
         admitted
     };
     bridge::flood_where(ctx, net, in_port, send_to, buf, out);
+}
+
+/// The flow `read_flows` read of the packet, or else the packet's own, if it is IP.
+fn flow_of<B: PacketBuf>(flow: &Option<Flow>, buf: &B) -> Option<Flow> {
+    flow.or_else(|| {
+        is_ip(buf.data())
+            .then(|| buf.data().get(eth::HEADER_LEN..).and_then(parse_flow))
+            .flatten()
+    })
 }
 
 /// Whether the frame carries IPv4 or IPv6.
@@ -271,24 +275,12 @@ fn filter<B: PacketBuf>(
     if path.policed && no_groups && fw.classifier.pair_is_open(from_net, meta.net) {
         return verdict;
     }
-    // Connections of a network without a gateway (isolated, not routed) get a zone of their own.
-    let zone = ctx
-        .snap
-        .gateway(from_net)
-        .map_or(0x8000 | from_net, |g| g.vrf);
-    let parsed;
-    let flow = match flow {
-        Some(f) => f,
-        None => match buf.data().get(eth::HEADER_LEN..).and_then(parse_flow) {
-            Some(f) => {
-                parsed = f;
-                &parsed
-            }
-            None => return Verdict::Drop(DropReason::BadIp),
-        },
+    let Some(flow) = flow_of(flow, buf) else {
+        return Verdict::Drop(DropReason::BadIp);
     };
+    let flow = &flow;
     let route = Route {
-        zone,
+        zone: firewall::zone(ctx.snap, from_net),
         from_net,
         to_net: meta.net,
         path,
