@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "../vswitch/proto/vswitch/v1/router.proto",
     "../vswitch/proto/vswitch/v1/firewall.proto",
     "../vswitch/proto/vswitch/v1/dhcp.proto",
+    "../vswitch/proto/vswitch/v1/vtep.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -10,6 +10,7 @@ const PROTOS: &[&str] = &[
     "proto/vswitch/v1/router.proto",
     "proto/vswitch/v1/firewall.proto",
     "proto/vswitch/v1/dhcp.proto",
+    "proto/vswitch/v1/vtep.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -25,7 +25,7 @@ pub enum FdbCmd {
         #[arg(long, value_name = "NET")]
         network: Option<String>,
     },
-    /// Add a static entry: MAC in NET is behind PORT.
+    /// Add a static entry: MAC in NET is behind PORT, or behind the remote VTEP at IP.
     Add {
         /// MAC address, e.g. 02:00:00:00:00:01.
         #[arg(value_parser = parse_mac)]
@@ -34,8 +34,16 @@ pub enum FdbCmd {
         #[arg(long, value_name = "NET")]
         network: String,
         /// The port the MAC is behind.
-        #[arg(long, value_name = "PORT")]
-        port: String,
+        #[arg(
+            long,
+            value_name = "PORT",
+            required_unless_present = "remote",
+            conflicts_with = "remote"
+        )]
+        port: Option<String>,
+        /// The remote VTEP (underlay IPv4 address) the MAC is behind, in NET's VNI.
+        #[arg(long, value_name = "IP")]
+        remote: Option<String>,
         /// Succeed if the entry already exists.
         #[arg(long)]
         exist_ok: bool,
@@ -75,15 +83,17 @@ pub async fn run(ctx: &Ctx, cmd: FdbCmd) -> Result<(), Error> {
             mac,
             network,
             port,
+            remote,
             exist_ok,
         } => {
             let request = AddFdbEntryRequest {
                 entry: Some(FdbEntry {
                     network,
                     mac,
-                    port,
+                    port: port.unwrap_or_default(),
                     r#static: true,
                     age_secs: 0,
+                    remote: remote.unwrap_or_default(),
                 }),
                 exist_ok,
             };
@@ -120,7 +130,11 @@ fn render_list(list: &ListFdbResponse) -> String {
         table.row(vec![
             e.network.clone(),
             e.mac.clone(),
-            e.port.clone(),
+            if e.remote.is_empty() {
+                e.port.clone()
+            } else {
+                format!("vtep {}", e.remote)
+            },
             kind.to_string(),
             age,
         ]);
@@ -187,9 +201,13 @@ mod tests {
             port: port.into(),
             r#static: stat,
             age_secs: age,
+            remote: String::new(),
         };
+        let mut behind_vtep = entry("web", "02:00:00:00:00:03", "", false, 5);
+        behind_vtep.remote = "198.51.100.2".into();
         let list = ListFdbResponse {
             entries: vec![
+                behind_vtep,
                 entry("web", "02:00:00:00:00:02", "vm2", false, 12),
                 entry("app", "02:00:00:00:00:09", "vm9", true, 0),
                 entry("web", "02:00:00:00:00:01", "vm1", false, 3),
@@ -197,10 +215,11 @@ mod tests {
         };
         assert_eq!(
             render_list(&list),
-            "NETWORK  MAC                PORT  TYPE     AGE\n\
-             app      02:00:00:00:00:09  vm9   static   -\n\
-             web      02:00:00:00:00:01  vm1   learned  3s\n\
-             web      02:00:00:00:00:02  vm2   learned  12s"
+            "NETWORK  MAC                PORT               TYPE     AGE\n\
+             app      02:00:00:00:00:09  vm9                static   -\n\
+             web      02:00:00:00:00:01  vm1                learned  3s\n\
+             web      02:00:00:00:00:02  vm2                learned  12s\n\
+             web      02:00:00:00:00:03  vtep 198.51.100.2  learned  5s"
         );
     }
 

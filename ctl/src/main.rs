@@ -17,6 +17,7 @@ mod route;
 mod security_group;
 mod stats;
 mod status;
+mod vtep;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -98,6 +99,9 @@ enum Command {
     /// Counters: per port, per drop reason, per worker.
     #[command(subcommand)]
     Stats(stats::StatsCmd),
+    /// The VXLAN tunnel endpoint and its flood lists.
+    #[command(subcommand)]
+    Vtep(vtep::VtepCmd),
     /// Apply a whole desired model from a TOML or JSON file.
     Apply(config::ApplyArgs),
     /// The whole model.
@@ -118,6 +122,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Group(cmd) => group::run(&ctx, cmd).await,
         Command::SecurityGroup(cmd) => security_group::run(&ctx, cmd).await,
         Command::Conntrack(cmd) => policy::run_conntrack(&ctx, cmd).await,
+        Command::Vtep(cmd) => vtep::run(&ctx, cmd).await,
         Command::Dhcp(cmd) => dhcp::run(&ctx, cmd).await,
         Command::Stats(cmd) => stats::run(&ctx, cmd).await,
         Command::Apply(args) => config::apply(&ctx, args).await,

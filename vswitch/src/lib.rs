@@ -11,3 +11,4 @@ pub mod firewall;
 pub mod packet;
 pub mod pipeline;
 pub mod router;
+pub mod vxlan;

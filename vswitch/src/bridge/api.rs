@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use crate::bridge::fdb::Dest;
 use crate::config::error::{ConfigError, Result};
 use crate::config::manager::ConfigManager;
 use crate::config::model::StaticMac;
@@ -14,7 +15,10 @@ use crate::pipeline::clock;
 pub struct FdbRow {
     pub network: String,
     pub mac: MacAddr,
+    /// The local port (empty for a MAC behind a remote VTEP).
     pub port: String,
+    /// The remote VTEP, for a MAC behind one.
+    pub remote: Option<std::net::Ipv4Addr>,
     pub is_static: bool,
     pub age_secs: u32,
 }
@@ -48,10 +52,14 @@ pub fn list(mgr: &ConfigManager, network: Option<&str>) -> Result<Vec<FdbRow>> {
             rows.push(FdbRow {
                 network: net.clone(),
                 mac: e.mac,
-                port: names
-                    .get(&e.port)
-                    .cloned()
-                    .unwrap_or_else(|| format!("#{}", e.port)),
+                port: match e.dest {
+                    Dest::Port(p) => names.get(&p).cloned().unwrap_or_else(|| format!("#{p}")),
+                    Dest::Remote(_) => String::new(),
+                },
+                remote: match e.dest {
+                    Dest::Remote(ip) => Some(ip),
+                    Dest::Port(_) => None,
+                },
                 is_static: e.is_static,
                 age_secs: if e.is_static {
                     0

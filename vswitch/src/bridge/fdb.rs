@@ -1,10 +1,12 @@
-//! A network's forwarding database: MAC → port, learned by the datapath, aged by housekeeping.
+//! A network's forwarding database: MAC → port (or remote VTEP), learned by the datapath, aged
+//! by housekeeping.
 //!
 //! Open addressing over a fixed array of slots made of atomics, so that lookups never lock and
 //! refreshing an entry is a relaxed store. Inserting a new MAC (rare) takes a mutex with
 //! `try_lock`: a worker never waits on it; when housekeeping holds it the packet is forwarded
 //! and the MAC learned from the next one.
 
+use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
@@ -29,8 +31,51 @@ pub const DEFAULT_AGING_SECS: u32 = 300;
 #[derive(Debug, Default)]
 struct Slot {
     key: AtomicU64,
-    port: AtomicU32,
+    /// A [`Dest`], encoded.
+    dest: AtomicU32,
     seen: AtomicU32,
+}
+
+/// Where a MAC is: behind a local port, or behind a remote VTEP of the overlay (its underlay
+/// address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dest {
+    Port(u16),
+    Remote(Ipv4Addr),
+}
+
+impl Dest {
+    /// Ports are below 2^16; a remote VTEP's address never is (its first octet is not 0).
+    #[inline]
+    fn encode(self) -> u32 {
+        match self {
+            Dest::Port(p) => u32::from(p),
+            Dest::Remote(ip) => u32::from(ip),
+        }
+    }
+
+    #[inline]
+    fn decode(v: u32) -> Dest {
+        match u16::try_from(v) {
+            Ok(p) => Dest::Port(p),
+            Err(_) => Dest::Remote(Ipv4Addr::from(v)),
+        }
+    }
+
+    /// The local port, if the MAC is behind one.
+    #[inline]
+    pub fn port(self) -> Option<u16> {
+        match self {
+            Dest::Port(p) => Some(p),
+            Dest::Remote(_) => None,
+        }
+    }
+}
+
+impl From<u16> for Dest {
+    fn from(p: u16) -> Dest {
+        Dest::Port(p)
+    }
 }
 
 /// What learning a source MAC did.
@@ -54,7 +99,7 @@ pub enum Learned {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FdbEntry {
     pub mac: MacAddr,
-    pub port: u16,
+    pub dest: Dest,
     pub is_static: bool,
     pub seen: u32,
 }
@@ -143,50 +188,62 @@ impl FdbTable {
         None
     }
 
-    /// The port `mac` was learned on. Lock-free.
+    /// Where `mac` was learned. Lock-free.
     #[inline]
-    pub fn lookup(&self, mac: MacAddr) -> Option<u16> {
+    pub fn lookup(&self, mac: MacAddr) -> Option<Dest> {
         let mac = mac.to_u64();
         let slot = self.find(mac)?;
-        let port = slot.port.load(Ordering::Acquire);
+        let dest = slot.dest.load(Ordering::Acquire);
         // The slot may have been recycled between the key and the port load.
         let key = slot.key.load(Ordering::Acquire);
-        (key & VALID != 0 && key & MAC_MASK == mac).then_some(port as u16)
+        (key & VALID != 0 && key & MAC_MASK == mac).then_some(Dest::decode(dest))
+    }
+
+    /// The local port `mac` was learned on (None when unknown or behind a remote VTEP).
+    pub fn port_of(&self, mac: MacAddr) -> Option<u16> {
+        self.lookup(mac).and_then(Dest::port)
     }
 
     /// Learns that `mac` is behind `port` at time `now` (seconds).
     #[inline]
     pub fn learn(&self, mac: MacAddr, port: u16, now: u32) -> Learned {
+        self.learn_dest(mac, Dest::Port(port), now)
+    }
+
+    /// Learns that `mac` is behind `dest` at time `now` (seconds).
+    #[inline]
+    pub fn learn_dest(&self, mac: MacAddr, dest: Dest, now: u32) -> Learned {
         let key = mac.to_u64();
+        let value = dest.encode();
         if let Some(slot) = self.find(key) {
             if slot.seen.load(Ordering::Relaxed) != now {
                 slot.seen.store(now, Ordering::Relaxed);
             }
-            let old = slot.port.load(Ordering::Relaxed);
-            if old == u32::from(port) {
+            let old = slot.dest.load(Ordering::Relaxed);
+            if old == value {
                 return Learned::Refreshed;
             }
             if slot.key.load(Ordering::Relaxed) & STATIC != 0 {
                 return Learned::StaticConflict;
             }
-            slot.port.store(u32::from(port), Ordering::Release);
+            slot.dest.store(value, Ordering::Release);
             return Learned::Moved;
         }
         let Some(_guard) = self.writer.try_lock() else {
             return Learned::Deferred;
         };
-        self.insert_locked(key, port, now, false)
+        self.insert_locked(key, value, now, false)
     }
 
     /// Inserts under the writer lock (or updates when another writer won the race).
-    fn insert_locked(&self, mac: u64, port: u16, now: u32, is_static: bool) -> Learned {
+    fn insert_locked(&self, mac: u64, dest: u32, now: u32, is_static: bool) -> Learned {
         let mut free = None;
         let mut i = home(mac, self.mask);
         for _ in 0..MAX_PROBE {
             let slot = &self.slots[i];
             let key = slot.key.load(Ordering::Acquire);
             if key & VALID != 0 && key & MAC_MASK == mac {
-                slot.port.store(u32::from(port), Ordering::Release);
+                slot.dest.store(dest, Ordering::Release);
                 slot.seen.store(now, Ordering::Relaxed);
                 let flag = if is_static { STATIC } else { 0 };
                 slot.key.store(VALID | flag | mac, Ordering::Release);
@@ -206,7 +263,7 @@ impl FdbTable {
         let Some(slot) = free else {
             return Learned::LimitReached;
         };
-        slot.port.store(u32::from(port), Ordering::Relaxed);
+        slot.dest.store(dest, Ordering::Relaxed);
         slot.seen.store(now, Ordering::Relaxed);
         let flag = if is_static { STATIC } else { 0 };
         slot.key.store(VALID | flag | mac, Ordering::Release);
@@ -215,15 +272,20 @@ impl FdbTable {
     }
 
     /// Adds or replaces a static entry (control plane).
-    pub fn add_static(&self, mac: MacAddr, port: u16, now: u32) -> Result<(), FdbError> {
+    pub fn add_static(
+        &self,
+        mac: MacAddr,
+        dest: impl Into<Dest>,
+        now: u32,
+    ) -> Result<(), FdbError> {
         let _guard = self.writer.lock();
-        match self.insert_locked(mac.to_u64(), port, now, true) {
+        match self.insert_locked(mac.to_u64(), dest.into().encode(), now, true) {
             Learned::LimitReached => Err(FdbError::Full),
             _ => Ok(()),
         }
     }
 
-    fn remove_where(&self, mut pred: impl FnMut(u64, u16, u32) -> bool) -> usize {
+    fn remove_where(&self, mut pred: impl FnMut(u64, Dest, u32) -> bool) -> usize {
         let _guard = self.writer.lock();
         let mut removed = 0;
         for slot in self.slots.iter() {
@@ -231,8 +293,8 @@ impl FdbTable {
             if key & VALID == 0 {
                 continue;
             }
-            let port = slot.port.load(Ordering::Relaxed) as u16;
-            if pred(key, port, slot.seen.load(Ordering::Relaxed)) {
+            let dest = Dest::decode(slot.dest.load(Ordering::Relaxed));
+            if pred(key, dest, slot.seen.load(Ordering::Relaxed)) {
                 slot.key.store(TOMBSTONE, Ordering::Release);
                 self.count.fetch_sub(1, Ordering::Relaxed);
                 removed += 1;
@@ -246,14 +308,15 @@ impl FdbTable {
         self.remove_where(|key, _, seen| key & STATIC == 0 && now.saturating_sub(seen) > aging)
     }
 
-    /// Removes the learned entries (all of them, or one port's).
-    pub fn flush_learned(&self, port: Option<u16>) -> usize {
-        self.remove_where(|key, p, _| key & STATIC == 0 && port.is_none_or(|want| want == p))
+    /// Removes the learned entries (all of them, or those behind one port or remote VTEP).
+    pub fn flush_learned(&self, dest: Option<Dest>) -> usize {
+        self.remove_where(|key, d, _| key & STATIC == 0 && dest.is_none_or(|want| want == d))
     }
 
-    /// Removes every entry pointing at `port`, static ones included (the port left the network).
-    pub fn flush_port(&self, port: u16) -> usize {
-        self.remove_where(|_, p, _| p == port)
+    /// Removes every entry pointing at `dest`, static ones included (the port left the network,
+    /// the remote VTEP left the flood list).
+    pub fn flush_dest(&self, dest: Dest) -> usize {
+        self.remove_where(|_, d, _| d == dest)
     }
 
     /// Removes one entry; true when it existed.
@@ -270,7 +333,7 @@ impl FdbTable {
                 let key = slot.key.load(Ordering::Acquire);
                 (key & VALID != 0).then(|| FdbEntry {
                     mac: MacAddr::from_u64(key & MAC_MASK),
-                    port: slot.port.load(Ordering::Relaxed) as u16,
+                    dest: Dest::decode(slot.dest.load(Ordering::Relaxed)),
                     is_static: key & STATIC != 0,
                     seen: slot.seen.load(Ordering::Relaxed),
                 })
@@ -290,14 +353,30 @@ mod tests {
     }
 
     #[test]
+    fn macs_behind_remote_vteps_are_told_from_ports() {
+        let t = FdbTable::new(16);
+        let vtep = Dest::Remote(Ipv4Addr::new(198, 51, 100, 2));
+        assert_eq!(t.learn_dest(mac(1), vtep, 1), Learned::Added);
+        assert_eq!(t.learn(mac(2), u16::MAX, 1), Learned::Added);
+        assert_eq!(t.lookup(mac(1)), Some(vtep));
+        assert_eq!(t.port_of(mac(1)), None);
+        assert_eq!(t.lookup(mac(2)), Some(Dest::Port(u16::MAX)));
+        // Moving between a port and a remote VTEP is a move like any other.
+        assert_eq!(t.learn(mac(1), 3, 2), Learned::Moved);
+        assert_eq!(t.learn_dest(mac(1), vtep, 3), Learned::Moved);
+        assert_eq!(t.flush_learned(Some(vtep)), 1);
+        assert_eq!(t.lookup(mac(1)), None);
+    }
+
+    #[test]
     fn learns_refreshes_and_moves() {
         let t = FdbTable::new(16);
-        assert_eq!(t.lookup(mac(1)), None);
+        assert_eq!(t.port_of(mac(1)), None);
         assert_eq!(t.learn(mac(1), 3, 10), Learned::Added);
         assert_eq!(t.learn(mac(1), 3, 11), Learned::Refreshed);
-        assert_eq!(t.lookup(mac(1)), Some(3));
+        assert_eq!(t.port_of(mac(1)), Some(3));
         assert_eq!(t.learn(mac(1), 4, 12), Learned::Moved);
-        assert_eq!(t.lookup(mac(1)), Some(4));
+        assert_eq!(t.port_of(mac(1)), Some(4));
         assert_eq!(t.len(), 1);
     }
 
@@ -308,9 +387,9 @@ mod tests {
         t.learn(mac(2), 1, 250);
         t.add_static(mac(3), 2, 0).unwrap();
         assert_eq!(t.age(301, 300), 1);
-        assert_eq!(t.lookup(mac(1)), None);
-        assert_eq!(t.lookup(mac(2)), Some(1));
-        assert_eq!(t.lookup(mac(3)), Some(2));
+        assert_eq!(t.port_of(mac(1)), None);
+        assert_eq!(t.port_of(mac(2)), Some(1));
+        assert_eq!(t.port_of(mac(3)), Some(2));
     }
 
     #[test]
@@ -318,9 +397,9 @@ mod tests {
         let t = FdbTable::new(16);
         t.add_static(mac(9), 2, 0).unwrap();
         assert_eq!(t.learn(mac(9), 5, 1), Learned::StaticConflict);
-        assert_eq!(t.lookup(mac(9)), Some(2));
+        assert_eq!(t.port_of(mac(9)), Some(2));
         assert_eq!(t.flush_learned(None), 0);
-        assert_eq!(t.flush_port(2), 1);
+        assert_eq!(t.flush_dest(Dest::Port(2)), 1);
         assert!(t.is_empty());
     }
 
@@ -388,7 +467,7 @@ mod tests {
                         model.retain(|_, (_, seen)| now.saturating_sub(*seen) <= aging);
                     }
                     Op::FlushPort(p) => {
-                        t.flush_port(p.into());
+                        t.flush_dest(Dest::Port(p.into()));
                         model.retain(|_, (port, _)| *port != u16::from(p));
                     }
                     Op::Remove(m) => {
@@ -398,7 +477,7 @@ mod tests {
                 prop_assert_eq!(t.len(), model.len());
             }
             for m in 0u8..40 {
-                prop_assert_eq!(t.lookup(mac(m.into())), model.get(&m).map(|(p, _)| *p));
+                prop_assert_eq!(t.port_of(mac(m.into())), model.get(&m).map(|(p, _)| *p));
             }
         }
     }

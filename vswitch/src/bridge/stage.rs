@@ -1,12 +1,12 @@
 //! The L2 bridge's datapath: ingress port policy, learning and forwarding, egress tagging.
 
-use crate::bridge::fdb::Learned;
+use crate::bridge::fdb::{Dest, Learned};
 use crate::config::snapshot::{NetIdx, PortEntry, PortMode, Snapshot, NO_NET};
 use crate::packet::{eth, ethertype, vlan};
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;
 use crate::pipeline::meta::{Meta, Verdict};
-use crate::pipeline::{Context, Output};
+use crate::pipeline::{deliver, Context, Output};
 
 const MACS_LEN: usize = 12;
 
@@ -28,6 +28,7 @@ pub fn ingress<B: PacketBuf>(
             net => net,
         },
     };
+    meta.remote = None;
     let header = eth::HEADER_LEN + if meta.tagged { vlan::HEADER_LEN } else { 0 };
     if buf.pkt_len().saturating_sub(header) > usize::from(port.mtu) {
         return Err(DropReason::Oversize);
@@ -61,28 +62,33 @@ fn push_tag<B: PacketBuf>(buf: &mut B, vid: u16) -> Result<(), DropReason> {
     Ok(())
 }
 
-/// Learns the source and decides where the frame goes.
+/// Learns the source (behind its port, or behind the remote VTEP a decapsulated frame came
+/// from) and decides where the frame goes.
 #[inline]
 pub fn forward(snap: &Snapshot, in_port: u16, meta: &Meta, now: u32) -> Verdict {
     let Some(net) = snap.networks.get(usize::from(meta.net)) else {
         return Verdict::Drop(DropReason::UnknownNetwork);
     };
-    if net.fdb.learn(meta.src, in_port, now) == Learned::LimitReached {
+    let from = meta.remote.map_or(Dest::Port(in_port), Dest::Remote);
+    if net.fdb.learn_dest(meta.src, from, now) == Learned::LimitReached {
         return Verdict::Drop(DropReason::MacLimit);
     }
     if meta.dst.is_multicast() {
         return Verdict::Flood;
     }
     match net.fdb.lookup(meta.dst) {
-        Some(port) if port == in_port => Verdict::Drop(DropReason::Hairpin),
+        Some(Dest::Port(port)) if port == in_port => Verdict::Drop(DropReason::Hairpin),
         // A stale entry (the port left the network) floods until it ages out or is flushed.
-        Some(port)
+        Some(Dest::Port(port))
             if snap
                 .port(port)
                 .is_some_and(|p| p.carries(meta.net, net.vlan)) =>
         {
             Verdict::Unicast(port)
         }
+        // The overlay is a full mesh: what came from a remote VTEP never goes back into it.
+        Some(Dest::Remote(_)) if meta.remote.is_some() => Verdict::Drop(DropReason::Hairpin),
+        Some(Dest::Remote(ip)) => Verdict::Remote(ip),
         _ => Verdict::Flood,
     }
 }
@@ -160,17 +166,39 @@ pub fn egress<B: PacketBuf, O: Output<B>>(
     out.send(to, buf);
 }
 
+/// Where a flooded frame goes besides the network's local ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    /// To every remote VTEP of the network's flood list (head-end replication).
+    Replicate,
+    /// Nowhere else: the frame came from a remote VTEP (split horizon).
+    Local,
+}
+
+impl Overlay {
+    /// The overlay a frame that came from `remote` (None: a local port) floods to.
+    #[inline]
+    pub fn from(remote: Option<std::net::Ipv4Addr>) -> Overlay {
+        match remote {
+            Some(_) => Overlay::Local,
+            None => Overlay::Replicate,
+        }
+    }
+}
+
 /// Floods a frame to every port of its network but `except` (split horizon: the port a bridged
-/// frame came in on; none for a frame the switch itself sends).
+/// frame came in on; none for a frame the switch itself sends), and to the remote VTEPs of
+/// its flood list as `overlay` says.
 pub fn flood<B: PacketBuf, O: Output<B>>(
     ctx: &Context<'_>,
     net: NetIdx,
     in_port: u16,
     except: Option<u16>,
+    overlay: Overlay,
     buf: B,
     out: &mut O,
 ) {
-    flood_where(ctx, net, in_port, |p| Some(p) != except, buf, out);
+    flood_where(ctx, net, in_port, |p| Some(p) != except, overlay, buf, out);
 }
 
 /// Like [`flood`], to the ports of the network that `send_to` picks.
@@ -179,6 +207,7 @@ pub fn flood_where<B: PacketBuf, O: Output<B>>(
     net: NetIdx,
     in_port: u16,
     mut send_to: impl FnMut(u16) -> bool,
+    overlay: Overlay,
     buf: B,
     out: &mut O,
 ) {
@@ -186,7 +215,14 @@ pub fn flood_where<B: PacketBuf, O: Output<B>>(
         ctx.counters.port(in_port).drop(DropReason::UnknownNetwork);
         return;
     };
-    let mut targets = network.ports.iter().copied().filter(|p| send_to(*p));
+    let remotes = match overlay {
+        Overlay::Replicate if ctx.snap.vtep.is_some() => &network.remotes[..],
+        _ => &[],
+    };
+    let local = network.ports.iter().copied().filter(|p| send_to(*p));
+    let mut targets = local
+        .map(Dest::Port)
+        .chain(remotes.iter().copied().map(Dest::Remote));
     let Some(mut current) = targets.next() else {
         ctx.counters.port(in_port).drop(DropReason::NoEgressPort);
         return;
@@ -194,10 +230,13 @@ pub fn flood_where<B: PacketBuf, O: Output<B>>(
     // Copies for all but the last target, which gets the original.
     for next in targets {
         match buf.duplicate() {
-            Some(copy) => egress(ctx, net, in_port, current, copy, out),
-            None => ctx.counters.port(current).drop(DropReason::NoBuffer),
+            Some(copy) => deliver(ctx, net, in_port, current, copy, out),
+            None => {
+                let port = current.port().unwrap_or(in_port);
+                ctx.counters.port(port).drop(DropReason::NoBuffer)
+            }
         }
         current = next;
     }
-    egress(ctx, net, in_port, current, buf, out);
+    deliver(ctx, net, in_port, current, buf, out);
 }

@@ -72,6 +72,7 @@ pub struct LearnedTables {
     pub neighbors: NeighborTables,
     pub leases: crate::dhcp::server::LeaseTables,
     pub firewall: crate::firewall::state::FirewallState,
+    pub underlay: crate::vxlan::table::UnderlayNeighbors,
 }
 
 impl LearnedTables {
@@ -119,6 +120,8 @@ pub fn build(
                 .and_then(|leases| crate::dhcp::server::settings(n, leases.clone()).map(Arc::new)),
             isolated: n.isolated,
             conn_quota: learned.firewall.quota_of(&n.name),
+            vni: n.vni,
+            remotes: Vec::new(),
         })
         .collect();
     let (vrfs, gateways) = crate::router::build::build(model, &learned.neighbors, &net_index);
@@ -164,6 +167,7 @@ pub fn build(
         }
         ordered.push(*dev);
     }
+    let vtep = crate::vxlan::table::build(model, &ports, &mut networks, &learned.underlay);
     let mut firewall = learned.firewall.build(model);
     firewall.secured_ports = ports.iter().flatten().any(|p| p.security.is_some());
     Snapshot {
@@ -173,6 +177,7 @@ pub fn build(
         vrfs,
         firewall,
         workers: assign_queues(&ordered, workers),
+        vtep,
     }
 }
 

@@ -14,6 +14,7 @@ use super::model::{Model, Port};
 use super::persist::StateDir;
 use super::snapshot::SnapshotCell;
 use super::validate::validate;
+use crate::bridge::fdb::Dest;
 use crate::bridge::fdb::FdbTable;
 use crate::packet::MacAddr;
 use crate::pipeline::clock;
@@ -333,7 +334,7 @@ impl ConfigManager {
                     .collect();
                 for (name, table) in st.learned.fdbs.iter() {
                     if before.contains(&name.as_str()) && !after.contains(&name.as_str()) {
-                        table.flush_port(dev.id);
+                        table.flush_dest(Dest::Port(dev.id));
                     }
                 }
             }
@@ -352,7 +353,7 @@ impl ConfigManager {
 
     fn flush_port_everywhere(&self, st: &State, id: u16) {
         for (_, table) in st.learned.fdbs.iter() {
-            table.flush_port(id);
+            table.flush_dest(Dest::Port(id));
         }
     }
 
@@ -360,22 +361,26 @@ impl ConfigManager {
     fn sync_static(&self, st: &State, model: &Model) {
         let now = clock::now_secs();
         for (name, table) in st.learned.fdbs.iter() {
-            let wanted: Vec<(MacAddr, u16)> = model
+            let wanted: Vec<(MacAddr, Dest)> = model
                 .fdb
                 .iter()
                 .filter(|e| &e.network == name)
                 .filter_map(|e| {
                     let mac = e.mac.parse().ok()?;
-                    Some((mac, st.devices.get(&e.port)?.id))
+                    let dest = match &e.remote {
+                        Some(ip) => Dest::Remote(ip.parse().ok()?),
+                        None => Dest::Port(st.devices.get(&e.port)?.id),
+                    };
+                    Some((mac, dest))
                 })
                 .collect();
             for entry in table.entries() {
-                if entry.is_static && !wanted.contains(&(entry.mac, entry.port)) {
+                if entry.is_static && !wanted.contains(&(entry.mac, entry.dest)) {
                     table.remove(entry.mac);
                 }
             }
-            for (mac, port) in wanted {
-                if let Err(e) = table.add_static(mac, port, now) {
+            for (mac, dest) in wanted {
+                if let Err(e) = table.add_static(mac, dest, now) {
                     tracing::error!("network {name}: static entry {mac}: {e}");
                 }
             }
@@ -415,6 +420,10 @@ impl ConfigManager {
         }
         for vrf in &snap.vrfs {
             vrf.neighbors
+                .age(now, crate::router::neighbor::NEIGHBOR_AGING_SECS);
+        }
+        if let Some(vtep) = &snap.vtep {
+            vtep.neighbors
                 .age(now, crate::router::neighbor::NEIGHBOR_AGING_SECS);
         }
         snap.firewall.conntrack.expire(now);

@@ -31,6 +31,54 @@ pub struct Model {
     /// Connection tracking settings.
     #[serde(default, skip_serializing_if = "ConntrackSettings::is_default")]
     pub conntrack: ConntrackSettings,
+    /// The switch's VXLAN tunnel endpoint (the tunnel gateway role).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vtep: Option<Vtep>,
+}
+
+/// The switch's VXLAN tunnel endpoint: an underlay IPv4 address on a port in no network, and
+/// the remote endpoints of each VNI (the flood list of the network with that VNI).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vtep {
+    /// Underlay address with its prefix length, e.g. `192.0.2.1/24`.
+    pub local_ip: String,
+    /// The underlay port (in no network).
+    pub port: String,
+    /// Underlay next hop towards remote VTEPs outside the local prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// UDP destination port (default 4789).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp_port: Option<u16>,
+    /// Accept traffic from, and learn MACs behind, VTEPs that are not in a VNI's flood list
+    /// (default: yes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learning: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remotes: Vec<VtepRemote>,
+}
+
+/// The default VXLAN UDP port (IANA).
+pub const DEFAULT_VXLAN_PORT: u16 = 4789;
+
+impl Vtep {
+    pub fn udp_port(&self) -> u16 {
+        self.udp_port.unwrap_or(DEFAULT_VXLAN_PORT)
+    }
+
+    pub fn learning(&self) -> bool {
+        self.learning.unwrap_or(true)
+    }
+}
+
+/// A remote VTEP in the flood list of a VNI: broadcast, unknown unicast and multicast of the
+/// network with that VNI are replicated to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VtepRemote {
+    pub ip: String,
+    pub vni: u32,
 }
 
 /// A named set of prefixes (IPv4 and IPv6 may mix): a policy side that names it matches any
@@ -263,7 +311,12 @@ impl Port {
 pub struct StaticMac {
     pub network: String,
     pub mac: String,
+    /// The local port the MAC is behind (or else `remote`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub port: String,
+    /// The remote VTEP the MAC is behind, in the network's VNI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
 }
 
 /// A static neighbor: IP is at MAC in NETWORK (a host or router that does not answer ARP/ND).

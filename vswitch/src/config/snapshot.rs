@@ -76,6 +76,11 @@ pub struct NetworkEntry {
     pub isolated: bool,
     /// The connection-table quota of the connections its endpoints open.
     pub conn_quota: u16,
+    /// Its VXLAN network identifier.
+    pub vni: Option<u32>,
+    /// Remote VTEPs that get its broadcast, unknown unicast and multicast (head-end
+    /// replication).
+    pub remotes: Vec<std::net::Ipv4Addr>,
 }
 
 /// One RX queue a worker polls.
@@ -96,6 +101,8 @@ pub struct Snapshot {
     pub firewall: Firewall,
     /// RX queues per worker.
     pub workers: Vec<Vec<RxQueue>>,
+    /// The VXLAN tunnel endpoint, when the switch has one.
+    pub vtep: Option<crate::vxlan::table::VtepEntry>,
 }
 
 impl Snapshot {
@@ -107,6 +114,7 @@ impl Snapshot {
             vrfs: Vec::new(),
             firewall: Firewall::default(),
             workers: vec![Vec::new(); workers],
+            vtep: None,
         }
     }
 

@@ -54,6 +54,7 @@ pub fn validate(model: &Model) -> Result<()> {
     validate_neighbors(model)?;
     crate::firewall::rule::validate(model).map_err(invalid)?;
     crate::firewall::security::validate(model).map_err(invalid)?;
+    crate::vxlan::validate::validate(model).map_err(invalid)?;
 
     let mut port_names = HashSet::new();
     let mut ifaces = HashSet::new();
@@ -96,24 +97,38 @@ pub fn validate(model: &Model) -> Result<()> {
                 "fdb entry {mac}: a static entry needs a unicast MAC"
             )));
         }
-        let port = model.port(&e.port).ok_or_else(|| {
-            ConfigError::NotFound(format!("fdb entry {mac}: port {} does not exist", e.port))
-        })?;
-        if model.network(&e.network).is_none() {
-            return Err(ConfigError::NotFound(format!(
+        let network = model.network(&e.network).ok_or_else(|| {
+            ConfigError::NotFound(format!(
                 "fdb entry {mac}: network {} does not exist",
                 e.network
-            )));
-        }
-        if !model
-            .port_networks(port)
-            .iter()
-            .any(|(n, _)| n.name == e.network)
-        {
-            return Err(invalid(format!(
-                "fdb entry {mac}: port {} is not in network {}",
-                e.port, e.network
-            )));
+            ))
+        })?;
+        match (&e.remote, e.port.is_empty()) {
+            (Some(remote), true) => crate::vxlan::validate::static_remote(model, network, remote)
+                .map_err(|why| invalid(format!("fdb entry {mac}: {why}")))?,
+            (Some(_), false) => {
+                return Err(invalid(format!(
+                    "fdb entry {mac}: name a port or a remote VTEP, not both"
+                )))
+            }
+            (None, _) => {
+                let port = model.port(&e.port).ok_or_else(|| {
+                    ConfigError::NotFound(format!(
+                        "fdb entry {mac}: port {} does not exist",
+                        e.port
+                    ))
+                })?;
+                if !model
+                    .port_networks(port)
+                    .iter()
+                    .any(|(n, _)| n.name == e.network)
+                {
+                    return Err(invalid(format!(
+                        "fdb entry {mac}: port {} is not in network {}",
+                        e.port, e.network
+                    )));
+                }
+            }
         }
         if !macs.insert((e.network.as_str(), mac)) {
             return Err(ConfigError::AlreadyExists(format!(

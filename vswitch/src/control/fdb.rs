@@ -34,6 +34,7 @@ impl FdbService for FdbApi {
                     port: r.port,
                     r#static: r.is_static,
                     age_secs: r.age_secs,
+                    remote: r.remote.map(|ip| ip.to_string()).unwrap_or_default(),
                 })
                 .collect(),
         }))
@@ -60,6 +61,7 @@ impl FdbService for FdbApi {
             network: e.network.clone(),
             mac: e.mac.clone(),
             port: e.port.clone(),
+            remote: (!e.remote.is_empty()).then(|| e.remote.clone()),
         };
         api::add_static(&self.0.manager, entry, req.exist_ok).map_err(status)?;
         Ok(Response::new(FdbEntry {

@@ -11,6 +11,7 @@ pub mod port;
 pub mod router;
 pub mod stats;
 pub mod status;
+pub mod vtep;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -94,6 +95,7 @@ pub async fn serve(
     use pb::router_service_server::RouterServiceServer;
     use pb::stats_service_server::StatsServiceServer;
     use pb::status_service_server::StatusServiceServer;
+    use pb::vtep_service_server::VtepServiceServer;
 
     // Whole models, 100 000 policies or a million routes travel in one message.
     const MAX_MESSAGE: usize = 512 << 20;
@@ -125,6 +127,9 @@ pub async fn serve(
             shared.clone()
         ))))
         .add_service(sized!(StatsServiceServer::new(stats::StatsApi(
+            shared.clone()
+        ))))
+        .add_service(sized!(VtepServiceServer::new(vtep::VtepApi(
             shared.clone()
         ))))
         .add_service(sized!(ConfigServiceServer::new(config::ConfigApi(shared))))

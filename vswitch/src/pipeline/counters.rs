@@ -77,10 +77,26 @@ pub enum DropReason {
     SecurityGroup,
     /// The network that opens the connection is at its connection limit.
     CtNetworkFull,
+    /// Underlay traffic the VTEP does not take: not ARP or VXLAN to its address and UDP port
+    /// (or a fragment, which a VTEP never reassembles).
+    NotForVtep,
+    /// VXLAN with flags other than I, or the reserved bits set.
+    VxlanBadHeader,
+    /// VXLAN whose VNI no network has.
+    VxlanUnknownVni,
+    /// VXLAN from a VTEP not in the VNI's flood list, with learning off (or from an address no
+    /// VTEP can have).
+    VxlanUnknownVtep,
+    /// VXLAN whose UDP length disagrees with its IP length, or whose inner frame is cut short.
+    VxlanTruncated,
+    /// A bridged frame larger than the overlay MTU (the underlay MTU less the VXLAN headers).
+    TunnelMtu,
+    /// The underlay next hop of a remote VTEP is not resolved yet (an ARP request went out).
+    VtepUnresolved,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 32] = [
+    pub const ALL: [DropReason; 39] = [
         DropReason::Runt,
         DropReason::Oversize,
         DropReason::BadSrcMac,
@@ -113,6 +129,13 @@ impl DropReason {
         DropReason::CtFull,
         DropReason::SecurityGroup,
         DropReason::CtNetworkFull,
+        DropReason::NotForVtep,
+        DropReason::VxlanBadHeader,
+        DropReason::VxlanUnknownVni,
+        DropReason::VxlanUnknownVtep,
+        DropReason::VxlanTruncated,
+        DropReason::TunnelMtu,
+        DropReason::VtepUnresolved,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -150,6 +173,13 @@ impl DropReason {
             DropReason::CtFull => "ct_full",
             DropReason::SecurityGroup => "security_group",
             DropReason::CtNetworkFull => "ct_network_full",
+            DropReason::NotForVtep => "not_for_vtep",
+            DropReason::VxlanBadHeader => "vxlan_bad_header",
+            DropReason::VxlanUnknownVni => "vxlan_unknown_vni",
+            DropReason::VxlanUnknownVtep => "vxlan_unknown_vtep",
+            DropReason::VxlanTruncated => "vxlan_truncated",
+            DropReason::TunnelMtu => "tunnel_mtu",
+            DropReason::VtepUnresolved => "vtep_unresolved",
         }
     }
 }
@@ -175,13 +205,26 @@ impl Counter {
 }
 
 /// One port's counters as seen by one worker.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PortCounters {
     pub rx_packets: Counter,
     pub rx_bytes: Counter,
     pub tx_packets: Counter,
     pub tx_bytes: Counter,
     pub drops: [Counter; DropReason::COUNT],
+}
+
+// Arrays longer than 32 have no derived `Default`.
+impl Default for PortCounters {
+    fn default() -> Self {
+        PortCounters {
+            rx_packets: Counter::default(),
+            rx_bytes: Counter::default(),
+            tx_packets: Counter::default(),
+            tx_bytes: Counter::default(),
+            drops: std::array::from_fn(|_| Counter::default()),
+        }
+    }
 }
 
 impl PortCounters {
@@ -192,13 +235,25 @@ impl PortCounters {
 }
 
 /// A plain copy of port counters for reporting and arithmetic.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PortTotals {
     pub rx_packets: u64,
     pub rx_bytes: u64,
     pub tx_packets: u64,
     pub tx_bytes: u64,
     pub drops: [u64; DropReason::COUNT],
+}
+
+impl Default for PortTotals {
+    fn default() -> Self {
+        PortTotals {
+            rx_packets: 0,
+            rx_bytes: 0,
+            tx_packets: 0,
+            tx_bytes: 0,
+            drops: [0; DropReason::COUNT],
+        }
+    }
 }
 
 impl PortTotals {

@@ -1,5 +1,7 @@
 //! What the stages learn about each packet of a burst, kept beside the burst (not in the buffer).
 
+use std::net::Ipv4Addr;
+
 use crate::config::snapshot::NetIdx;
 use crate::packet::MacAddr;
 use crate::pipeline::counters::DropReason;
@@ -13,6 +15,8 @@ pub enum Verdict {
     #[default]
     Pending,
     Unicast(u16),
+    /// To a remote VTEP, through the tunnel.
+    Remote(Ipv4Addr),
     /// To every port of the network but the one it came in on.
     Flood,
     /// To every port of the network, the ingress port included (the router's own frames, such
@@ -37,5 +41,7 @@ pub struct Meta {
     /// MAC, or is ARP or neighbor discovery the gateway answers).
     pub to_router: bool,
     pub net: NetIdx,
+    /// The remote VTEP a decapsulated frame came from (None: from a local port).
+    pub remote: Option<Ipv4Addr>,
     pub verdict: Verdict,
 }

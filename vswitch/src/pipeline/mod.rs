@@ -1,8 +1,10 @@
 //! The engine: the buffer trait, per-core counters, and the stage order a burst goes through.
 //!
-//! classify (parse L2) → bridge ingress (port policy: VLAN → network, pop tag) → bridge forward
+//! [underlay port: VXLAN decap, VTEP ARP] → classify (parse L2) → bridge ingress (port policy:
+//! VLAN → network, pop tag; or the VNI's network for a decapsulated frame) → bridge forward
 //! (learn, FDB lookup) → router (frames for the gateway: ARP, IPv4 routing into another network)
-//! → output (flood copies, push tag, MTU) → the caller's `Output`.
+//! → firewall → output (flood copies, push tag, MTU; VXLAN encap to remote VTEPs) → the
+//! caller's `Output`.
 
 pub mod buf;
 pub mod classify;
@@ -11,7 +13,8 @@ pub mod counters;
 pub mod meta;
 pub mod worker;
 
-use crate::bridge::stage as bridge;
+use crate::bridge::fdb::Dest;
+use crate::bridge::stage::{self as bridge, Overlay};
 use crate::config::snapshot::{NetIdx, Snapshot};
 use crate::firewall::conntrack::Path;
 use crate::firewall::flow::{parse as parse_flow, Flow};
@@ -19,6 +22,8 @@ use crate::firewall::stage::{self as firewall, Decision, Route};
 use crate::packet::{eth, ethertype, MacAddr};
 use crate::router::stage as router;
 use crate::router::table::GATEWAY_MAC;
+use crate::vxlan::decap::{self, Inner};
+use crate::vxlan::encap;
 use buf::PacketBuf;
 use counters::{DropReason, WorkerCounters};
 use meta::{Meta, Verdict, BURST};
@@ -34,6 +39,8 @@ pub struct Scratch {
     meta: [Meta; BURST],
     /// What the firewall read of each routed packet, read once per burst.
     flows: [Option<Flow>; BURST],
+    /// Where each decapsulated frame of an underlay burst came from.
+    inner: [Inner; BURST],
     router: router::RouterScratch,
 }
 
@@ -42,6 +49,7 @@ impl Default for Scratch {
         Scratch {
             meta: [Meta::default(); BURST],
             flows: [None; BURST],
+            inner: [Inner::default(); BURST],
             router: router::RouterScratch::default(),
         }
     }
@@ -71,6 +79,11 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
     };
     pkts.truncate(BURST);
     scratch.router.start_burst();
+    // The VTEP's underlay port carries VXLAN: what goes on are the inner frames.
+    let underlay = ctx.snap.vtep.as_ref().filter(|v| v.port == in_port);
+    if let Some(vtep) = underlay {
+        decap::receive_burst(ctx, vtep, in_port, pkts, &mut scratch.inner, out);
+    }
 
     // classify + ingress policy; survivors are compacted to the front with their metas.
     let mut n = 0;
@@ -78,7 +91,11 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
     for i in 0..pkts.len() {
         let meta = &mut scratch.meta[n];
         let buf = &mut pkts[i];
-        match classify::classify(buf, meta).and_then(|()| bridge::ingress(port, buf, meta)) {
+        let admitted = classify::classify(buf, meta).and_then(|()| match underlay {
+            None => bridge::ingress(port, buf, meta),
+            Some(_) => decap::admit(meta, scratch.inner[i]),
+        });
+        match admitted {
             Ok(()) => {
                 meta.to_router = router::wants(ctx.snap, meta);
                 prefetch.frame(ctx.snap, meta);
@@ -132,17 +149,46 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
                 verdict,
             );
         }
+        let overlay = Overlay::from(meta.remote);
         match verdict {
-            Verdict::Unicast(to) => bridge::egress(ctx, meta.net, in_port, to, buf, out),
-            Verdict::Flood if unicast && ctx.snap.firewall.secured_ports => {
-                flood_guarded(ctx, meta.net, in_port, flow, buf, out)
+            // An answer to a frame from a remote VTEP (ARP, ICMP, DHCP) goes back through the
+            // tunnel.
+            Verdict::Unicast(to) if to == in_port && meta.remote.is_some() => {
+                let back = meta.remote.map_or(Dest::Port(to), Dest::Remote);
+                deliver(ctx, meta.net, in_port, back, buf, out)
             }
-            Verdict::Flood => bridge::flood(ctx, meta.net, in_port, Some(in_port), buf, out),
-            Verdict::FloodAll => bridge::flood(ctx, meta.net, in_port, None, buf, out),
+            Verdict::Unicast(to) => bridge::egress(ctx, meta.net, in_port, to, buf, out),
+            Verdict::Remote(ip) => encap::send(ctx, meta.net, in_port, ip, buf, out),
+            Verdict::Flood if unicast && ctx.snap.firewall.secured_ports => {
+                flood_guarded(ctx, meta.net, in_port, overlay, flow, buf, out)
+            }
+            Verdict::Flood => {
+                bridge::flood(ctx, meta.net, in_port, Some(in_port), overlay, buf, out)
+            }
+            Verdict::FloodAll => {
+                bridge::flood(ctx, meta.net, in_port, None, Overlay::Replicate, buf, out)
+            }
             Verdict::Consumed => {}
             Verdict::Drop(reason) => port_counters.drop(reason),
             Verdict::Pending => port_counters.drop(DropReason::UnknownNetwork),
         }
+    }
+}
+
+/// Sends a frame of network `net` to where its destination is: out of a local port, or through
+/// the tunnel to a remote VTEP.
+#[inline]
+pub fn deliver<B: PacketBuf, O: Output<B>>(
+    ctx: &Context<'_>,
+    net: NetIdx,
+    in_port: u16,
+    dest: Dest,
+    buf: B,
+    out: &mut O,
+) {
+    match dest {
+        Dest::Port(to) => bridge::egress(ctx, net, in_port, to, buf, out),
+        Dest::Remote(ip) => encap::send(ctx, net, in_port, ip, buf, out),
     }
 }
 
@@ -176,7 +222,10 @@ fn read_flows<B: PacketBuf>(
 #[inline]
 fn isolated_unicast(snap: &Snapshot, meta: &Meta, verdict: &Verdict) -> bool {
     !meta.dst.is_multicast()
-        && matches!(verdict, Verdict::Unicast(_) | Verdict::Flood)
+        && matches!(
+            verdict,
+            Verdict::Unicast(_) | Verdict::Remote(_) | Verdict::Flood
+        )
         && snap
             .networks
             .get(usize::from(meta.net))
@@ -189,12 +238,13 @@ fn flood_guarded<B: PacketBuf, O: Output<B>>(
     ctx: &Context<'_>,
     net: NetIdx,
     in_port: u16,
+    overlay: Overlay,
     flow: &Option<Flow>,
     buf: B,
     out: &mut O,
 ) {
     let Some(f) = flow_of(flow, &buf) else {
-        return bridge::flood(ctx, net, in_port, Some(in_port), buf, out);
+        return bridge::flood(ctx, net, in_port, Some(in_port), overlay, buf, out);
     };
     let zone = firewall::zone(ctx.snap, net);
     let send_to = |p: u16| {
@@ -207,7 +257,7 @@ fn flood_guarded<B: PacketBuf, O: Output<B>>(
         }
         admitted
     };
-    bridge::flood_where(ctx, net, in_port, send_to, buf, out);
+    bridge::flood_where(ctx, net, in_port, send_to, overlay, buf, out);
 }
 
 /// The flow `read_flows` read of the packet, or else the packet's own, if it is IP.
@@ -250,7 +300,7 @@ fn crosses(verdict: &Verdict, frame: &[u8]) -> bool {
     is_ip(frame)
         && matches!(
             verdict,
-            Verdict::Unicast(_) | Verdict::Flood | Verdict::FloodAll
+            Verdict::Unicast(_) | Verdict::Remote(_) | Verdict::Flood | Verdict::FloodAll
         )
 }
 

@@ -8,6 +8,7 @@ use super::arp::ArpFrame;
 use super::ecmp;
 use super::nd::NdFrame;
 use super::table::{Route, Vrf, GATEWAY_MAC};
+use crate::bridge::fdb::Dest;
 use crate::config::snapshot::NetIdx;
 use crate::packet::MacAddr;
 use crate::pipeline::buf::PacketBuf;
@@ -102,8 +103,8 @@ pub fn find(
 #[derive(Debug, Clone, Copy)]
 pub struct Egress {
     pub mac: MacAddr,
-    /// The port the next hop's MAC was learned on (flooded in its network when unknown).
-    pub port: Option<u16>,
+    /// Where the next hop's MAC was learned (flooded in its network when unknown).
+    pub dest: Option<Dest>,
     pub mtu: u16,
 }
 
@@ -116,26 +117,40 @@ pub fn resolve(ctx: &Context<'_>, vrf: &Vrf, net: NetIdx, next_hop: IpAddr) -> O
         .lookup_in_use(next_hop, ctx.now)
         .filter(|n| n.net == net)?;
     let network = ctx.snap.networks.get(usize::from(net))?;
-    let port = network.fdb.lookup(n.mac);
-    let mtu = match port.and_then(|p| ctx.snap.port(p)) {
-        Some(p) => p.mtu,
+    let dest = network.fdb.lookup(n.mac);
+    let mtu = match dest {
+        Some(Dest::Port(p)) => ctx
+            .snap
+            .port(p)
+            .map_or_else(|| network_mtu(ctx, net), |p| p.mtu),
+        Some(Dest::Remote(_)) => overlay_mtu(ctx).unwrap_or_else(|| network_mtu(ctx, net)),
         None => network_mtu(ctx, net),
     };
     Some(Egress {
         mac: n.mac,
-        port,
+        dest,
         mtu,
     })
 }
 
-/// The smallest MTU of the network's ports (when the next hop's port is not known yet).
+/// The smallest MTU of the network's ports and overlay (when the next hop's port is not known
+/// yet).
 fn network_mtu(ctx: &Context<'_>, net: NetIdx) -> u16 {
-    ctx.snap.networks[usize::from(net)]
+    let network = &ctx.snap.networks[usize::from(net)];
+    let overlay = overlay_mtu(ctx).filter(|_| !network.remotes.is_empty());
+    network
         .ports
         .iter()
         .filter_map(|p| ctx.snap.port(*p).map(|p| p.mtu))
+        .chain(overlay)
         .min()
         .unwrap_or(crate::config::model::DEFAULT_MTU)
+}
+
+/// The MTU of the overlay (the underlay's less the VXLAN headers), when there is a VTEP.
+fn overlay_mtu(ctx: &Context<'_>) -> Option<u16> {
+    let vtep = ctx.snap.vtep.as_ref()?;
+    Some(u16::try_from(vtep.overlay_mtu()).unwrap_or(u16::MAX))
 }
 
 /// The next hop is not known: the packet becomes an ARP request (IPv4) or a neighbor
@@ -172,8 +187,9 @@ pub fn hand_off(meta: &mut Meta, net: NetIdx, e: &Egress) -> Verdict {
     meta.net = net;
     meta.dst = e.mac;
     meta.src = GATEWAY_MAC;
-    match e.port {
-        Some(p) => Verdict::Unicast(p),
+    match e.dest {
+        Some(Dest::Port(p)) => Verdict::Unicast(p),
+        Some(Dest::Remote(ip)) => Verdict::Remote(ip),
         None => Verdict::FloodAll,
     }
 }

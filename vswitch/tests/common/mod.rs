@@ -76,7 +76,7 @@ impl Switch {
     }
 
     pub fn fdb(&self, net: usize, mac: [u8; 6]) -> Option<u16> {
-        self.snap.networks[net].fdb.lookup(MacAddr(mac))
+        self.snap.networks[net].fdb.port_of(MacAddr(mac))
     }
 }
 

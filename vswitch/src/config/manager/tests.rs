@@ -129,7 +129,7 @@ fn removing_a_port_flushes_its_macs() {
     ))
     .unwrap();
     let table = m.fdb_tables()[0].1.clone();
-    assert_eq!(table.lookup("02:00:00:00:00:09".parse().unwrap()), Some(1));
+    assert_eq!(table.port_of("02:00:00:00:00:09".parse().unwrap()), Some(1));
     table.learn("02:00:00:00:00:01".parse().unwrap(), 0, 0);
     table.learn("02:00:00:00:00:02".parse().unwrap(), 1, 0);
     let err = m
@@ -145,9 +145,9 @@ fn removing_a_port_flushes_its_macs() {
         Ok(())
     })
     .unwrap();
-    assert_eq!(table.lookup("02:00:00:00:00:02".parse().unwrap()), None);
-    assert_eq!(table.lookup("02:00:00:00:00:09".parse().unwrap()), None);
-    assert_eq!(table.lookup("02:00:00:00:00:01".parse().unwrap()), Some(0));
+    assert_eq!(table.port_of("02:00:00:00:00:02".parse().unwrap()), None);
+    assert_eq!(table.port_of("02:00:00:00:00:09".parse().unwrap()), None);
+    assert_eq!(table.port_of("02:00:00:00:00:01".parse().unwrap()), Some(0));
 }
 
 #[test]

@@ -1,0 +1,173 @@
+//! Frames leaving for a remote VTEP: outer Ethernet, IPv4, UDP and VXLAN headers in front of
+//! the inner frame, out of the underlay port.
+//!
+//! The UDP source port is a hash of the inner flow, so that underlay routers spread flows over
+//! their ECMP paths while keeping each flow on one. The UDP checksum is zero, as RFC 7348
+//! recommends for IPv4; the outer IPv4 header has don't-fragment set, since a VTEP must not
+//! fragment (frames too large for the underlay are dropped and counted before this point).
+
+use std::net::Ipv4Addr;
+
+use super::underlay;
+use crate::config::snapshot::NetIdx;
+use crate::packet::{checksum, eth, ethertype, ipproto, ipv4, MacAddr};
+use crate::pipeline::buf::PacketBuf;
+use crate::pipeline::counters::DropReason;
+use crate::pipeline::{Context, Output};
+
+/// Bytes put in front of the inner frame.
+pub const HEADERS_LEN: usize = eth::HEADER_LEN + super::table::OVERHEAD;
+/// The UDP source ports the flow hash picks from (the dynamic range, RFC 6335).
+const SPORT_BASE: u16 = 49152;
+const SPORT_MASK: u16 = 0x3fff;
+const OUTER_TTL: u8 = 64;
+
+/// Sends `buf`, a frame of network `net` that came in on `in_port`, to remote VTEP `remote`.
+/// Failures are counted on the underlay port.
+#[inline]
+pub fn send<B: PacketBuf, O: Output<B>>(
+    ctx: &Context<'_>,
+    net: NetIdx,
+    in_port: u16,
+    remote: Ipv4Addr,
+    mut buf: B,
+    out: &mut O,
+) {
+    let snap = ctx.snap;
+    let (Some(vtep), Some(vni)) = (
+        snap.vtep.as_ref(),
+        snap.networks.get(usize::from(net)).and_then(|n| n.vni),
+    ) else {
+        ctx.counters.port(in_port).drop(DropReason::NoEgressPort);
+        return;
+    };
+    let underlay = ctx.counters.port(vtep.port);
+    if buf.pkt_len() > vtep.inner_max {
+        underlay.drop(DropReason::TunnelMtu);
+        return;
+    }
+    let Some(next_hop) = underlay::next_hop_mac(ctx, vtep, remote) else {
+        underlay.drop(DropReason::VtepUnresolved);
+        if underlay::ask(vtep, &mut buf, remote).is_ok() {
+            out.send(vtep.port, buf);
+        }
+        return;
+    };
+    let sport = SPORT_BASE | (flow_hash(buf.data()) as u16 & SPORT_MASK);
+    let inner_len = buf.pkt_len();
+    if buf.prepend(HEADERS_LEN).is_err() {
+        underlay.drop(DropReason::NoBuffer);
+        return;
+    }
+    let Some(headers) = buf.data_mut().first_chunk_mut::<HEADERS_LEN>() else {
+        underlay.drop(DropReason::NoBuffer);
+        return;
+    };
+    let outer = Outer {
+        src_mac: vtep.mac,
+        dst_mac: next_hop,
+        src: vtep.underlay.ip,
+        dst: remote,
+        sport,
+        dport: vtep.udp_port,
+        vni,
+    };
+    outer.write(headers, inner_len);
+    out.send(vtep.port, buf);
+}
+
+/// The outer headers of one encapsulated frame.
+struct Outer {
+    src_mac: MacAddr,
+    dst_mac: MacAddr,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    dport: u16,
+    vni: u32,
+}
+
+impl Outer {
+    /// Writes the headers in front of an inner frame of `inner_len` bytes.
+    #[inline]
+    fn write(&self, h: &mut [u8; HEADERS_LEN], inner_len: usize) {
+        let udp_len = (inner_len + 16) as u16;
+        let ip_len = udp_len + ipv4::HEADER_LEN as u16;
+        h[0..6].copy_from_slice(&self.dst_mac.0);
+        h[6..12].copy_from_slice(&self.src_mac.0);
+        h[12..14].copy_from_slice(&ethertype::IPV4.to_be_bytes());
+        let ip = &mut h[14..34];
+        ip[0] = 0x45;
+        ip[1] = 0;
+        ip[2..4].copy_from_slice(&ip_len.to_be_bytes());
+        // Identification 0 with don't-fragment set (RFC 6864 allows it for atomic datagrams).
+        ip[4..8].copy_from_slice(&[0, 0, 0x40, 0]);
+        ip[8] = OUTER_TTL;
+        ip[9] = ipproto::UDP;
+        ip[10..12].copy_from_slice(&[0, 0]);
+        ip[12..16].copy_from_slice(&self.src.octets());
+        ip[16..20].copy_from_slice(&self.dst.octets());
+        let sum = checksum::fold(checksum::sum(ip));
+        ip[10..12].copy_from_slice(&sum.to_be_bytes());
+        let udp = &mut h[34..42];
+        udp[0..2].copy_from_slice(&self.sport.to_be_bytes());
+        udp[2..4].copy_from_slice(&self.dport.to_be_bytes());
+        udp[4..6].copy_from_slice(&udp_len.to_be_bytes());
+        udp[6..8].copy_from_slice(&[0, 0]);
+        let vx = &mut h[42..50];
+        vx[0..4].copy_from_slice(&[crate::packet::vxlan::FLAG_I, 0, 0, 0]);
+        vx[4..8].copy_from_slice(&(self.vni << 8).to_be_bytes());
+    }
+}
+
+/// A hash of the inner flow: addresses, protocol and ports of IPv4, or else the MACs.
+#[inline]
+fn flow_hash(frame: &[u8]) -> u32 {
+    let word = |i: usize| {
+        frame
+            .get(i..i + 4)
+            .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let is_v4 = frame.get(12..14) == Some(&ethertype::IPV4.to_be_bytes()[..]);
+    let mut h = if is_v4 {
+        // Source and destination address, protocol, and the ports after a 20-byte header.
+        let ports = match frame.get(23) {
+            Some(&ipproto::TCP | &ipproto::UDP) if frame.get(14) == Some(&0x45) => word(34),
+            _ => 0,
+        };
+        word(26)
+            ^ word(30).rotate_left(11)
+            ^ ports.rotate_left(22)
+            ^ u32::from(frame.get(23).copied().unwrap_or(0))
+    } else {
+        word(0) ^ word(6).rotate_left(7) ^ word(2).rotate_left(15) ^ word(8)
+    };
+    // Murmur3's finaliser: every input bit reaches the low bits the port keeps.
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^ (h >> 16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_hash_is_stable_and_follows_the_ports() {
+        let mut f = vec![0u8; 60];
+        f[12..14].copy_from_slice(&ethertype::IPV4.to_be_bytes());
+        f[14] = 0x45;
+        f[23] = ipproto::UDP;
+        f[26..30].copy_from_slice(&[198, 51, 100, 1]);
+        f[30..34].copy_from_slice(&[203, 0, 113, 1]);
+        f[34..38].copy_from_slice(&[0x12, 0x34, 0, 53]);
+        let a = flow_hash(&f);
+        assert_eq!(a, flow_hash(&f));
+        f[35] = 0x35;
+        assert_ne!(a, flow_hash(&f), "another source port, another hash");
+        // A frame too short for its headers hashes without panicking.
+        assert_eq!(flow_hash(&f[..20]), flow_hash(&f[..20]));
+    }
+}

@@ -1,0 +1,215 @@
+//! Checks of the VTEP in a model: its underlay address, port and next hop, and the flood list
+//! of each VNI.
+
+use std::collections::HashSet;
+use std::net::Ipv4Addr;
+
+use crate::config::model::{Model, Network, Vtep};
+
+/// The VTEP's underlay address, prefix length and next hop, parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Underlay {
+    pub ip: Ipv4Addr,
+    pub prefix_len: u8,
+    pub gateway: Option<Ipv4Addr>,
+}
+
+impl Underlay {
+    /// Whether `ip` is in the VTEP's own underlay prefix (reached without the gateway).
+    pub fn on_link(&self, ip: Ipv4Addr) -> bool {
+        let mask = u32::MAX
+            .checked_shl(32 - u32::from(self.prefix_len))
+            .unwrap_or(0);
+        u32::from(ip) & mask == u32::from(self.ip) & mask
+    }
+}
+
+/// Whether `ip` can be a VTEP's underlay address: unicast IPv4, and never 0.x.x.x (which the
+/// FDB could not tell from a port).
+#[inline]
+pub fn is_vtep_address(ip: Ipv4Addr) -> bool {
+    !(ip.octets()[0] == 0 || ip.is_multicast() || ip.is_broadcast() || ip.is_loopback())
+}
+
+/// A remote VTEP address, parsed and checked.
+pub fn remote_ip(text: &str) -> Result<Ipv4Addr, String> {
+    let ip: Ipv4Addr = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not an IPv4 address"))?;
+    if !is_vtep_address(ip) {
+        return Err(format!("{ip} is not a unicast underlay address"));
+    }
+    Ok(ip)
+}
+
+/// Parses the VTEP's address (`IP/LEN`) and gateway.
+pub fn underlay(v: &Vtep) -> Result<Underlay, String> {
+    let (addr, len) = v.local_ip.split_once('/').ok_or_else(|| {
+        format!(
+            "vtep: local IP {:?} needs a prefix length, e.g. 192.0.2.1/24",
+            v.local_ip
+        )
+    })?;
+    let ip = remote_ip(addr).map_err(|e| format!("vtep: local IP {e}"))?;
+    let prefix_len: u8 = len
+        .parse()
+        .ok()
+        .filter(|l| (1..=32).contains(l))
+        .ok_or_else(|| {
+            format!(
+                "vtep: local IP {:?}: prefix length must be 1-32",
+                v.local_ip
+            )
+        })?;
+    let mut u = Underlay {
+        ip,
+        prefix_len,
+        gateway: None,
+    };
+    if let Some(g) = &v.gateway {
+        let g = remote_ip(g).map_err(|e| format!("vtep: gateway {e}"))?;
+        if g == ip || !u.on_link(g) {
+            return Err(format!(
+                "vtep: gateway {g} must be another address in {}/{prefix_len}",
+                u.ip
+            ));
+        }
+        u.gateway = Some(g);
+    }
+    Ok(u)
+}
+
+/// The whole VTEP of `model`, if it has one.
+pub fn validate(model: &Model) -> Result<(), String> {
+    let Some(v) = &model.vtep else {
+        return Ok(());
+    };
+    let u = underlay(v)?;
+    let port = model.port(&v.port).ok_or_else(|| {
+        format!(
+            "vtep: port {} does not exist; add it with `vsctl port add {} ...` (in no network)",
+            v.port, v.port
+        )
+    })?;
+    if !model.port_networks(port).is_empty() || port.network.is_some() {
+        return Err(format!(
+            "vtep: port {} carries networks; the underlay port must be in none",
+            v.port
+        ));
+    }
+    if v.udp_port == Some(0) {
+        return Err("vtep: UDP port 0 is not a port; use 1-65535 (default 4789)".into());
+    }
+    let mut seen = HashSet::new();
+    for r in &v.remotes {
+        let ip = remote_ip(&r.ip).map_err(|e| format!("vtep remote {}: {e}", r.ip))?;
+        if ip == u.ip {
+            return Err(format!("vtep remote {ip}: that is the local VTEP address"));
+        }
+        if !model.networks.iter().any(|n| n.vni == Some(r.vni)) {
+            return Err(format!(
+                "vtep remote {ip} vni {}: no network has VNI {}; add one with `vsctl network add NAME --vni {}`",
+                r.vni, r.vni, r.vni
+            ));
+        }
+        if !seen.insert((ip, r.vni)) {
+            return Err(format!("vtep remote {ip} vni {}: listed twice", r.vni));
+        }
+    }
+    Ok(())
+}
+
+/// A static FDB entry behind remote VTEP `remote` in `network`.
+pub fn static_remote(model: &Model, network: &Network, remote: &str) -> Result<(), String> {
+    remote_ip(remote).map_err(|e| format!("remote {e}"))?;
+    if model.vtep.is_none() || network.vni.is_none() {
+        return Err(format!(
+            "network {} has no VNI on a VTEP; give it --vni and set the vtep first",
+            network.name
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(json: &str) -> Model {
+        Model::parse("json", json).unwrap()
+    }
+
+    const BASE: &str = r#""networks":[{"name":"blue","vni":5000}],
+        "ports":[{"name":"up","type":"af-packet","iface":"u0"},
+                 {"name":"a","type":"af-packet","iface":"a0","network":"blue"}]"#;
+
+    fn with_vtep(vtep: &str) -> Result<(), String> {
+        validate(&model(&format!("{{{BASE},\"vtep\":{vtep}}}")))
+    }
+
+    #[test]
+    fn accepts_a_vtep_with_remotes() {
+        with_vtep(
+            r#"{"local_ip":"198.51.100.1/24","port":"up","gateway":"198.51.100.254",
+                "remotes":[{"ip":"203.0.113.2","vni":5000}]}"#,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn refusals_name_the_object_and_the_fix() {
+        let cases = [
+            (
+                r#"{"local_ip":"198.51.100.1","port":"up"}"#,
+                "prefix length",
+            ),
+            (
+                r#"{"local_ip":"198.51.100.1/24","port":"nope"}"#,
+                "port nope does not exist",
+            ),
+            (
+                r#"{"local_ip":"198.51.100.1/24","port":"a"}"#,
+                "carries networks",
+            ),
+            (
+                r#"{"local_ip":"198.51.100.1/24","port":"up","gateway":"203.0.113.1"}"#,
+                "gateway 203.0.113.1 must be another address",
+            ),
+            (
+                r#"{"local_ip":"198.51.100.1/24","port":"up","remotes":[{"ip":"203.0.113.2","vni":7}]}"#,
+                "no network has VNI 7",
+            ),
+            (
+                r#"{"local_ip":"198.51.100.1/24","port":"up","remotes":[{"ip":"198.51.100.1","vni":5000}]}"#,
+                "local VTEP address",
+            ),
+            (
+                r#"{"local_ip":"198.51.100.1/24","port":"up","remotes":[{"ip":"0.0.0.9","vni":5000}]}"#,
+                "not a unicast",
+            ),
+            (
+                r#"{"local_ip":"198.51.100.1/24","port":"up","remotes":[{"ip":"203.0.113.2","vni":5000},{"ip":"203.0.113.2","vni":5000}]}"#,
+                "listed twice",
+            ),
+            (
+                r#"{"local_ip":"198.51.100.1/24","port":"up","udp_port":0}"#,
+                "UDP port 0",
+            ),
+        ];
+        for (vtep, want) in cases {
+            let err = with_vtep(vtep).unwrap_err();
+            assert!(err.contains(want), "{vtep}: {err}");
+        }
+    }
+
+    #[test]
+    fn on_link_follows_the_prefix() {
+        let u = Underlay {
+            ip: "198.51.100.1".parse().unwrap(),
+            prefix_len: 24,
+            gateway: None,
+        };
+        assert!(u.on_link("198.51.100.200".parse().unwrap()));
+        assert!(!u.on_link("203.0.113.2".parse().unwrap()));
+    }
+}
