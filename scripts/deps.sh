@@ -7,7 +7,7 @@ PACKAGES=(
   # build
   dpdk dpdk-dev libdpdk-dev pkg-config libclang-dev clang protobuf-compiler
   # tests and demo: real Linux peers
-  iproute2 iputils-ping iperf3 netcat-openbsd tcpdump ethtool procps psmisc python3 traceroute busybox
+  iproute2 iputils-ping iperf3 netcat-openbsd tcpdump tshark ethtool procps psmisc python3 traceroute busybox
 )
 [ "${1:-}" = "--bench" ] && PACKAGES+=(openvswitch-switch-dpdk valgrind)
 

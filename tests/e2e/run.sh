@@ -25,6 +25,7 @@ CASES=(
     routing:120
     dhcp:90
     firewall:180
+    vxlan:150
     vm_guests:420
 )
 
