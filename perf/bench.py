@@ -8,7 +8,9 @@
    per port (median of 3); then routed (MODE=routed, generator loop-gen): testpmd io-forward,
    OVS-DPDK dec_ttl + MAC rewrite flows, vswitchd routing between two networks; then the
    stateful firewall (MODE=firewall, 10K connections and their replies): testpmd io-forward,
-   OVS-DPDK's conntrack firewall (ct(commit)), vswitchd with a stateful policy.
+   OVS-DPDK's conntrack firewall (ct(commit)), vswitchd with a stateful policy; then the tunnel
+   gateway (MODE=vxlan: encap one way, decap the other): testpmd io-forward, OVS-DPDK's
+   userspace VXLAN tunnel port, vswitchd's VTEP.
 2. Pipeline-only (pipeline_only.sh): net_pcap replay -> vswitchd, 1 and 2 workers; MAC-pair
    sweep (1, 1K, 100K) and frame-size sweep (64, 512, 1518).
 3. Micro-benchmarks: stage-bench cycles/packet per stage, and its instruction count under
@@ -128,6 +130,9 @@ FIREWALL_LINES = [
      r"classification: 100 rules ([\d.]+), 100000 rules ([\d.]+)"),
     (("fw_flows_1k", "fw_flows_1m"), r"established flows: 1000 flows ([\d.]+), 1000000 flows ([\d.]+)"),
     (("fw_new_conn_mps",), r"new connections: [\d.]+ cycles each, ([\d.]+) M/s"),
+    (("vxlan_encap", "vxlan_decap", "vxlan_both", "vxlan_l2"),
+     r"vxlan pipeline cycles/packet: encap ([\d.]+), decap ([\d.]+), both ways ([\d.]+); "
+     r"[\d.]+ x the L2 pipeline \(([\d.]+)\)"),
 ]
 
 
@@ -215,6 +220,9 @@ def main():
     print("vhost-user loop, stateful firewall ...", file=sys.stderr)
     rows_fw = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], args.repeats,
                                       args.seconds, mode="firewall"), hz)
+    print("vhost-user loop, VXLAN ...", file=sys.stderr)
+    rows_vxlan = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], args.repeats,
+                                         args.seconds, mode="vxlan"), hz)
     print("pipeline-only ...", file=sys.stderr)
     scaling = {}
     for w in (1, 2):
@@ -242,7 +250,8 @@ def main():
 
     report = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpu_hz": hz,
               "loop": rows, "loop_2_queues": rows_mq,
-              "loop_routed": rows_routed, "loop_firewall": rows_fw, "scaling": scaling, "pairs_sweep": pairs_sweep,
+              "loop_routed": rows_routed, "loop_firewall": rows_fw, "loop_vxlan": rows_vxlan,
+              "scaling": scaling, "pairs_sweep": pairs_sweep,
               "size_sweep": size_sweep, "stages": stages, "routed_stages": routed_stages, "guest_iperf_gbps": guests,
               "pipeline_instructions_per_packet": instr}
     report["targets"] = [{"name": n, "value": v, "target": t, "ok": ok}
@@ -279,6 +288,11 @@ def main():
     print(harness.render(rows_fw, loop_columns + [("gen_full", "GEN-FULL", 9)]))
     print("  OVS-DPDK: ct(table=1), ct(commit) for new from port 0, +est both ways; vswitchd: one "
           "stateful allow policy, replies by conntrack.")
+    print(f"\nVXLAN tunnel gateway, 64-byte inner frames: encapsulated from port 0, decapsulated "
+          f"from port 1 (median of {args.repeats} x {args.seconds}s)")
+    print(harness.render(rows_vxlan, loop_columns + [("gen_full", "GEN-FULL", 9)]))
+    print("  OVS-DPDK: userspace tunnel port (tnl_push/tnl_pop), br0 + br-phy; vswitchd: a VTEP "
+          "on port 1.")
     print("\npipeline-only (net_pcap replay -> vswitchd), 64 B, 1024 pairs")
     print(f"  1 worker {scaling['1']} Mpps, 2 workers {scaling['2']} Mpps, "
           f"scaling {harness.ratio(scaling['2'], scaling['1'])}x")
@@ -302,6 +316,10 @@ def main():
           "100 rules {fw_classify_100}, 100K rules {fw_classify_100k} cycles; established flows "
           "1K {fw_flows_1k}, 1M {fw_flows_1m} cycles/packet; new connections {fw_new_conn_mps} M/s "
           "per core".format(**{k: routed_stages.get(k) for keys, _ in FIREWALL_LINES for k in keys}))
+    print("vxlan: encap {vxlan_encap}, decap {vxlan_decap}, both ways {vxlan_both} cycles/packet; "
+          "L2 pipeline {vxlan_l2}".format(**{k: routed_stages.get(k) for k in
+                                            ("vxlan_encap", "vxlan_decap", "vxlan_both",
+                                             "vxlan_l2")}))
     print("\ntargets")
     for t in report["targets"]:
         print(f"  {'ok  ' if t['ok'] else 'MISS'} {t['name']}: {t['value']} (target {t['target']})")

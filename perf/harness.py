@@ -228,6 +228,16 @@ def check_targets(report):
                    loss is not None and loss <= 0.20))
     checks.append(("new connections per core (M/s)", routed.get("fw_new_conn_mps"), ">= 1.0",
                    at_least(routed.get("fw_new_conn_mps"), 1.0)))
+    vx = {r["case"]: r for r in report.get("loop_vxlan", [])}.get("vswitchd", {})
+    checks.append(("VXLAN encap+decap loop vs testpmd io-forward (Mpps)",
+                   vx.get("ratio_testpmd"), ">= 0.70", at_least(vx.get("ratio_testpmd"), 0.70)))
+    checks.append(("VXLAN encap+decap loop vs OVS-DPDK tunnel port (Mpps)", vx.get("ratio_ovs"),
+                   ">= 1.50", at_least(vx.get("ratio_ovs"), 1.50)))
+    both = routed.get("vxlan_both")
+    l2 = routed.get("vxlan_l2")
+    cost = ratio(both, l2)
+    checks.append(("VXLAN encap+decap cycles vs the L2 bridge", cost, "<= 2.0",
+                   cost is not None and cost <= 2.0))
     return checks
 
 

@@ -109,14 +109,21 @@ class HarnessTest(unittest.TestCase):
         routed = harness.loop_table({"testpmd": {"mpps": 8.0}, "vswitchd": {"mpps": 7.0}}, 3e9)
         fw = harness.loop_table({"testpmd": {"mpps": 8.0}, "ovs": {"mpps": 2.0},
                                  "vswitchd": {"mpps": 6.4}}, 3e9)
-        report = {"loop": rows, "loop_routed": routed, "loop_firewall": fw,
+        vx = harness.loop_table({"testpmd": {"mpps": 8.0}, "ovs": {"mpps": 3.0},
+                                 "vswitchd": {"mpps": 6.0}}, 3e9)
+        report = {"loop": rows, "loop_routed": routed, "loop_firewall": fw, "loop_vxlan": vx,
                   "scaling": {"1": 10.0, "2": 19.0},
                   "pairs_sweep": [{"pairs": 1, "mpps": 10.0}, {"pairs": 100000, "mpps": 9.5}],
                   "routed_stages": {"routes_10": 180.0, "routes_1m": 190.0,
                                     "fw_publish_100k_s": 0.3, "fw_classify_100": 200.0,
                                     "fw_classify_100k": 350.0, "fw_flows_1k": 600.0,
-                                    "fw_flows_1m": 700.0, "fw_new_conn_mps": 1.2}}
+                                    "fw_flows_1m": 700.0, "fw_new_conn_mps": 1.2,
+                                    "vxlan_both": 180.0, "vxlan_l2": 100.0}}
         self.assertTrue(all(ok for *_, ok in harness.check_targets(report)))
+        report["routed_stages"]["vxlan_both"] = 210.0
+        by_name = {name: ok for name, _, _, ok in harness.check_targets(report)}
+        self.assertFalse(by_name["VXLAN encap+decap cycles vs the L2 bridge"])
+        report["routed_stages"]["vxlan_both"] = 180.0
         report["routed_stages"]["fw_flows_1m"] = 900.0
         by_name = {name: ok for name, _, _, ok in harness.check_targets(report)}
         self.assertFalse(by_name["established flows 1K -> 1M, cycles/packet loss"])

@@ -14,6 +14,12 @@
 # their replies from port 1 (vswitchd: one stateful allow policy a -> b, replies by conntrack;
 # OVS-DPDK: ct(commit) for new connections from port 0, +est both ways, the OVS conntrack
 # firewall).
+# MODE=vxlan: the tunnel gateway. Port 0 is an access port of a network with VNI 5000, port 1
+# the underlay: loop-gen sends 64-byte frames into port 0 to a host behind a remote VTEP (the
+# switch encapsulates them) and that host's replies as VXLAN into port 1 (the switch
+# decapsulates them). vswitchd: a VTEP on port 1; OVS-DPDK: the userspace tunnel port
+# (tnl_push/tnl_pop) of its userspace-tunneling guide, br-int with vhu0 and vxlan0, br-phy with
+# vhu1 and the VTEP address; testpmd: io-forward of the same frames.
 # Prints one line: `CASE mpps=X` (median of the per-second samples after warm-up).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +44,12 @@ MAC1=02:00:00:00:01:01
 IP0=198.51.100.10
 IP1=203.0.113.10
 GW_MAC=02:76:73:00:00:01
+# VXLAN mode: the VTEP under test, the remote one (loop-gen), the VNI, the inner hosts.
+VTEP_LOCAL=203.0.113.1
+VTEP_REMOTE=203.0.113.2
+VTEP_MAC=02:00:cb:00:71:01
+VNI=5000
+INNER_IP1=198.51.100.20
 S0=$work/v0.sock
 S1=$work/v1.sock
 
@@ -48,6 +60,8 @@ cleanup() {
   if [ -d "$work/ovs" ]; then
     for p in "$work"/ovs/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true; done
     sleep 1
+    # OVS's bridge-local ports are TAP devices that outlive it.
+    if [ "$mode" = vxlan ]; then ip link del br-phy 2>/dev/null || true; fi
   fi
   if [ -f "$work/state/vswitchd.pid" ]; then kill "$(cat "$work/state/vswitchd.pid")" 2>/dev/null || true; sleep 1; fi
   [ -n "${KEEP:-}" ] || rm -rf "$work"
@@ -74,7 +88,13 @@ start_switch() {
       "$root/target/release/vswitchd" --socket "$work/vs.sock" --state-dir "$work/state" \
         --lcores "$sw_cpu"
       local vsctl="$root/target/release/vsctl --socket $work/vs.sock"
-      if [ "$mode" != l2 ]; then
+      if [ "$mode" = vxlan ]; then
+        $vsctl network add blue --vni "$VNI"
+        $vsctl port add v0 --type vhost-user --path "$S0" --network blue
+        $vsctl port add v1 --type vhost-user --path "$S1"
+        $vsctl vtep set --local-ip "$VTEP_LOCAL/24" --port v1
+        $vsctl vtep remote add "$VTEP_REMOTE" --vni "$VNI"
+      elif [ "$mode" != l2 ]; then
         $vsctl network add a --subnet 198.51.100.0/24 --gateway 198.51.100.1
         $vsctl network add b --subnet 203.0.113.0/24 --gateway 203.0.113.1
         $vsctl port add v0 --type vhost-user --path "$S0" --network a --queues "$queues"
@@ -103,6 +123,22 @@ start_switch() {
       local to1="mod_dl_src:$GW_MAC,mod_dl_dst:$MAC1,dec_ttl,output:vhu1"
       local to0="mod_dl_src:$GW_MAC,mod_dl_dst:$MAC0,dec_ttl,output:vhu0"
       case "$mode" in
+        vxlan)
+          # br0 (the integration bridge) holds vhu0 and the VXLAN port; br-phy holds vhu1 and
+          # the VTEP address, whose MAC is the one loop-gen sends to; the remote VTEP's MAC is
+          # a static tunnel neighbor.
+          local db="--db=unix:$work/ovs/db.sock"
+          ovs-vsctl "$db" del-port br0 vhu1
+          ovs-vsctl "$db" add-br br-phy -- set bridge br-phy datapath_type=netdev \
+            other-config:hwaddr="$VTEP_MAC"
+          ovs-vsctl "$db" add-port br-phy vhu1 -- set Interface vhu1 type=dpdkvhostuser
+          ovs-vsctl "$db" add-port br0 vxlan0 -- set Interface vxlan0 type=vxlan \
+            options:remote_ip="$VTEP_REMOTE" options:local_ip="$VTEP_LOCAL" options:key="$VNI"
+          ip addr replace "$VTEP_LOCAL/24" dev br-phy
+          ip link set br-phy up
+          ovs-appctl -t "$work/ovs/ovs-vswitchd.ctl" tnl/neigh/set br-phy "$VTEP_REMOTE" \
+            "02:00:cb:00:71:02" >/dev/null
+          ;;
         routed)
           # A router in OpenFlow: to the gateway MAC, by destination subnet, MACs rewritten and
           # the TTL decremented.
@@ -136,6 +172,7 @@ switch_sample() {
   case "$case_name" in
     vswitchd)
       "$root/target/release/vsctl" --socket "$work/vs.sock" --json status >"$work/status.$1"
+      "$root/target/release/vsctl" --socket "$work/vs.sock" stats show >"$work/stats.$1"
       ;;
     ovs)
       if [ "$1" = begin ]; then
@@ -153,10 +190,15 @@ switch_sample() {
 # The routed generator (loop-gen): one sample line per second; the switch's own counters
 # bracket samples warmup+1 .. warmup+secs.
 run_loop_gen() {
-  local gen_flows=()
+  local gen_flows=() peer=$GW_MAC ip1=$IP1
   if [ "$mode" = firewall ]; then gen_flows=(--flows "$flows" --replies); fi
+  if [ "$mode" = vxlan ]; then
+    gen_flows=(--vxlan "$VTEP_LOCAL,$VTEP_REMOTE,$VNI")
+    peer=$VTEP_MAC
+    ip1=$INNER_IP1
+  fi
   "$root/target/release/loop-gen" --sock0 "$S0" --sock1 "$S1" --mac0 "$MAC0" --mac1 "$MAC1" \
-    --peer "$GW_MAC" --ip0 "$IP0" --ip1 "$IP1" --seconds $((warmup + secs + 1)) "${gen_flows[@]}" \
+    --peer "$peer" --ip0 "$IP0" --ip1 "$ip1" --seconds $((warmup + secs + 1)) "${gen_flows[@]}" \
     -- -l "$gen_cpu" --in-memory --single-file-segments --no-pci --file-prefix "gen$$" \
     >"$work/gen.log" 2>"$work/gen.err" &
   local gen=$! mark want

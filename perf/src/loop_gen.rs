@@ -3,7 +3,8 @@
 //! and count what the switch delivers to them.
 //!
 //!   loop-gen --sock0 PATH --sock1 PATH --mac0 MAC --mac1 MAC --peer MAC
-//!            --ip0 IP --ip1 IP [--flows N] [--replies] [--seconds N] -- EAL-ARGS...
+//!            --ip0 IP --ip1 IP [--flows N] [--replies] [--vxlan LOCAL,REMOTE,VNI]
+//!            [--seconds N] -- EAL-ARGS...
 //!
 //! A circulating loop (testpmd `mac` forwarding) cannot carry routed traffic: every pass
 //! decrements the TTL, so a frame dies after 64 passes. This one makes fresh frames (TTL 64,
@@ -12,6 +13,11 @@
 //! Flow n of port 0 goes from UDP port 1024+n to 5001; port 1's flow n is its reply with
 //! `--replies` (5001 to 1024+n: a stateful firewall sees N connections both ways), and
 //! otherwise a flow of its own (1024+n to 5001).
+//! With `--vxlan`, port 1 is an underlay and host 1 sits behind the remote VTEP REMOTE: port
+//! 0 sends 64-byte frames to host 1's MAC (`--mac1`; the switch encapsulates them), port 1
+//! sends the replies as VXLAN from REMOTE to LOCAL (the VTEP under test, whose MAC is
+//! `--peer`) in VNI, each 64-byte inner frame in 114 bytes, and announces REMOTE (gratuitous
+//! ARP, from REMOTE's MAC `02:00` + its address) once a second.
 //! Prints one line per second: `sample rx_pps=N tx_pps=N full=F` (F: the share of TX bursts
 //! the switch's ring refused, near 1 when the switch and not the generator limits the loop).
 
@@ -23,7 +29,9 @@ use vswitch::dpdk::mbuf::{rx_burst, tx_burst_keep, Mbuf};
 use vswitch::dpdk::mempool::Mempool;
 use vswitch::dpdk::port::{self, PortConfig};
 use vswitch::dpdk::rdtsc;
-use vswitch::packet::{eth, ethertype, ipproto, ipv4, udp, MacAddr};
+use vswitch::packet::{arp, eth, ethertype, ipproto, ipv4, udp, MacAddr};
+use vswitch::vxlan::encap::Outer;
+use vswitch::vxlan::table::vtep_mac;
 
 const FRAME: usize = 64;
 const BURST: usize = 32;
@@ -40,14 +48,39 @@ struct Args {
     peer: MacAddr,
     flows: u16,
     replies: bool,
+    vxlan: Option<Tunnel>,
     seconds: u64,
     eal: Vec<String>,
+}
+
+/// The tunnel of `--vxlan`.
+#[derive(Clone, Copy)]
+struct Tunnel {
+    local: Ipv4Addr,
+    remote: Ipv4Addr,
+    vni: u32,
+}
+
+impl FromStr for Tunnel {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Tunnel, ()> {
+        let mut it = s.split(',');
+        let (Some(l), Some(r), Some(v), None) = (it.next(), it.next(), it.next(), it.next()) else {
+            return Err(());
+        };
+        Ok(Tunnel {
+            local: l.parse().map_err(|_| ())?,
+            remote: r.parse().map_err(|_| ())?,
+            vni: v.parse().map_err(|_| ())?,
+        })
+    }
 }
 
 fn usage(why: &str) -> ! {
     eprintln!(
         "loop-gen: {why}; usage: loop-gen --sock0 PATH --sock1 PATH --mac0 MAC --mac1 MAC \
-         --peer MAC --ip0 IP --ip1 IP [--flows N] [--replies] [--seconds N] -- EAL-ARGS..."
+         --peer MAC --ip0 IP --ip1 IP [--flows N] [--replies] [--vxlan LOCAL,REMOTE,VNI] \
+         [--seconds N] -- EAL-ARGS..."
     );
     std::process::exit(2)
 }
@@ -60,6 +93,7 @@ fn parse<T: FromStr>(flag: &str, v: Option<String>) -> T {
 fn args() -> Args {
     let (mut sock, mut mac, mut ip) = ([None, None], [None, None], [None, None]);
     let (mut peer, mut flows, mut seconds, mut replies) = (None, 1024u16, 10u64, false);
+    let mut vxlan = None;
     let mut eal = vec!["loop-gen".to_string()];
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -75,6 +109,7 @@ fn args() -> Args {
             "--flows" => flows = parse::<u16>(&a, it.next()).max(1),
             "--seconds" => seconds = parse(&a, it.next()),
             "--replies" => replies = true,
+            "--vxlan" => vxlan = Some(parse::<Tunnel>(&a, it.next())),
             "--" => {
                 eal.extend(it.by_ref());
             }
@@ -93,6 +128,7 @@ fn args() -> Args {
         peer: peer.unwrap_or_else(|| usage("--peer is required")),
         flows,
         replies,
+        vxlan,
         seconds,
         eal,
     }
@@ -100,7 +136,7 @@ fn args() -> Args {
 
 /// A 64-byte UDP frame from `from` to `to`, flow `n` in its source port (in its destination
 /// port for a reply).
-fn frame(from: &Side, to: &Side, peer: MacAddr, n: u16, reply: bool) -> [u8; FRAME] {
+fn frame(from: &Side, to: &Side, peer: MacAddr, n: u16, reply: bool) -> Vec<u8> {
     let mut f = [0u8; FRAME];
     let ip_len = FRAME - eth::HEADER_LEN;
     let udp_len = ip_len - ipv4::HEADER_LEN;
@@ -133,6 +169,53 @@ fn frame(from: &Side, to: &Side, peer: MacAddr, n: u16, reply: bool) -> [u8; FRA
     }
     .emit(&mut dgram);
     dgram.fill_checksum_v4(from.ip, to.ip);
+    f.to_vec()
+}
+
+/// Port `i`'s frame of flow `n`: bridged or routed to the other side, or with `--vxlan`, port
+/// 1's encapsulated.
+fn template(args: &Args, i: usize, n: u16) -> Vec<u8> {
+    let (from, to) = (&args.sides[i], &args.sides[1 - i]);
+    let Some(t) = args.vxlan else {
+        return frame(from, to, args.peer, n, args.replies && i == 1);
+    };
+    if i == 0 {
+        return frame(from, to, to.mac, n, false);
+    }
+    let inner = frame(from, to, to.mac, n, true);
+    Outer {
+        src_mac: vtep_mac(t.remote),
+        dst_mac: args.peer,
+        src: t.remote,
+        dst: t.local,
+        sport: 49152 + n % 16384,
+        dport: 4789,
+        vni: t.vni,
+    }
+    .encapsulate(&inner)
+}
+
+/// The remote VTEP's gratuitous ARP (with `--vxlan`), so that the VTEP under test can reach
+/// it.
+fn announce(t: &Tunnel) -> Vec<u8> {
+    let mac = vtep_mac(t.remote);
+    let mut f = vec![0u8; 60];
+    eth::Repr {
+        src: mac,
+        dst: MacAddr::BROADCAST,
+        ethertype: ethertype::ARP,
+    }
+    .emit(&mut eth::Frame::new_unchecked(&mut f[..]));
+    let mut p = arp::Packet::new_unchecked(&mut f[eth::HEADER_LEN..]);
+    p.set_hardware_type(arp::HTYPE_ETHERNET);
+    p.set_protocol_type(ethertype::IPV4);
+    p.set_hardware_len(6);
+    p.set_protocol_len(4);
+    p.set_operation(arp::Operation::REPLY);
+    p.set_sender_hardware_addr(mac);
+    p.set_sender_protocol_addr(t.remote);
+    p.set_target_hardware_addr(mac);
+    p.set_target_protocol_addr(t.remote);
     f
 }
 
@@ -171,14 +254,19 @@ fn main() {
         attach(0, &args.sides[0], &pool),
         attach(1, &args.sides[1], &pool),
     ];
-    let templates: Vec<Vec<[u8; FRAME]>> = (0..2)
-        .map(|i| {
-            let (from, to) = (&args.sides[i], &args.sides[1 - i]);
-            (0..args.flows)
-                .map(|n| frame(from, to, args.peer, n, args.replies && i == 1))
-                .collect()
-        })
+    let templates: Vec<Vec<Vec<u8>>> = (0..2)
+        .map(|i| (0..args.flows).map(|n| template(&args, i, n)).collect())
         .collect();
+    let announcement = args.vxlan.as_ref().map(announce);
+    let send_announcement = || {
+        if let Some(m) = announcement
+            .as_ref()
+            .and_then(|a| Mbuf::from_bytes(&pool, a))
+        {
+            tx_burst_keep(ports[1], 0, &mut vec![m]);
+        }
+    };
+    send_announcement();
 
     let hz = eal.tsc_hz();
     let end = rdtsc() + args.seconds * hz;
@@ -204,6 +292,7 @@ fn main() {
         }
         let now = rdtsc();
         if now >= next_sample {
+            send_announcement();
             println!(
                 "sample rx_pps={rx_n} tx_pps={tx_n} full={:.3}",
                 full as f64 / bursts.max(1) as f64

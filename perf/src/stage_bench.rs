@@ -21,6 +21,7 @@ use vswitch::pipeline::{process_burst, Context, Output, Scratch};
 
 mod firewall;
 mod routed;
+mod vxlan;
 
 const FRAME: usize = 64;
 
@@ -233,6 +234,7 @@ fn main() {
     }
     if routed {
         routed::run(bursts, rounds, l2_one_pair.unwrap_or(f64::NAN));
+        vxlan::run(bursts, rounds, l2_one_pair.unwrap_or(f64::NAN));
     }
     if firewall {
         firewall::run(rounds);

@@ -76,21 +76,22 @@ pub fn send<B: PacketBuf, O: Output<B>>(
     out.send(vtep.port, buf);
 }
 
-/// The outer headers of one encapsulated frame.
-struct Outer {
-    src_mac: MacAddr,
-    dst_mac: MacAddr,
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
-    sport: u16,
-    dport: u16,
-    vni: u32,
+/// The outer headers of one encapsulated frame (also what generators build VXLAN with).
+#[derive(Debug, Clone, Copy)]
+pub struct Outer {
+    pub src_mac: MacAddr,
+    pub dst_mac: MacAddr,
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub sport: u16,
+    pub dport: u16,
+    pub vni: u32,
 }
 
 impl Outer {
     /// Writes the headers in front of an inner frame of `inner_len` bytes.
     #[inline]
-    fn write(&self, h: &mut [u8; HEADERS_LEN], inner_len: usize) {
+    pub fn write(&self, h: &mut [u8; HEADERS_LEN], inner_len: usize) {
         let udp_len = (inner_len + 16) as u16;
         let ip_len = udp_len + ipv4::HEADER_LEN as u16;
         h[0..6].copy_from_slice(&self.dst_mac.0);
@@ -117,6 +118,18 @@ impl Outer {
         let vx = &mut h[42..50];
         vx[0..4].copy_from_slice(&[crate::packet::vxlan::FLAG_I, 0, 0, 0]);
         vx[4..8].copy_from_slice(&(self.vni << 8).to_be_bytes());
+    }
+}
+
+impl Outer {
+    /// `inner` encapsulated: a whole frame.
+    pub fn encapsulate(&self, inner: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; HEADERS_LEN + inner.len()];
+        f[HEADERS_LEN..].copy_from_slice(inner);
+        if let Some(h) = f.first_chunk_mut::<HEADERS_LEN>() {
+            self.write(h, inner.len());
+        }
+        f
     }
 }
 
