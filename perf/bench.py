@@ -130,9 +130,9 @@ FIREWALL_LINES = [
      r"classification: 100 rules ([\d.]+), 100000 rules ([\d.]+)"),
     (("fw_flows_1k", "fw_flows_1m"), r"established flows: 1000 flows ([\d.]+), 1000000 flows ([\d.]+)"),
     (("fw_new_conn_mps",), r"new connections: [\d.]+ cycles each, ([\d.]+) M/s"),
-    (("vxlan_encap", "vxlan_decap", "vxlan_both", "vxlan_l2"),
+    (("vxlan_encap", "vxlan_decap", "vxlan_both", "vxlan_ratio", "vxlan_l2"),
      r"vxlan pipeline cycles/packet: encap ([\d.]+), decap ([\d.]+), both ways ([\d.]+); "
-     r"[\d.]+ x the L2 pipeline \(([\d.]+)\)"),
+     r"([\d.]+) x the L2 pipeline \(([\d.]+)\)"),
 ]
 
 
@@ -317,9 +317,9 @@ def main():
           "1K {fw_flows_1k}, 1M {fw_flows_1m} cycles/packet; new connections {fw_new_conn_mps} M/s "
           "per core".format(**{k: routed_stages.get(k) for keys, _ in FIREWALL_LINES for k in keys}))
     print("vxlan: encap {vxlan_encap}, decap {vxlan_decap}, both ways {vxlan_both} cycles/packet; "
-          "L2 pipeline {vxlan_l2}".format(**{k: routed_stages.get(k) for k in
-                                            ("vxlan_encap", "vxlan_decap", "vxlan_both",
-                                             "vxlan_l2")}))
+          "L2 pipeline {vxlan_l2}; {vxlan_ratio} x".format(
+              **{k: routed_stages.get(k) for k in ("vxlan_encap", "vxlan_decap", "vxlan_both",
+                                                   "vxlan_l2", "vxlan_ratio")}))
     print("\ntargets")
     for t in report["targets"]:
         print(f"  {'ok  ' if t['ok'] else 'MISS'} {t['name']}: {t['value']} (target {t['target']})")

@@ -233,9 +233,7 @@ def check_targets(report):
                    vx.get("ratio_testpmd"), ">= 0.70", at_least(vx.get("ratio_testpmd"), 0.70)))
     checks.append(("VXLAN encap+decap loop vs OVS-DPDK tunnel port (Mpps)", vx.get("ratio_ovs"),
                    ">= 1.50", at_least(vx.get("ratio_ovs"), 1.50)))
-    both = routed.get("vxlan_both")
-    l2 = routed.get("vxlan_l2")
-    cost = ratio(both, l2)
+    cost = routed.get("vxlan_ratio")
     checks.append(("VXLAN encap+decap cycles vs the L2 bridge", cost, "<= 2.0",
                    cost is not None and cost <= 2.0))
     return checks

@@ -54,11 +54,7 @@ impl<'a> Runner<'a> {
     /// Runs one burst received on `port`; what comes out goes to `out`.
     #[inline]
     pub(crate) fn burst(&mut self, port: u16, pkts: &mut Vec<TestBuf>, out: &mut Sink) {
-        let ctx = Context {
-            snap: self.snap,
-            counters: &self.counters,
-            now: 1,
-        };
+        let ctx = Context::new(self.snap, &self.counters, 1);
         process_burst(&ctx, &mut self.scratch, port, pkts, out);
     }
 }
@@ -190,11 +186,7 @@ fn main() {
         let counters = WorkerCounters::default();
         let work = workload(pairs, bursts);
         // Warm the FDB so every round sees learned MACs.
-        let ctx = Context {
-            snap: &snap,
-            counters: &counters,
-            now: 1,
-        };
+        let ctx = Context::new(&snap, &counters, 1);
         let mut scratch = Scratch::default();
         let mut sink = Sink(Vec::with_capacity(4 * BURST));
         for (port, burst) in &work {
@@ -234,7 +226,7 @@ fn main() {
     }
     if routed {
         routed::run(bursts, rounds, l2_one_pair.unwrap_or(f64::NAN));
-        vxlan::run(bursts, rounds, l2_one_pair.unwrap_or(f64::NAN));
+        vxlan::run(bursts, rounds);
     }
     if firewall {
         firewall::run(rounds);

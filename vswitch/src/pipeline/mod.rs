@@ -60,6 +60,19 @@ pub struct Context<'a> {
     pub snap: &'a Snapshot,
     pub counters: &'a WorkerCounters,
     pub now: u32,
+    /// The outer headers last used to reach a remote VTEP, kept for one poll.
+    pub(crate) tunnel: encap::Prepared,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(snap: &'a Snapshot, counters: &'a WorkerCounters, now: u32) -> Context<'a> {
+        Context {
+            snap,
+            counters,
+            now,
+            tunnel: encap::Prepared::default(),
+        }
+    }
 }
 
 /// Runs one burst received on `in_port` (at most `BURST` packets) through every stage.

@@ -222,11 +222,7 @@ impl<I: PortIo> Worker<I> {
         let Some(queues) = snap.workers.get(self.id) else {
             return 0;
         };
-        let ctx = Context {
-            snap,
-            counters: &self.counters,
-            now: clock::now_secs(),
-        };
+        let ctx = Context::new(snap, &self.counters, clock::now_secs());
         // One output for the whole poll: everything this poll's queues send to a port leaves in
         // one TX burst, so with several queues (multiqueue guests, many ports) bursts stay full.
         let mut out = TxStage {

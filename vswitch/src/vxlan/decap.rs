@@ -57,8 +57,9 @@ pub fn receive_burst<B: PacketBuf, O: Output<B>>(
     // Frames kept move to the front; `answers` marks (by position) those of the rest that go
     // back out, and follows them as they are swapped.
     let (mut kept, mut answers) = (0usize, 0u32);
+    let mut vnis = VniMemo::default();
     for i in 0..pkts.len().min(BURST) {
-        match receive(ctx, vtep, &mut pkts[i]) {
+        match receive(ctx, vtep, &mut vnis, &mut pkts[i]) {
             Ok(Received::Inner(from)) => {
                 inner[kept] = from;
                 if kept != i {
@@ -81,9 +82,29 @@ pub fn receive_burst<B: PacketBuf, O: Output<B>>(
     }
 }
 
+/// The network of the VNI the burst's previous VXLAN packet carried: packets of a burst mostly
+/// share one.
+#[derive(Default)]
+struct VniMemo(Option<(u32, NetIdx)>);
+
+impl VniMemo {
+    #[inline]
+    fn network(&mut self, vtep: &VtepEntry, vni: u32) -> Option<NetIdx> {
+        match self.0 {
+            Some((v, net)) if v == vni => Some(net),
+            _ => {
+                let net = vtep.network(vni)?;
+                self.0 = Some((vni, net));
+                Some(net)
+            }
+        }
+    }
+}
+
 fn receive<B: PacketBuf>(
     ctx: &Context<'_>,
     vtep: &VtepEntry,
+    vnis: &mut VniMemo,
     buf: &mut B,
 ) -> Result<Received, DropReason> {
     let data = buf.data();
@@ -96,7 +117,7 @@ fn receive<B: PacketBuf>(
             ArpOutcome::Consumed => Ok(Received::Consumed),
         },
         ethertype::IPV4 => {
-            let (from, start, len) = check(ctx.snap, vtep, &data[eth::HEADER_LEN..])?;
+            let (from, start, len) = check(ctx.snap, vtep, vnis, &data[eth::HEADER_LEN..])?;
             let start = eth::HEADER_LEN + start;
             buf.trim_front(start)
                 .map_err(|_| DropReason::VxlanTruncated)?;
@@ -112,6 +133,7 @@ fn receive<B: PacketBuf>(
 fn check(
     snap: &Snapshot,
     vtep: &VtepEntry,
+    vnis: &mut VniMemo,
     l3: &[u8],
 ) -> Result<(Inner, usize, usize), DropReason> {
     let ip = ipv4::Packet::new_checked(l3).map_err(|_| DropReason::BadIp)?;
@@ -147,8 +169,8 @@ fn check(
     if flags != FLAGS_WORD || vni_word & 0xff != 0 {
         return Err(DropReason::VxlanBadHeader);
     }
-    let net = vtep
-        .network(vni_word >> 8)
+    let net = vnis
+        .network(vtep, vni_word >> 8)
         .ok_or(DropReason::VxlanUnknownVni)?;
     let remote = ip.src_addr();
     let listed = || {

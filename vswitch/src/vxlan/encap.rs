@@ -6,11 +6,12 @@
 //! recommends for IPv4; the outer IPv4 header has don't-fragment set, since a VTEP must not
 //! fragment (frames too large for the underlay are dropped and counted before this point).
 
+use std::cell::Cell;
 use std::net::Ipv4Addr;
 
 use super::underlay;
 use crate::config::snapshot::NetIdx;
-use crate::packet::{checksum, eth, ethertype, ipproto, ipv4, MacAddr};
+use crate::packet::{checksum, eth, ethertype, ipproto, ipv4, udp, vxlan, MacAddr};
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;
 use crate::pipeline::{Context, Output};
@@ -46,12 +47,28 @@ pub fn send<B: PacketBuf, O: Output<B>>(
         underlay.drop(DropReason::TunnelMtu);
         return;
     }
-    let Some(next_hop) = underlay::next_hop_mac(ctx, vtep, remote) else {
-        underlay.drop(DropReason::VtepUnresolved);
-        if underlay::ask(vtep, &mut buf, remote).is_ok() {
-            out.send(vtep.port, buf);
+    let template = match ctx.tunnel.get(remote, vni) {
+        Some(t) => t,
+        None => {
+            let Some(next_hop) = underlay::next_hop_mac(ctx, vtep, remote) else {
+                underlay.drop(DropReason::VtepUnresolved);
+                if underlay::ask(vtep, &mut buf, remote).is_ok() {
+                    out.send(vtep.port, buf);
+                }
+                return;
+            };
+            let t = Template::new(&Outer {
+                src_mac: vtep.mac,
+                dst_mac: next_hop,
+                src: vtep.underlay.ip,
+                dst: remote,
+                sport: 0,
+                dport: vtep.udp_port,
+                vni,
+            });
+            ctx.tunnel.set(t);
+            t
         }
-        return;
     };
     let sport = SPORT_BASE | (flow_hash(buf.data()) as u16 & SPORT_MASK);
     let inner_len = buf.pkt_len();
@@ -63,17 +80,72 @@ pub fn send<B: PacketBuf, O: Output<B>>(
         underlay.drop(DropReason::NoBuffer);
         return;
     };
-    let outer = Outer {
-        src_mac: vtep.mac,
-        dst_mac: next_hop,
-        src: vtep.underlay.ip,
-        dst: remote,
-        sport,
-        dport: vtep.udp_port,
-        vni,
-    };
-    outer.write(headers, inner_len);
+    template.write(headers, inner_len, sport);
     out.send(vtep.port, buf);
+}
+
+/// The outer headers to one remote VTEP, ready to copy in front of frames: what a worker built
+/// for the last remote it sent to, kept for one poll (so a next hop the VTEP learns anew is
+/// used from the next poll on). Building them (the next hop's lookup, the header checksum) is
+/// most of what encapsulation costs.
+#[derive(Debug, Default)]
+pub struct Prepared(Cell<Option<Template>>);
+
+impl Prepared {
+    #[inline]
+    fn get(&self, remote: Ipv4Addr, vni: u32) -> Option<Template> {
+        self.0.get().filter(|t| t.remote == remote && t.vni == vni)
+    }
+
+    #[inline]
+    fn set(&self, t: Template) {
+        self.0.set(Some(t));
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Template {
+    remote: Ipv4Addr,
+    vni: u32,
+    /// Every header field but the lengths, the IPv4 checksum and the UDP source port.
+    headers: [u8; HEADERS_LEN],
+    /// The IPv4 header's one's-complement sum without its total length.
+    ip_sum: u32,
+}
+
+impl Template {
+    fn new(outer: &Outer) -> Template {
+        let mut headers = [0u8; HEADERS_LEN];
+        outer.write(&mut headers, 0);
+        // Lengths and checksum out: they differ per frame.
+        headers[16..18].copy_from_slice(&[0, 0]);
+        headers[24..26].copy_from_slice(&[0, 0]);
+        headers[38..40].copy_from_slice(&[0, 0]);
+        Template {
+            remote: outer.dst,
+            vni: outer.vni,
+            headers,
+            ip_sum: checksum::sum(&headers[14..34]),
+        }
+    }
+
+    #[inline]
+    fn write(&self, h: &mut [u8; HEADERS_LEN], inner_len: usize, sport: u16) {
+        *h = self.headers;
+        let (ip_len, udp_len) = lengths(inner_len);
+        h[16..18].copy_from_slice(&ip_len.to_be_bytes());
+        let sum = checksum::fold(checksum::add(self.ip_sum, u32::from(ip_len)));
+        h[24..26].copy_from_slice(&sum.to_be_bytes());
+        h[34..36].copy_from_slice(&sport.to_be_bytes());
+        h[38..40].copy_from_slice(&udp_len.to_be_bytes());
+    }
+}
+
+/// The outer IPv4 and UDP lengths of an inner frame of `inner_len` bytes.
+#[inline]
+fn lengths(inner_len: usize) -> (u16, u16) {
+    let udp_len = (inner_len + udp::HEADER_LEN + vxlan::HEADER_LEN) as u16;
+    (udp_len + ipv4::HEADER_LEN as u16, udp_len)
 }
 
 /// The outer headers of one encapsulated frame (also what generators build VXLAN with).
@@ -92,8 +164,7 @@ impl Outer {
     /// Writes the headers in front of an inner frame of `inner_len` bytes.
     #[inline]
     pub fn write(&self, h: &mut [u8; HEADERS_LEN], inner_len: usize) {
-        let udp_len = (inner_len + 16) as u16;
-        let ip_len = udp_len + ipv4::HEADER_LEN as u16;
+        let (ip_len, udp_len) = lengths(inner_len);
         h[0..6].copy_from_slice(&self.dst_mac.0);
         h[6..12].copy_from_slice(&self.src_mac.0);
         h[12..14].copy_from_slice(&ethertype::IPV4.to_be_bytes());
@@ -116,7 +187,7 @@ impl Outer {
         udp[4..6].copy_from_slice(&udp_len.to_be_bytes());
         udp[6..8].copy_from_slice(&[0, 0]);
         let vx = &mut h[42..50];
-        vx[0..4].copy_from_slice(&[crate::packet::vxlan::FLAG_I, 0, 0, 0]);
+        vx[0..4].copy_from_slice(&[vxlan::FLAG_I, 0, 0, 0]);
         vx[4..8].copy_from_slice(&(self.vni << 8).to_be_bytes());
     }
 }
@@ -166,6 +237,27 @@ fn flow_hash(frame: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prepared_template_writes_what_the_headers_say() {
+        let outer = Outer {
+            src_mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            dst_mac: MacAddr([2, 0, 0, 0, 0, 2]),
+            src: Ipv4Addr::new(203, 0, 113, 1),
+            dst: Ipv4Addr::new(203, 0, 113, 2),
+            sport: 50000,
+            dport: 4789,
+            vni: 5000,
+        };
+        for inner_len in [14, 64, 1464] {
+            let mut want = [0u8; HEADERS_LEN];
+            outer.write(&mut want, inner_len);
+            let mut got = [0xaa; HEADERS_LEN];
+            Template::new(&outer).write(&mut got, inner_len, 50000);
+            assert_eq!(got, want, "inner frame of {inner_len} bytes");
+            assert!(ipv4::Packet::new_unchecked(&got[14..34]).verify_checksum());
+        }
+    }
 
     #[test]
     fn flow_hash_is_stable_and_follows_the_ports() {

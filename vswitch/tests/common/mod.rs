@@ -46,11 +46,7 @@ impl Switch {
     pub fn send(&mut self, port: u16, frames: &[Vec<u8>]) -> Vec<(u16, Vec<u8>)> {
         let mut pkts: Vec<TestBuf> = frames.iter().map(|f| TestBuf::new(port, f)).collect();
         let mut out = Collect::default();
-        let ctx = Context {
-            snap: &self.snap,
-            counters: &self.counters,
-            now: self.now,
-        };
+        let ctx = Context::new(&self.snap, &self.counters, self.now);
         process_burst(&ctx, &mut self.scratch, port, &mut pkts, &mut out);
         assert!(pkts.is_empty());
         let mut got: Vec<(u16, Vec<u8>)> = out
