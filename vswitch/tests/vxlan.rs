@@ -201,6 +201,54 @@ fn decapsulated_frames_are_bridged_and_their_source_learned_behind_the_remote() 
 }
 
 #[test]
+fn a_static_remote_mac_is_sent_to_its_vtep_without_flooding() {
+    let mut sw = resolved();
+    let model = MODEL.replace(
+        r#""vtep":"#,
+        r#""fdb": [{"network": "blue", "mac": "02:00:00:00:00:58", "remote": "203.0.113.200"}],
+    "vtep":"#,
+    );
+    sw.republish(&model);
+    // The manager installs static entries; offline, the table gets it directly.
+    sw.snap.networks[0]
+        .fdb
+        .add_static(MacAddr(X), Dest::Remote(R9.into()), 0)
+        .unwrap();
+    let out = sw.send(1, &[udp(A, X, 20)]);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let (mac, ip, _, _, _) = decode(&out[0].1);
+    assert_eq!(
+        (mac, ip),
+        (GW_MAC, R9),
+        "to R9 through the underlay gateway"
+    );
+    // A static entry does not move when the MAC shows up behind another VTEP.
+    sw.send(UP, &[vxlan(R2, R2_MAC, 5000, &udp(X, A, 20))]);
+    assert_eq!(
+        sw.snap.networks[0].fdb.lookup(MacAddr(X)),
+        Some(Dest::Remote(R9.into()))
+    );
+}
+
+#[test]
+fn a_static_remote_mac_needs_a_vni_on_a_vtep() {
+    let model = |fdb: &str| {
+        let json = MODEL.replace(r#""vtep":"#, &format!(r#""fdb": [{fdb}], "vtep":"#));
+        let m = vswitch::config::model::Model::parse("json", &json).unwrap();
+        vswitch::config::validate::validate(&m).map_err(|e| e.to_string())
+    };
+    model(r#"{"network": "blue", "mac": "02:00:00:00:00:58", "remote": "203.0.113.9"}"#).unwrap();
+    let err = model(r#"{"network": "red", "mac": "02:00:00:00:00:58", "remote": "203.0.113.9"}"#)
+        .unwrap_err();
+    assert!(err.contains("network red has no VNI"), "{err}");
+    let err = model(
+        r#"{"network": "blue", "mac": "02:00:00:00:00:58", "remote": "203.0.113.9", "port": "a"}"#,
+    )
+    .unwrap_err();
+    assert!(err.contains("not both"), "{err}");
+}
+
+#[test]
 fn a_vlan_of_a_trunk_is_bridged_to_its_vni() {
     let mut sw = resolved();
     sw.send(UP, &[vxlan(R2, R2_MAC, 5000, &udp(X, BCAST, 20))]);

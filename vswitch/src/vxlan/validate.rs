@@ -87,8 +87,8 @@ pub fn validate(model: &Model) -> Result<(), String> {
     let u = underlay(v)?;
     let port = model.port(&v.port).ok_or_else(|| {
         format!(
-            "vtep: port {} does not exist; add it with `vsctl port add {} ...` (in no network)",
-            v.port, v.port
+            "vtep: its underlay port {} does not exist; add it (in no network), or remove the vtep first (vsctl vtep del)",
+            v.port
         )
     })?;
     if !model.port_networks(port).is_empty() || port.network.is_some() {
