@@ -173,3 +173,38 @@ fn persisted_model_is_restored_without_broken_ports() {
     assert_eq!(saved.ports.len(), 2);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn static_remote_macs_are_installed_and_a_removed_remote_forgets_its_macs() {
+    use crate::bridge::fdb::Dest;
+    use crate::vxlan::api;
+    let (m, _) = manager();
+    m.replace(model(
+        r#"{"networks":[{"name":"blue","vni":5000}],
+            "ports":[{"name":"up","type":"tap","iface":"up"},
+                     {"name":"a","type":"tap","iface":"a","network":"blue"}],
+            "vtep":{"local_ip":"203.0.113.1/24","port":"up",
+                    "remotes":[{"ip":"203.0.113.2","vni":5000}]},
+            "fdb":[{"network":"blue","mac":"02:00:00:00:00:09","remote":"203.0.113.9"}]}"#,
+    ))
+    .unwrap();
+    let table = m.fdb_tables()[0].1.clone();
+    let r2 = Dest::Remote("203.0.113.2".parse().unwrap());
+    let r9 = Dest::Remote("203.0.113.9".parse().unwrap());
+    assert_eq!(table.lookup("02:00:00:00:00:09".parse().unwrap()), Some(r9));
+    table.learn_dest("02:00:00:00:00:01".parse().unwrap(), r2, 0);
+    let err = api::delete_remote(&m, "203.0.113.7", 5000, false).unwrap_err();
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    api::delete_remote(&m, "203.0.113.2", 5000, false).unwrap();
+    assert_eq!(table.lookup("02:00:00:00:00:01".parse().unwrap()), None);
+    assert_eq!(table.lookup("02:00:00:00:00:09".parse().unwrap()), Some(r9));
+    assert!(m.model().0.vtep.unwrap().remotes.is_empty());
+    // The underlay port cannot go while the VTEP uses it.
+    let err = m
+        .apply(|md| {
+            md.ports.retain(|p| p.name != "up");
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("vtep del"), "{err}");
+}
