@@ -356,6 +356,47 @@ fn the_gateway_answers_arp_from_behind_a_remote_through_the_tunnel() {
 }
 
 #[test]
+fn a_host_behind_a_remote_vtep_is_routed_into_a_local_network_and_back() {
+    let mut sw = resolved();
+    const H: [u8; 6] = [2, 0, 0, 0, 0, 0x48];
+    const H_IP: [u8; 4] = [198, 51, 100, 130];
+    const X_IP: [u8; 4] = [198, 51, 100, 20];
+    // The gateway learns H in red from its ARP.
+    let garp = arp_frame(arp::Operation::REPLY, H, BCAST, H_IP, H_IP);
+    sw.send(3, &[garp]);
+    let from_x = |sw: &mut Switch| {
+        let mut f = Vec::new();
+        PacketBuilder::ethernet2(X, GATEWAY_MAC.0)
+            .ipv4(X_IP, H_IP, 64)
+            .udp(1000, 2000)
+            .write(&mut f, &[0u8; 30])
+            .unwrap();
+        sw.send(UP, &[vxlan(R2, R2_MAC, 5000, &f)])
+    };
+    let out = from_x(&mut sw);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].0, 3, "routed out of red's port");
+    assert_eq!(&out[0].1[0..6], &H[..]);
+    let ip = ipv4::Packet::new_checked(&out[0].1[eth::HEADER_LEN..]).unwrap();
+    assert_eq!((ip.src_addr().octets(), ip.ttl()), (X_IP, 63));
+    // H answers: the gateway knows X from X's gratuitous ARP through the tunnel, and X's MAC
+    // is behind R2, so the routed reply goes through the tunnel to R2.
+    let garp = arp_frame(arp::Operation::REPLY, X, BCAST, X_IP, X_IP);
+    sw.send(UP, &[vxlan(R2, R2_MAC, 5000, &garp)]);
+    let mut reply = Vec::new();
+    PacketBuilder::ethernet2(H, GATEWAY_MAC.0)
+        .ipv4(H_IP, X_IP, 64)
+        .udp(2000, 1000)
+        .write(&mut reply, &[0u8; 30])
+        .unwrap();
+    let out = sw.send(3, &[reply]);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let (_, ip, _, vni, inner) = decode(&out[0].1);
+    assert_eq!((ip, vni), (R2, 5000));
+    assert_eq!(&inner[0..6], &X[..]);
+}
+
+#[test]
 fn bad_vxlan_is_dropped_and_counted_never_forwarded() {
     let mut sw = resolved();
     let inner = udp(X, BCAST, 20);
