@@ -211,11 +211,18 @@ vs policy add lab-web --from lab --to lab --proto tcp --port 8080 --action allow
 out=$(inns l1 timeout 60 "$PYTHON" "$E2E_DIR/tools/synflood.py" --iface "$(hif l1)" \
     --src-mac "$(host_mac l1)" --dst-mac "$(host_mac l2)" --sources 203.0.113.192/26 \
     --dst 203.0.113.142 --port 8080 --count 2000)
+sent=$(printf '%s' "$out" | json_get 'd["sent"]')
+flood_through() { [ "$(port_counter pl1 rx_packets)" -ge "$sent" ]; }
+wait_for 10 "the $sent SYNs through pl1" flood_through
 stats=$(vs --json conntrack stats)
 lab=$(printf '%s' "$stats" | json_get '[n for n in d["networks"] if n["network"] == "lab"][0]')
 log "lab: $lab"
 assert_eq "$(printf '%s' "$lab" | json_get 'd.get("connections", 0)')" 50 "lab's connections"
-assert_gt "$(port_counter pl1 drops.ct_network_full)" 1000 "pl1 drops.ct_network_full"
+# Every SYN the switch received past the 50th is refused and counted, on the port and in the
+# network's stats alike.
+refused=$(printf '%s' "$lab" | json_get 'd.get("refused_full", 0)')
+assert_gt "$refused" 1000 "lab's refused connections (1950 over the limit sent)"
+assert_eq "$(port_counter pl1 drops.ct_network_full)" "$refused" "pl1 drops.ct_network_full"
 vs policy del lab-web >/dev/null
 vs port del pl1 >/dev/null
 vs port del pl2 >/dev/null
