@@ -9,10 +9,11 @@
 #
 # a and r ping, run iperf3 and move a file with matching sha256 across the overlay; the
 # underlay capture is VXLAN that tshark decodes without warnings (outer IPv4 and inner TCP
-# checksums checked); t, tagged on VLAN 100, reaches r (VLAN <-> VXLAN); the FDB has r's MAC
-# behind the kernel VTEP; a frame over the overlay MTU is dropped and counted; malformed VXLAN
-# (unknown VNI, bad flags, truncated inner frame, lying UDP length, unknown VTEP with learning
-# off) is dropped and counted, and nothing of it reaches a.
+# checksums checked; the inner stream's sequence analysis left out); t, tagged on VLAN 100,
+# reaches r (VLAN <-> VXLAN); the FDB has r's MAC behind the kernel VTEP; a frame over the
+# overlay MTU is dropped and counted; malformed VXLAN (unknown VNI, bad flags, truncated inner
+# frame, lying UDP length, unknown VTEP with learning off) is dropped and counted, and nothing
+# of it reaches a.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 e2e_init vxlan
@@ -120,7 +121,9 @@ assert_gt "$frames" 100 "VXLAN frames from vswitchd's VTEP in the capture"
 assert_eq "$vni5000" "$frames" "frames from vswitchd's VTEP decoded as VXLAN VNI 5000"
 assert_gt "$inner_tcp" 50 "inner TCP segments decoded"
 assert_gt "$sports" 1 "distinct UDP source ports (flow entropy)"
-expert=$(tsh -q -z expert,warn)
+# Warnings about the frames themselves, not about the inner TCP stream's sequence (a capture
+# that starts or stops mid-stream, or that the kernel could not keep up with, has gaps).
+expert=$(tsh -o tcp.analyze_sequence_numbers:FALSE -q -z expert,warn)
 log "$expert"
 assert_not_contains "$expert" "Warns (" "tshark expert warnings"
 assert_not_contains "$expert" "Errors (" "tshark expert errors"
