@@ -52,12 +52,12 @@ pub struct Classifier {
     open_pairs: hashbrown::HashSet<u32>,
     /// Bumped by every publish that changed the rules: connections opened under an older
     /// generation are checked again (see the conntrack stage).
-    pub generation: u64,
+    pub generation: u32,
 }
 
 impl Classifier {
     /// `hits(name)` gives each rule its (possibly existing) counter.
-    pub fn new(rules: Vec<Rule>, generation: u64, hits: impl Fn(&str) -> Arc<RuleHits>) -> Self {
+    pub fn new(rules: Vec<Rule>, generation: u32, hits: impl Fn(&str) -> Arc<RuleHits>) -> Self {
         let hits = rules.iter().map(|r| hits(&r.name)).collect();
         let open_pairs = open_pairs(&rules);
         Classifier {

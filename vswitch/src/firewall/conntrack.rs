@@ -13,7 +13,9 @@ use super::flow_table::{FlowTable, HOT_LINES, SLOT_BYTES};
 use super::tcp::Tcp;
 use crate::config::snapshot::NetIdx;
 
-const SHARDS: usize = 256;
+/// Shards: enough that workers seldom meet on one lock, few enough that a large table's shards
+/// are each big enough for huge pages.
+const SHARDS: usize = 64;
 /// Connections tracked at once when the model sets no limit.
 pub const DEFAULT_LIMIT: u32 = 1_000_000;
 /// Ended connections kept for `conntrack show --ended` and export.
@@ -158,7 +160,7 @@ pub struct Conn {
     pub state: ConnState,
     pub last_seen: u32,
     /// The classifier generation it was last checked against.
-    pub generation: u64,
+    pub generation: u32,
     /// Which endpoint of the key opened it (see `ConnKey::endpoint`).
     pub orig: u8,
     /// The rule that admitted it.

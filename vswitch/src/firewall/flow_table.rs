@@ -6,24 +6,49 @@
 
 use super::conntrack::{Conn, ConnKey};
 
-/// A key and its connection on whole cache lines: a packet touches only the first two (see
-/// `Conn`), which a burst prefetches.
+/// Empty, or a key and its connection, on whole cache lines: a packet touches only the first
+/// two (see `Conn`), which a burst prefetches. The primitive representation puts the tag in the
+/// first byte, beside the key: telling a used slot from an empty one reads no other line (an
+/// `Option` would keep its tag in whatever field of the connection has a niche).
 #[derive(Debug)]
-#[repr(C, align(64))]
-struct Slot(ConnKey, Conn);
+#[repr(u8, align(64))]
+enum Slot {
+    Empty,
+    Used(ConnKey, Conn),
+}
+
+impl Slot {
+    fn take(&mut self) -> Slot {
+        std::mem::replace(self, Slot::Empty)
+    }
+
+    fn is_used(&self) -> bool {
+        matches!(self, Slot::Used(..))
+    }
+}
 
 /// The cache lines of a slot every packet of the connection reads.
 pub const HOT_LINES: usize = 2;
 
 /// Bytes from one slot to the next.
-pub const SLOT_BYTES: usize = std::mem::size_of::<Option<Slot>>();
+pub const SLOT_BYTES: usize = std::mem::size_of::<Slot>();
 
 /// Slots per shard to begin with; the table doubles when three quarters are used.
 const INITIAL_SLOTS: usize = 16;
 
+/// `n` empty slots, on transparent huge pages where the table is large enough: a lookup into
+/// a table of a million connections then misses the cache, not also the TLB.
+fn empty_slots(n: usize) -> Box<[Slot]> {
+    let mut slots = Vec::with_capacity(n);
+    // Advised before the first write, which is what backs the pages.
+    crate::dpdk::advise_huge_pages(slots.as_ptr() as usize, n * SLOT_BYTES);
+    slots.resize_with(n, || Slot::Empty);
+    slots.into_boxed_slice()
+}
+
 #[derive(Debug)]
 pub struct FlowTable {
-    slots: Box<[Option<Slot>]>,
+    slots: Box<[Slot]>,
     len: usize,
 }
 
@@ -36,7 +61,7 @@ impl Default for FlowTable {
 impl FlowTable {
     fn with_slots(n: usize) -> FlowTable {
         FlowTable {
-            slots: (0..n.next_power_of_two()).map(|_| None).collect(),
+            slots: empty_slots(n.next_power_of_two()),
             len: 0,
         }
     }
@@ -66,9 +91,9 @@ impl FlowTable {
         let mut i = hash as usize & mask;
         loop {
             match &self.slots[i] {
-                None => return None,
-                Some(Slot(k, _)) if k == key => return Some(i),
-                Some(_) => i = (i + 1) & mask,
+                Slot::Empty => return None,
+                Slot::Used(k, _) if k == key => return Some(i),
+                Slot::Used(..) => i = (i + 1) & mask,
             }
         }
     }
@@ -76,13 +101,16 @@ impl FlowTable {
     #[inline]
     pub fn get_mut(&mut self, hash: u64, key: &ConnKey) -> Option<&mut Conn> {
         let i = self.find(hash, key)?;
-        self.slots[i].as_mut().map(|Slot(_, c)| c)
+        match &mut self.slots[i] {
+            Slot::Used(_, c) => Some(c),
+            Slot::Empty => None,
+        }
     }
 
     /// Adds (or replaces) the connection of `key`; true when it was new.
     pub fn insert(&mut self, hash: u64, key: ConnKey, conn: Conn) -> bool {
         if let Some(i) = self.find(hash, &key) {
-            self.slots[i] = Some(Slot(key, conn));
+            self.slots[i] = Slot::Used(key, conn);
             return false;
         }
         if (self.len + 1) * 4 > self.slots.len() * 3 {
@@ -90,10 +118,10 @@ impl FlowTable {
         }
         let mask = self.mask();
         let mut i = hash as usize & mask;
-        while self.slots[i].is_some() {
+        while self.slots[i].is_used() {
             i = (i + 1) & mask;
         }
-        self.slots[i] = Some(Slot(key, conn));
+        self.slots[i] = Slot::Used(key, conn);
         self.len += 1;
         true
     }
@@ -103,10 +131,12 @@ impl FlowTable {
     pub fn remove(&mut self, hash: u64, key: &ConnKey) -> Option<Conn> {
         let mask = self.mask();
         let mut hole = self.find(hash, key)?;
-        let Slot(_, conn) = self.slots[hole].take()?;
+        let Slot::Used(_, conn) = self.slots[hole].take() else {
+            return None;
+        };
         self.len -= 1;
         let mut i = (hole + 1) & mask;
-        while let Some(Slot(k, _)) = &self.slots[i] {
+        while let Slot::Used(k, _) = &self.slots[i] {
             let home = k.digest() as usize & mask;
             // The entry may fill the hole when its home is not cyclically in (hole, i].
             let stays = if hole <= i {
@@ -132,13 +162,18 @@ impl FlowTable {
 
     fn grow(&mut self) {
         let old = std::mem::replace(self, FlowTable::with_slots(self.slots.len() * 2));
-        for Slot(k, c) in old.slots.into_vec().into_iter().flatten() {
-            self.insert(k.digest(), k, c);
+        for slot in old.slots.into_vec() {
+            if let Slot::Used(k, c) = slot {
+                self.insert(k.digest(), k, c);
+            }
         }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&ConnKey, &Conn)> {
-        self.slots.iter().flatten().map(|Slot(k, c)| (k, c))
+        self.slots.iter().filter_map(|s| match s {
+            Slot::Used(k, c) => Some((k, c)),
+            Slot::Empty => None,
+        })
     }
 
     /// Removes and returns the connections `f` picks.
@@ -205,11 +240,15 @@ mod tests {
     #[test]
     fn a_packet_reads_the_first_two_lines_of_a_slot() {
         use std::mem::{offset_of, size_of};
-        assert_eq!(size_of::<Option<Slot>>(), 192, "three cache lines");
-        // The last field a packet touches ends inside the second line.
-        let conn = offset_of!(Slot, 1);
+        assert_eq!(size_of::<Slot>(), 192, "three cache lines");
+        // A used slot as its primitive representation lays it out: the tag, then the fields.
+        #[repr(C)]
+        struct Used(u8, ConnKey, Conn);
+        let conn = offset_of!(Used, 2);
+        assert_eq!(offset_of!(Used, 1), 8, "the key on the first line");
+        // The last fields a packet touches end inside the second line.
+        assert!(conn + offset_of!(Conn, generation) + 4 <= HOT_LINES * 64);
         assert!(conn + offset_of!(Conn, orig) < HOT_LINES * 64);
-        assert!(conn + offset_of!(Conn, generation) + 8 <= HOT_LINES * 64);
     }
 
     #[derive(Debug, Clone)]

@@ -25,7 +25,7 @@ pub struct FirewallState {
     /// Each network's connection-table quota slot, kept for its lifetime.
     quotas: HashMap<String, u16>,
     next_quota: u16,
-    generation: u64,
+    generation: u32,
 }
 
 impl FirewallState {
@@ -71,7 +71,7 @@ impl FirewallState {
             self.groups = model.groups.clone();
             self.security_groups = model.security_groups.clone();
             self.attached = attached;
-            self.generation += 1;
+            self.generation = self.generation.wrapping_add(1);
         }
     }
 
