@@ -119,6 +119,24 @@ impl ConnKey {
     }
 }
 
+/// A key with its digest, computed once per packet: the burst's prefetch and the lookup share
+/// it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hashed {
+    pub key: ConnKey,
+    pub hash: u64,
+}
+
+impl Hashed {
+    #[inline]
+    pub fn new(key: ConnKey) -> Hashed {
+        Hashed {
+            hash: key.digest(),
+            key,
+        }
+    }
+}
+
 /// UDP and ICMP pseudo-connections, and TCP's full state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnState {
@@ -374,8 +392,8 @@ impl Conntrack {
     /// Starts loading the slot `key`'s lookup will read (for a burst, before its lookups),
     /// without taking the shard's lock.
     #[inline]
-    pub fn prefetch(&self, key: &ConnKey) {
-        let h = key.digest();
+    pub fn prefetch(&self, key: &Hashed) {
+        let h = key.hash;
         let slot = self.shards[shard_of(h)].1.slot(h);
         crate::dpdk::prefetch_addr(slot, HOT_LINES);
     }
@@ -389,11 +407,22 @@ impl Conntrack {
         now: u32,
         f: impl FnOnce(&mut Conn) -> (R, bool),
     ) -> Option<R> {
+        self.with_hashed(&Hashed::new(*key), now, f)
+    }
+
+    /// [`Conntrack::with`] for a key whose digest is known.
+    #[inline]
+    pub fn with_hashed<R>(
+        &self,
+        hashed: &Hashed,
+        now: u32,
+        f: impl FnOnce(&mut Conn) -> (R, bool),
+    ) -> Option<R> {
         if self.is_empty() {
             // Stateless policies only: no slot to miss the cache on.
             return None;
         }
-        let h = key.digest();
+        let (key, h) = (&hashed.key, hashed.hash);
         let mut shard = self.shards[shard_of(h)].0.lock();
         let conn = shard.get_mut(h, key)?;
         if conn.expired(now) {

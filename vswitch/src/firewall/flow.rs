@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::conntrack::Hashed;
 use super::tcp::Segment;
 use crate::packet::{icmp, ipproto, ipv4, ipv6, tcp};
 
@@ -27,6 +28,8 @@ pub struct Flow {
     pub icmp_type: u8,
     /// For an ICMP error: the connection of the packet it quotes, seen from that packet.
     pub related: Option<FiveTuple>,
+    /// Its connection's key in the zone it was read for, once a burst has prefetched its slot.
+    pub conn: Option<Hashed>,
 }
 
 const WSCALE_OPTION: u8 = 3;
@@ -161,6 +164,7 @@ pub fn parse(l3: &[u8]) -> Option<Flow> {
         tcp,
         icmp_type,
         related,
+        conn: None,
     })
 }
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::classifier::{Classifier, Query};
-use super::conntrack::{Conn, ConnKey, ConnState, Conntrack, Endpoint, Full, Path};
+use super::conntrack::{Conn, ConnKey, ConnState, Conntrack, Endpoint, Full, Hashed, Path};
 use super::flow::{FiveTuple, Flow};
 use super::log::{FirewallLog, LogEntry};
 use super::rule::Action;
@@ -122,10 +122,22 @@ fn track(ctx: &Context<'_>, key: &ConnKey, conn: &mut Conn, f: &Flow) -> (Known,
 }
 
 /// Starts loading the connection-table slot of flow `f` in VRF `zone`: a burst's lookups then
-/// find their slots in cache instead of waiting on each miss in turn.
+/// find their slots in cache instead of waiting on each miss in turn. The flow keeps the key
+/// for its lookup.
 #[inline]
-pub fn prefetch(fw: &Firewall, f: &Flow, zone: u16) {
-    fw.conntrack.prefetch(&key(zone, &f.tuple));
+pub fn prefetch(fw: &Firewall, f: &mut Flow, zone: u16) {
+    let hashed = Hashed::new(key(zone, &f.tuple));
+    fw.conntrack.prefetch(&hashed);
+    f.conn = Some(hashed);
+}
+
+/// The connection key of flow `f` in `zone`: the one its prefetch computed, or a new one.
+#[inline]
+fn hashed(f: &Flow, zone: u16) -> Hashed {
+    match f.conn {
+        Some(h) if h.key.zone == zone => h,
+        _ => Hashed::new(key(zone, &f.tuple)),
+    }
 }
 
 /// The connection-table zone of connections opened from network `net`: its VRF, or one of its
@@ -150,8 +162,9 @@ pub fn check(ctx: &Context<'_>, f: &Flow, route: &Route) -> Decision {
     let fw = &ctx.snap.firewall;
     let ct = &fw.conntrack;
     let zone = route.zone;
-    let k = key(zone, &f.tuple);
-    match ct.with(&k, ctx.now, |conn| track(ctx, &k, conn, f)) {
+    let hashed = hashed(f, zone);
+    let k = hashed.key;
+    match ct.with_hashed(&hashed, ctx.now, |conn| track(ctx, &k, conn, f)) {
         Some(Known::Decided(d)) => return d,
         Some(Known::Reopen) | None => {}
     }
@@ -278,7 +291,7 @@ pub fn flood_admits(ctx: &Context<'_>, f: &Flow, zone: u16, net: NetIdx, port: u
         let p = c.path;
         (p.in_port == port || p.out_port == Some(port), false)
     };
-    conntrack.with(&key(zone, &f.tuple), ctx.now, took_part) == Some(true)
+    conntrack.with_hashed(&hashed(f, zone), ctx.now, took_part) == Some(true)
 }
 
 /// A packet no connection admits: the policies and security groups decide; what they allow

@@ -127,7 +127,7 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
     router::prefetch_lpm_chunks(ctx.snap, pkts, metas);
     read_flows(ctx.snap, pkts, metas, flows);
 
-    for ((mut buf, meta), flow) in pkts.drain(..).zip(metas.iter_mut()).zip(flows.iter()) {
+    for ((mut buf, meta), flow) in pkts.drain(..).zip(metas.iter_mut()).zip(flows.iter_mut()) {
         let (from_net, src_mac) = (meta.net, meta.src);
         let unicast = !meta.dst.is_multicast();
         let mut verdict = if meta.to_router {
@@ -222,7 +222,7 @@ fn read_flows<B: PacketBuf>(
         if tracking && meta.to_router && meta.dst == GATEWAY_MAC {
             if let Some(g) = snap.gateway(meta.net) {
                 *flow = buf.data().get(eth::HEADER_LEN..).and_then(parse_flow);
-                if let Some(f) = flow.as_ref() {
+                if let Some(f) = flow.as_mut() {
                     firewall::prefetch(fw, f, g.vrf);
                 }
             }
@@ -252,7 +252,7 @@ fn flood_guarded<B: PacketBuf, O: Output<B>>(
     net: NetIdx,
     in_port: u16,
     overlay: Overlay,
-    flow: &Option<Flow>,
+    flow: &mut Option<Flow>,
     buf: B,
     out: &mut O,
 ) {
@@ -264,7 +264,7 @@ fn flood_guarded<B: PacketBuf, O: Output<B>>(
         if p == in_port {
             return false;
         }
-        let admitted = firewall::flood_admits(ctx, &f, zone, net, p);
+        let admitted = firewall::flood_admits(ctx, f, zone, net, p);
         if !admitted {
             ctx.counters.port(in_port).drop(DropReason::SecurityGroup);
         }
@@ -273,13 +273,13 @@ fn flood_guarded<B: PacketBuf, O: Output<B>>(
     bridge::flood_where(ctx, net, in_port, send_to, overlay, buf, out);
 }
 
-/// The flow `read_flows` read of the packet, or else the packet's own, if it is IP.
-fn flow_of<B: PacketBuf>(flow: &Option<Flow>, buf: &B) -> Option<Flow> {
-    flow.or_else(|| {
-        is_ip(buf.data())
-            .then(|| buf.data().get(eth::HEADER_LEN..).and_then(parse_flow))
-            .flatten()
-    })
+/// The flow `read_flows` read of the packet, or else (read now, into the same place) the
+/// packet's own, if it is IP.
+fn flow_of<'f, B: PacketBuf>(flow: &'f mut Option<Flow>, buf: &B) -> Option<&'f Flow> {
+    if flow.is_none() && is_ip(buf.data()) {
+        *flow = buf.data().get(eth::HEADER_LEN..).and_then(parse_flow);
+    }
+    flow.as_ref()
 }
 
 /// Whether the frame carries IPv4 or IPv6.
@@ -324,7 +324,7 @@ fn filter<B: PacketBuf>(
     rs: &mut router::RouterScratch,
     buf: &mut B,
     meta: &mut Meta,
-    flow: &Option<Flow>,
+    flow: &mut Option<Flow>,
     from: Origin,
     verdict: Verdict,
 ) -> Verdict {
@@ -341,7 +341,6 @@ fn filter<B: PacketBuf>(
     let Some(flow) = flow_of(flow, buf) else {
         return Verdict::Drop(DropReason::BadIp);
     };
-    let flow = &flow;
     let route = Route {
         zone: firewall::zone(ctx.snap, from_net),
         from_net,
