@@ -63,13 +63,6 @@ pub struct ConnKey {
     pub proto: u8,
 }
 
-/// Folds a 128-bit product: the mixing step of wyhash-style hashes.
-#[inline]
-fn mix(a: u64, b: u64) -> u64 {
-    let r = u128::from(a) * u128::from(b);
-    (r as u64) ^ (r >> 64) as u64
-}
-
 impl ConnKey {
     pub fn new(zone: u16, proto: u8, src: Endpoint, dst: Endpoint) -> ConnKey {
         let (lo, hi) = if src <= dst { (src, dst) } else { (dst, src) };
@@ -101,21 +94,11 @@ impl ConnKey {
     /// shard, its low bits the slot.
     #[inline]
     pub fn digest(&self) -> u64 {
-        const K: [u64; 4] = [
-            0xa076_1d64_78bd_642f,
-            0xe703_7ed1_a0b4_28db,
-            0x8ebc_6af0_9c88_c6e3,
-            0x5899_65cc_7537_4cc3,
-        ];
-        let [lo, hi] = self.addrs;
         let small = u64::from(self.ports[0])
             | u64::from(self.ports[1]) << 16
             | u64::from(self.proto) << 32
             | u64::from(self.zone) << 40;
-        let h = mix(lo[0] ^ K[0], lo[1] ^ K[1])
-            ^ mix(hi[0] ^ K[2], hi[1] ^ K[3])
-            ^ mix(small ^ K[1], K[2]);
-        mix(h ^ K[3], K[0])
+        super::hash::digest(self.addrs[0], self.addrs[1], small)
     }
 }
 
