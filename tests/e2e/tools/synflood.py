@@ -40,6 +40,8 @@ def main():
     ap.add_argument("--dst", required=True)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--count", type=int, default=100000)
+    ap.add_argument("--rate", type=int, default=0,
+                    help="frames per second at most (0: as fast as the socket takes them)")
     a = ap.parse_args()
     net = ipaddress.ip_network(a.sources)
     first, size = int(net.network_address), net.num_addresses
@@ -69,6 +71,10 @@ def main():
             sent += 1
         except OSError:
             time.sleep(0.001)
+        if a.rate and sent % 100 == 0:
+            ahead = t0 + sent / a.rate - time.time()
+            if ahead > 0:
+                time.sleep(ahead)
     print(json.dumps({"sent": sent, "seconds": round(time.time() - t0, 2)}))
 
 

@@ -65,13 +65,21 @@ pub struct ConnKey {
 
 impl ConnKey {
     pub fn new(zone: u16, proto: u8, src: Endpoint, dst: Endpoint) -> ConnKey {
-        let (lo, hi) = if src <= dst { (src, dst) } else { (dst, src) };
-        ConnKey {
+        Self::oriented(zone, proto, src, dst).0
+    }
+
+    /// The key of a packet from `src` to `dst`, and which of its endpoints `src` is.
+    #[inline]
+    pub fn oriented(zone: u16, proto: u8, src: Endpoint, dst: Endpoint) -> (ConnKey, u8) {
+        let swapped = dst < src;
+        let (lo, hi) = if swapped { (dst, src) } else { (src, dst) };
+        let key = ConnKey {
             addrs: [lo.addr, hi.addr],
             ports: [lo.port, hi.port],
             zone,
             proto,
-        }
+        };
+        (key, u8::from(swapped))
     }
 
     /// Endpoint 0 (the lower) or 1.
@@ -102,20 +110,24 @@ impl ConnKey {
     }
 }
 
-/// A key with its digest, computed once per packet: the burst's prefetch and the lookup share
-/// it.
+/// A packet's key with its digest and the endpoint it came from, worked out once per packet:
+/// the burst's prefetch, the lookup and the direction share them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hashed {
     pub key: ConnKey,
     pub hash: u64,
+    /// Which endpoint of the key sent the packet.
+    pub src_side: u8,
 }
 
 impl Hashed {
     #[inline]
-    pub fn new(key: ConnKey) -> Hashed {
+    pub fn new(zone: u16, proto: u8, src: Endpoint, dst: Endpoint) -> Hashed {
+        let (key, src_side) = ConnKey::oriented(zone, proto, src, dst);
         Hashed {
             hash: key.digest(),
             key,
+            src_side,
         }
     }
 }
@@ -179,7 +191,13 @@ impl Conn {
     /// 0 for a packet from the opener (source `src`), 1 for a reply.
     #[inline]
     pub fn direction(&self, key: &ConnKey, src: &Endpoint) -> usize {
-        usize::from(key.side_of(src) != self.orig)
+        self.direction_from(key.side_of(src))
+    }
+
+    /// 0 for a packet from the opener (key endpoint `side`), 1 for a reply.
+    #[inline]
+    pub fn direction_from(&self, side: u8) -> usize {
+        usize::from(side != self.orig)
     }
 
     /// Who opened it: its first packet's source and destination.
@@ -390,10 +408,10 @@ impl Conntrack {
         now: u32,
         f: impl FnOnce(&mut Conn) -> (R, bool),
     ) -> Option<R> {
-        self.with_hashed(&Hashed::new(*key), now, f)
+        self.with_digest(key, key.digest(), now, f)
     }
 
-    /// [`Conntrack::with`] for a key whose digest is known.
+    /// [`Conntrack::with`] for a packet's key whose digest is known.
     #[inline]
     pub fn with_hashed<R>(
         &self,
@@ -401,11 +419,21 @@ impl Conntrack {
         now: u32,
         f: impl FnOnce(&mut Conn) -> (R, bool),
     ) -> Option<R> {
+        self.with_digest(&hashed.key, hashed.hash, now, f)
+    }
+
+    #[inline]
+    fn with_digest<R>(
+        &self,
+        key: &ConnKey,
+        h: u64,
+        now: u32,
+        f: impl FnOnce(&mut Conn) -> (R, bool),
+    ) -> Option<R> {
         if self.is_empty() {
             // Stateless policies only: no slot to miss the cache on.
             return None;
         }
-        let (key, h) = (&hashed.key, hashed.hash);
         let mut shard = self.shards[shard_of(h)].0.lock();
         let conn = shard.get_mut(h, key)?;
         if conn.expired(now) {
@@ -577,6 +605,16 @@ pub(crate) mod tests {
             ct.with(&ConnKey::new(0, 17, a, b), 2, |_| ((), false)),
             None,
             "other proto"
+        );
+        // A packet's own key says which endpoint sent it, as `side_of` does.
+        for (src, dst) in [(a, b), (b, a)] {
+            let h = Hashed::new(0, 6, src, dst);
+            assert_eq!((h.key, h.hash), (k, k.digest()));
+            assert_eq!(h.src_side, k.side_of(&src));
+        }
+        assert_ne!(
+            Hashed::new(0, 6, a, b).src_side,
+            Hashed::new(0, 6, b, a).src_side
         );
         assert_eq!(a.ip(), "198.51.100.10".parse::<IpAddr>().unwrap());
         assert_eq!(

@@ -38,8 +38,8 @@ pub enum Decision {
     Reject(DropReason),
 }
 
-fn key(zone: u16, t: &FiveTuple) -> ConnKey {
-    ConnKey::new(
+fn key(zone: u16, t: &FiveTuple) -> Hashed {
+    Hashed::new(
         zone,
         t.proto,
         Endpoint::new(t.src, t.sport),
@@ -81,7 +81,8 @@ fn opening_query(key: &ConnKey, conn: &Conn, proto: u8) -> Query {
     }
 }
 
-fn track(ctx: &Context<'_>, key: &ConnKey, conn: &mut Conn, f: &Flow) -> (Known, bool) {
+fn track(ctx: &Context<'_>, packet: &Hashed, conn: &mut Conn, f: &Flow) -> (Known, bool) {
+    let key = &packet.key;
     let fw = &ctx.snap.firewall;
     let classifier = &fw.classifier;
     if conn.generation != classifier.generation {
@@ -95,7 +96,7 @@ fn track(ctx: &Context<'_>, key: &ConnKey, conn: &mut Conn, f: &Flow) -> (Known,
             _ => return (Known::Decided(Decision::Drop(DropReason::PolicyCut)), true),
         }
     }
-    let dir = conn.direction(key, &Endpoint::new(f.tuple.src, f.tuple.sport));
+    let dir = conn.direction_from(packet.src_side);
     match (&mut conn.state, &f.tcp) {
         (ConnState::Tcp(t), Some(seg)) => {
             let closed = matches!(
@@ -126,7 +127,7 @@ fn track(ctx: &Context<'_>, key: &ConnKey, conn: &mut Conn, f: &Flow) -> (Known,
 /// for its lookup.
 #[inline]
 pub fn prefetch(fw: &Firewall, f: &mut Flow, zone: u16) {
-    let hashed = Hashed::new(key(zone, &f.tuple));
+    let hashed = key(zone, &f.tuple);
     fw.conntrack.prefetch(&hashed);
     f.conn = Some(hashed);
 }
@@ -136,7 +137,7 @@ pub fn prefetch(fw: &Firewall, f: &mut Flow, zone: u16) {
 fn hashed(f: &Flow, zone: u16) -> Hashed {
     match f.conn {
         Some(h) if h.key.zone == zone => h,
-        _ => Hashed::new(key(zone, &f.tuple)),
+        _ => key(zone, &f.tuple),
     }
 }
 
@@ -162,9 +163,8 @@ pub fn check(ctx: &Context<'_>, f: &Flow, route: &Route) -> Decision {
     let fw = &ctx.snap.firewall;
     let ct = &fw.conntrack;
     let zone = route.zone;
-    let hashed = hashed(f, zone);
-    let k = hashed.key;
-    match ct.with_hashed(&hashed, ctx.now, |conn| track(ctx, &k, conn, f)) {
+    let packet = hashed(f, zone);
+    match ct.with_hashed(&packet, ctx.now, |conn| track(ctx, &packet, conn, f)) {
         Some(Known::Decided(d)) => return d,
         Some(Known::Reopen) | None => {}
     }
@@ -172,7 +172,7 @@ pub fn check(ctx: &Context<'_>, f: &Flow, route: &Route) -> Decision {
         // An error about a packet of a tracked connection: the quoted packet went the other
         // way, and its connection's key is direction-free anyway.
         if ct
-            .with(&key(zone, quoted), ctx.now, |_| ((), false))
+            .with_hashed(&key(zone, quoted), ctx.now, |_| ((), false))
             .is_some()
         {
             return Decision::Pass;
@@ -189,7 +189,7 @@ pub fn check(ctx: &Context<'_>, f: &Flow, route: &Route) -> Decision {
     } else if f.tuple.proto == ipproto::TCP {
         return Decision::Drop(DropReason::CtInvalid);
     }
-    open(ctx, fw, k, f, route)
+    open(ctx, fw, &packet, f, route)
 }
 
 /// What the rules make of a new connection.
@@ -296,7 +296,7 @@ pub fn flood_admits(ctx: &Context<'_>, f: &Flow, zone: u16, net: NetIdx, port: u
 
 /// A packet no connection admits: the policies and security groups decide; what they allow
 /// opens a connection (unless only a stateless rule allowed it).
-fn open(ctx: &Context<'_>, fw: &Firewall, k: ConnKey, f: &Flow, route: &Route) -> Decision {
+fn open(ctx: &Context<'_>, fw: &Firewall, packet: &Hashed, f: &Flow, route: &Route) -> Decision {
     let q = query(f, route.from_net, route.to_net);
     let decided = |i, action| count(ctx, fw, i, action, f, route);
     let rule = match admit(ctx, &q, &route.path, decided) {
@@ -309,7 +309,7 @@ fn open(ctx: &Context<'_>, fw: &Firewall, k: ConnKey, f: &Flow, route: &Route) -
         None => ConnState::Unreplied,
     };
     let conn = Conn {
-        orig: k.side_of(&Endpoint::new(f.tuple.src, f.tuple.sport)),
+        orig: packet.src_side,
         from_net: route.from_net,
         to_net: route.to_net,
         path: route.path,
@@ -326,7 +326,7 @@ fn open(ctx: &Context<'_>, fw: &Firewall, k: ConnKey, f: &Flow, route: &Route) -
         packets: [1, 0],
         bytes: [u64::from(f.len), 0],
     };
-    match fw.conntrack.insert(k, conn) {
+    match fw.conntrack.insert(packet.key, conn) {
         Ok(()) => Decision::Pass,
         Err(Full::Table) => Decision::Drop(DropReason::CtFull),
         Err(Full::Network) => Decision::Drop(DropReason::CtNetworkFull),
