@@ -217,15 +217,16 @@ fn read_flows<B: PacketBuf>(
     let fw = &snap.firewall;
     let tracking = !fw.conntrack.is_empty();
     for ((buf, meta), flow) in pkts.iter().zip(metas).zip(flows.iter_mut()) {
-        *flow = None;
         // Without connections, a packet is read only if the firewall needs it (see filter).
-        if tracking && meta.to_router && meta.dst == GATEWAY_MAC {
-            if let Some(g) = snap.gateway(meta.net) {
+        let routed = tracking && meta.to_router && meta.dst == GATEWAY_MAC;
+        match routed.then(|| snap.gateway(meta.net)).flatten() {
+            Some(g) => {
                 *flow = buf.data().get(eth::HEADER_LEN..).and_then(parse_flow);
                 if let Some(f) = flow.as_mut() {
                     firewall::prefetch(fw, f, g.vrf);
                 }
             }
+            None => *flow = None,
         }
     }
 }
