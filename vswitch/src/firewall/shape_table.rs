@@ -71,8 +71,15 @@ impl TableKey for Narrow {
     }
 }
 
-/// Marks an empty slot.
+/// Marks an empty slot (whose key is then `NO_KEY`, never compared).
 const NO_RULE: u32 = u32::MAX;
+
+const NO_KEY: Key = Key {
+    from: 0,
+    to: 0,
+    proto: 0,
+    l4: 0,
+};
 
 #[derive(Debug, Clone, Copy)]
 struct Entry<K> {
@@ -87,15 +94,7 @@ impl<K: TableKey> Slots<K> {
     fn new(entries: &[(Key, u32)]) -> Slots<K> {
         let n = (entries.len() * 2).next_power_of_two().max(2);
         let empty = Entry {
-            key: K::of(&entries.first().map_or(
-                Key {
-                    from: 0,
-                    to: 0,
-                    proto: 0,
-                    l4: 0,
-                },
-                |e| e.0,
-            )),
+            key: K::of(&NO_KEY),
             rule: NO_RULE,
         };
         let mut slots = Vec::with_capacity(n);
