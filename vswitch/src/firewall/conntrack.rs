@@ -92,12 +92,6 @@ impl ConnKey {
         }
     }
 
-    /// Which of the key's endpoints `e` is: 0 or 1.
-    #[inline]
-    pub fn side_of(&self, e: &Endpoint) -> u8 {
-        u8::from(e.addr != self.addrs[0] || e.port != self.ports[0])
-    }
-
     /// The key's hash (the same for both directions, as the key is): its top bits pick the
     /// shard, its low bits the slot.
     #[inline]
@@ -188,15 +182,9 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// 0 for a packet from the opener (source `src`), 1 for a reply.
+    /// 0 for a packet from the opener (sent by key endpoint `side`), 1 for a reply.
     #[inline]
-    pub fn direction(&self, key: &ConnKey, src: &Endpoint) -> usize {
-        self.direction_from(key.side_of(src))
-    }
-
-    /// 0 for a packet from the opener (key endpoint `side`), 1 for a reply.
-    #[inline]
-    pub fn direction_from(&self, side: u8) -> usize {
+    pub fn direction(&self, side: u8) -> usize {
         usize::from(side != self.orig)
     }
 
@@ -399,34 +387,12 @@ impl Conntrack {
         crate::dpdk::prefetch_addr(slot, HOT_LINES);
     }
 
-    /// Runs `f` on the live connection of `key`, if any; `f` returns what the caller needs
-    /// and whether the connection must go (a policy change cut it).
+    /// Runs `f` on the live connection of a packet's key, if any; `f` returns what the caller
+    /// needs and whether the connection must go (a policy change cut it).
     #[inline]
     pub fn with<R>(
         &self,
-        key: &ConnKey,
-        now: u32,
-        f: impl FnOnce(&mut Conn) -> (R, bool),
-    ) -> Option<R> {
-        self.with_digest(key, key.digest(), now, f)
-    }
-
-    /// [`Conntrack::with`] for a packet's key whose digest is known.
-    #[inline]
-    pub fn with_hashed<R>(
-        &self,
-        hashed: &Hashed,
-        now: u32,
-        f: impl FnOnce(&mut Conn) -> (R, bool),
-    ) -> Option<R> {
-        self.with_digest(&hashed.key, hashed.hash, now, f)
-    }
-
-    #[inline]
-    fn with_digest<R>(
-        &self,
-        key: &ConnKey,
-        h: u64,
+        packet: &Hashed,
         now: u32,
         f: impl FnOnce(&mut Conn) -> (R, bool),
     ) -> Option<R> {
@@ -434,6 +400,7 @@ impl Conntrack {
             // Stateless policies only: no slot to miss the cache on.
             return None;
         }
+        let (key, h) = (&packet.key, packet.hash);
         let mut shard = self.shards[shard_of(h)].0.lock();
         let conn = shard.get_mut(h, key)?;
         if conn.expired(now) {
@@ -573,7 +540,7 @@ pub(crate) mod tests {
     /// An unreplied connection from `src` to `dst` last seen at `now` (the tests' filler).
     pub(crate) fn conn(src: Endpoint, dst: Endpoint, now: u32) -> Conn {
         Conn {
-            orig: ConnKey::new(0, 0, src, dst).side_of(&src),
+            orig: Hashed::new(0, 0, src, dst).src_side,
             from_net: 0,
             to_net: 1,
             path: Path::default(),
@@ -593,24 +560,25 @@ pub(crate) mod tests {
         let ct = Conntrack::new(10);
         let (a, b) = (ep("198.51.100.10", 40000), ep("203.0.113.20", 8080));
         ct.insert(ConnKey::new(0, 6, a, b), conn(a, b, 1)).unwrap();
-        let k = ConnKey::new(0, 6, b, a);
-        let dir = ct.with(&k, 2, |c| (c.direction(&k, &b), false));
+        let reply = Hashed::new(0, 6, b, a);
+        let dir = ct.with(&reply, 2, |c| (c.direction(reply.src_side), false));
         assert_eq!(dir, Some(1));
         assert_eq!(
-            ct.with(&ConnKey::new(1, 6, b, a), 2, |_| ((), false)),
+            ct.with(&Hashed::new(1, 6, b, a), 2, |_| ((), false)),
             None,
             "other VRF"
         );
         assert_eq!(
-            ct.with(&ConnKey::new(0, 17, a, b), 2, |_| ((), false)),
+            ct.with(&Hashed::new(0, 17, a, b), 2, |_| ((), false)),
             None,
             "other proto"
         );
-        // A packet's own key says which endpoint sent it, as `side_of` does.
+        // A packet's own key says which endpoint sent it.
+        let k = reply.key;
         for (src, dst) in [(a, b), (b, a)] {
             let h = Hashed::new(0, 6, src, dst);
             assert_eq!((h.key, h.hash), (k, k.digest()));
-            assert_eq!(h.src_side, k.side_of(&src));
+            assert_eq!(k.endpoint(usize::from(h.src_side)), src);
         }
         assert_ne!(
             Hashed::new(0, 6, a, b).src_side,
@@ -636,7 +604,7 @@ pub(crate) mod tests {
         assert_eq!(ct.stats.full.load(Ordering::Relaxed), 1);
         let a = ep("198.51.100.10", 1);
         assert!(ct
-            .with(&ConnKey::new(0, 6, a, b), 1, |_| ((), false))
+            .with(&Hashed::new(0, 6, a, b), 1, |_| ((), false))
             .is_some());
     }
 
@@ -644,7 +612,8 @@ pub(crate) mod tests {
     fn idle_connections_expire_into_flow_records() {
         let ct = Conntrack::new(10);
         let (a, b) = (ep("198.51.100.10", 1), ep("203.0.113.20", 53));
-        let key = ConnKey::new(0, 17, a, b);
+        let packet = Hashed::new(0, 17, a, b);
+        let key = packet.key;
         ct.insert(key, conn(a, b, 100)).unwrap();
         ct.expire(120);
         assert_eq!(ct.len(), 1, "30 s for an unreplied UDP flow");
@@ -654,7 +623,7 @@ pub(crate) mod tests {
         assert_eq!((ended.len(), ended[0].why), (1, "timeout"));
         // A packet of an expired-but-not-yet-swept connection does not revive it.
         ct.insert(key, conn(a, b, 200)).unwrap();
-        assert_eq!(ct.with(&key, 300, |_| ((), false)), None);
+        assert_eq!(ct.with(&packet, 300, |_| ((), false)), None);
         assert_eq!(ct.len(), 0);
     }
 

@@ -96,7 +96,7 @@ fn track(ctx: &Context<'_>, packet: &Hashed, conn: &mut Conn, f: &Flow) -> (Know
             _ => return (Known::Decided(Decision::Drop(DropReason::PolicyCut)), true),
         }
     }
-    let dir = conn.direction_from(packet.src_side);
+    let dir = conn.direction(packet.src_side);
     match (&mut conn.state, &f.tcp) {
         (ConnState::Tcp(t), Some(seg)) => {
             let closed = matches!(
@@ -164,7 +164,7 @@ pub fn check(ctx: &Context<'_>, f: &Flow, route: &Route) -> Decision {
     let ct = &fw.conntrack;
     let zone = route.zone;
     let packet = hashed(f, zone);
-    match ct.with_hashed(&packet, ctx.now, |conn| track(ctx, &packet, conn, f)) {
+    match ct.with(&packet, ctx.now, |conn| track(ctx, &packet, conn, f)) {
         Some(Known::Decided(d)) => return d,
         Some(Known::Reopen) | None => {}
     }
@@ -172,7 +172,7 @@ pub fn check(ctx: &Context<'_>, f: &Flow, route: &Route) -> Decision {
         // An error about a packet of a tracked connection: the quoted packet went the other
         // way, and its connection's key is direction-free anyway.
         if ct
-            .with_hashed(&key(zone, quoted), ctx.now, |_| ((), false))
+            .with(&key(zone, quoted), ctx.now, |_| ((), false))
             .is_some()
         {
             return Decision::Pass;
@@ -291,7 +291,7 @@ pub fn flood_admits(ctx: &Context<'_>, f: &Flow, zone: u16, net: NetIdx, port: u
         let p = c.path;
         (p.in_port == port || p.out_port == Some(port), false)
     };
-    conntrack.with_hashed(&hashed(f, zone), ctx.now, took_part) == Some(true)
+    conntrack.with(&hashed(f, zone), ctx.now, took_part) == Some(true)
 }
 
 /// A packet no connection admits: the policies and security groups decide; what they allow
