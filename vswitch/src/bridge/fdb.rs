@@ -131,11 +131,7 @@ impl FdbTable {
     pub fn new(limit: u32) -> Self {
         let limit = limit.max(1);
         let slots = (limit as usize * 2).next_power_of_two().max(64);
-        let mut table: Vec<Slot> = Vec::with_capacity(slots);
-        crate::dpdk::advise_huge_pages(
-            table.as_ptr() as usize,
-            slots * std::mem::size_of::<Slot>(),
-        );
+        let mut table: Vec<Slot> = crate::dpdk::huge_page_vec(slots);
         table.extend((0..slots).map(|_| Slot::default()));
         FdbTable {
             slots: table.into_boxed_slice(),

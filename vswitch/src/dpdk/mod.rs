@@ -90,10 +90,19 @@ pub fn prefetch_all<T>(value: &T) {
     let _ = value;
 }
 
-/// Asks the kernel to back `[addr, addr + len)` with transparent huge pages (large tables read
-/// at random, like the FDB, otherwise miss the TLB on nearly every lookup). Best effort: call it
-/// before the memory is first touched; the 2 MB-aligned interior is what can be huge.
-pub fn advise_huge_pages(addr: usize, len: usize) {
+/// An empty vector with room for `capacity` items whose memory the kernel is asked to back with
+/// transparent huge pages (large tables read at random, like the FDB, otherwise miss the TLB on
+/// nearly every lookup). The advice comes before anything touches the memory, which is what
+/// backs the pages: fill the vector after.
+pub fn huge_page_vec<T>(capacity: usize) -> Vec<T> {
+    let v = Vec::with_capacity(capacity);
+    advise_huge_pages(v.as_ptr() as usize, capacity * std::mem::size_of::<T>());
+    v
+}
+
+/// Asks the kernel to back `[addr, addr + len)` with transparent huge pages. Best effort: the
+/// 2 MB-aligned interior is what can be huge.
+fn advise_huge_pages(addr: usize, len: usize) {
     const HUGE: usize = 2 << 20;
     let start = (addr + HUGE - 1) & !(HUGE - 1);
     let end = (addr + len) & !(HUGE - 1);

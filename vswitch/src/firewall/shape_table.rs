@@ -97,11 +97,7 @@ impl<K: TableKey> Slots<K> {
             key: K::of(&NO_KEY),
             rule: NO_RULE,
         };
-        let mut slots = Vec::with_capacity(n);
-        crate::dpdk::advise_huge_pages(
-            slots.as_ptr() as usize,
-            n * std::mem::size_of::<Entry<K>>(),
-        );
+        let mut slots = crate::dpdk::huge_page_vec(n);
         slots.resize(n, empty);
         let mut t = Slots(slots.into_boxed_slice());
         for (key, rule) in entries {

@@ -138,11 +138,7 @@ impl<V: Copy + Eq + std::hash::Hash> Lpm4<V> {
         if self.chunks.len() < HUGE_MIN_CHUNKS {
             return;
         }
-        let mut moved: Vec<[u32; 256]> = Vec::with_capacity(self.chunks.len());
-        crate::dpdk::advise_huge_pages(
-            moved.as_ptr() as usize,
-            self.chunks.len() * std::mem::size_of::<[u32; 256]>(),
-        );
+        let mut moved = crate::dpdk::huge_page_vec(self.chunks.len());
         moved.extend_from_slice(&self.chunks);
         self.chunks = moved;
     }
