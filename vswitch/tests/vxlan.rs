@@ -44,11 +44,26 @@ const X: [u8; 6] = [2, 0, 0, 0, 0, 0x58];
 const BCAST: [u8; 6] = [0xff; 6];
 
 fn udp(src: [u8; 6], dst: [u8; 6], payload: usize) -> Vec<u8> {
+    ip_udp(
+        (src, dst),
+        ([198, 51, 100, 10], [198, 51, 100, 20]),
+        (1000, 2000),
+        &vec![0x5a; payload],
+    )
+}
+
+/// A UDP frame between the MACs, addresses and ports given (source first).
+fn ip_udp(
+    macs: ([u8; 6], [u8; 6]),
+    ips: ([u8; 4], [u8; 4]),
+    ports: (u16, u16),
+    payload: &[u8],
+) -> Vec<u8> {
     let mut out = Vec::new();
-    PacketBuilder::ethernet2(src, dst)
-        .ipv4([198, 51, 100, 10], [198, 51, 100, 20], 64)
-        .udp(1000, 2000)
-        .write(&mut out, &vec![0x5a; payload])
+    PacketBuilder::ethernet2(macs.0, macs.1)
+        .ipv4(ips.0, ips.1, 64)
+        .udp(ports.0, ports.1)
+        .write(&mut out, payload)
         .unwrap();
     out
 }
@@ -307,12 +322,15 @@ fn frames_over_the_overlay_mtu_are_dropped_when_bridged_and_refused_with_icmp_wh
         [198, 51, 100, 20],
     );
     sw.send(UP, &[vxlan(R2, R2_MAC, 5000, &garp)]);
-    let mut big = Vec::new();
-    PacketBuilder::ethernet2(H, GATEWAY_MAC.0)
-        .ipv4([198, 51, 100, 130], [198, 51, 100, 20], 64)
-        .udp(1000, 2000)
-        .write(&mut big, &[0u8; 1460])
-        .unwrap();
+    let to_y = |payload: &[u8]| {
+        ip_udp(
+            (H, GATEWAY_MAC.0),
+            ([198, 51, 100, 130], [198, 51, 100, 20]),
+            (1000, 2000),
+            payload,
+        )
+    };
+    let big = to_y(&[0u8; 1460]);
     let out = sw.send(3, &[big]);
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].0, 3);
@@ -322,12 +340,7 @@ fn frames_over_the_overlay_mtu_are_dropped_when_bridged_and_refused_with_icmp_wh
     assert_eq!(msg.msg_code(), icmp::v4::CODE_FRAG_NEEDED);
     assert_eq!(msg.rest_of_header() & 0xffff, 1450);
     // A routed packet that fits goes through the tunnel, rewritten by the gateway.
-    let mut small = Vec::new();
-    PacketBuilder::ethernet2(H, GATEWAY_MAC.0)
-        .ipv4([198, 51, 100, 130], [198, 51, 100, 20], 64)
-        .udp(1000, 2000)
-        .write(&mut small, &[0u8; 100])
-        .unwrap();
+    let small = to_y(&[0u8; 100]);
     let out = sw.send(3, &[small]);
     assert_eq!(out.len(), 1);
     let (_, ip, _, vni, inner) = decode(&out[0].1);
@@ -364,16 +377,8 @@ fn a_host_behind_a_remote_vtep_is_routed_into_a_local_network_and_back() {
     // The gateway learns H in red from its ARP.
     let garp = arp_frame(arp::Operation::REPLY, H, BCAST, H_IP, H_IP);
     sw.send(3, &[garp]);
-    let from_x = |sw: &mut Switch| {
-        let mut f = Vec::new();
-        PacketBuilder::ethernet2(X, GATEWAY_MAC.0)
-            .ipv4(X_IP, H_IP, 64)
-            .udp(1000, 2000)
-            .write(&mut f, &[0u8; 30])
-            .unwrap();
-        sw.send(UP, &[vxlan(R2, R2_MAC, 5000, &f)])
-    };
-    let out = from_x(&mut sw);
+    let from_x = ip_udp((X, GATEWAY_MAC.0), (X_IP, H_IP), (1000, 2000), &[0u8; 30]);
+    let out = sw.send(UP, &[vxlan(R2, R2_MAC, 5000, &from_x)]);
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].0, 3, "routed out of red's port");
     assert_eq!(&out[0].1[0..6], &H[..]);
@@ -383,12 +388,7 @@ fn a_host_behind_a_remote_vtep_is_routed_into_a_local_network_and_back() {
     // is behind R2, so the routed reply goes through the tunnel to R2.
     let garp = arp_frame(arp::Operation::REPLY, X, BCAST, X_IP, X_IP);
     sw.send(UP, &[vxlan(R2, R2_MAC, 5000, &garp)]);
-    let mut reply = Vec::new();
-    PacketBuilder::ethernet2(H, GATEWAY_MAC.0)
-        .ipv4(H_IP, X_IP, 64)
-        .udp(2000, 1000)
-        .write(&mut reply, &[0u8; 30])
-        .unwrap();
+    let reply = ip_udp((H, GATEWAY_MAC.0), (H_IP, X_IP), (2000, 1000), &[0u8; 30]);
     let out = sw.send(3, &[reply]);
     assert_eq!(out.len(), 1, "{out:?}");
     let (_, ip, _, vni, inner) = decode(&out[0].1);
