@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::flow_table::{FlowTable, HOT_LINES, SLOT_BYTES};
+use super::flow_table::{FlowTable, HOT_LINES, PROBED_SLOTS, SLOT_BYTES};
 use super::tcp::Tcp;
 use crate::config::snapshot::NetIdx;
 
@@ -378,13 +378,15 @@ impl Conntrack {
         self.len() == 0
     }
 
-    /// Starts loading the slot `key`'s lookup will read (for a burst, before its lookups),
+    /// Starts loading the slots `key`'s lookup will read (for a burst, before its lookups),
     /// without taking the shard's lock.
     #[inline]
     pub fn prefetch(&self, key: &Hashed) {
         let h = key.hash;
-        let slot = self.shards[shard_of(h)].1.slot(h);
-        crate::dpdk::prefetch_addr(slot, HOT_LINES);
+        let home = self.shards[shard_of(h)].1.slot(h);
+        for s in 0..PROBED_SLOTS {
+            crate::dpdk::prefetch_addr(home + s * SLOT_BYTES, HOT_LINES);
+        }
     }
 
     /// Runs `f` on the live connection of a packet's key, if any; `f` returns what the caller

@@ -122,14 +122,11 @@ fn track(ctx: &Context<'_>, packet: &Hashed, conn: &mut Conn, f: &Flow) -> (Know
     (Known::Decided(Decision::Pass), false)
 }
 
-/// Starts loading the connection-table slot of flow `f` in VRF `zone`: a burst's lookups then
-/// find their slots in cache instead of waiting on each miss in turn. The flow keeps the key
-/// for its lookup.
+/// Works out the connection key of flow `f` in VRF `zone` ahead of its lookup (the burst
+/// prefetches its slot with it, and the lookup and direction reuse it).
 #[inline]
-pub fn prefetch(fw: &Firewall, f: &mut Flow, zone: u16) {
-    let hashed = key(zone, &f.tuple);
-    fw.conntrack.prefetch(&hashed);
-    f.conn = Some(hashed);
+pub fn key_flow(f: &mut Flow, zone: u16) {
+    f.conn = Some(key(zone, &f.tuple));
 }
 
 /// The connection key of flow `f` in `zone`: the one its prefetch computed, or a new one.

@@ -223,11 +223,16 @@ fn read_flows<B: PacketBuf>(
             Some(g) => {
                 *flow = buf.data().get(eth::HEADER_LEN..).and_then(parse_flow);
                 if let Some(f) = flow.as_mut() {
-                    firewall::prefetch(fw, f, g.vrf);
+                    firewall::key_flow(f, g.vrf);
                 }
             }
             None => *flow = None,
         }
+    }
+    // Back to back: a prefetch into a large table may wait on a page walk, and only the
+    // prefetches the CPU has in view at once walk in parallel.
+    for h in flows.iter().flatten().filter_map(|f| f.conn.as_ref()) {
+        fw.conntrack.prefetch(h);
     }
 }
 
