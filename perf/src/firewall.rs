@@ -269,17 +269,25 @@ fn run_flows(
     (cycles as f64 / (bursts * BURST) as f64, out)
 }
 
+/// The stateful networks with `n` flows opened and answered once: established both ways.
+fn established(n: u32) -> Snapshot {
+    let snap = stateful(2_000_000);
+    let passes = (n as usize).div_ceil(BURST) * 2;
+    let (_, out) = run_flows(&snap, 0, n, passes, true);
+    assert_eq!(snap.firewall.conntrack.len(), n, "every flow tracked");
+    assert_eq!(out, passes * BURST, "every packet passed");
+    snap
+}
+
+/// `--established N`: only `bursts` bursts over `n` established flows (for a profiler).
+pub fn established_only(n: u32, bursts: usize) {
+    let snap = established(n.max(1));
+    let (c, _) = run_flows(&snap, 0, n.max(1), bursts, true);
+    println!("firewall conntrack, established flows: {n} flows {c:.1} cycles/packet");
+}
+
 fn conntrack(rounds: usize) {
-    let flows = |n: u32| {
-        let snap = stateful(2_000_000);
-        // Open every flow and answer it once: established both ways.
-        let passes = (n as usize).div_ceil(BURST) * 2;
-        let (_, out) = run_flows(&snap, 0, n, passes, true);
-        assert_eq!(snap.firewall.conntrack.len(), n, "every flow tracked");
-        assert_eq!(out, passes * BURST, "every packet passed");
-        snap
-    };
-    let (small, large) = (flows(1_000), flows(1_000_000));
+    let (small, large) = (established(1_000), established(1_000_000));
     // What tracking costs: the same 1K flows through stateless rules both ways (UDP, so that
     // the stateless rules admit them).
     let stateless = two_networks(

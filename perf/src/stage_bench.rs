@@ -1,12 +1,13 @@
 //! Per-stage cycles/packet of the L2 pipeline on synthetic 64-byte bursts, no I/O.
 //!
-//!   stage-bench [--pairs N]... [--bursts N]
+//!   stage-bench [--pairs N]... [--bursts N] [--established FLOWS]
 //!
 //! For each MAC-pair count it prints, per stage, TSC cycles per packet (median of 5 rounds);
 //! then (by default, or with `--routed` / `--firewall`) the routed cases of `routed.rs` and
 //! the firewall cases of `firewall.rs`.
 //! Under `valgrind --tool=callgrind` run it with `--bursts 2000 --rounds 1` for a repeatable
-//! instruction count.
+//! instruction count. `--established FLOWS` runs only `--bursts` bursts over that many
+//! established connections through a stateful policy (routed, both ways), for a profiler.
 
 use vswitch::bridge::stage as bridge;
 use vswitch::config::build::offline_snapshot;
@@ -145,6 +146,7 @@ fn main() {
     let mut rounds = 5usize;
     let mut routed = None;
     let mut firewall = None;
+    let mut established = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut num = |what: &str| -> usize {
@@ -161,13 +163,18 @@ fn main() {
             "--no-routed" => routed = Some(false),
             "--firewall" => firewall = Some(true),
             "--no-firewall" => firewall = Some(false),
+            "--established" => established = Some(num("--established") as u32),
             other => {
                 eprintln!(
-                    "stage-bench: unknown argument {other}; use --pairs N --bursts N --rounds N --[no-]routed --[no-]firewall"
+                    "stage-bench: unknown argument {other}; use --pairs N --bursts N --rounds N --[no-]routed --[no-]firewall --established N"
                 );
                 std::process::exit(2);
             }
         }
+    }
+    if let Some(flows) = established {
+        firewall::established_only(flows, bursts);
+        return;
     }
     // The routed and firewall cases run by default, and with --pairs only when asked
     // (callgrind counts L2).

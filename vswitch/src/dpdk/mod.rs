@@ -55,13 +55,13 @@ pub fn prefetch<T>(value: &T) {
     let _ = value;
 }
 
-/// Starts loading `lines` cache lines at a plain address: where a table that another thread
-/// may be resizing says an entry is. A stale or wild address only loads a useless line.
-/// For tables far larger than the caches: the lines go to L2 (PREFETCHT1). On these CPUs a
-/// burst's worth of T0 prefetches that miss to memory mostly came too late (a prefetched slot
-/// of a 384 MB table still cost ~110 cycles more than a cached one), T1 ones did not (~15).
+/// Starts loading `lines` cache lines at a plain address into L2: where a table that another
+/// thread may be resizing says an entry is (a stale or wild address only loads a useless
+/// line). For tables far larger than the caches, a burst ahead: on these CPUs a burst's worth
+/// of T0 prefetches that miss to memory mostly came too late (a prefetched slot of a 384 MB
+/// table still cost ~110 cycles more than a cached one), T1 ones did not (~15).
 #[inline(always)]
-pub fn prefetch_addr(addr: usize, lines: usize) {
+pub fn prefetch_to_l2(addr: usize, lines: usize) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: PREFETCHT1 is a hint: it never faults, on any address, and reads nothing the
     // program can observe.
@@ -69,6 +69,23 @@ pub fn prefetch_addr(addr: usize, lines: usize) {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
         for line in 0..lines {
             _mm_prefetch::<_MM_HINT_T1>((addr + line * 64) as *const i8);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (addr, lines);
+}
+
+/// Like [`prefetch_to_l2`], into L1: a few packets ahead, for lines already on their way to
+/// L2.
+#[inline(always)]
+pub fn prefetch_to_l1(addr: usize, lines: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 is a hint: it never faults, on any address, and reads nothing the
+    // program can observe.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        for line in 0..lines {
+            _mm_prefetch::<_MM_HINT_T0>((addr + line * 64) as *const i8);
         }
     }
     #[cfg(not(target_arch = "x86_64"))]

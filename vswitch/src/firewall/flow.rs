@@ -148,7 +148,19 @@ fn tuple(l3: &[u8]) -> Option<(FiveTuple, &[u8], u32)> {
 
 /// Reads the packet at the start of `l3` (after the Ethernet header).
 pub fn parse(l3: &[u8]) -> Option<Flow> {
-    let (t, l4, len) = tuple(l3)?;
+    let mut flow = None;
+    read(l3, &mut flow);
+    flow
+}
+
+/// Reads the packet at the start of `l3` into `into` (`None` when it is not IP or is cut
+/// short), in place: where a burst keeps its flows, without a copy of the whole flow per
+/// packet on the way.
+pub fn read(l3: &[u8], into: &mut Option<Flow>) {
+    let Some((t, l4, len)) = tuple(l3) else {
+        *into = None;
+        return;
+    };
     let tcp = (t.proto == ipproto::TCP).then(|| segment(l4)).flatten();
     // An ICMP error quotes the packet that caused it: header + 8 bytes, after its own 8.
     let related = is_error(t.proto, l4)
@@ -158,14 +170,14 @@ pub fn parse(l3: &[u8]) -> Option<Flow> {
         ipproto::ICMP | ipproto::ICMPV6 => l4.first().copied().unwrap_or(0),
         _ => 0,
     };
-    Some(Flow {
+    *into = Some(Flow {
         tuple: t,
         len,
         tcp,
         icmp_type,
         related,
         conn: None,
-    })
+    });
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ pub enum Decision {
     Reject(DropReason),
 }
 
+#[inline]
 fn key(zone: u16, t: &FiveTuple) -> Hashed {
     Hashed::new(
         zone,
@@ -129,12 +130,13 @@ pub fn key_flow(f: &mut Flow, zone: u16) {
     f.conn = Some(key(zone, &f.tuple));
 }
 
-/// The connection key of flow `f` in `zone`: the one its prefetch computed, or a new one.
+/// The connection key of flow `f` in `zone`: the one the burst computed, or else one worked
+/// out now into `fresh`.
 #[inline]
-fn hashed(f: &Flow, zone: u16) -> Hashed {
-    match f.conn {
+fn hashed<'a>(f: &'a Flow, zone: u16, fresh: &'a mut Option<Hashed>) -> &'a Hashed {
+    match &f.conn {
         Some(h) if h.key.zone == zone => h,
-        _ => key(zone, &f.tuple),
+        _ => fresh.insert(key(zone, &f.tuple)),
     }
 }
 
@@ -160,8 +162,9 @@ pub fn check(ctx: &Context<'_>, f: &Flow, route: &Route) -> Decision {
     let fw = &ctx.snap.firewall;
     let ct = &fw.conntrack;
     let zone = route.zone;
-    let packet = hashed(f, zone);
-    match ct.with(&packet, ctx.now, |conn| track(ctx, &packet, conn, f)) {
+    let mut fresh = None;
+    let packet = hashed(f, zone, &mut fresh);
+    match ct.with(packet, ctx.now, |conn| track(ctx, packet, conn, f)) {
         Some(Known::Decided(d)) => return d,
         Some(Known::Reopen) | None => {}
     }
@@ -186,7 +189,7 @@ pub fn check(ctx: &Context<'_>, f: &Flow, route: &Route) -> Decision {
     } else if f.tuple.proto == ipproto::TCP {
         return Decision::Drop(DropReason::CtInvalid);
     }
-    open(ctx, fw, &packet, f, route)
+    open(ctx, fw, packet, f, route)
 }
 
 /// What the rules make of a new connection.
@@ -288,7 +291,7 @@ pub fn flood_admits(ctx: &Context<'_>, f: &Flow, zone: u16, net: NetIdx, port: u
         let p = c.path;
         (p.in_port == port || p.out_port == Some(port), false)
     };
-    conntrack.with(&hashed(f, zone), ctx.now, took_part) == Some(true)
+    conntrack.with(hashed(f, zone, &mut None), ctx.now, took_part) == Some(true)
 }
 
 /// A packet no connection admits: the policies and security groups decide; what they allow

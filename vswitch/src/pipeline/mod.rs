@@ -17,7 +17,7 @@ use crate::bridge::fdb::Dest;
 use crate::bridge::stage::{self as bridge, Overlay};
 use crate::config::snapshot::{NetIdx, Snapshot};
 use crate::firewall::conntrack::Path;
-use crate::firewall::flow::{parse as parse_flow, Flow};
+use crate::firewall::flow::{self as flow_reader, Flow};
 use crate::firewall::stage::{self as firewall, Decision, Route};
 use crate::packet::{eth, ethertype, MacAddr};
 use crate::router::stage as router;
@@ -127,7 +127,14 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
     router::prefetch_lpm_chunks(ctx.snap, pkts, metas);
     read_flows(ctx.snap, pkts, metas, flows);
 
-    for ((mut buf, meta), flow) in pkts.drain(..).zip(metas.iter_mut()).zip(flows.iter_mut()) {
+    for (i, (mut buf, meta)) in pkts.drain(..).zip(metas.iter_mut()).enumerate() {
+        if let Some(h) = flows
+            .get(i + SLOT_AHEAD)
+            .and_then(|f| f.as_ref()?.conn.as_ref())
+        {
+            ctx.snap.firewall.conntrack.prefetch_near(h);
+        }
+        let flow = &mut flows[i];
         let (from_net, src_mac) = (meta.net, meta.src);
         let unicast = !meta.dst.is_multicast();
         let mut verdict = if meta.to_router {
@@ -205,6 +212,9 @@ pub fn deliver<B: PacketBuf, O: Output<B>>(
     }
 }
 
+/// How many packets ahead the connection slot a packet's lookup reads moves on from L2 to L1.
+const SLOT_AHEAD: usize = 2;
+
 /// What the firewall needs of the packets to the gateway, read while their routes are looked
 /// up, and their connection-table slots prefetched (when there are connections).
 #[inline]
@@ -221,7 +231,7 @@ fn read_flows<B: PacketBuf>(
         let routed = tracking && meta.to_router && meta.dst == GATEWAY_MAC;
         match routed.then(|| snap.gateway(meta.net)).flatten() {
             Some(g) => {
-                *flow = buf.data().get(eth::HEADER_LEN..).and_then(parse_flow);
+                read_flow(buf.data(), flow);
                 if let Some(f) = flow.as_mut() {
                     firewall::key_flow(f, g.vrf);
                 }
@@ -283,9 +293,18 @@ fn flood_guarded<B: PacketBuf, O: Output<B>>(
 /// packet's own, if it is IP.
 fn flow_of<'f, B: PacketBuf>(flow: &'f mut Option<Flow>, buf: &B) -> Option<&'f Flow> {
     if flow.is_none() && is_ip(buf.data()) {
-        *flow = buf.data().get(eth::HEADER_LEN..).and_then(parse_flow);
+        read_flow(buf.data(), flow);
     }
     flow.as_ref()
+}
+
+/// Reads the IP packet of `frame` into `flow`.
+#[inline]
+fn read_flow(frame: &[u8], flow: &mut Option<Flow>) {
+    match frame.get(eth::HEADER_LEN..) {
+        Some(l3) => flow_reader::read(l3, flow),
+        None => *flow = None,
+    }
 }
 
 /// Whether the frame carries IPv4 or IPv6.
