@@ -177,17 +177,20 @@ impl<I: PortIo> Worker<I> {
         let mut pending = Pending::new();
         let mut idle = 0u32;
         self.io.started();
+        // One time stamp a poll: the end of one is the start of the next.
+        let mut start = rdtsc();
         while !self.stop.load(Ordering::Relaxed) {
             if self.cell.generation() != snap.generation {
                 snap = self.cell.load();
             }
-            let start = rdtsc();
             let got = self.poll_once(&snap, &mut scratch, &mut rx, &mut pending);
             self.counters
                 .seen_generation
                 .store(snap.generation, Ordering::Release);
             self.io.quiescent();
-            let cycles = rdtsc().wrapping_sub(start);
+            let now = rdtsc();
+            let cycles = now.wrapping_sub(start);
+            start = now;
             if got > 0 {
                 self.counters.busy_polls.add(1);
                 self.counters.busy_cycles.add(cycles);
@@ -197,10 +200,11 @@ impl<I: PortIo> Worker<I> {
                 self.counters.idle_polls.add(1);
                 self.counters.idle_cycles.add(cycles);
                 idle = idle.saturating_add(1);
+                // No PAUSE between polls: under a hypervisor a run of them reads as a vCPU
+                // spinning on a lock, and the vCPU is descheduled (pause-loop exiting).
                 if idle > IDLE_POLLS_BEFORE_NAP {
                     std::thread::sleep(NAP);
-                } else {
-                    std::hint::spin_loop();
+                    start = rdtsc();
                 }
             }
         }
