@@ -38,7 +38,9 @@ pub enum Decision {
     Reject(DropReason),
 }
 
-#[inline]
+/// Always inlined: the key is then written straight where the caller keeps it (returned, the
+/// 64 bytes went through the stack and were read back before their stores had landed).
+#[inline(always)]
 fn key(zone: u16, t: &FiveTuple) -> Hashed {
     Hashed::new(
         zone,
