@@ -104,7 +104,9 @@ fn is_error(proto: u8, l4: &[u8]) -> bool {
 }
 
 /// The five-tuple of the IPv4 or IPv6 packet at the start of `l3` (possibly cut short, as in
-/// an ICMP error's quote), its payload and total length.
+/// an ICMP error's quote), its payload and total length. Always inlined: returned through the
+/// stack, the tuple was read back in pieces other than those just stored (a stall per packet).
+#[inline(always)]
 fn tuple(l3: &[u8]) -> Option<(FiveTuple, &[u8], u32)> {
     let (src, dst, proto, l4, len): (IpAddr, IpAddr, u8, &[u8], usize) = match l3.first()? >> 4 {
         4 => {
