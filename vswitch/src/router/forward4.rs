@@ -93,7 +93,12 @@ pub fn route<B: PacketBuf>(
     if h.dst.is_broadcast() || h.dst.is_multicast() {
         return Verdict::Drop(DropReason::NotRoutable);
     }
-    let route = vrf.v4.lookup(u32::from(h.dst));
+    let dst = IpAddr::V4(h.dst);
+    let known = rs.memo.get(gw.vrf, dst);
+    let route = match known {
+        Some(_) => None,
+        None => vrf.v4.lookup(u32::from(h.dst)),
+    };
     if route == Some(Route::Local) {
         // A client renewing its lease talks to the gateway's address.
         if let Some(verdict) = crate::dhcp::stage::handle(ctx, in_port, buf, meta) {
@@ -114,14 +119,15 @@ pub fn route<B: PacketBuf>(
         return error(rs, buf, IcmpError::TTL_EXCEEDED, DropReason::TtlExceeded);
     }
     let flow = || ecmp::flow_hash_v4(&buf.data()[eth::HEADER_LEN..]);
-    let (to_net, out) =
-        match next_hop::find(ctx, &mut rs.memo, gw.vrf, route, IpAddr::V4(h.dst), flow) {
-            Found::Out(net, out) => (net, out),
-            Found::NoRoute => {
-                return error(rs, buf, IcmpError::NET_UNREACHABLE, DropReason::NoRoute)
-            }
-            Found::Unresolved(net, hop) => return next_hop::ask(ctx, buf, meta, net, hop),
-        };
+    let found = match known {
+        Some((net, out)) => Found::Out(net, out),
+        None => next_hop::find(ctx, &mut rs.memo, gw.vrf, route, dst, flow),
+    };
+    let (to_net, out) = match found {
+        Found::Out(net, out) => (net, out),
+        Found::NoRoute => return error(rs, buf, IcmpError::NET_UNREACHABLE, DropReason::NoRoute),
+        Found::Unresolved(net, hop) => return next_hop::ask(ctx, buf, meta, net, hop),
+    };
     if h.total_len > usize::from(out.mtu) {
         return if h.dont_frag {
             let e = IcmpError::frag_needed(out.mtu);

@@ -65,7 +65,12 @@ pub fn route<B: PacketBuf>(
         return Verdict::Drop(DropReason::NotRoutable);
     }
     let vrf = &ctx.snap.vrfs[usize::from(gw.vrf)];
-    let route = vrf.v6.lookup(bits(IpAddr::V6(h.dst)));
+    let dst = IpAddr::V6(h.dst);
+    let known = rs.memo.get(gw.vrf, dst);
+    let route = match known {
+        Some(_) => None,
+        None => vrf.v6.lookup(bits(dst)),
+    };
     if route == Some(Route::Local) {
         if !h.is_echo_request {
             return Verdict::Drop(DropReason::ForGateway);
@@ -87,12 +92,15 @@ pub fn route<B: PacketBuf>(
         );
     }
     let flow = || ecmp::flow_hash_v6(&buf.data()[eth::HEADER_LEN..]);
-    let (to_net, out) =
-        match next_hop::find(ctx, &mut rs.memo, gw.vrf, route, IpAddr::V6(h.dst), flow) {
-            Found::Out(net, out) => (net, out),
-            Found::NoRoute => return error(rs, buf, Icmp6Error::NO_ROUTE, DropReason::NoRoute),
-            Found::Unresolved(net, hop) => return next_hop::ask(ctx, buf, meta, net, hop),
-        };
+    let found = match known {
+        Some((net, out)) => Found::Out(net, out),
+        None => next_hop::find(ctx, &mut rs.memo, gw.vrf, route, dst, flow),
+    };
+    let (to_net, out) = match found {
+        Found::Out(net, out) => (net, out),
+        Found::NoRoute => return error(rs, buf, Icmp6Error::NO_ROUTE, DropReason::NoRoute),
+        Found::Unresolved(net, hop) => return next_hop::ask(ctx, buf, meta, net, hop),
+    };
     if h.len > usize::from(out.mtu) {
         let e = Icmp6Error::packet_too_big(out.mtu);
         return error(rs, buf, e, DropReason::FragNeeded);

@@ -64,10 +64,20 @@ impl BurstMemo {
     pub fn clear(&mut self) {
         self.last = None;
     }
+
+    /// Where the previous packet to `dst` in VRF `vrf_idx` went, if it was the last one
+    /// resolved: such a destination is no address of the gateway and needs no route lookup.
+    #[inline]
+    pub fn get(&self, vrf_idx: u16, dst: IpAddr) -> Option<(NetIdx, Egress)> {
+        match self.last {
+            Some((v, ip, net, out)) if v == vrf_idx && ip == dst => Some((net, out)),
+            _ => None,
+        }
+    }
 }
 
-/// The next hop of a packet to `dst` in VRF `vrf_idx` by `route`, from the burst's memo when
-/// the previous packet went to the same destination.
+/// The next hop of a packet to `dst` in VRF `vrf_idx` by `route`; kept in the burst's memo
+/// (see [`BurstMemo::get`]).
 #[inline]
 pub fn find(
     ctx: &Context<'_>,
@@ -77,11 +87,6 @@ pub fn find(
     dst: IpAddr,
     flow_hash: impl FnOnce() -> u32,
 ) -> Found {
-    if let Some((v, ip, net, out)) = memo.last {
-        if v == vrf_idx && ip == dst {
-            return Found::Out(net, out);
-        }
-    }
     let vrf = &ctx.snap.vrfs[usize::from(vrf_idx)];
     let Some((net, hop)) = select(vrf, route, dst, flow_hash) else {
         return Found::NoRoute;
