@@ -1,8 +1,8 @@
 //! One shard's connections: open addressing with linear probing over a power-of-two array of
 //! slots, key and connection side by side. A lookup reads one slot (one run of cache lines,
 //! not a control group and then a bucket), and a burst can prefetch the slot of each of its
-//! packets before looking any of them up. Housekeeping grows a table past half full; an insert
-//! grows it only past three quarters (a burst of new connections within a second).
+//! packets before looking any of them up. Housekeeping grows a table past three eighths full;
+//! an insert grows it only past three quarters (a burst of new connections within a second).
 
 use super::conntrack::{Conn, ConnKey};
 
@@ -30,10 +30,8 @@ impl Slot {
 /// The cache lines of a slot every packet of the connection reads.
 pub const HOT_LINES: usize = 2;
 
-/// The slots a burst prefetches for a lookup: the key's home slot and the next. At the most
-/// common load (a quarter to a half full) about a quarter of the connections sit one slot
-/// past home, and one in ten further; with a million connections each slot not prefetched
-/// is a wait on memory.
+/// The slots a burst prefetches for a lookup: the key's home slot and the next (see
+/// `grow_ahead` for how often a connection lies further).
 pub const PROBED_SLOTS: usize = 2;
 
 /// Bytes from one slot to the next.
@@ -157,9 +155,12 @@ impl FlowTable {
         Some(conn)
     }
 
-    /// Doubles the table when it is over half full, so that inserts seldom have to.
+    /// Doubles the table when it is over three eighths full, so that inserts seldom have to,
+    /// and a lookup seldom probes past the two slots a burst prefetches (at a quarter full one
+    /// connection in eight sits past its home slot, one in thirty past the next; at half full,
+    /// one in four and one in ten: each such probe into a large table is a wait on memory).
     pub fn grow_ahead(&mut self) {
-        if self.len * 2 > self.slots.len() {
+        if self.len * 8 > self.slots.len() * 3 {
             self.grow();
         }
     }
