@@ -63,14 +63,7 @@ pub fn prefetch<T>(value: &T) {
 #[inline(always)]
 pub fn prefetch_to_l2(addr: usize, lines: usize) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: PREFETCHT1 is a hint: it never faults, on any address, and reads nothing the
-    // program can observe.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
-        for line in 0..lines {
-            _mm_prefetch::<_MM_HINT_T1>((addr + line * 64) as *const i8);
-        }
-    }
+    prefetch_lines::<{ std::arch::x86_64::_MM_HINT_T1 }>(addr, lines);
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (addr, lines);
 }
@@ -80,16 +73,19 @@ pub fn prefetch_to_l2(addr: usize, lines: usize) {
 #[inline(always)]
 pub fn prefetch_to_l1(addr: usize, lines: usize) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: PREFETCHT0 is a hint: it never faults, on any address, and reads nothing the
-    // program can observe.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        for line in 0..lines {
-            _mm_prefetch::<_MM_HINT_T0>((addr + line * 64) as *const i8);
-        }
-    }
+    prefetch_lines::<{ std::arch::x86_64::_MM_HINT_T0 }>(addr, lines);
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (addr, lines);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetch_lines<const HINT: i32>(addr: usize, lines: usize) {
+    for line in 0..lines {
+        // SAFETY: PREFETCH is a hint: it never faults, on any address, and reads nothing the
+        // program can observe.
+        unsafe { std::arch::x86_64::_mm_prefetch::<HINT>((addr + line * 64) as *const i8) };
+    }
 }
 
 /// Like [`prefetch`], for every cache line `value` spans (a table slot larger than a line).

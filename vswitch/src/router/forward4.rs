@@ -94,10 +94,11 @@ pub fn route<B: PacketBuf>(
         return Verdict::Drop(DropReason::NotRoutable);
     }
     let dst = IpAddr::V4(h.dst);
-    let known = rs.memo.get(gw.vrf, dst);
-    let route = match known {
-        Some(_) => None,
-        None => vrf.v4.lookup(u32::from(h.dst)),
+    // The destination the burst resolved last needs no route lookup.
+    let route = if rs.memo.knows(gw.vrf, dst) {
+        None
+    } else {
+        vrf.v4.lookup(u32::from(h.dst))
     };
     if route == Some(Route::Local) {
         // A client renewing its lease talks to the gateway's address.
@@ -119,11 +120,7 @@ pub fn route<B: PacketBuf>(
         return error(rs, buf, IcmpError::TTL_EXCEEDED, DropReason::TtlExceeded);
     }
     let flow = || ecmp::flow_hash_v4(&buf.data()[eth::HEADER_LEN..]);
-    let found = match known {
-        Some((net, out)) => Found::Out(net, out),
-        None => next_hop::find(ctx, &mut rs.memo, gw.vrf, route, dst, flow),
-    };
-    let (to_net, out) = match found {
+    let (to_net, out) = match next_hop::find(ctx, &mut rs.memo, gw.vrf, route, dst, flow) {
         Found::Out(net, out) => (net, out),
         Found::NoRoute => return error(rs, buf, IcmpError::NET_UNREACHABLE, DropReason::NoRoute),
         Found::Unresolved(net, hop) => return next_hop::ask(ctx, buf, meta, net, hop),

@@ -66,10 +66,11 @@ pub fn route<B: PacketBuf>(
     }
     let vrf = &ctx.snap.vrfs[usize::from(gw.vrf)];
     let dst = IpAddr::V6(h.dst);
-    let known = rs.memo.get(gw.vrf, dst);
-    let route = match known {
-        Some(_) => None,
-        None => vrf.v6.lookup(bits(dst)),
+    // The destination the burst resolved last needs no route lookup.
+    let route = if rs.memo.knows(gw.vrf, dst) {
+        None
+    } else {
+        vrf.v6.lookup(bits(dst))
     };
     if route == Some(Route::Local) {
         if !h.is_echo_request {
@@ -92,11 +93,7 @@ pub fn route<B: PacketBuf>(
         );
     }
     let flow = || ecmp::flow_hash_v6(&buf.data()[eth::HEADER_LEN..]);
-    let found = match known {
-        Some((net, out)) => Found::Out(net, out),
-        None => next_hop::find(ctx, &mut rs.memo, gw.vrf, route, dst, flow),
-    };
-    let (to_net, out) = match found {
+    let (to_net, out) = match next_hop::find(ctx, &mut rs.memo, gw.vrf, route, dst, flow) {
         Found::Out(net, out) => (net, out),
         Found::NoRoute => return error(rs, buf, Icmp6Error::NO_ROUTE, DropReason::NoRoute),
         Found::Unresolved(net, hop) => return next_hop::ask(ctx, buf, meta, net, hop),

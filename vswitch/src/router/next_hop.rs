@@ -66,18 +66,25 @@ impl BurstMemo {
     }
 
     /// Where the previous packet to `dst` in VRF `vrf_idx` went, if it was the last one
-    /// resolved: such a destination is no address of the gateway and needs no route lookup.
+    /// resolved.
     #[inline]
-    pub fn get(&self, vrf_idx: u16, dst: IpAddr) -> Option<(NetIdx, Egress)> {
+    fn get(&self, vrf_idx: u16, dst: IpAddr) -> Option<(NetIdx, Egress)> {
         match self.last {
             Some((v, ip, net, out)) if v == vrf_idx && ip == dst => Some((net, out)),
             _ => None,
         }
     }
+
+    /// Whether `dst` in VRF `vrf_idx` is the destination the burst resolved last: it is no
+    /// address of the gateway, and [`find`] needs no route for it.
+    #[inline]
+    pub fn knows(&self, vrf_idx: u16, dst: IpAddr) -> bool {
+        self.get(vrf_idx, dst).is_some()
+    }
 }
 
-/// The next hop of a packet to `dst` in VRF `vrf_idx` by `route`; kept in the burst's memo
-/// (see [`BurstMemo::get`]).
+/// The next hop of a packet to `dst` in VRF `vrf_idx` by `route`, from the burst's memo when
+/// the previous packet went to the same destination.
 #[inline]
 pub fn find(
     ctx: &Context<'_>,
@@ -87,6 +94,9 @@ pub fn find(
     dst: IpAddr,
     flow_hash: impl FnOnce() -> u32,
 ) -> Found {
+    if let Some((net, out)) = memo.get(vrf_idx, dst) {
+        return Found::Out(net, out);
+    }
     let vrf = &ctx.snap.vrfs[usize::from(vrf_idx)];
     let Some((net, hop)) = select(vrf, route, dst, flow_hash) else {
         return Found::NoRoute;
