@@ -200,8 +200,9 @@ impl<I: PortIo> Worker<I> {
                 self.counters.idle_polls.add(1);
                 self.counters.idle_cycles.add(cycles);
                 idle = idle.saturating_add(1);
-                // No PAUSE between polls: under a hypervisor a run of them reads as a vCPU
-                // spinning on a lock, and the vCPU is descheduled (pause-loop exiting).
+                // No PAUSE between polls, as in DPDK's own poll loops: under a hypervisor a run
+                // of them can read as a vCPU spinning on a lock and exit to the host
+                // (pause-loop exiting), and a poll is no lock to back off from.
                 if idle > IDLE_POLLS_BEFORE_NAP {
                     std::thread::sleep(NAP);
                     start = rdtsc();
