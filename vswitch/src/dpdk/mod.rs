@@ -44,15 +44,7 @@ pub fn rdtsc() -> u64 {
 /// Hints the CPU to pull `value`'s cache line in ahead of use (DPDK's `rte_prefetch0`).
 #[inline(always)]
 pub fn prefetch<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: PREFETCHT0 only hints the cache; it never faults, even on a bad address, and the
-    // reference is valid anyway.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>((value as *const T).cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
+    prefetch_to_l1(value as *const T as usize, 1);
 }
 
 /// Starts loading `lines` cache lines at a plain address into L2: where a table that another
@@ -86,24 +78,6 @@ fn prefetch_lines<const HINT: i32>(addr: usize, lines: usize) {
         // program can observe.
         unsafe { std::arch::x86_64::_mm_prefetch::<HINT>((addr + line * 64) as *const i8) };
     }
-}
-
-/// Like [`prefetch`], for every cache line `value` spans (a table slot larger than a line).
-#[inline(always)]
-pub fn prefetch_all<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: PREFETCHT0 never faults; every address hinted lies inside `value`.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let base = (value as *const T).cast::<i8>();
-        let mut off = 0;
-        while off < std::mem::size_of::<T>() {
-            _mm_prefetch::<_MM_HINT_T0>(base.add(off));
-            off += 64;
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
 }
 
 /// An empty vector with room for `capacity` items whose memory the kernel is asked to back with

@@ -37,7 +37,7 @@ impl Endpoint {
             IpAddr::V6(v6) => u128::from(v6),
         };
         Endpoint {
-            addr: [(addr >> 64) as u64, addr as u64],
+            addr: super::hash::halves(addr),
             port,
         }
     }

@@ -28,7 +28,7 @@ pub struct Flow {
     pub icmp_type: u8,
     /// For an ICMP error: the connection of the packet it quotes, seen from that packet.
     pub related: Option<FiveTuple>,
-    /// Its connection's key in the zone it was read for, once a burst has prefetched its slot.
+    /// Its connection's key in the zone it was read for, once the burst has keyed it.
     pub conn: Option<Hashed>,
 }
 
