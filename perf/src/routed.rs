@@ -178,8 +178,8 @@ fn flows_over(routes: &[(u32, u8)], flows: usize, rng: &mut Rng) -> Vec<(u16, Ve
         .collect()
 }
 
-pub fn run(bursts: usize, rounds: usize, l2: f64) {
-    // One host pair, both directions, through connected routes.
+/// The routed pipeline for one host pair, both directions, through connected routes.
+pub fn one_pair(bursts: usize, rounds: usize) -> f64 {
     let snap = snapshot(&[]);
     let (a, z) = (1, 2);
     know(&snap, host(HOSTS_A, a), a, 0);
@@ -196,7 +196,11 @@ pub fn run(bursts: usize, rounds: usize, l2: f64) {
             (u16::from(back), burst)
         })
         .collect();
-    let pair = cycles(&snap, &work, 1, rounds);
+    cycles(&snap, &work, 1, rounds)
+}
+
+pub fn run(bursts: usize, rounds: usize, l2: f64) {
+    let pair = one_pair(bursts, rounds);
     println!(
         "routed IPv4 (1 host pair): pipeline {pair:.1} cycles/packet, {:.2} x the L2 pipeline ({l2:.1})",
         pair / l2

@@ -1,13 +1,14 @@
 //! Per-stage cycles/packet of the L2 pipeline on synthetic 64-byte bursts, no I/O.
 //!
-//!   stage-bench [--pairs N]... [--bursts N] [--established FLOWS]
+//!   stage-bench [--pairs N]... [--bursts N] [--established FLOWS] [--only routed|vxlan]
 //!
 //! For each MAC-pair count it prints, per stage, TSC cycles per packet (median of 5 rounds);
 //! then (by default, or with `--routed` / `--firewall`) the routed cases of `routed.rs` and
 //! the firewall cases of `firewall.rs`.
 //! Under `valgrind --tool=callgrind` run it with `--bursts 2000 --rounds 1` for a repeatable
 //! instruction count. `--established FLOWS` runs only `--bursts` bursts over that many
-//! established connections through a stateful policy (routed, both ways), for a profiler.
+//! established connections through a stateful policy (routed, both ways), for a profiler;
+//! `--only routed` the routed pipeline of one host pair, `--only vxlan` the tunnel cases.
 
 use vswitch::bridge::stage as bridge;
 use vswitch::config::build::offline_snapshot;
@@ -147,6 +148,7 @@ fn main() {
     let mut routed = None;
     let mut firewall = None;
     let mut established = None;
+    let mut only = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut num = |what: &str| -> usize {
@@ -164,13 +166,27 @@ fn main() {
             "--firewall" => firewall = Some(true),
             "--no-firewall" => firewall = Some(false),
             "--established" => established = Some(num("--established") as u32),
+            "--only" => only = args.next(),
             other => {
                 eprintln!(
-                    "stage-bench: unknown argument {other}; use --pairs N --bursts N --rounds N --[no-]routed --[no-]firewall --established N"
+                    "stage-bench: unknown argument {other}; use --pairs N --bursts N --rounds N --[no-]routed --[no-]firewall --established N --only routed|vxlan"
                 );
                 std::process::exit(2);
             }
         }
+    }
+    match only.as_deref() {
+        Some("routed") => {
+            let c = routed::one_pair(bursts, rounds);
+            println!("routed IPv4 (1 host pair): pipeline {c:.1} cycles/packet");
+            return;
+        }
+        Some("vxlan") => return vxlan::only(bursts, rounds),
+        Some(other) => {
+            eprintln!("stage-bench: --only {other}: use routed or vxlan");
+            std::process::exit(2);
+        }
+        None => {}
     }
     if let Some(flows) = established {
         firewall::established_only(flows, bursts);

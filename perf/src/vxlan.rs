@@ -96,6 +96,15 @@ fn bursts(n: usize, hosts: u32, back: bool) -> Vec<(u16, Vec<TestBuf>)> {
 }
 
 pub fn run(bursts_n: usize, rounds: usize) {
+    measure_rounds(bursts_n, rounds.max(5));
+}
+
+/// `--only vxlan`: the encap, decap and L2 cases `rounds` times each (for a profiler).
+pub fn only(bursts_n: usize, rounds: usize) {
+    measure_rounds(bursts_n, rounds);
+}
+
+fn measure_rounds(bursts_n: usize, rounds: usize) {
     let snap = snapshot();
     let mut run = Runner::new(&snap);
     let mut sink = Sink(Vec::with_capacity(4 * BURST));
@@ -130,7 +139,7 @@ pub fn run(bursts_n: usize, rounds: usize) {
             run.burst(port, pkts, sink)
         })
     };
-    for _ in 0..rounds.max(5) {
+    for _ in 0..rounds {
         let (b, e, d) = (cycles(&l2_work), cycles(&out), cycles(&back));
         enc.push(e);
         dec.push(d);
