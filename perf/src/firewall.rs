@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use vswitch::config::build::offline_snapshot;
 use vswitch::config::model::{AddressGroup, Model, Policy};
 use vswitch::config::snapshot::Snapshot;
-use vswitch::dpdk::rdtsc;
 use vswitch::firewall::classifier::Query;
 use vswitch::pipeline::buf::{PacketBuf, TestBuf};
 use vswitch::pipeline::meta::BURST;
+use vswitch::sys::cpu::rdtsc;
 
 use super::routed::{host, know, routed_frame, Rng, HOSTS_A, HOSTS_B};
 use super::{median, Runner, Sink};

@@ -28,8 +28,8 @@ use vswitch::dpdk::eal::Eal;
 use vswitch::dpdk::mbuf::{rx_burst, tx_burst_keep, Mbuf};
 use vswitch::dpdk::mempool::Mempool;
 use vswitch::dpdk::port::{self, PortConfig};
-use vswitch::dpdk::rdtsc;
 use vswitch::packet::{arp, eth, ethertype, ipproto, ipv4, udp, MacAddr};
+use vswitch::sys::cpu::rdtsc;
 use vswitch::vxlan::encap::Outer;
 use vswitch::vxlan::table::vtep_mac;
 

@@ -14,12 +14,12 @@ use vswitch::bridge::stage as bridge;
 use vswitch::config::build::offline_snapshot;
 use vswitch::config::model::Model;
 use vswitch::config::snapshot::Snapshot;
-use vswitch::dpdk::rdtsc;
 use vswitch::pipeline::buf::TestBuf;
 use vswitch::pipeline::classify::classify;
 use vswitch::pipeline::counters::WorkerCounters;
 use vswitch::pipeline::meta::{Meta, BURST};
 use vswitch::pipeline::{process_burst, Context, Output, Scratch};
+use vswitch::sys::cpu::rdtsc;
 
 mod firewall;
 mod routed;

@@ -11,4 +11,5 @@ pub mod firewall;
 pub mod packet;
 pub mod pipeline;
 pub mod router;
+pub mod sys;
 pub mod vxlan;

@@ -1,7 +1,7 @@
 //! vswitchd: the switch daemon. Without `--foreground` it detaches once its control socket
 //! serves, so `vswitchd && vsctl ...` works; a failure to start is one line and a non-zero exit.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -55,47 +55,6 @@ fn init_logging(writer: Option<std::fs::File>) {
     }
 }
 
-/// Forks; the parent waits for the child's "ready" byte (or its error line) and exits with it.
-/// Returns the pipe the child reports on.
-fn detach() -> std::fs::File {
-    use std::os::fd::FromRawFd;
-    let mut fds = [0; 2];
-    // SAFETY: pipe writes two fds into the array.
-    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-        fail("cannot create a pipe to detach; use --foreground");
-    }
-    // SAFETY: single-threaded at this point (nothing started yet), so fork is safe.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        fail("cannot fork to detach; use --foreground");
-    }
-    // SAFETY: the fds come from pipe() above and are owned by exactly one File each.
-    let (mut read, write) = unsafe {
-        (
-            std::fs::File::from_raw_fd(fds[0]),
-            std::fs::File::from_raw_fd(fds[1]),
-        )
-    };
-    if pid > 0 {
-        drop(write);
-        let mut report = String::new();
-        let _ = read.read_to_string(&mut report);
-        if report == "ok" {
-            std::process::exit(0);
-        }
-        let msg = if report.is_empty() {
-            "exited while starting (see its log)".to_string()
-        } else {
-            report
-        };
-        fail(&msg);
-    }
-    drop(read);
-    // SAFETY: the child leaves the parent's session; no other threads exist.
-    unsafe { libc::setsid() };
-    write
-}
-
 fn main() {
     let args = Args::parse();
     let worker_cpus = match &args.lcores {
@@ -127,8 +86,8 @@ fn main() {
             .append(true)
             .open(&log)
             .unwrap_or_else(|e| fail(&format!("log file {}: {e}", log.display())));
-        let pipe = detach();
-        redirect_stdio(&file);
+        let pipe = vswitch::sys::process::detach().unwrap_or_else(|e| fail(&e));
+        vswitch::sys::process::redirect_stdio(&file);
         init_logging(Some(file));
         Some(pipe)
     };
@@ -147,20 +106,5 @@ fn main() {
             let _ = pipe.write_all(e.as_bytes());
         }
         fail(&e);
-    }
-}
-
-/// Sends the detached daemon's stdout/stderr (DPDK prints there) to its log file.
-fn redirect_stdio(file: &std::fs::File) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: dup2 onto the standard fds with a valid open file.
-    unsafe {
-        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-        if null >= 0 {
-            libc::dup2(null, 0);
-            libc::close(null);
-        }
-        libc::dup2(file.as_raw_fd(), 1);
-        libc::dup2(file.as_raw_fd(), 2);
     }
 }

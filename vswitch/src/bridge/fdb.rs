@@ -131,7 +131,7 @@ impl FdbTable {
     pub fn new(limit: u32) -> Self {
         let limit = limit.max(1);
         let slots = (limit as usize * 2).next_power_of_two().max(64);
-        let mut table: Vec<Slot> = crate::dpdk::huge_page_vec(slots);
+        let mut table: Vec<Slot> = crate::sys::mem::huge_page_vec(slots);
         table.extend((0..slots).map(|_| Slot::default()));
         FdbTable {
             slots: table.into_boxed_slice(),
@@ -165,7 +165,7 @@ impl FdbTable {
     /// looking any of them up, so the misses of a large table overlap.
     #[inline]
     pub fn prefetch(&self, mac: MacAddr) {
-        crate::dpdk::prefetch(&self.slots[home(mac.to_u64(), self.mask)]);
+        crate::sys::cpu::prefetch(&self.slots[home(mac.to_u64(), self.mask)]);
     }
 
     fn find(&self, mac: u64) -> Option<&Slot> {

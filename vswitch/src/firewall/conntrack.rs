@@ -384,14 +384,14 @@ impl Conntrack {
     pub fn prefetch(&self, key: &Hashed) {
         let home = self.home(key);
         for s in 0..PROBED_SLOTS {
-            crate::dpdk::prefetch_to_l2(home + s * SLOT_BYTES, HOT_LINES);
+            crate::sys::cpu::prefetch_to_l2(home + s * SLOT_BYTES, HOT_LINES);
         }
     }
 
     /// Moves the home slot of `key` on into L1 (a few packets before its lookup).
     #[inline]
     pub fn prefetch_near(&self, key: &Hashed) {
-        crate::dpdk::prefetch_to_l1(self.home(key), HOT_LINES);
+        crate::sys::cpu::prefetch_to_l1(self.home(key), HOT_LINES);
     }
 
     #[inline]

@@ -43,7 +43,7 @@ const INITIAL_SLOTS: usize = 16;
 /// `n` empty slots, on transparent huge pages where the table is large enough: a lookup into
 /// a table of a million connections then misses the cache, not also the TLB.
 fn empty_slots(n: usize) -> Box<[Slot]> {
-    let mut slots = crate::dpdk::huge_page_vec(n);
+    let mut slots = crate::sys::mem::huge_page_vec(n);
     slots.resize_with(n, || Slot::Empty);
     slots.into_boxed_slice()
 }

@@ -97,7 +97,7 @@ impl<K: TableKey> Slots<K> {
             key: K::of(&NO_KEY),
             rule: NO_RULE,
         };
-        let mut slots = crate::dpdk::huge_page_vec(n);
+        let mut slots = crate::sys::mem::huge_page_vec(n);
         slots.resize(n, empty);
         let mut t = Slots(slots.into_boxed_slice());
         for (key, rule) in entries {
@@ -118,7 +118,7 @@ impl<K: TableKey> Slots<K> {
 
     #[inline]
     fn prefetch(&self, i: usize) {
-        crate::dpdk::prefetch(&self.0[i]);
+        crate::sys::cpu::prefetch(&self.0[i]);
     }
 
     #[inline]

@@ -11,7 +11,7 @@ use super::counters::{DropReason, WorkerCounters, MAX_PORTS};
 use super::meta::BURST;
 use super::{clock, process_burst, Context, Output, Scratch};
 use crate::config::snapshot::{Snapshot, SnapshotCell};
-use crate::dpdk::rdtsc;
+use crate::sys::cpu::rdtsc;
 
 /// Port I/O as a worker sees it: DPDK queues in the daemon, in-memory queues in tests.
 pub trait PortIo {

@@ -138,7 +138,7 @@ impl<V: Copy + Eq + std::hash::Hash> Lpm4<V> {
         if self.chunks.len() < HUGE_MIN_CHUNKS {
             return;
         }
-        let mut moved = crate::dpdk::huge_page_vec(self.chunks.len());
+        let mut moved = crate::sys::mem::huge_page_vec(self.chunks.len());
         moved.extend_from_slice(&self.chunks);
         self.chunks = moved;
     }
@@ -168,7 +168,7 @@ impl<V: Copy + Eq + std::hash::Hash> Lpm4<V> {
     /// Starts loading the top-level slot of `addr` (step one of a burst's lookups).
     #[inline]
     pub fn prefetch_top(&self, addr: u32) {
-        crate::dpdk::prefetch(&self.top[(addr >> 16) as usize]);
+        crate::sys::cpu::prefetch(&self.top[(addr >> 16) as usize]);
     }
 
     /// Starts loading the chunk slot below the top-level slot of `addr` (step two, once the
@@ -178,7 +178,7 @@ impl<V: Copy + Eq + std::hash::Hash> Lpm4<V> {
         let e = self.top[(addr >> 16) as usize];
         if e & CHUNK != 0 {
             if let Some(chunk) = self.chunks.get((e & !CHUNK) as usize) {
-                crate::dpdk::prefetch(&chunk[(addr >> 8 & 0xff) as usize]);
+                crate::sys::cpu::prefetch(&chunk[(addr >> 8 & 0xff) as usize]);
             }
         }
     }
