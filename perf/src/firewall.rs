@@ -10,9 +10,9 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use vswitch::config::build::offline_snapshot;
-use vswitch::config::model::{AddressGroup, Model, Policy};
 use vswitch::config::snapshot::Snapshot;
 use vswitch::firewall::classifier::Query;
+use vswitch::model::{AddressGroup, Model, Policy};
 use vswitch::pipeline::buf::{PacketBuf, TestBuf};
 use vswitch::pipeline::meta::BURST;
 use vswitch::sys::cpu::rdtsc;

@@ -6,8 +6,8 @@
 use std::collections::HashSet;
 
 use vswitch::config::build::offline_snapshot;
-use vswitch::config::model::Model;
 use vswitch::config::snapshot::Snapshot;
+use vswitch::model::Model;
 use vswitch::packet::checksum;
 use vswitch::packet::MacAddr;
 use vswitch::pipeline::buf::{PacketBuf, TestBuf};

@@ -12,8 +12,8 @@
 
 use vswitch::bridge::stage as bridge;
 use vswitch::config::build::offline_snapshot;
-use vswitch::config::model::Model;
 use vswitch::config::snapshot::Snapshot;
+use vswitch::model::Model;
 use vswitch::pipeline::buf::TestBuf;
 use vswitch::pipeline::classify::classify;
 use vswitch::pipeline::counters::WorkerCounters;

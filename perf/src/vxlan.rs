@@ -4,8 +4,8 @@
 //! turn in every round (the ratio is the median of the rounds' ratios).
 
 use vswitch::config::build::offline_snapshot;
-use vswitch::config::model::Model;
 use vswitch::config::snapshot::Snapshot;
+use vswitch::model::Model;
 use vswitch::packet::{arp, eth, ethertype, MacAddr};
 use vswitch::pipeline::buf::{PacketBuf, TestBuf};
 use vswitch::pipeline::meta::BURST;

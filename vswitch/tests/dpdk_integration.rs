@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use etherparse::PacketBuilder;
 use vswitch::config::manager::ConfigManager;
-use vswitch::config::model::Model;
 use vswitch::config::snapshot::{Snapshot, SnapshotCell};
 use vswitch::daemon::{hugepages_available, spawn_workers};
 use vswitch::dpdk::backend::DpdkBackend;
@@ -17,6 +16,7 @@ use vswitch::dpdk::mbuf::{rx_burst, tx_burst, Mbuf};
 use vswitch::dpdk::mempool::Mempool;
 use vswitch::dpdk::port::{self, EthPort, PortConfig};
 use vswitch::dpdk::vhost;
+use vswitch::model::Model;
 use vswitch::pipeline::buf::PacketBuf;
 use vswitch::pipeline::counters::{DropReason, WorkerCounters};
 

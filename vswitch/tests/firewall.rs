@@ -346,7 +346,7 @@ fn pings_and_icmp_errors_of_a_connection_come_back() {
 #[test]
 fn bad_policies_are_refused_with_the_policy_named() {
     let bad = r#"{"name": "x", "from": "web", "to": "nowhere", "action": "allow"}"#;
-    let model = vswitch::config::model::Model::parse("json", &model(bad, "")).unwrap();
+    let model = vswitch::model::Model::parse("json", &model(bad, "")).unwrap();
     let e = vswitch::config::validate::validate(&model)
         .unwrap_err()
         .to_string();

@@ -370,7 +370,7 @@ fn a_static_route_needs_its_vrf_and_a_next_hop_on_a_subnet_of_it() {
             r#"[{"vrf": "t1", "prefix": "0.0.0.0/0", "via": ["203.0.113.126", "203.0.113.125"]}]"#,
             routes,
         );
-        let model = vswitch::config::model::Model::parse("json", &json).unwrap();
+        let model = vswitch::model::Model::parse("json", &json).unwrap();
         vswitch::config::validate::validate(&model)
             .unwrap_err()
             .to_string()

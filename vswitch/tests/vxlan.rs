@@ -249,7 +249,7 @@ fn a_static_remote_mac_is_sent_to_its_vtep_without_flooding() {
 fn a_static_remote_mac_needs_a_vni_on_a_vtep() {
     let model = |fdb: &str| {
         let json = MODEL.replace(r#""vtep":"#, &format!(r#""fdb": [{fdb}], "vtep":"#));
-        let m = vswitch::config::model::Model::parse("json", &json).unwrap();
+        let m = vswitch::model::Model::parse("json", &json).unwrap();
         vswitch::config::validate::validate(&m).map_err(|e| e.to_string())
     };
     model(r#"{"network": "blue", "mac": "02:00:00:00:00:58", "remote": "203.0.113.9"}"#).unwrap();

@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use crate::bridge::fdb::Dest;
-use crate::config::error::{ConfigError, Result};
 use crate::config::manager::ConfigManager;
-use crate::config::model::StaticMac;
 use crate::config::validate::parse_static_mac;
+use crate::model::error::{ConfigError, Result};
+use crate::model::StaticMac;
 use crate::packet::MacAddr;
 use crate::pipeline::clock;
 

@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::model::Model;
 use super::snapshot::{NetIdx, NetworkEntry, PortEntry, PortMode, RxQueue, Snapshot, NO_NET};
 use crate::bridge::fdb::{FdbTable, DEFAULT_AGING_SECS, DEFAULT_MAC_LIMIT};
+use crate::model::Model;
 use crate::pipeline::counters::MAX_PORTS;
 use crate::router::neighbor::NeighborTables;
 

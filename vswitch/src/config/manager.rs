@@ -9,13 +9,13 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::build::{self, LearnedTables, PortDevice};
-use super::error::{ConfigError, Result};
-use super::model::{Model, Port};
 use super::persist::StateDir;
 use super::snapshot::SnapshotCell;
 use super::validate::validate;
 use crate::bridge::fdb::Dest;
 use crate::bridge::fdb::FdbTable;
+use crate::model::error::{ConfigError, Result};
+use crate::model::{Model, Port};
 use crate::packet::MacAddr;
 use crate::pipeline::clock;
 use crate::pipeline::counters::{PortTotals, WorkerCounters};

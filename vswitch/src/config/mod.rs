@@ -1,11 +1,9 @@
-//! The whole model, its validation, snapshots for the datapath, persistence and the manager that
+//! Transactions over the model: its validation, snapshots for the datapath, persistence and the
+//! manager that
 //! applies changes all-or-nothing.
 
 pub mod build;
-pub mod edit;
-pub mod error;
 pub mod manager;
-pub mod model;
 pub mod persist;
 pub mod snapshot;
 pub mod validate;

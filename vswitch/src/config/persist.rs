@@ -5,7 +5,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::model::Model;
+use crate::model::Model;
 
 const FILE: &str = "config.json";
 

@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 use std::net::IpAddr;
 
-use super::error::{invalid, ConfigError, Result};
-use super::model::{Model, Network, Port, PortType};
+use crate::model::error::{invalid, ConfigError, Result};
+use crate::model::{Model, Network, Port, PortType};
 use crate::packet::prefix::Prefix;
 use crate::packet::MacAddr;
 use crate::router::build::{vrf_names, vrf_of};

@@ -5,8 +5,8 @@ use tonic::{Request, Response, Status};
 use super::pb::config_service_server::ConfigService;
 use super::pb::{ApplyRequest, ApplyResponse, ShowRequest, ShowResponse};
 use super::{status, Shared};
-use crate::config::error::ConfigError;
-use crate::config::model::Model;
+use crate::model::error::ConfigError;
+use crate::model::Model;
 
 pub struct ConfigApi(pub Shared);
 

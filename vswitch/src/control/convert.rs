@@ -1,8 +1,8 @@
 //! Model ↔ protobuf translation.
 
 use super::pb;
-use crate::config::error::{invalid, ConfigError};
-use crate::config::model::{Model, Network, Port, PortType};
+use crate::model::error::{invalid, ConfigError};
+use crate::model::{Model, Network, Port, PortType};
 
 fn opt_u16(v: u32, what: &str, owner: &str) -> Result<Option<u16>, ConfigError> {
     match v {

@@ -9,7 +9,7 @@ use super::pb::{
 };
 use super::{status, Shared};
 use crate::bridge::api;
-use crate::config::model::StaticMac;
+use crate::model::StaticMac;
 
 pub struct FdbApi(pub Shared);
 

@@ -18,8 +18,8 @@ use super::pb::{
     SecurityRule as SecurityRuleEntry, SetPortSecurityGroupsRequest, SetPortSecurityGroupsResponse,
 };
 use super::{status, Shared};
-use crate::config::model::{AddressGroup, Policy, SecurityGroup, SecurityRule};
 use crate::firewall::api;
+use crate::model::{AddressGroup, Policy, SecurityGroup, SecurityRule};
 use crate::packet::ipproto;
 
 pub struct FirewallApi(pub Shared);

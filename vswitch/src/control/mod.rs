@@ -20,8 +20,8 @@ use std::time::Instant;
 use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
 
-use crate::config::error::ConfigError;
 use crate::config::manager::ConfigManager;
+use crate::model::error::ConfigError;
 
 pub mod pb {
     tonic::include_proto!("vswitch.v1");

@@ -9,13 +9,13 @@ use super::pb::{
     ListPortsResponse, Port, VhostState,
 };
 use super::{status, Shared};
-use crate::config::model::Model;
 use crate::dpdk;
+use crate::model::Model;
 use crate::packet::MacAddr;
 
 pub struct PortApi(pub Shared);
 
-fn with_state(shared: &Shared, model: &Model, p: &crate::config::model::Port) -> Port {
+fn with_state(shared: &Shared, model: &Model, p: &crate::model::Port) -> Port {
     let mut out = port_to_pb(model, p);
     if let (Some(dev), Some(state)) = (shared.manager.devices().get(&p.name), out.state.as_mut()) {
         let info = dpdk::port::info(dev.id);

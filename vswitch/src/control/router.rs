@@ -9,7 +9,7 @@ use super::pb::{
     ListRoutesRequest, ListRoutesResponse, NeighborEntry, RouteEntry,
 };
 use super::{status, Shared};
-use crate::config::model::{StaticNeighbor, StaticRoute, DEFAULT_VRF};
+use crate::model::{StaticNeighbor, StaticRoute, DEFAULT_VRF};
 use crate::router::api;
 
 pub struct RouterApi(pub Shared);

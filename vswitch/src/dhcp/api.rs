@@ -1,7 +1,7 @@
 //! The DHCP servers' control handlers: the leases.
 
-use crate::config::error::{ConfigError, Result};
 use crate::config::manager::ConfigManager;
+use crate::model::error::{ConfigError, Result};
 
 use super::server::{unix_now, Lease};
 

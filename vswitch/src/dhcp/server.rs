@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
-use crate::config::model::{Model, Network};
+use crate::model::{Model, Network};
 use crate::packet::prefix::Prefix;
 use crate::packet::MacAddr;
 

@@ -12,7 +12,7 @@ use super::port::{self, PortConfig};
 use super::vhost;
 use crate::config::build::PortDevice;
 use crate::config::manager::PortBackend;
-use crate::config::model::{Port, PortType};
+use crate::model::{Port, PortType};
 
 /// Unique suffix for vdev names (DPDK matches drivers by name prefix, so names must be unique).
 static NEXT_VDEV: AtomicU32 = AtomicU32::new(0);

@@ -4,12 +4,12 @@
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 
-use crate::config::edit::{add_named, remove_named};
-use crate::config::error::{ConfigError, Result};
 use crate::config::manager::ConfigManager;
-use crate::config::model::{AddressGroup, Policy, SecurityGroup, SecurityRule};
 use crate::firewall::conntrack::{Conn, ConnKey};
 use crate::firewall::log::LogEntry;
+use crate::model::edit::{add_named, remove_named};
+use crate::model::error::{ConfigError, Result};
+use crate::model::{AddressGroup, Policy, SecurityGroup, SecurityRule};
 use crate::pipeline::clock;
 
 /// A policy with how many connections (or stateless packets) it decided.

@@ -153,7 +153,7 @@ fn open_pairs(rules: &[Rule]) -> hashbrown::HashSet<u32> {
 mod tests {
     use super::super::rule::{Group, Proto, Side, L4};
     use super::*;
-    use crate::config::model::Model;
+    use crate::model::Model;
     use crate::packet::prefix::Prefix;
     use proptest::prelude::*;
 

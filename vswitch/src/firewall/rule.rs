@@ -8,8 +8,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use super::classifier::Query;
-use crate::config::model::{AddressGroup, Model, Policy};
 use crate::config::snapshot::NetIdx;
+use crate::model::{AddressGroup, Model, Policy};
 use crate::packet::ipproto;
 use crate::packet::prefix::Prefix;
 

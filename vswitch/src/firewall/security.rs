@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::classifier::Query;
 use super::rule::{self, Names, Side, L4};
-use crate::config::model::Model;
+use crate::model::Model;
 use crate::packet::ipproto;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

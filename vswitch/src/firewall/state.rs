@@ -10,7 +10,7 @@ use super::conntrack::{Conntrack, DEFAULT_LIMIT, QUOTAS};
 use super::log::FirewallLog;
 use super::rule;
 use super::stage::Firewall;
-use crate::config::model::{AddressGroup, Model, Policy, SecurityGroup};
+use crate::model::{AddressGroup, Model, Policy, SecurityGroup};
 
 #[derive(Debug, Default)]
 pub struct FirewallState {

@@ -263,7 +263,7 @@ mod tests {
 
     use super::*;
     use crate::config::build::offline_snapshot;
-    use crate::config::model::Model;
+    use crate::model::Model;
     use crate::pipeline::buf::TestBuf;
 
     /// In-memory queues: frames waiting per port, and a TX limit per call to play a full ring.

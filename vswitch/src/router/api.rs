@@ -3,15 +3,15 @@
 
 use std::net::IpAddr;
 
-use crate::config::error::{ConfigError, Result};
 use crate::config::manager::ConfigManager;
 use crate::config::snapshot::Snapshot;
+use crate::model::error::{ConfigError, Result};
 use crate::packet::MacAddr;
 use crate::pipeline::clock;
 
 use super::build::vrf_of;
 use super::table::Vrf;
-use crate::config::model::{StaticNeighbor, StaticRoute};
+use crate::model::{StaticNeighbor, StaticRoute};
 use crate::packet::prefix::Prefix;
 
 /// One route as the operator sees it.

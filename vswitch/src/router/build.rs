@@ -9,11 +9,11 @@ use std::sync::Arc;
 use super::lpm::{Lpm, Lpm4};
 use super::neighbor::{NeighborTable, NeighborTables, DEFAULT_NEIGHBOR_LIMIT};
 use super::table::{Gateway, NextHop, Route, Vrf, VrfIdx};
-use crate::config::model::{Model, Network};
 use crate::config::snapshot::NetIdx;
+use crate::model::{Model, Network};
 use crate::packet::prefix::Prefix;
 
-pub use crate::config::model::DEFAULT_VRF;
+pub use crate::model::DEFAULT_VRF;
 
 /// The VRF `n` routes in, when it has a subnet.
 pub fn vrf_of(n: &Network) -> Option<&str> {
@@ -181,7 +181,7 @@ impl Vrf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::model::StaticRoute;
+    use crate::model::StaticRoute;
 
     #[test]
     fn many_routes_via_one_router_share_one_group() {

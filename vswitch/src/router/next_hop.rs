@@ -159,7 +159,7 @@ fn network_mtu(ctx: &Context<'_>, net: NetIdx) -> u16 {
         .filter_map(|p| ctx.snap.port(*p).map(|p| p.mtu))
         .chain(overlay)
         .min()
-        .unwrap_or(crate::config::model::DEFAULT_MTU)
+        .unwrap_or(crate::model::DEFAULT_MTU)
 }
 
 /// The MTU of the overlay (the underlay's less the VXLAN headers), when there is a VTEP.

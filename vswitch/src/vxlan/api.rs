@@ -4,9 +4,9 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::bridge::fdb::Dest;
-use crate::config::error::{ConfigError, Result};
 use crate::config::manager::ConfigManager;
-use crate::config::model::{Vtep, VtepRemote};
+use crate::model::error::{ConfigError, Result};
+use crate::model::{Vtep, VtepRemote};
 use crate::packet::MacAddr;
 use crate::pipeline::clock;
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use hashbrown::HashMap;
 
 use super::validate::{remote_ip, underlay, Underlay};
-use crate::config::model::Model;
 use crate::config::snapshot::{NetIdx, NetworkEntry, PortEntry};
+use crate::model::Model;
 use crate::packet::{ipv4, udp, vxlan, MacAddr};
 use crate::router::neighbor::{NeighborTable, DEFAULT_NEIGHBOR_LIMIT};
 

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
-use crate::config::model::{Model, Network, Vtep};
+use crate::model::{Model, Network, Vtep};
 
 /// The VTEP's underlay address, prefix length and next hop, parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,8 +4,8 @@
 #![allow(dead_code)]
 
 use vswitch::config::build::{offline_republish, LearnedTables};
-use vswitch::config::model::Model;
 use vswitch::config::snapshot::Snapshot;
+use vswitch::model::Model;
 use vswitch::packet::{arp, eth, ethertype, MacAddr};
 use vswitch::pipeline::buf::{PacketBuf, TestBuf};
 use vswitch::pipeline::counters::{DropReason, WorkerCounters};

@@ -1,5 +1,9 @@
 //! The operator's model of the switch: what `vsctl` edits, `apply -f` takes as TOML/JSON, and
-//! the state dir persists. Plain data; validation lives in `validate.rs`.
+//! the state dir persists. Plain data, below every feature: each validates and builds its own
+//! part of it.
+
+pub mod edit;
+pub mod error;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,7 +1,7 @@
 //! The edits `vsctl` verbs make to a model: add with `exist_ok`, delete with `missing_ok`.
 
 use super::error::{ConfigError, Result};
-use super::model::{Model, Network, Port};
+use super::{Model, Network, Port};
 
 /// Pushes `item` unless one with its name exists; with `exist_ok` an identical one is fine.
 pub(crate) fn add_named<T: PartialEq>(
