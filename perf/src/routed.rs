@@ -7,13 +7,13 @@ use std::collections::HashSet;
 
 use vswitch::config::build::offline_snapshot;
 use vswitch::config::snapshot::Snapshot;
+use vswitch::forwarding::neighbor::Neighbor;
+use vswitch::forwarding::GATEWAY_MAC;
 use vswitch::model::Model;
 use vswitch::packet::checksum;
 use vswitch::packet::MacAddr;
 use vswitch::pipeline::buf::{PacketBuf, TestBuf};
 use vswitch::pipeline::meta::BURST;
-use vswitch::router::neighbor::Neighbor;
-use vswitch::router::table::GATEWAY_MAC;
 
 use super::{frame, measure, median, Runner, Sink};
 

@@ -8,6 +8,7 @@ pub mod daemon;
 pub mod dhcp;
 pub mod dpdk;
 pub mod firewall;
+pub mod forwarding;
 pub mod model;
 pub mod packet;
 pub mod pipeline;

@@ -7,9 +7,9 @@ mod common;
 use etherparse::{PacketBuilder, SlicedPacket, TransportSlice};
 
 use common::{arp_frame, Switch};
+use vswitch::forwarding::GATEWAY_MAC;
 use vswitch::packet::{arp, eth, icmp, ipv4, MacAddr};
 use vswitch::pipeline::counters::DropReason;
-use vswitch::router::table::GATEWAY_MAC;
 
 const A: [u8; 6] = [2, 0, 0, 0, 0, 0xa];
 const B: [u8; 6] = [2, 0, 0, 0, 0, 0xb];

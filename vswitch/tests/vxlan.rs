@@ -7,10 +7,10 @@ use proptest::prelude::*;
 mod common;
 
 use common::{arp_frame, Switch};
-use vswitch::bridge::fdb::Dest;
+use vswitch::forwarding::Dest;
+use vswitch::forwarding::GATEWAY_MAC;
 use vswitch::packet::{arp, eth, ethertype, icmp, ipv4, vlan, MacAddr};
 use vswitch::pipeline::counters::DropReason;
-use vswitch::router::table::GATEWAY_MAC;
 
 /// Port 0 is the underlay; 1 is an access port of blue (VNI 5000, VLAN 100); 2 a trunk of
 /// VLAN 100; 3 an access port of red (routed to blue).

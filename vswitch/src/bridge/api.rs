@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
-use crate::bridge::fdb::Dest;
 use crate::config::manager::ConfigManager;
 use crate::config::validate::parse_static_mac;
+use crate::forwarding::Dest;
 use crate::model::error::{ConfigError, Result};
 use crate::model::StaticMac;
 use crate::packet::MacAddr;

@@ -2,5 +2,4 @@
 //! per network.
 
 pub mod api;
-pub mod fdb;
 pub mod stage;

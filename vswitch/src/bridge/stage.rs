@@ -1,7 +1,7 @@
 //! The L2 bridge's datapath: ingress port policy, learning and forwarding, egress tagging.
 
-use crate::bridge::fdb::{Dest, Learned};
 use crate::config::snapshot::{NetIdx, PortEntry, PortMode, Snapshot, NO_NET};
+use crate::forwarding::fdb::{Dest, Learned};
 use crate::packet::{eth, ethertype, vlan};
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;

@@ -4,10 +4,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::snapshot::{NetIdx, NetworkEntry, PortEntry, PortMode, RxQueue, Snapshot, NO_NET};
-use crate::bridge::fdb::{FdbTable, DEFAULT_AGING_SECS, DEFAULT_MAC_LIMIT};
+use crate::forwarding::fdb::{FdbTable, DEFAULT_AGING_SECS, DEFAULT_MAC_LIMIT};
+use crate::forwarding::neighbor::NeighborTables;
 use crate::model::Model;
 use crate::pipeline::counters::MAX_PORTS;
-use crate::router::neighbor::NeighborTables;
 
 /// A port's device as it runs: its DPDK id and queue counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,8 +12,8 @@ use super::build::{self, LearnedTables, PortDevice};
 use super::persist::StateDir;
 use super::snapshot::SnapshotCell;
 use super::validate::validate;
-use crate::bridge::fdb::Dest;
-use crate::bridge::fdb::FdbTable;
+use crate::forwarding::fdb::FdbTable;
+use crate::forwarding::Dest;
 use crate::model::error::{ConfigError, Result};
 use crate::model::{Model, Port};
 use crate::packet::MacAddr;
@@ -420,11 +420,11 @@ impl ConfigManager {
         }
         for vrf in &snap.vrfs {
             vrf.neighbors
-                .age(now, crate::router::neighbor::NEIGHBOR_AGING_SECS);
+                .age(now, crate::forwarding::neighbor::NEIGHBOR_AGING_SECS);
         }
         if let Some(vtep) = &snap.vtep {
             vtep.neighbors
-                .age(now, crate::router::neighbor::NEIGHBOR_AGING_SECS);
+                .age(now, crate::forwarding::neighbor::NEIGHBOR_AGING_SECS);
         }
         snap.firewall.conntrack.expire(now);
         snap.firewall.conntrack.grow_ahead();

@@ -1,6 +1,5 @@
 //! Transactions over the model: its validation, snapshots for the datapath, persistence and the
-//! manager that
-//! applies changes all-or-nothing.
+//! manager that applies changes all-or-nothing.
 
 pub mod build;
 pub mod manager;

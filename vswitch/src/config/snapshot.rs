@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 
-use crate::bridge::fdb::FdbTable;
 use crate::firewall::stage::Firewall;
+use crate::forwarding::fdb::FdbTable;
 use crate::pipeline::counters::{WorkerCounters, MAX_PORTS};
 use crate::router::table::{Gateway, Vrf};
 

@@ -50,10 +50,12 @@ pub fn network_to_pb(model: &Model, n: &Network) -> pb::Network {
         dns: n.dns.clone(),
         dhcp_hosts: n.dhcp_hosts.clone(),
         isolated: n.isolated,
-        mac_limit: n.mac_limit.unwrap_or(crate::bridge::fdb::DEFAULT_MAC_LIMIT),
+        mac_limit: n
+            .mac_limit
+            .unwrap_or(crate::forwarding::fdb::DEFAULT_MAC_LIMIT),
         fdb_aging_secs: n
             .fdb_aging_secs
-            .unwrap_or(crate::bridge::fdb::DEFAULT_AGING_SECS),
+            .unwrap_or(crate::forwarding::fdb::DEFAULT_AGING_SECS),
         conntrack_limit: n.conntrack_limit.unwrap_or(0),
         ports: model
             .ports

@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 
 use super::server::{unix_now, DhcpServer, LEASE_SECS};
 use super::wire::{self, Kind, Reply};
+use crate::forwarding::GATEWAY_MAC;
 use crate::packet::eth::set_macs;
 use crate::packet::{eth, ethertype, ipproto, ipv4, udp, MacAddr};
 use crate::pipeline::buf::reshape;
@@ -12,7 +13,6 @@ use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;
 use crate::pipeline::meta::{Meta, Verdict};
 use crate::pipeline::Context;
-use crate::router::table::GATEWAY_MAC;
 
 /// BOOTP's broadcast flag (RFC 2131 2): the client cannot receive unicast before it has its
 /// address.

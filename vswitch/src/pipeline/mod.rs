@@ -13,15 +13,15 @@ pub mod counters;
 pub mod meta;
 pub mod worker;
 
-use crate::bridge::fdb::Dest;
 use crate::bridge::stage::{self as bridge, Overlay};
 use crate::config::snapshot::{NetIdx, Snapshot};
 use crate::firewall::conntrack::Path;
 use crate::firewall::flow::{self as flow_reader, Flow};
 use crate::firewall::stage::{self as firewall, Decision, Route};
+use crate::forwarding::Dest;
+use crate::forwarding::GATEWAY_MAC;
 use crate::packet::{eth, ethertype, MacAddr};
 use crate::router::stage as router;
-use crate::router::table::GATEWAY_MAC;
 use crate::vxlan::decap::{self, Inner};
 use crate::vxlan::encap;
 use buf::PacketBuf;

@@ -7,9 +7,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::lpm::{Lpm, Lpm4};
-use super::neighbor::{NeighborTable, NeighborTables, DEFAULT_NEIGHBOR_LIMIT};
 use super::table::{Gateway, NextHop, Route, Vrf, VrfIdx};
 use crate::config::snapshot::NetIdx;
+use crate::forwarding::neighbor::{NeighborTable, NeighborTables, DEFAULT_NEIGHBOR_LIMIT};
 use crate::model::{Model, Network};
 use crate::packet::prefix::Prefix;
 
@@ -160,7 +160,7 @@ fn install_static_neighbors(
         let vrf = usize::from(gw.vrf);
         vrfs[vrf]
             .neighbors
-            .add_static(ip, super::neighbor::Neighbor { mac, net });
+            .add_static(ip, crate::forwarding::neighbor::Neighbor { mac, net });
         keep[vrf].push(ip);
     }
     for (v, keep) in vrfs.iter().zip(keep) {

@@ -4,7 +4,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::table::GATEWAY_MAC;
+use crate::forwarding::GATEWAY_MAC;
 use crate::packet::eth::set_macs;
 use crate::packet::{checksum, eth, ethertype, icmp, ipproto, ipv4, ipv6, MacAddr};
 use crate::pipeline::buf::reshape;

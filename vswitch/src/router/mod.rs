@@ -20,7 +20,6 @@ pub mod forward6;
 pub mod icmp_error;
 pub mod lpm;
 pub mod nd;
-pub mod neighbor;
 pub mod next_hop;
 pub mod ra;
 pub mod stage;

@@ -5,8 +5,8 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use super::neighbor::Neighbor;
-use super::table::{GATEWAY_LINK_LOCAL, GATEWAY_MAC};
+use crate::forwarding::neighbor::Neighbor;
+use crate::forwarding::{GATEWAY_LINK_LOCAL, GATEWAY_MAC};
 use crate::packet::eth::set_macs;
 use crate::packet::{eth, ethertype, icmp, ipproto, ipv6, MacAddr};
 use crate::pipeline::buf::reshape;

@@ -4,12 +4,13 @@
 
 use std::net::IpAddr;
 
-use super::arp::ArpFrame;
 use super::ecmp;
 use super::nd::NdFrame;
-use super::table::{Route, Vrf, GATEWAY_MAC};
-use crate::bridge::fdb::Dest;
+use super::table::{Route, Vrf};
 use crate::config::snapshot::NetIdx;
+use crate::forwarding::arp::ArpFrame;
+use crate::forwarding::Dest;
+use crate::forwarding::GATEWAY_MAC;
 use crate::packet::MacAddr;
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;

@@ -3,7 +3,7 @@
 //! link-local address) with the /64 prefixes to configure addresses from.
 
 use super::nd::{ALL_NODES, ALL_NODES_MAC, ND_HOP_LIMIT, OPT_SOURCE_LLADDR};
-use super::table::{GATEWAY_LINK_LOCAL, GATEWAY_MAC};
+use crate::forwarding::{GATEWAY_LINK_LOCAL, GATEWAY_MAC};
 use crate::packet::eth::set_macs;
 use crate::packet::{eth, ethertype, icmp, ipproto, ipv6};
 use crate::pipeline::buf::reshape;

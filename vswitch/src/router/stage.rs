@@ -2,10 +2,10 @@
 
 use super::icmp_error::{self, Icmp6Error, IcmpError, IcmpLimiter};
 use super::next_hop::BurstMemo;
-use super::table::GATEWAY_MAC;
 use super::{arp, forward4, forward6, nd, ra};
 use crate::config::snapshot::Snapshot;
 use crate::dhcp;
+use crate::forwarding::GATEWAY_MAC;
 use crate::packet::{eth, ethertype, MacAddr};
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;

@@ -5,22 +5,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use super::lpm::{Lpm, Lpm4};
-use super::neighbor::NeighborTable;
 use crate::config::snapshot::NetIdx;
+use crate::forwarding::neighbor::NeighborTable;
 use crate::packet::prefix::Prefix;
-use crate::packet::MacAddr;
 
 /// Index of a VRF in `Snapshot::vrfs`.
 pub type VrfIdx = u16;
-
-/// The anycast gateway MAC: the same on every network and every node, so that an endpoint that
-/// moves keeps a valid gateway ARP entry (locally administered).
-pub const GATEWAY_MAC: MacAddr = MacAddr([0x02, 0x76, 0x73, 0x00, 0x00, 0x01]);
-
-/// The gateway's IPv6 link-local address (EUI-64 of the gateway MAC): the source of its router
-/// advertisements and the default router of hosts configured by SLAAC.
-pub const GATEWAY_LINK_LOCAL: Ipv6Addr =
-    Ipv6Addr::new(0xfe80, 0, 0, 0, 0x0076, 0x73ff, 0xfe00, 0x0001);
 
 /// What a route leads to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -3,8 +3,8 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::bridge::fdb::Dest;
 use crate::config::manager::ConfigManager;
+use crate::forwarding::Dest;
 use crate::model::error::{ConfigError, Result};
 use crate::model::{Vtep, VtepRemote};
 use crate::packet::MacAddr;

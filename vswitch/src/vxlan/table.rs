@@ -8,9 +8,9 @@ use hashbrown::HashMap;
 
 use super::validate::{remote_ip, underlay, Underlay};
 use crate::config::snapshot::{NetIdx, NetworkEntry, PortEntry};
+use crate::forwarding::neighbor::{NeighborTable, DEFAULT_NEIGHBOR_LIMIT};
 use crate::model::Model;
 use crate::packet::{ipv4, udp, vxlan, MacAddr};
-use crate::router::neighbor::{NeighborTable, DEFAULT_NEIGHBOR_LIMIT};
 
 /// Outer IPv4, UDP and VXLAN headers: what encapsulation adds inside the underlay's MTU.
 pub const OVERHEAD: usize = ipv4::HEADER_LEN + udp::HEADER_LEN + vxlan::HEADER_LEN;

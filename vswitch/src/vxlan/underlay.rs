@@ -4,12 +4,12 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::table::VtepEntry;
+use crate::forwarding::arp::ArpFrame;
+use crate::forwarding::neighbor::Neighbor;
 use crate::packet::{arp, eth, ethertype, MacAddr};
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::counters::DropReason;
 use crate::pipeline::Context;
-use crate::router::arp::ArpFrame;
-use crate::router::neighbor::Neighbor;
 
 /// What an ARP frame on the underlay port came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

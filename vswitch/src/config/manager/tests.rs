@@ -176,7 +176,7 @@ fn persisted_model_is_restored_without_broken_ports() {
 
 #[test]
 fn static_remote_macs_are_installed_and_a_removed_remote_forgets_its_macs() {
-    use crate::bridge::fdb::Dest;
+    use crate::forwarding::Dest;
     use crate::vxlan::api;
     let (m, _) = manager();
     m.replace(model(
