@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use vswitch::config::build::offline_snapshot;
-use vswitch::config::snapshot::Snapshot;
+use vswitch::datapath::Snapshot;
 use vswitch::firewall::classifier::Query;
 use vswitch::model::{AddressGroup, Model, Policy};
 use vswitch::pipeline::buf::{PacketBuf, TestBuf};
@@ -134,7 +134,7 @@ fn publish(model: &Model) -> (Snapshot, Duration) {
 
 /// Cycles per lookup over `queries` (each query's rule must be found).
 fn classify_cycles(snap: &Snapshot, queries: &[Query]) -> f64 {
-    let c = &snap.firewall.classifier;
+    let c = &snap.tables.firewall.classifier;
     let start = rdtsc();
     for q in queries {
         std::hint::black_box(c.classify(std::hint::black_box(q)));
@@ -157,7 +157,7 @@ fn rules(rounds: usize) {
     };
     let (small_q, large_q) = (queries(100, &mut rng), queries(100_000, &mut rng));
     for (snap, q) in [(&small, &small_q), (&large, &large_q)] {
-        let c = &snap.firewall.classifier;
+        let c = &snap.tables.firewall.classifier;
         let missed = q.iter().filter(|q| c.classify(q).is_none()).count();
         if missed > 0 {
             eprintln!("stage-bench: {missed} rule-set queries matched no rule");
@@ -176,7 +176,7 @@ fn rules(rounds: usize) {
         "firewall rules: publish of 100000 policies {:.2} s ({:.2} s again after one changed), {} rule shapes",
         took.as_secs_f64(),
         again.as_secs_f64(),
-        large.firewall.classifier.shapes()
+        large.tables.firewall.classifier.shapes()
     );
     println!(
         "firewall first-packet classification: 100 rules {:.1}, 100000 rules {:.1} cycles ({:.2} x)",
@@ -274,10 +274,14 @@ fn established(n: u32) -> Snapshot {
     let snap = stateful(2_000_000);
     let passes = (n as usize).div_ceil(BURST) * 2;
     let (_, out) = run_flows(&snap, 0, n, passes, true);
-    assert_eq!(snap.firewall.conntrack.len(), n, "every flow tracked");
+    assert_eq!(
+        snap.tables.firewall.conntrack.len(),
+        n,
+        "every flow tracked"
+    );
     assert_eq!(out, passes * BURST, "every packet passed");
     // What the switch's housekeeping does within a second.
-    snap.firewall.conntrack.grow_ahead();
+    snap.tables.firewall.conntrack.grow_ahead();
     snap
 }
 
@@ -330,7 +334,7 @@ fn conntrack(rounds: usize) {
             "every new flow passed"
         );
         costs.push(c);
-        snap.firewall.conntrack.flush(1, None);
+        snap.tables.firewall.conntrack.flush(1, None);
     }
     let cost = median(costs);
     println!(

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use vswitch::config::build::offline_snapshot;
-use vswitch::config::snapshot::Snapshot;
+use vswitch::datapath::Snapshot;
 use vswitch::forwarding::neighbor::Neighbor;
 use vswitch::forwarding::GATEWAY_MAC;
 use vswitch::model::Model;
@@ -75,10 +75,12 @@ fn snapshot(routes: &[(u32, u8)]) -> Snapshot {
 /// Makes `ip` a known neighbor with MAC number `n` in network `net` (learned on port `net`).
 pub(crate) fn know(snap: &Snapshot, ip: u32, n: u32, net: u16) {
     let ip = std::net::IpAddr::V4(ip.into());
-    snap.vrfs[0]
+    snap.tables.router.vrfs[0]
         .neighbors
         .learn(ip, Neighbor { mac: mac(n), net }, 1);
-    snap.networks[usize::from(net)].fdb.learn(mac(n), net, 1);
+    snap.tables.bridge.nets[usize::from(net)]
+        .fdb
+        .learn(mac(n), net, 1);
 }
 
 /// Cycles/packet of the whole pipeline over `work` (`passes` times per round), after checking
@@ -97,9 +99,8 @@ fn cycles(snap: &Snapshot, work: &[(u16, Vec<TestBuf>)], passes: usize, rounds: 
         sink.0.clear();
     }
     if routed != sent {
-        let drops: Vec<String> = vswitch::pipeline::counters::DropReason::ALL
-            .iter()
-            .map(|r| (r.name(), run.counters.port(0).drops[*r as usize].get()))
+        let drops: Vec<String> = vswitch::datapath::drops::all()
+            .map(|(r, name, _)| (name, run.counters.port(0).drops[r.index()].get()))
             .filter(|(_, n)| *n > 0)
             .map(|(r, n)| format!("{r} {n}"))
             .collect();

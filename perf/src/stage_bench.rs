@@ -12,13 +12,14 @@
 
 use vswitch::bridge::stage as bridge;
 use vswitch::config::build::offline_snapshot;
-use vswitch::config::snapshot::Snapshot;
+use vswitch::datapath::Snapshot;
+use vswitch::datapath::{process_burst, Scratch};
 use vswitch::model::Model;
 use vswitch::pipeline::buf::TestBuf;
 use vswitch::pipeline::classify::classify;
 use vswitch::pipeline::counters::WorkerCounters;
 use vswitch::pipeline::meta::{Meta, BURST};
-use vswitch::pipeline::{process_burst, Context, Output, Scratch};
+use vswitch::pipeline::Output;
 use vswitch::sys::cpu::rdtsc;
 
 mod firewall;
@@ -56,7 +57,7 @@ impl<'a> Runner<'a> {
     /// Runs one burst received on `port`; what comes out goes to `out`.
     #[inline]
     pub(crate) fn burst(&mut self, port: u16, pkts: &mut Vec<TestBuf>, out: &mut Sink) {
-        let ctx = Context::new(self.snap, &self.counters, 1);
+        let ctx = self.snap.context(&self.counters, 1);
         process_burst(&ctx, &mut self.scratch, port, pkts, out);
     }
 }
@@ -209,7 +210,8 @@ fn main() {
         let counters = WorkerCounters::default();
         let work = workload(pairs, bursts);
         // Warm the FDB so every round sees learned MACs.
-        let ctx = Context::new(&snap, &counters, 1);
+        let ctx = snap.context(&counters, 1);
+        let bridge_ctx = ctx.with(&snap.tables.bridge);
         let mut scratch = Scratch::default();
         let mut sink = Sink(Vec::with_capacity(4 * BURST));
         for (port, burst) in &work {
@@ -235,7 +237,7 @@ fn main() {
             let mut meta = Meta::default();
             for p in pkts.iter_mut() {
                 if classify(p, &mut meta).is_ok() {
-                    std::hint::black_box(bridge::forward(&snap, port, &meta, 1));
+                    std::hint::black_box(bridge::forward(&bridge_ctx, port, &meta));
                 }
             }
         });

@@ -4,7 +4,7 @@
 //! turn in every round (the ratio is the median of the rounds' ratios).
 
 use vswitch::config::build::offline_snapshot;
-use vswitch::config::snapshot::Snapshot;
+use vswitch::datapath::Snapshot;
 use vswitch::model::Model;
 use vswitch::packet::{arp, eth, ethertype, MacAddr};
 use vswitch::pipeline::buf::{PacketBuf, TestBuf};

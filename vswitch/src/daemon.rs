@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use crate::config::manager::ConfigManager;
 use crate::config::persist::StateDir;
-use crate::config::snapshot::{Snapshot, SnapshotCell};
 use crate::control::{self, Daemon};
+use crate::datapath::{Graph, Snapshot, SnapshotCell};
 use crate::dpdk::backend::DpdkBackend;
 use crate::dpdk::eal::{self, Eal};
 use crate::dpdk::io::DpdkIo;
@@ -129,7 +129,7 @@ pub fn spawn_workers(
     let locks = Arc::new(SharedTxLocks::default());
     let mut handles = Vec::new();
     for (id, cpu) in cpus.iter().copied().enumerate() {
-        let worker = Worker::new(
+        let worker: Worker<DpdkIo, Graph> = Worker::new(
             id,
             cpus.len(),
             DpdkIo::new(id, pool.clone()),

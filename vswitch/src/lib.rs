@@ -5,6 +5,7 @@ pub mod bridge;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod datapath;
 pub mod dhcp;
 pub mod dpdk;
 pub mod firewall;

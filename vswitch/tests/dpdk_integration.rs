@@ -5,11 +5,12 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use vswitch::pipeline::drop::EngineDrop;
 
 use etherparse::PacketBuilder;
 use vswitch::config::manager::ConfigManager;
-use vswitch::config::snapshot::{Snapshot, SnapshotCell};
 use vswitch::daemon::{hugepages_available, spawn_workers};
+use vswitch::datapath::{Snapshot, SnapshotCell};
 use vswitch::dpdk::backend::DpdkBackend;
 use vswitch::dpdk::eal::Eal;
 use vswitch::dpdk::mbuf::{rx_burst, tx_burst, Mbuf};
@@ -18,7 +19,8 @@ use vswitch::dpdk::port::{self, EthPort, PortConfig};
 use vswitch::dpdk::vhost;
 use vswitch::model::Model;
 use vswitch::pipeline::buf::PacketBuf;
-use vswitch::pipeline::counters::{DropReason, WorkerCounters};
+use vswitch::pipeline::counters::WorkerCounters;
+use vswitch::pipeline::drop::DropReason;
 
 fn frame(src: u8, dst: [u8; 6], len: usize) -> Vec<u8> {
     let mut out = Vec::new();
@@ -161,7 +163,7 @@ fn bridges_between_vhost_user_ports_and_hotplugs_ports() {
     send(&pool, g0.id, &[vec![0u8; 12]]);
     std::thread::sleep(Duration::from_millis(200));
     let t = mgr.port_totals(devs["v0"].id);
-    assert_eq!(t.drops[DropReason::Runt as usize], 1);
+    assert_eq!(t.drops[DropReason::from(EngineDrop::Runt).index()], 1);
     assert_eq!(t.rx_packets, 2);
     assert_eq!(mgr.port_totals(devs["v1"].id).tx_packets, 1);
 
@@ -227,7 +229,7 @@ fn bridges_between_vhost_user_ports_and_hotplugs_ports() {
 
     // A guest that stops draining its RX ring: what does not fit is dropped and counted on its
     // port, and the worker keeps forwarding for the others.
-    let before = mgr.port_totals(v1).drops[DropReason::TxFull as usize];
+    let before = mgr.port_totals(v1).drops[DropReason::from(EngineDrop::TxFull).index()];
     for _ in 0..40 {
         let mut pkts: Vec<Mbuf> = (0..32)
             .map(|_| Mbuf::from_bytes(&pool, &to_g1).expect("mbuf"))
@@ -237,7 +239,7 @@ fn bridges_between_vhost_user_ports_and_hotplugs_ports() {
     }
     std::thread::sleep(Duration::from_millis(300));
     assert!(
-        mgr.port_totals(v1).drops[DropReason::TxFull as usize] > before,
+        mgr.port_totals(v1).drops[DropReason::from(EngineDrop::TxFull).index()] > before,
         "no tx_full drops counted for the stalled guest"
     );
     send(&pool, g1.id, &burst);

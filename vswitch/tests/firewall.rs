@@ -4,11 +4,11 @@
 mod common;
 
 use etherparse::{PacketBuilder, SlicedPacket, TransportSlice};
+use vswitch::firewall::FirewallDrop;
 
 use common::{arp_frame, Switch};
 use vswitch::forwarding::GATEWAY_MAC;
 use vswitch::packet::{arp, eth};
-use vswitch::pipeline::counters::DropReason;
 
 const W: [u8; 6] = [2, 0, 0, 0, 0, 0xa];
 const A: [u8; 6] = [2, 0, 0, 0, 0, 0xb];
@@ -158,18 +158,18 @@ fn only_what_a_policy_allows_crosses_and_replies_come_back() {
     assert!(sw
         .send(0, &[tcp(W, W_IP, A_IP, (40002, 9090), SYN, 1, 0, b"")])
         .is_empty());
-    assert_eq!(sw.drops(0, DropReason::PolicyDeny), 2);
-    assert_eq!(sw.drops(1, DropReason::PolicyDeny), 1);
+    assert_eq!(sw.drops(0, FirewallDrop::PolicyDeny), 2);
+    assert_eq!(sw.drops(1, FirewallDrop::PolicyDeny), 1);
     // The connections are tracked, with the rule that admitted each.
-    let conns = sw.snap.firewall.conntrack.list(10);
+    let conns = sw.snap.tables.firewall.conntrack.list(10);
     assert_eq!(conns.len(), 2);
     let web_app = conns.iter().find(|(_, c)| &*c.rule == "web-app").unwrap();
     assert_eq!(web_app.1.state.name(), "ESTABLISHED");
     assert_eq!(web_app.1.packets, [3, 2]);
-    let rules = sw.snap.firewall.classifier.rules();
+    let rules = sw.snap.tables.firewall.classifier.rules();
     let i = rules.iter().position(|r| &*r.name == "web-app").unwrap();
     assert_eq!(
-        sw.snap.firewall.classifier.hits(i),
+        sw.snap.tables.firewall.classifier.hits(i),
         1,
         "one connection, one decision"
     );
@@ -189,7 +189,7 @@ fn reject_answers_with_a_reset_or_icmp_and_deny_is_silent() {
     assert!(t.rst() && t.ack());
     assert_eq!((t.source_port(), t.destination_port()), (22, 40000));
     assert_eq!(t.acknowledgment_number(), 1001);
-    assert_eq!(sw.drops(0, DropReason::PolicyReject), 1);
+    assert_eq!(sw.drops(0, FirewallDrop::PolicyReject), 1);
     // UDP to db: ICMP administratively prohibited from the web gateway.
     let out = sw.send(0, &[udp(W, W_IP, D_IP, 53)]);
     let p = SlicedPacket::from_ethernet(&out[0].1).unwrap();
@@ -202,7 +202,7 @@ fn reject_answers_with_a_reset_or_icmp_and_deny_is_silent() {
         panic!("not IPv4")
     };
     assert_eq!(ip.header().source_addr().to_string(), "198.51.100.1");
-    assert_eq!(sw.drops(0, DropReason::PolicyReject), 2);
+    assert_eq!(sw.drops(0, FirewallDrop::PolicyReject), 2);
 }
 
 #[test]
@@ -212,14 +212,14 @@ fn tcp_outside_its_window_or_with_bad_flags_or_no_connection_is_dropped() {
     let p = (40000, 8080);
     let far = tcp(W, W_IP, A_IP, p, ACK, 1004 + 500_000, 5007, b"x");
     assert!(sw.send(0, &[far]).is_empty());
-    assert_eq!(sw.drops(0, DropReason::TcpWindow), 1);
+    assert_eq!(sw.drops(0, FirewallDrop::TcpWindow), 1);
     let bad = tcp(W, W_IP, A_IP, p, SYN | FIN, 1004, 0, b"");
     assert!(sw.send(0, &[bad]).is_empty());
-    assert_eq!(sw.drops(0, DropReason::TcpFlags), 1);
+    assert_eq!(sw.drops(0, FirewallDrop::TcpFlags), 1);
     // An ACK of a connection that was never opened, even to an allowed port.
     let stray = tcp(W, W_IP, A_IP, (40009, 8080), ACK, 1, 1, b"x");
     assert!(sw.send(0, &[stray]).is_empty());
-    assert_eq!(sw.drops(0, DropReason::CtInvalid), 1);
+    assert_eq!(sw.drops(0, FirewallDrop::CtInvalid), 1);
     // The connection itself is unharmed.
     let ok = tcp(W, W_IP, A_IP, p, ACK, 1004, 5007, b"x");
     assert_eq!(sw.send(0, &[ok]).len(), 1);
@@ -240,7 +240,7 @@ fn tcp_outside_its_window_or_with_bad_flags_or_no_connection_is_dropped() {
             .len(),
         1
     );
-    let conns = sw.snap.firewall.conntrack.list(10);
+    let conns = sw.snap.tables.firewall.conntrack.list(10);
     assert_eq!(conns[0].1.state.name(), "TIME_WAIT");
 }
 
@@ -263,8 +263,8 @@ fn a_policy_removed_mid_connection_cuts_it_unless_kept() {
         let data = tcp(W, W_IP, A_IP, (40000, 8080), ACK, 1004, 5007, b"x");
         let out = sw.send(0, &[data]);
         assert_eq!(out.len(), usize::from(keep), "keep={keep}");
-        assert_eq!(sw.drops(0, DropReason::PolicyCut), u64::from(!keep));
-        assert_eq!(sw.snap.firewall.conntrack.len(), u32::from(keep));
+        assert_eq!(sw.drops(0, FirewallDrop::PolicyCut), u64::from(!keep));
+        assert_eq!(sw.snap.tables.firewall.conntrack.len(), u32::from(keep));
         // New connections follow the new policy at once.
         let syn = tcp(W, W_IP, A_IP, (40001, 8080), SYN, 1, 0, b"");
         assert!(sw.send(0, &[syn]).is_empty());
@@ -296,9 +296,9 @@ fn a_syn_flood_fills_the_table_to_its_limit_and_established_traffic_goes_on() {
             .collect();
         sw.send(0, &burst);
     }
-    let ct = &sw.snap.firewall.conntrack;
+    let ct = &sw.snap.tables.firewall.conntrack;
     assert_eq!(ct.len(), 1000, "the table stops at its limit");
-    assert_eq!(sw.drops(0, DropReason::CtFull), 6400 - 999);
+    assert_eq!(sw.drops(0, FirewallDrop::CtFull), 6400 - 999);
     let data = tcp(W, W_IP, A_IP, (40000, 8080), ACK, 1004, 5007, b"still here");
     assert_eq!(sw.send(0, &[data]).len(), 1);
     let reply = tcp(A, A_IP, W_IP, (8080, 40000), ACK, 5007, 1014, b"yes");
@@ -340,7 +340,7 @@ fn pings_and_icmp_errors_of_a_connection_come_back() {
     // One about a packet of no connection is not.
     let other = udp(W, W_IP, A_IP, 5353);
     assert!(sw.send(1, &[unreachable(&other)]).is_empty());
-    assert_eq!(sw.drops(1, DropReason::PolicyDeny), 1);
+    assert_eq!(sw.drops(1, FirewallDrop::PolicyDeny), 1);
 }
 
 #[test]
@@ -377,7 +377,7 @@ fn an_isolated_network_passes_only_what_a_policy_allows_between_its_endpoints() 
         sw.send(0, std::slice::from_ref(&syn)).is_empty(),
         "no policy: dropped"
     );
-    assert_eq!(sw.drops(0, DropReason::PolicyDeny), 1);
+    assert_eq!(sw.drops(0, FirewallDrop::PolicyDeny), 1);
     sw.republish(&lab(
         r#"{"name": "lab-ssh", "from": "lab", "to": "lab", "proto": "tcp", "ports": "22", "action": "allow"}"#,
     ));
@@ -391,7 +391,7 @@ fn an_isolated_network_passes_only_what_a_policy_allows_between_its_endpoints() 
     assert!(sw
         .send(0, &[addressed(X, Y, udp(X, X_IP, Y_IP, 53))])
         .is_empty());
-    assert_eq!(sw.drops(0, DropReason::PolicyDeny), 2);
+    assert_eq!(sw.drops(0, FirewallDrop::PolicyDeny), 2);
 }
 
 #[test]
@@ -429,7 +429,7 @@ fn groups_icmp_types_and_logging_rules() {
     let syn = |dport| tcp(W, W_IP, D_IP, (40000, dport), SYN, 1, 0, b"");
     assert_eq!(sw.send(0, &[syn(5432)]).len(), 1);
     assert!(sw.send(0, &[syn(80)]).is_empty());
-    let (log, lost) = sw.snap.firewall.log.read(10);
+    let (log, lost) = sw.snap.tables.firewall.log.read(10);
     assert_eq!(lost, 0);
     let seen: Vec<(&str, &str, u16)> = log
         .iter()
@@ -443,7 +443,7 @@ fn groups_icmp_types_and_logging_rules() {
     sw.republish(&model(policies, &groups(r#""198.51.100.11/32""#)));
     let data = tcp(W, W_IP, D_IP, (40000, 5432), ACK, 2, 1, b"x");
     assert!(sw.send(0, &[data]).is_empty());
-    assert_eq!(sw.drops(0, DropReason::PolicyCut), 1);
+    assert_eq!(sw.drops(0, FirewallDrop::PolicyCut), 1);
 }
 
 /// Network lab with port px (0), whose security group takes web traffic only and lets its
@@ -480,7 +480,7 @@ fn security_groups_filter_a_port_inside_its_network_and_on_top_of_policies() {
     assert_eq!(sw.send(0, &[answer])[0].0, 1, "x's answer goes out");
     let ssh = addressed(Y, X, tcp(Y, Y_IP, X_IP, (40001, 22), SYN, 1, 0, b""));
     assert!(sw.send(1, &[ssh]).is_empty(), "y -> x:22 refused");
-    assert_eq!(sw.drops(1, DropReason::SecurityGroup), 1);
+    assert_eq!(sw.drops(1, FirewallDrop::SecurityGroup), 1);
     let out = addressed(X, Y, udp(X, X_IP, Y_IP, 5000));
     assert_eq!(sw.send(0, &[out])[0].0, 1, "x may send anything");
     let back = addressed(Y, X, udp(Y, Y_IP, X_IP, 6000));
@@ -488,7 +488,7 @@ fn security_groups_filter_a_port_inside_its_network_and_on_top_of_policies() {
         sw.send(1, &[back]).is_empty(),
         "but y may not start udp to x"
     );
-    let stats = &sw.snap.firewall.conntrack;
+    let stats = &sw.snap.tables.firewall.conntrack;
     assert_eq!(stats.len(), 2, "the web and udp connections are tracked");
 
     // On top of policies: web -> app tcp/8080 is allowed by policy, but app's port admits
@@ -504,7 +504,7 @@ fn security_groups_filter_a_port_inside_its_network_and_on_top_of_policies() {
     let mut sw = tiers(&json);
     let syn = tcp(W, W_IP, A_IP, (40000, 8080), SYN, 1000, 0, b"");
     assert!(sw.send(0, &[syn]).is_empty());
-    assert_eq!(sw.drops(0, DropReason::SecurityGroup), 1);
+    assert_eq!(sw.drops(0, FirewallDrop::SecurityGroup), 1);
     // app -> db is policy-allowed and app's egress admits it.
     let syn = tcp(A, A_IP, D_IP, (40000, 5432), SYN, 1, 0, b"");
     assert_eq!(sw.send(1, &[syn])[0].0, 2);
@@ -527,16 +527,19 @@ fn a_network_at_its_connection_limit_opens_no_more_and_others_go_on() {
         })
         .collect();
     assert_eq!(sw.send(0, &queries).len(), 5, "five connections, then none");
-    assert_eq!(sw.drops(0, DropReason::CtNetworkFull), 3);
-    let web = sw.snap.networks[0].conn_quota;
-    assert_eq!(sw.snap.firewall.conntrack.quota(web), (5, Some(5), 3));
+    assert_eq!(sw.drops(0, FirewallDrop::CtNetworkFull), 3);
+    let web = sw.snap.tables.firewall.nets[0].conn_quota;
+    assert_eq!(
+        sw.snap.tables.firewall.conntrack.quota(web),
+        (5, Some(5), 3)
+    );
     // Established ones go on, and app opens its own.
     assert_eq!(sw.send(0, &queries[..1]).len(), 1);
     let syn = tcp(A, A_IP, D_IP, (40000, 5432), SYN, 1, 0, b"");
     assert_eq!(sw.send(1, &[syn]).len(), 1);
     // Ending web's connections frees its quota.
-    sw.snap.firewall.conntrack.flush(1, None);
-    assert_eq!(sw.snap.firewall.conntrack.quota(web).0, 0);
+    sw.snap.tables.firewall.conntrack.flush(1, None);
+    assert_eq!(sw.snap.tables.firewall.conntrack.quota(web).0, 0);
     assert_eq!(sw.send(0, &queries[5..]).len(), 3);
 }
 
@@ -562,7 +565,7 @@ fn a_flood_to_an_unknown_mac_reaches_a_secured_port_only_if_its_rules_allow() {
         "web reaches px and pz"
     );
     assert_eq!(ports(sw.send(1, &[to_unknown(22)])), [2], "ssh only pz");
-    assert_eq!(sw.drops(1, DropReason::SecurityGroup), 1);
+    assert_eq!(sw.drops(1, FirewallDrop::SecurityGroup), 1);
     // x opens a connection to y (learned); y's answer, sent to a MAC the switch does not know,
     // floods and reaches x as part of the connection x opened.
     let open = addressed(X, Y, tcp(X, X_IP, Y_IP, (5000, 9999), SYN, 7, 0, b""));

@@ -2,12 +2,13 @@
 
 use etherparse::PacketBuilder;
 use proptest::prelude::*;
+use vswitch::bridge::BridgeDrop;
+use vswitch::pipeline::drop::EngineDrop;
 
 mod common;
 
 use common::Switch;
 use vswitch::packet::{eth, ethertype, vlan};
-use vswitch::pipeline::counters::DropReason;
 
 const A: [u8; 6] = [2, 0, 0, 0, 0, 0xa];
 const B: [u8; 6] = [2, 0, 0, 0, 0, 0xb];
@@ -94,8 +95,8 @@ fn vlan_violations_are_dropped_as_bad_vlan() {
     assert!(sw.send(2, &[udp_frame(A, BCAST, Some(300), 10)]).is_empty());
     assert!(sw.send(2, &[udp_frame(A, BCAST, None, 10)]).is_empty());
     assert!(sw.send(0, &[udp_frame(A, BCAST, Some(100), 10)]).is_empty());
-    assert_eq!(sw.drops(2, DropReason::BadVlan), 2);
-    assert_eq!(sw.drops(0, DropReason::BadVlan), 1);
+    assert_eq!(sw.drops(2, EngineDrop::BadVlan), 2);
+    assert_eq!(sw.drops(0, EngineDrop::BadVlan), 1);
 }
 
 #[test]
@@ -122,10 +123,10 @@ fn malformed_frames_are_counted_by_reason_and_good_ones_still_pass() {
         2,
         "only the good frame is flooded (to p2 and p3)"
     );
-    assert_eq!(sw.drops(0, DropReason::Runt), 2);
-    assert_eq!(sw.drops(0, DropReason::BadSrcMac), 2);
-    assert_eq!(sw.drops(0, DropReason::Oversize), 1);
-    assert_eq!(sw.drops(0, DropReason::BadVlan), 1);
+    assert_eq!(sw.drops(0, EngineDrop::Runt), 2);
+    assert_eq!(sw.drops(0, EngineDrop::BadSrcMac), 2);
+    assert_eq!(sw.drops(0, BridgeDrop::Oversize), 1);
+    assert_eq!(sw.drops(0, EngineDrop::BadVlan), 1);
 }
 
 #[test]
@@ -141,7 +142,7 @@ fn hairpin_and_lonely_networks_are_dropped() {
         &[udp_frame(A, BCAST, None, 10), udp_frame(B, BCAST, None, 10)],
     );
     assert!(sw.send(0, &[udp_frame(C, A, None, 10)]).is_empty());
-    assert_eq!(sw.drops(0, DropReason::Hairpin), 1);
+    assert_eq!(sw.drops(0, BridgeDrop::Hairpin), 1);
     // A network with one port: nothing to flood to; never leaks to red.
     assert!(sw
         .send(
@@ -149,7 +150,7 @@ fn hairpin_and_lonely_networks_are_dropped() {
             &[udp_frame(C, BCAST, None, 10), udp_frame(C, A, None, 10)]
         )
         .is_empty());
-    assert_eq!(sw.drops(2, DropReason::NoEgressPort), 2);
+    assert_eq!(sw.drops(2, EngineDrop::NoEgressPort), 2);
 }
 
 #[test]
@@ -161,7 +162,7 @@ fn mac_limit_drops_frames_from_new_macs_only() {
     );
     assert_eq!(sw.send(0, &[udp_frame(A, BCAST, None, 10)]).len(), 1);
     assert!(sw.send(0, &[udp_frame(B, BCAST, None, 10)]).is_empty());
-    assert_eq!(sw.drops(0, DropReason::MacLimit), 1);
+    assert_eq!(sw.drops(0, BridgeDrop::MacLimit), 1);
     assert_eq!(sw.send(0, &[udp_frame(A, BCAST, None, 10)]).len(), 1);
 }
 
@@ -181,14 +182,14 @@ fn egress_mtu_is_enforced_per_port() {
     // 300-byte L2 payload: fits p2 (1500) but not p3 (200).
     let out = sw.send(0, &[udp_frame(A, BCAST, None, 272)]);
     assert_eq!(out.iter().map(|(p, _)| *p).collect::<Vec<_>>(), vec![2]);
-    assert_eq!(sw.drops(3, DropReason::Mtu), 1);
+    assert_eq!(sw.drops(3, EngineDrop::Mtu), 1);
 }
 
 #[test]
 fn frames_from_unconfigured_ports_are_dropped() {
     let mut sw = Switch::new(MODEL);
     assert!(sw.send(9, &[udp_frame(A, BCAST, None, 10)]).is_empty());
-    assert_eq!(sw.drops(9, DropReason::UnknownNetwork), 1);
+    assert_eq!(sw.drops(9, EngineDrop::UnknownNetwork), 1);
 }
 
 proptest! {
@@ -202,8 +203,10 @@ proptest! {
         let mut sw = Switch::new(MODEL);
         let n = frames.len() as u64;
         let out = sw.send(port, &frames);
-        let dropped: u64 = DropReason::ALL.iter().map(|r| sw.drops(port, *r)).sum();
-        let mtu_drops: u64 = (0..4).map(|p| sw.drops(p, DropReason::Mtu)).sum();
+        let dropped: u64 = vswitch::datapath::drops::all()
+            .map(|(r, _, _)| sw.drops(port, r))
+            .sum();
+        let mtu_drops: u64 = (0..4).map(|p| sw.drops(p, EngineDrop::Mtu)).sum();
         prop_assert!(dropped <= n);
         // Each frame that was not dropped at ingress produced at least one output or an MTU drop.
         prop_assert!(out.len() as u64 + mtu_drops >= n - dropped);

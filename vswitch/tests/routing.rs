@@ -5,11 +5,13 @@
 mod common;
 
 use etherparse::{PacketBuilder, SlicedPacket, TransportSlice};
+use vswitch::forwarding::NeighborDrop;
+use vswitch::pipeline::drop::EngineDrop;
+use vswitch::router::RouterDrop;
 
 use common::{arp_frame, Switch};
 use vswitch::forwarding::GATEWAY_MAC;
 use vswitch::packet::{arp, eth, icmp, ipv4, MacAddr};
-use vswitch::pipeline::counters::DropReason;
 
 const A: [u8; 6] = [2, 0, 0, 0, 0, 0xa];
 const B: [u8; 6] = [2, 0, 0, 0, 0, 0xb];
@@ -172,8 +174,8 @@ fn one_burst_to_several_destinations_reaches_each_of_them() {
     ];
     expected.sort();
     assert_eq!(summary, expected);
-    assert_eq!(sw.drops(0, DropReason::TtlExceeded), 1);
-    assert_eq!(sw.drops(0, DropReason::NeighborMiss), 1);
+    assert_eq!(sw.drops(0, RouterDrop::TtlExceeded), 1);
+    assert_eq!(sw.drops(0, RouterDrop::NeighborMiss), 1);
 }
 
 #[test]
@@ -188,7 +190,7 @@ fn an_unknown_next_hop_is_asked_for_by_arp() {
     assert_eq!(p.operation(), arp::Operation::REQUEST);
     assert_eq!(p.sender_protocol_addr(), v4(GW_B));
     assert_eq!(p.target_protocol_addr(), v4(B_IP));
-    assert_eq!(sw.drops(0, DropReason::NeighborMiss), 1);
+    assert_eq!(sw.drops(0, RouterDrop::NeighborMiss), 1);
     // B's reply to the gateway is consumed and teaches it where B is.
     let reply = arp_frame(arp::Operation::REPLY, B, GW, B_IP, GW_B);
     assert!(sw.send(1, &[reply]).is_empty());
@@ -215,14 +217,14 @@ fn ttl_exceeded_and_no_route_get_icmp_errors_from_the_gateway() {
         &msg.data()[..28],
         &probe[eth::HEADER_LEN..eth::HEADER_LEN + 28]
     );
-    assert_eq!(sw.drops(0, DropReason::TtlExceeded), 1);
+    assert_eq!(sw.drops(0, RouterDrop::TtlExceeded), 1);
 
     let out = sw.send(0, &[udp(A, GW, A_IP, [192, 0, 2, 99], 64, 32)]);
     let msg_type = icmp::Packet::new_checked(ip_of(&out[0].1).payload())
         .unwrap()
         .msg_type();
     assert_eq!(msg_type, icmp::v4::DEST_UNREACHABLE);
-    assert_eq!(sw.drops(0, DropReason::NoRoute), 1);
+    assert_eq!(sw.drops(0, RouterDrop::NoRoute), 1);
 }
 
 #[test]
@@ -237,13 +239,13 @@ fn over_the_egress_mtu_with_df_gets_fragmentation_needed() {
     assert_eq!(msg.msg_type(), icmp::v4::DEST_UNREACHABLE);
     assert_eq!(msg.msg_code(), icmp::v4::CODE_FRAG_NEEDED);
     assert_eq!(msg.rest_of_header() & 0xffff, 1000);
-    assert_eq!(sw.drops(0, DropReason::FragNeeded), 1);
+    assert_eq!(sw.drops(0, RouterDrop::FragNeeded), 1);
     // Without DF it is dropped and counted (the gateway does not fragment).
     let mut ip = ipv4::Packet::new_unchecked(&mut big[eth::HEADER_LEN..]);
     ip.set_dont_frag(false);
     ip.fill_checksum();
     assert!(sw.send(0, &[big]).is_empty());
-    assert_eq!(sw.drops(0, DropReason::Mtu), 1);
+    assert_eq!(sw.drops(0, EngineDrop::Mtu), 1);
 }
 
 #[test]
@@ -259,7 +261,7 @@ fn the_gateway_answers_pings_to_any_of_its_addresses_in_the_vrf() {
         assert!(msg.verify_checksum_v4());
     }
     assert!(sw.send(0, &[udp(A, GW, A_IP, GW_A, 64, 10)]).is_empty());
-    assert_eq!(sw.drops(0, DropReason::ForGateway), 1);
+    assert_eq!(sw.drops(0, RouterDrop::ForGateway), 1);
 }
 
 #[test]
@@ -269,14 +271,14 @@ fn vrfs_are_isolated_even_with_the_same_subnet() {
     let out = sw.send(2, &[udp(C, GW, A_IP, B_IP, 64, 32)]);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].0, 2, "only an ICMP error, back where it came from");
-    assert_eq!(sw.drops(2, DropReason::NoRoute), 1);
+    assert_eq!(sw.drops(2, RouterDrop::NoRoute), 1);
     // other's gateway answers its own ARP, and learns C in t2 only.
     let out = sw.send(
         2,
         &[arp_frame(arp::Operation::REQUEST, C, [0xff; 6], A_IP, GW_A)],
     );
     assert_eq!(out[0].0, 2);
-    let t1 = &sw.snap.vrfs[0];
+    let t1 = &sw.snap.tables.router.vrfs[0];
     assert_eq!(&*t1.name, "t1");
     assert!(t1.neighbors.lookup(std::net::IpAddr::from(A_IP)).is_none());
 }
@@ -294,12 +296,12 @@ fn malformed_ip_and_arp_are_counted_and_dropped() {
     assert!(sw
         .send(0, &[bad_sum, bad_len, bad_ihl, truncated])
         .is_empty());
-    assert_eq!(sw.drops(0, DropReason::BadIp), 4);
+    assert_eq!(sw.drops(0, EngineDrop::BadIp), 4);
     let mut bad_arp = arp_frame(arp::Operation::REQUEST, A, [0xff; 6], A_IP, GW_A);
     bad_arp[eth::HEADER_LEN + 4] = 8; // hardware address length
     let short_arp = bad_arp[..30].to_vec();
     assert!(sw.send(0, &[bad_arp, short_arp]).is_empty());
-    assert_eq!(sw.drops(0, DropReason::BadArp), 2);
+    assert_eq!(sw.drops(0, NeighborDrop::BadArp), 2);
 }
 
 /// web and an uplink (203.0.113.0/25) in VRF t1, with a default route over two upstream routers.
@@ -481,12 +483,12 @@ fn ipv6_neighbor_discovery_and_routing_through_the_gateway() {
     let out = sw.send(0, &[udp6(A, GW, "2001:db8:1::10", "2001:db8:2::20", 1)]);
     assert_eq!(out[0].0, 0);
     assert_eq!(out[0].1[eth::HEADER_LEN + 40], icmp::v6::TIME_EXCEEDED);
-    assert_eq!(sw.drops(0, DropReason::TtlExceeded), 1);
+    assert_eq!(sw.drops(0, RouterDrop::TtlExceeded), 1);
     // A solicitation that was routed (hop limit not 255) is malformed ND.
     assert!(sw
         .send(0, &[ns(A, "2001:db8:1::10", "2001:db8:1::1", 64)])
         .is_empty());
-    assert_eq!(sw.drops(0, DropReason::BadNd), 1);
+    assert_eq!(sw.drops(0, RouterDrop::BadNd), 1);
 }
 
 /// web (VLAN 10) and db (VLAN 20) both on trunk port 0; db also on access port 1.

@@ -3,6 +3,9 @@
 
 use etherparse::PacketBuilder;
 use proptest::prelude::*;
+use vswitch::bridge::BridgeDrop;
+use vswitch::pipeline::drop::EngineDrop;
+use vswitch::vxlan::VxlanDrop;
 
 mod common;
 
@@ -10,7 +13,7 @@ use common::{arp_frame, Switch};
 use vswitch::forwarding::Dest;
 use vswitch::forwarding::GATEWAY_MAC;
 use vswitch::packet::{arp, eth, ethertype, icmp, ipv4, vlan, MacAddr};
-use vswitch::pipeline::counters::DropReason;
+use vswitch::pipeline::drop::DropReason;
 
 /// Port 0 is the underlay; 1 is an access port of blue (VNI 5000, VLAN 100); 2 a trunk of
 /// VLAN 100; 3 an access port of red (routed to blue).
@@ -164,7 +167,7 @@ fn broadcast_reaches_every_remote_once_after_its_next_hop_is_resolved() {
         vec![R2, UNDERLAY_GW],
         "R9 is off link: its next hop is the gateway"
     );
-    assert_eq!(sw.drops(UP, DropReason::VtepUnresolved), 2);
+    assert_eq!(sw.drops(UP, VxlanDrop::VtepUnresolved), 2);
 
     let mut sw = resolved();
     let out = sw.send(1, &[udp(A, BCAST, 10)]);
@@ -197,7 +200,7 @@ fn decapsulated_frames_are_bridged_and_their_source_learned_behind_the_remote() 
     assert_eq!(ports, vec![1, 2]);
     assert_eq!(out[0].1, inner);
     assert_eq!(
-        sw.snap.networks[0].fdb.lookup(MacAddr(X)),
+        sw.snap.tables.bridge.nets[0].fdb.lookup(MacAddr(X)),
         Some(Dest::Remote(R2.into()))
     );
     // A answers X: one encapsulated frame, to R2 only.
@@ -212,7 +215,7 @@ fn decapsulated_frames_are_bridged_and_their_source_learned_behind_the_remote() 
     // A frame from one remote to a MAC behind another never goes back into the overlay.
     let out = sw.send(UP, &[vxlan(R9, GW_MAC, 5000, &udp(A, X, 20))]);
     assert!(out.is_empty());
-    assert_eq!(sw.drops(UP, DropReason::Hairpin), 1);
+    assert_eq!(sw.drops(UP, BridgeDrop::Hairpin), 1);
 }
 
 #[test]
@@ -225,7 +228,7 @@ fn a_static_remote_mac_is_sent_to_its_vtep_without_flooding() {
     );
     sw.republish(&model);
     // The manager installs static entries; offline, the table gets it directly.
-    sw.snap.networks[0]
+    sw.snap.tables.bridge.nets[0]
         .fdb
         .add_static(MacAddr(X), Dest::Remote(R9.into()), 0)
         .unwrap();
@@ -240,7 +243,7 @@ fn a_static_remote_mac_is_sent_to_its_vtep_without_flooding() {
     // A static entry does not move when the MAC shows up behind another VTEP.
     sw.send(UP, &[vxlan(R2, R2_MAC, 5000, &udp(X, A, 20))]);
     assert_eq!(
-        sw.snap.networks[0].fdb.lookup(MacAddr(X)),
+        sw.snap.tables.bridge.nets[0].fdb.lookup(MacAddr(X)),
         Some(Dest::Remote(R9.into()))
     );
 }
@@ -309,7 +312,7 @@ fn frames_over_the_overlay_mtu_are_dropped_when_bridged_and_refused_with_icmp_wh
     let fits = udp(A, X, 1450 - 28);
     assert_eq!(sw.send(1, &[fits]).len(), 1);
     assert!(sw.send(1, &[udp(A, X, 1451 - 28)]).is_empty());
-    assert_eq!(sw.drops(UP, DropReason::TunnelMtu), 1);
+    assert_eq!(sw.drops(UP, VxlanDrop::TunnelMtu), 1);
 
     // Routed into blue towards Y, a host behind R2: ICMP fragmentation needed, MTU 1450.
     const Y: [u8; 6] = [2, 0, 0, 0, 0, 0x59];
@@ -402,37 +405,40 @@ fn bad_vxlan_is_dropped_and_counted_never_forwarded() {
     let inner = udp(X, BCAST, 20);
     let good = vxlan(R2, R2_MAC, 5000, &inner);
     let mut cases: Vec<(Vec<u8>, DropReason)> = Vec::new();
-    cases.push((vxlan(R2, R2_MAC, 7777, &inner), DropReason::VxlanUnknownVni));
+    cases.push((
+        vxlan(R2, R2_MAC, 7777, &inner),
+        VxlanDrop::VxlanUnknownVni.into(),
+    ));
     let mut flags = good.clone();
     flags[42] = 0x0c;
-    cases.push((flags, DropReason::VxlanBadHeader));
+    cases.push((flags, VxlanDrop::VxlanBadHeader.into()));
     let mut no_i = good.clone();
     no_i[42] = 0;
-    cases.push((no_i, DropReason::VxlanBadHeader));
+    cases.push((no_i, VxlanDrop::VxlanBadHeader.into()));
     let mut reserved = good.clone();
     reserved[49] = 1;
-    cases.push((reserved, DropReason::VxlanBadHeader));
+    cases.push((reserved, VxlanDrop::VxlanBadHeader.into()));
     cases.push((
         vxlan(R2, R2_MAC, 5000, &inner[..10]),
-        DropReason::VxlanTruncated,
+        VxlanDrop::VxlanTruncated.into(),
     ));
     let mut lies = good.clone();
     let len = u16::from_be_bytes([lies[38], lies[39]]);
     lies[38..40].copy_from_slice(&(len + 40).to_be_bytes());
-    cases.push((lies, DropReason::VxlanTruncated));
+    cases.push((lies, VxlanDrop::VxlanTruncated.into()));
     let mut port = good.clone();
     port[36..38].copy_from_slice(&4790u16.to_be_bytes());
-    cases.push((port, DropReason::NotForVtep));
+    cases.push((port, VxlanDrop::NotForVtep.into()));
     let mut elsewhere = Vec::new();
     PacketBuilder::ethernet2(R2_MAC, VTEP_MAC)
         .ipv4(R2, [203, 0, 113, 7], 64)
         .udp(50000, 4789)
         .write(&mut elsewhere, &good[50..])
         .unwrap();
-    cases.push((elsewhere, DropReason::NotForVtep));
+    cases.push((elsewhere, VxlanDrop::NotForVtep.into()));
     let mut bad_sum = good.clone();
     bad_sum[24] ^= 0xff;
-    cases.push((bad_sum, DropReason::BadIp));
+    cases.push((bad_sum, EngineDrop::BadIp.into()));
     for (frame, reason) in cases {
         let before = sw.drops(UP, reason);
         let out = sw.send(UP, std::slice::from_ref(&frame));
@@ -443,7 +449,7 @@ fn bad_vxlan_is_dropped_and_counted_never_forwarded() {
     sw.republish(&MODEL.replace(r#""port": "up","#, r#""port": "up", "learning": false,"#));
     let stranger = vxlan([203, 0, 113, 77], R2_MAC, 5000, &inner);
     assert!(sw.send(UP, &[stranger]).is_empty());
-    assert_eq!(sw.drops(UP, DropReason::VxlanUnknownVtep), 1);
+    assert_eq!(sw.drops(UP, VxlanDrop::VxlanUnknownVtep), 1);
     assert_eq!(sw.send(UP, &[good]).len(), 2, "a listed VTEP still is");
 }
 

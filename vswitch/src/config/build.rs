@@ -3,11 +3,17 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::snapshot::{NetIdx, NetworkEntry, PortEntry, PortMode, RxQueue, Snapshot, NO_NET};
+use crate::bridge::table::{BridgeNet, BridgeTables};
+use crate::datapath::{Snapshot, Tables};
+use crate::dhcp::server::DhcpTables;
 use crate::forwarding::fdb::{FdbTable, DEFAULT_AGING_SECS, DEFAULT_MAC_LIMIT};
 use crate::forwarding::neighbor::NeighborTables;
-use crate::model::Model;
+use crate::model::{Model, DEFAULT_MTU};
 use crate::pipeline::counters::MAX_PORTS;
+use crate::pipeline::snapshot::{
+    NetIdx, NetworkEntry, PortEntry, PortMode, RxQueue, Topology, NO_NET,
+};
+use crate::router::table::RouterTables;
 
 /// A port's device as it runs: its DPDK id and queue counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +86,7 @@ impl LearnedTables {
     pub fn sync(&mut self, model: &Model) {
         self.fdbs.sync(model);
         self.leases.sync(model);
-        self.neighbors.sync(&crate::router::build::vrf_names(model));
+        self.neighbors.sync(&crate::model::vrf_names(model));
         self.firewall.sync(model);
     }
 }
@@ -107,29 +113,9 @@ pub fn build(
             name: n.name.as_str().into(),
             vlan: n.vlan,
             ports: Vec::new(),
-            fdb: learned
-                .fdbs
-                .get(&n.name)
-                .cloned()
-                .unwrap_or_else(|| Arc::new(FdbTable::new(DEFAULT_MAC_LIMIT))),
-            aging_secs: n.fdb_aging_secs.unwrap_or(DEFAULT_AGING_SECS),
-            gateway: None,
-            dhcp: learned
-                .leases
-                .get(&n.name)
-                .and_then(|leases| crate::dhcp::server::settings(n, leases.clone()).map(Arc::new)),
-            isolated: n.isolated,
-            conn_quota: learned.firewall.quota_of(&n.name),
-            vni: n.vni,
-            remotes: Vec::new(),
+            mtu: DEFAULT_MTU,
         })
         .collect();
-    let (vrfs, gateways) = crate::router::build::build(model, &learned.neighbors, &net_index);
-    for (net, gateway) in networks.iter_mut().zip(gateways) {
-        net.gateway = gateway;
-    }
-
-    let mut security = crate::firewall::security::compile(model);
     let mut ports = vec![None; MAX_PORTS];
     let mut ordered = Vec::new();
     for p in &model.ports {
@@ -162,22 +148,93 @@ pub fn build(
                 mode,
                 mtu: p.mtu(),
                 tx_queues: dev.tx_queues.max(1),
-                security: security.remove(&p.name),
             });
         }
         ordered.push(*dev);
     }
-    let vtep = crate::vxlan::table::build(model, &ports, &mut networks, &learned.underlay);
-    let mut firewall = learned.firewall.build(model);
-    firewall.secured_ports = ports.iter().flatten().any(|p| p.security.is_some());
-    Snapshot {
-        generation,
+    let mut topology = Topology {
         ports,
         networks,
+        overlay_mtu: None,
+    };
+    let vxlan = crate::vxlan::table::build(model, &topology, &learned.underlay);
+    topology.overlay_mtu = vxlan
+        .vtep
+        .as_ref()
+        .map(|v| u16::try_from(v.overlay_mtu()).unwrap_or(u16::MAX));
+    set_network_mtus(&mut topology, |net| !vxlan.flood_list(net).is_empty());
+
+    let fdbs: Vec<Arc<FdbTable>> = model
+        .networks
+        .iter()
+        .map(|n| {
+            learned
+                .fdbs
+                .get(&n.name)
+                .cloned()
+                .unwrap_or_else(|| Arc::new(FdbTable::new(DEFAULT_MAC_LIMIT)))
+        })
+        .collect();
+    let bridge = BridgeTables {
+        nets: model
+            .networks
+            .iter()
+            .zip(&fdbs)
+            .map(|(n, fdb)| BridgeNet {
+                fdb: fdb.clone(),
+                aging_secs: n.fdb_aging_secs.unwrap_or(DEFAULT_AGING_SECS),
+            })
+            .collect(),
+    };
+    let (vrfs, gateways) = crate::router::build::build(model, &learned.neighbors, &net_index);
+    let router = RouterTables {
         vrfs,
-        firewall,
+        gateways,
+        fdbs,
+    };
+    let dhcp = DhcpTables {
+        servers: model
+            .networks
+            .iter()
+            .map(|n| {
+                let leases = learned.leases.get(&n.name)?;
+                crate::dhcp::server::settings(n, leases.clone()).map(Arc::new)
+            })
+            .collect(),
+    };
+    let firewall = learned.firewall.build(model, &topology);
+    Snapshot {
+        generation,
+        topology,
         workers: assign_queues(&ordered, workers),
-        vtep,
+        tables: Tables {
+            bridge,
+            router,
+            dhcp,
+            firewall,
+            vxlan,
+        },
+    }
+}
+
+/// Each network's MTU: the smallest of its ports' and, when it reaches remote VTEPs
+/// (`overlay(net)`), the overlay's.
+fn set_network_mtus(topo: &mut Topology, overlay: impl Fn(NetIdx) -> bool) {
+    let port_mtus: Vec<Option<u16>> = topo
+        .ports
+        .iter()
+        .map(|p| p.as_ref().map(|p| p.mtu))
+        .collect();
+    let overlay_mtu = topo.overlay_mtu;
+    for (i, n) in topo.networks.iter_mut().enumerate() {
+        let over = overlay_mtu.filter(|_| overlay(i as NetIdx));
+        n.mtu = n
+            .ports
+            .iter()
+            .filter_map(|p| port_mtus.get(usize::from(*p)).copied().flatten())
+            .chain(over)
+            .min()
+            .unwrap_or(DEFAULT_MTU);
     }
 }
 

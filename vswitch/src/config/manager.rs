@@ -10,8 +10,8 @@ use parking_lot::Mutex;
 
 use super::build::{self, LearnedTables, PortDevice};
 use super::persist::StateDir;
-use super::snapshot::SnapshotCell;
 use super::validate::validate;
+use crate::datapath::SnapshotCell;
 use crate::forwarding::fdb::FdbTable;
 use crate::forwarding::Dest;
 use crate::model::error::{ConfigError, Result};
@@ -415,19 +415,20 @@ impl ConfigManager {
     /// (housekeeping).
     pub fn age_learned(&self, now: u32) {
         let snap = self.cell.load();
-        for net in &snap.networks {
+        let t = &snap.tables;
+        for net in &t.bridge.nets {
             net.fdb.age(now, net.aging_secs);
         }
-        for vrf in &snap.vrfs {
+        for vrf in &t.router.vrfs {
             vrf.neighbors
                 .age(now, crate::forwarding::neighbor::NEIGHBOR_AGING_SECS);
         }
-        if let Some(vtep) = &snap.vtep {
+        if let Some(vtep) = &t.vxlan.vtep {
             vtep.neighbors
                 .age(now, crate::forwarding::neighbor::NEIGHBOR_AGING_SECS);
         }
-        snap.firewall.conntrack.expire(now);
-        snap.firewall.conntrack.grow_ahead();
+        t.firewall.conntrack.expire(now);
+        t.firewall.conntrack.grow_ahead();
     }
 }
 

@@ -4,5 +4,4 @@
 pub mod build;
 pub mod manager;
 pub mod persist;
-pub mod snapshot;
 pub mod validate;

@@ -4,10 +4,10 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 
 use crate::model::error::{invalid, ConfigError, Result};
+use crate::model::{vrf_names, vrf_of};
 use crate::model::{Model, Network, Port, PortType};
 use crate::packet::prefix::Prefix;
 use crate::packet::MacAddr;
-use crate::router::build::{vrf_names, vrf_of};
 
 const MAX_NAME: usize = 64;
 const MAX_QUEUES: u16 = 16;

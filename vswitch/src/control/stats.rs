@@ -8,7 +8,6 @@ use super::pb::stats_service_server::StatsService;
 use super::pb::{GetStatsRequest, HardwareStats, PortStats, Stats};
 use super::Shared;
 use crate::dpdk;
-use crate::pipeline::counters::DropReason;
 
 pub struct StatsApi(pub Shared);
 
@@ -29,11 +28,11 @@ impl StatsService for StatsApi {
             };
             let t = self.0.manager.port_totals(dev.id);
             let mut drops = HashMap::new();
-            for r in DropReason::ALL {
-                let n = t.drops[r as usize];
+            for (r, name, _) in crate::datapath::drops::all() {
+                let n = t.drops[r.index()];
                 if n > 0 {
-                    drops.insert(r.name().to_string(), n);
-                    *total.entry(r.name().to_string()).or_default() += n;
+                    drops.insert(name.to_string(), n);
+                    *total.entry(name.to_string()).or_default() += n;
                 }
             }
             if !want.is_empty() && want != p.name {

@@ -8,14 +8,16 @@ use super::server::{unix_now, Lease};
 /// The leases of one network (or all), sorted by network then address.
 pub fn leases(mgr: &ConfigManager, network: Option<&str>) -> Result<Vec<(String, Lease)>> {
     let snap = mgr.snapshot_cell().load();
+    let servers = &snap.tables.dhcp.servers;
+    let networks = || snap.topology.networks.iter().zip(servers);
     if let Some(name) = network {
-        match snap.networks.iter().find(|n| *n.name == *name) {
+        match networks().find(|(n, _)| *n.name == *name) {
             None => {
                 return Err(ConfigError::NotFound(format!(
                     "network {name}: does not exist"
                 )))
             }
-            Some(n) if n.dhcp.is_none() => {
+            Some((_, None)) => {
                 return Err(ConfigError::Precondition(format!(
                     "network {name}: has no DHCP server; add it with --dhcp"
                 )))
@@ -25,12 +27,8 @@ pub fn leases(mgr: &ConfigManager, network: Option<&str>) -> Result<Vec<(String,
     }
     let now = unix_now();
     let mut rows = Vec::new();
-    for n in snap
-        .networks
-        .iter()
-        .filter(|n| network.is_none_or(|x| *n.name == *x))
-    {
-        let Some(srv) = &n.dhcp else { continue };
+    for (n, srv) in networks().filter(|(n, _)| network.is_none_or(|x| *n.name == *x)) {
+        let Some(srv) = srv else { continue };
         rows.extend(
             srv.leases
                 .leases()

@@ -10,3 +10,15 @@ pub mod api;
 pub mod server;
 pub mod stage;
 pub mod wire;
+
+crate::drop_reasons! {
+    /// Why the DHCP server drops a request.
+    pub enum DhcpDrop {
+        /// Malformed DHCP to the network's server.
+        BadDhcp => "bad_dhcp",
+        /// The DHCP lease table was busy (the client retries).
+        DhcpBusy => "dhcp_busy",
+        /// No free address left in the DHCP range.
+        DhcpPoolFull => "dhcp_pool_full",
+    }
+}

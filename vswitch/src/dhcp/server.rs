@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Model, Network};
 use crate::packet::prefix::Prefix;
 use crate::packet::MacAddr;
+use crate::pipeline::snapshot::NetIdx;
 
 /// Seconds a lease lasts.
 pub const LEASE_SECS: u32 = 3600;
@@ -206,6 +207,20 @@ impl LeaseTable {
 
     pub fn leases(&self) -> Vec<Lease> {
         self.state.lock().by_mac.values().copied().collect()
+    }
+}
+
+/// The DHCP part of a snapshot: each network's server (`--dhcp`), indexed like the topology's
+/// networks.
+#[derive(Debug, Default)]
+pub struct DhcpTables {
+    pub servers: Vec<Option<Arc<DhcpServer>>>,
+}
+
+impl DhcpTables {
+    #[inline]
+    pub fn server(&self, net: NetIdx) -> Option<&DhcpServer> {
+        self.servers.get(usize::from(net))?.as_deref()
     }
 }
 

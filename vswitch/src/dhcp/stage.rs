@@ -3,14 +3,15 @@
 
 use std::net::Ipv4Addr;
 
-use super::server::{unix_now, DhcpServer, LEASE_SECS};
+use super::server::{unix_now, DhcpServer, DhcpTables, LEASE_SECS};
 use super::wire::{self, Kind, Reply};
+use super::DhcpDrop;
 use crate::forwarding::GATEWAY_MAC;
 use crate::packet::eth::set_macs;
 use crate::packet::{eth, ethertype, ipproto, ipv4, udp, MacAddr};
 use crate::pipeline::buf::reshape;
 use crate::pipeline::buf::PacketBuf;
-use crate::pipeline::counters::DropReason;
+use crate::pipeline::drop::DropReason;
 use crate::pipeline::meta::{Meta, Verdict};
 use crate::pipeline::Context;
 
@@ -33,37 +34,39 @@ fn message(frame: &[u8]) -> Option<&[u8]> {
     payload.get(udp::HEADER_LEN..usize::from(udp.len()))
 }
 
+/// Whether a frame the gateway takes is the DHCP server's to look at first: IPv4 broadcast (a
+/// client without an address). What it leaves goes on to the bridge.
+#[inline]
+pub fn wants(meta: &Meta) -> bool {
+    meta.ethertype == ethertype::IPV4 && meta.dst != GATEWAY_MAC
+}
+
 /// Answers a DHCP message to network `meta.net`'s server; `None` when the frame is not one
 /// (it goes on as before).
 pub fn handle<B: PacketBuf>(
-    ctx: &Context<'_>,
+    ctx: &Context<'_, DhcpTables>,
     in_port: u16,
     buf: &mut B,
     meta: &Meta,
 ) -> Option<Verdict> {
-    let srv = ctx
-        .snap
-        .networks
-        .get(usize::from(meta.net))?
-        .dhcp
-        .as_deref()?;
+    let srv = ctx.tables.server(meta.net)?;
     let msg = message(buf.data())?;
     let req = match wire::parse(msg) {
         Ok(r) => r,
-        Err(wire::Malformed) => return Some(Verdict::Drop(DropReason::BadDhcp)),
+        Err(wire::Malformed) => return Some(Verdict::Drop(DhcpDrop::BadDhcp.into())),
     };
     if req.server_id.is_some_and(|s| s != srv.server) {
         // For another server on the segment: the bridge carries it there.
         return Some(meta.verdict);
     }
     let Some(mut leases) = srv.leases.try_lock() else {
-        return Some(Verdict::Drop(DropReason::DhcpBusy));
+        return Some(Verdict::Drop(DhcpDrop::DhcpBusy.into()));
     };
     let now = unix_now();
     let (kind, ip) = match req.kind {
         Kind::Discover => match leases.pick(srv, req.chaddr, req.requested, now) {
             Some(ip) => (Kind::Offer, ip),
-            None => return Some(Verdict::Drop(DropReason::DhcpPoolFull)),
+            None => return Some(Verdict::Drop(DhcpDrop::DhcpPoolFull.into())),
         },
         Kind::Request => {
             let asked = req.requested.unwrap_or(req.ciaddr);

@@ -23,7 +23,7 @@ pub struct PolicyRow {
 pub fn policies(mgr: &ConfigManager) -> Vec<PolicyRow> {
     let (model, _) = mgr.model();
     let snap = mgr.snapshot_cell().load();
-    let classifier = &snap.firewall.classifier;
+    let classifier = &snap.tables.firewall.classifier;
     let index: std::collections::HashMap<&str, usize> = classifier
         .rules()
         .iter()
@@ -245,7 +245,7 @@ pub struct LogRow {
 pub fn read_log(mgr: &ConfigManager, max: usize) -> (Vec<LogRow>, u64) {
     let snap = mgr.snapshot_cell().load();
     let now = clock::now_secs();
-    let (entries, lost) = snap.firewall.log.read(max);
+    let (entries, lost) = snap.tables.firewall.log.read(max);
     let rows = entries
         .into_iter()
         .map(|e| LogRow {
@@ -258,8 +258,9 @@ pub fn read_log(mgr: &ConfigManager, max: usize) -> (Vec<LogRow>, u64) {
     (rows, lost)
 }
 
-fn network_name(snap: &crate::config::snapshot::Snapshot, net: u16) -> String {
-    snap.networks
+fn network_name(snap: &crate::datapath::Snapshot, net: u16) -> String {
+    snap.topology
+        .networks
         .get(usize::from(net))
         .map_or_else(|| format!("#{net}"), |n| n.name.to_string())
 }
@@ -304,11 +305,13 @@ pub fn connections(mgr: &ConfigManager, max: usize, which: Which) -> Vec<ConnRow
     let now = clock::now_secs();
     let name = |net: u16| network_name(&snap, net);
     let vrf = |zone: u16| {
-        snap.vrfs
+        snap.tables
+            .router
+            .vrfs
             .get(usize::from(zone))
             .map_or_else(|| format!("#{zone}"), |v| v.name.to_string())
     };
-    let ct = &snap.firewall.conntrack;
+    let ct = &snap.tables.firewall.conntrack;
     let picked: Vec<(ConnKey, Conn, Option<Ended>)> = match which {
         Which::Live => ct
             .list(max)
@@ -358,14 +361,20 @@ pub fn flush(mgr: &ConfigManager, vrf: Option<&str>) -> Result<usize> {
     let zone = match vrf {
         None => None,
         Some(name) => Some(
-            snap.vrfs
+            snap.tables
+                .router
+                .vrfs
                 .iter()
                 .position(|v| *v.name == *name)
                 .ok_or_else(|| ConfigError::NotFound(format!("vrf {name}: does not exist")))?
                 as u16,
         ),
     };
-    Ok(snap.firewall.conntrack.flush(clock::now_secs(), zone))
+    Ok(snap
+        .tables
+        .firewall
+        .conntrack
+        .flush(clock::now_secs(), zone))
 }
 
 /// The table's size, limit and lifetime counters, and each network's share.
@@ -389,7 +398,7 @@ pub struct NetworkConnections {
 
 pub fn stats(mgr: &ConfigManager) -> ConntrackStats {
     let snap = mgr.snapshot_cell().load();
-    let ct = &snap.firewall.conntrack;
+    let ct = &snap.tables.firewall.conntrack;
     ConntrackStats {
         connections: ct.len(),
         limit: ct.limit(),
@@ -397,10 +406,12 @@ pub fn stats(mgr: &ConfigManager) -> ConntrackStats {
         ended: ct.stats.ended.load(Ordering::Relaxed),
         refused_full: ct.stats.full.load(Ordering::Relaxed),
         networks: snap
+            .topology
             .networks
             .iter()
-            .map(|n| {
-                let (connections, limit, refused_full) = ct.quota(n.conn_quota);
+            .zip(&snap.tables.firewall.nets)
+            .map(|(n, f)| {
+                let (connections, limit, refused_full) = ct.quota(f.conn_quota);
                 NetworkConnections {
                     network: n.name.to_string(),
                     connections,

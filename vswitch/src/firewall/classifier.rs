@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::rule::{Action, Rule};
 use super::tuple_space::TupleSpace;
-use crate::config::snapshot::NetIdx;
+use crate::pipeline::snapshot::NetIdx;
 
 /// What the classifier looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

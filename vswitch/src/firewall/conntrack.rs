@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 
 use super::flow_table::{FlowTable, HOT_LINES, PROBED_SLOTS, SLOT_BYTES};
 use super::tcp::Tcp;
-use crate::config::snapshot::NetIdx;
+use crate::pipeline::snapshot::NetIdx;
 
 /// Shards: enough that workers seldom meet on one lock, few enough that a large table's shards
 /// are each big enough for huge pages.

@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 
 use super::flow::FiveTuple;
 use super::rule::Action;
-use crate::config::snapshot::NetIdx;
+use crate::pipeline::snapshot::NetIdx;
 
 /// Entries kept; older ones make room.
 pub const CAPACITY: usize = 4096;

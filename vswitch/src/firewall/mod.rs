@@ -11,10 +11,12 @@
 //! - `hash`: the hash of both tables;
 //! - `log`: the latest decisions of the rules that log;
 //! - `security`: per-port security groups (allow lists on top of the policies);
-//! - `stage`: the datapath decision; `reject`: the TCP reset of a `reject` rule;
+//! - `stage`: the datapath decision; `reject`: the TCP reset of a `reject` rule; `burst`:
+//!   what of a burst the firewall reads and decides, as the graph calls it;
 //! - `api`: the control handlers (policies, connections).
 
 pub mod api;
+pub mod burst;
 pub mod classifier;
 pub mod conntrack;
 pub mod flow;
@@ -29,3 +31,28 @@ pub mod stage;
 pub mod state;
 pub mod tcp;
 pub mod tuple_space;
+
+crate::drop_reasons! {
+    /// Why the firewall drops a packet.
+    pub enum FirewallDrop {
+        /// Between networks, and no policy allows it (or a deny rule matched).
+        PolicyDeny => "policy_deny",
+        /// A reject rule matched (a TCP reset or ICMP prohibited went back).
+        PolicyReject => "policy_reject",
+        /// Its connection was cut by a policy change that no longer allows it.
+        PolicyCut => "policy_cut",
+        /// Not part of a tracked connection where one is needed (TCP that does not open with a
+        /// SYN, a SYN inside a connection).
+        CtInvalid => "ct_invalid",
+        /// TCP flags no stack sends together (SYN+FIN, null, FIN without ACK, ...).
+        TcpFlags => "tcp_flags",
+        /// TCP sequence or acknowledgement outside the connection's window.
+        TcpWindow => "tcp_window",
+        /// The connection table is at its limit; the new connection was refused.
+        CtFull => "ct_full",
+        /// A port's security groups have no rule that allows it.
+        SecurityGroup => "security_group",
+        /// The network that opens the connection is at its connection limit.
+        CtNetworkFull => "ct_network_full",
+    }
+}

@@ -7,7 +7,8 @@ use std::net::IpAddr;
 use super::flow::Flow;
 use crate::packet::{eth, ethertype, ipproto, ipv4, ipv6, tcp, MacAddr};
 use crate::pipeline::buf::{reshape, PacketBuf};
-use crate::pipeline::counters::DropReason;
+use crate::pipeline::drop::DropReason;
+use crate::pipeline::drop::EngineDrop;
 
 /// Hop limit of the resets the switch originates.
 const TTL: u8 = 64;
@@ -21,7 +22,7 @@ pub fn tcp_reset<B: PacketBuf>(
     src_mac: MacAddr,
 ) -> Result<(), DropReason> {
     let (Some(seg), ipproto::TCP) = (flow.tcp, flow.tuple.proto) else {
-        return Err(DropReason::BadIp);
+        return Err(EngineDrop::BadIp.into());
     };
     let t = flow.tuple;
     let (seq, ack, flags) = if seg.flags & super::tcp::flags::ACK != 0 {
@@ -85,7 +86,7 @@ pub fn tcp_reset<B: PacketBuf>(
             .emit(&mut ipv6::Packet::new_unchecked(&mut l3[..]));
             seg_out.fill_checksum_v6(from, to);
         }
-        _ => return Err(DropReason::BadIp),
+        _ => return Err(EngineDrop::BadIp.into()),
     }
     Ok(())
 }

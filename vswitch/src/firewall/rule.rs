@@ -8,10 +8,10 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use super::classifier::Query;
-use crate::config::snapshot::NetIdx;
 use crate::model::{AddressGroup, Model, Policy};
 use crate::packet::ipproto;
 use crate::packet::prefix::Prefix;
+use crate::pipeline::snapshot::NetIdx;
 
 /// An address group as rules share it.
 #[derive(Debug, PartialEq, Eq)]

@@ -10,11 +10,12 @@ use super::conntrack::{Conn, ConnKey, ConnState, Conntrack, Endpoint, Full, Hash
 use super::flow::{FiveTuple, Flow};
 use super::log::{FirewallLog, LogEntry};
 use super::rule::Action;
-use super::security::{self, Direction};
+use super::security::{self, Direction, PortSecurity};
 use super::tcp::{Invalid, Tcp};
-use crate::config::snapshot::{NetIdx, Snapshot};
+use crate::firewall::FirewallDrop;
 use crate::packet::{icmp, ipproto};
-use crate::pipeline::counters::DropReason;
+use crate::pipeline::drop::DropReason;
+use crate::pipeline::snapshot::NetIdx;
 use crate::pipeline::Context;
 
 /// What a snapshot holds of the firewall.
@@ -27,6 +28,51 @@ pub struct Firewall {
     pub log: Arc<FirewallLog>,
     /// Some port has security groups.
     pub secured_ports: bool,
+    /// Indexed like the topology's networks.
+    pub nets: Vec<FirewallNet>,
+    /// Indexed by port id: the rules of the port's security groups, if it has any.
+    pub security: Vec<Option<Arc<PortSecurity>>>,
+}
+
+/// What the firewall knows of one network.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FirewallNet {
+    /// `--isolated`: IP between its endpoints passes only where a policy allows it.
+    pub isolated: bool,
+    /// The connection-table quota of the connections its endpoints open.
+    pub conn_quota: u16,
+    /// The connection-table zone of the connections opened from it: its VRF, or one of its
+    /// own for a network without a gateway (isolated, not routed).
+    pub zone: u16,
+}
+
+impl Firewall {
+    #[inline]
+    pub fn net(&self, net: NetIdx) -> Option<&FirewallNet> {
+        self.nets.get(usize::from(net))
+    }
+
+    /// The connection-table zone of connections opened from network `net`.
+    #[inline]
+    pub fn zone(&self, net: NetIdx) -> u16 {
+        self.net(net).map_or(0x8000 | net, |n| n.zone)
+    }
+
+    #[inline]
+    pub fn isolated(&self, net: NetIdx) -> bool {
+        self.net(net).is_some_and(|n| n.isolated)
+    }
+
+    /// The security groups of port `port`, if it has any.
+    #[inline]
+    pub fn security(&self, port: u16) -> Option<&PortSecurity> {
+        self.security.get(usize::from(port))?.as_deref()
+    }
+
+    #[inline]
+    pub fn has_security(&self, port: u16) -> bool {
+        self.security(port).is_some()
+    }
 }
 
 /// The firewall's word on one packet.
@@ -52,9 +98,9 @@ fn key(zone: u16, t: &FiveTuple) -> Hashed {
 
 fn invalid(e: Invalid) -> DropReason {
     match e {
-        Invalid::Flags => DropReason::TcpFlags,
-        Invalid::Window => DropReason::TcpWindow,
-        Invalid::State => DropReason::CtInvalid,
+        Invalid::Flags => FirewallDrop::TcpFlags.into(),
+        Invalid::Window => FirewallDrop::TcpWindow.into(),
+        Invalid::State => FirewallDrop::CtInvalid.into(),
     }
 }
 
@@ -84,9 +130,9 @@ fn opening_query(key: &ConnKey, conn: &Conn, proto: u8) -> Query {
     }
 }
 
-fn track(ctx: &Context<'_>, packet: &Hashed, conn: &mut Conn, f: &Flow) -> (Known, bool) {
+fn track(ctx: &Context<'_, Firewall>, packet: &Hashed, conn: &mut Conn, f: &Flow) -> (Known, bool) {
     let key = &packet.key;
-    let fw = &ctx.snap.firewall;
+    let fw = ctx.tables;
     let classifier = &fw.classifier;
     if conn.generation != classifier.generation {
         let q = opening_query(key, conn, f.tuple.proto);
@@ -96,7 +142,12 @@ fn track(ctx: &Context<'_>, packet: &Hashed, conn: &mut Conn, f: &Flow) -> (Know
                 conn.generation = classifier.generation;
             }
             _ if fw.keep_on_policy_change => conn.generation = classifier.generation,
-            _ => return (Known::Decided(Decision::Drop(DropReason::PolicyCut)), true),
+            _ => {
+                return (
+                    Known::Decided(Decision::Drop(FirewallDrop::PolicyCut.into())),
+                    true,
+                )
+            }
         }
     }
     let dir = conn.direction(packet.src_side);
@@ -114,7 +165,10 @@ fn track(ctx: &Context<'_>, packet: &Hashed, conn: &mut Conn, f: &Flow) -> (Know
             }
         }
         (ConnState::Tcp(_), None) => {
-            return (Known::Decided(Decision::Drop(DropReason::CtInvalid)), false)
+            return (
+                Known::Decided(Decision::Drop(FirewallDrop::CtInvalid.into())),
+                false,
+            )
         }
         (state @ ConnState::Unreplied, _) if dir == 1 => *state = ConnState::Replied,
         _ => {}
@@ -142,13 +196,6 @@ fn hashed<'a>(f: &'a Flow, zone: u16, fresh: &'a mut Option<Hashed>) -> &'a Hash
     }
 }
 
-/// The connection-table zone of connections opened from network `net`: its VRF, or one of its
-/// own for a network without a gateway (isolated, not routed).
-#[inline]
-pub fn zone(snap: &Snapshot, net: NetIdx) -> u16 {
-    snap.gateway(net).map_or(0x8000 | net, |g| g.vrf)
-}
-
 /// Where a packet goes, as the firewall sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct Route {
@@ -160,8 +207,8 @@ pub struct Route {
 }
 
 /// The firewall's decision for the IP packet read as `f` on its way `route`.
-pub fn check(ctx: &Context<'_>, f: &Flow, route: &Route) -> Decision {
-    let fw = &ctx.snap.firewall;
+pub fn check(ctx: &Context<'_, Firewall>, f: &Flow, route: &Route) -> Decision {
+    let fw = ctx.tables;
     let ct = &fw.conntrack;
     let zone = route.zone;
     let mut fresh = None;
@@ -182,14 +229,14 @@ pub fn check(ctx: &Context<'_>, f: &Flow, route: &Route) -> Decision {
     }
     if let Some(seg) = &f.tcp {
         if !seg.flags_valid() {
-            return Decision::Drop(DropReason::TcpFlags);
+            return Decision::Drop(FirewallDrop::TcpFlags.into());
         }
         if !seg.is_open() {
             // Mid-connection TCP with no connection: never admitted by a rule.
-            return Decision::Drop(DropReason::CtInvalid);
+            return Decision::Drop(FirewallDrop::CtInvalid.into());
         }
     } else if f.tuple.proto == ipproto::TCP {
-        return Decision::Drop(DropReason::CtInvalid);
+        return Decision::Drop(FirewallDrop::CtInvalid.into());
     }
     open(ctx, fw, packet, f, route)
 }
@@ -205,12 +252,12 @@ enum Admitted {
 
 /// The security groups of `port` on the `dir` side of `q`: `None` when the port has none.
 fn port_admits(
-    ctx: &Context<'_>,
+    ctx: &Context<'_, Firewall>,
     port: Option<u16>,
     dir: Direction,
     q: &Query,
 ) -> Option<Option<Arc<str>>> {
-    let sec = ctx.snap.port(port?)?.security.as_ref()?;
+    let sec = ctx.tables.security(port?)?;
     Some(sec.admits(dir, q).cloned())
 }
 
@@ -219,24 +266,28 @@ fn port_admits(
 /// connection.
 /// `decided` is told which rule decided, if one did.
 fn admit(
-    ctx: &Context<'_>,
+    ctx: &Context<'_, Firewall>,
     q: &Query,
     path: &Path,
     decided: impl FnOnce(usize, Action),
 ) -> Admitted {
-    let fw = &ctx.snap.firewall;
+    let fw = ctx.tables;
     let mut admitted = None;
     let mut stateful = false;
     if path.policed {
         let classifier = &fw.classifier;
         let Some((i, action)) = classifier.decide(q) else {
-            return Admitted::Refused(Decision::Drop(DropReason::PolicyDeny));
+            return Admitted::Refused(Decision::Drop(FirewallDrop::PolicyDeny.into()));
         };
         decided(i, action);
         let rule = classifier.rule(i);
         match action {
-            Action::Deny => return Admitted::Refused(Decision::Drop(DropReason::PolicyDeny)),
-            Action::Reject => return Admitted::Refused(Decision::Reject(DropReason::PolicyReject)),
+            Action::Deny => {
+                return Admitted::Refused(Decision::Drop(FirewallDrop::PolicyDeny.into()))
+            }
+            Action::Reject => {
+                return Admitted::Refused(Decision::Reject(FirewallDrop::PolicyReject.into()))
+            }
             Action::Allow => {}
         }
         admitted = Some(rule.name.clone());
@@ -249,7 +300,9 @@ fn admit(
         ] {
             match port_admits(ctx, port, dir, q) {
                 None => {}
-                Some(None) => return Admitted::Refused(Decision::Drop(DropReason::SecurityGroup)),
+                Some(None) => {
+                    return Admitted::Refused(Decision::Drop(FirewallDrop::SecurityGroup.into()))
+                }
                 Some(Some(group)) => {
                     stateful = true;
                     admitted.get_or_insert(group);
@@ -280,15 +333,21 @@ fn query(f: &Flow, from_net: NetIdx, to_net: NetIdx) -> Query {
 /// `zone`) to an unknown destination MAC, may leave by `port`: a port with security groups
 /// takes it only when their ingress rules allow it, or it belongs to a tracked connection
 /// that port took part in (a reply to what its endpoint opened, say).
-pub fn flood_admits(ctx: &Context<'_>, f: &Flow, zone: u16, net: NetIdx, port: u16) -> bool {
-    let Some(sec) = ctx.snap.port(port).and_then(|p| p.security.as_ref()) else {
+pub fn flood_admits(
+    ctx: &Context<'_, Firewall>,
+    f: &Flow,
+    zone: u16,
+    net: NetIdx,
+    port: u16,
+) -> bool {
+    let Some(sec) = ctx.tables.security(port) else {
         return true;
     };
     let q = query(f, net, net);
     if security::exempt(&q) || sec.admits(Direction::Ingress, &q).is_some() {
         return true;
     }
-    let conntrack = &ctx.snap.firewall.conntrack;
+    let conntrack = &ctx.tables.conntrack;
     let took_part = |c: &mut Conn| {
         let p = c.path;
         (p.in_port == port || p.out_port == Some(port), false)
@@ -298,7 +357,13 @@ pub fn flood_admits(ctx: &Context<'_>, f: &Flow, zone: u16, net: NetIdx, port: u
 
 /// A packet no connection admits: the policies and security groups decide; what they allow
 /// opens a connection (unless only a stateless rule allowed it).
-fn open(ctx: &Context<'_>, fw: &Firewall, packet: &Hashed, f: &Flow, route: &Route) -> Decision {
+fn open(
+    ctx: &Context<'_, Firewall>,
+    fw: &Firewall,
+    packet: &Hashed,
+    f: &Flow,
+    route: &Route,
+) -> Decision {
     let q = query(f, route.from_net, route.to_net);
     let decided = |i, action| count(ctx, fw, i, action, f, route);
     let rule = match admit(ctx, &q, &route.path, decided) {
@@ -315,11 +380,7 @@ fn open(ctx: &Context<'_>, fw: &Firewall, packet: &Hashed, f: &Flow, route: &Rou
         from_net: route.from_net,
         to_net: route.to_net,
         path: route.path,
-        quota: ctx
-            .snap
-            .networks
-            .get(usize::from(route.from_net))
-            .map_or(0, |n| n.conn_quota),
+        quota: fw.net(route.from_net).map_or(0, |n| n.conn_quota),
         state,
         rule,
         generation: fw.classifier.generation,
@@ -330,13 +391,20 @@ fn open(ctx: &Context<'_>, fw: &Firewall, packet: &Hashed, f: &Flow, route: &Rou
     };
     match fw.conntrack.insert(packet.key, conn) {
         Ok(()) => Decision::Pass,
-        Err(Full::Table) => Decision::Drop(DropReason::CtFull),
-        Err(Full::Network) => Decision::Drop(DropReason::CtNetworkFull),
+        Err(Full::Table) => Decision::Drop(FirewallDrop::CtFull.into()),
+        Err(Full::Network) => Decision::Drop(FirewallDrop::CtNetworkFull.into()),
     }
 }
 
 /// Counts (and logs, when it asks) the decision of rule `i`.
-fn count(ctx: &Context<'_>, fw: &Firewall, i: usize, action: Action, f: &Flow, route: &Route) {
+fn count(
+    ctx: &Context<'_, Firewall>,
+    fw: &Firewall,
+    i: usize,
+    action: Action,
+    f: &Flow,
+    route: &Route,
+) {
     fw.classifier.hit(i);
     let rule = fw.classifier.rule(i);
     if rule.log {

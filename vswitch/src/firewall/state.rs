@@ -9,8 +9,10 @@ use super::classifier::{Classifier, RuleHits};
 use super::conntrack::{Conntrack, DEFAULT_LIMIT, QUOTAS};
 use super::log::FirewallLog;
 use super::rule;
-use super::stage::Firewall;
-use crate::model::{AddressGroup, Model, Policy, SecurityGroup};
+use super::security;
+use super::stage::{Firewall, FirewallNet};
+use crate::model::{vrf_names, vrf_of, AddressGroup, Model, Policy, SecurityGroup};
+use crate::pipeline::snapshot::Topology;
 
 #[derive(Debug, Default)]
 pub struct FirewallState {
@@ -75,18 +77,40 @@ impl FirewallState {
         }
     }
 
-    /// The firewall of a snapshot of `model` (after `sync`).
-    pub fn build(&self, model: &Model) -> Firewall {
+    /// The firewall of a snapshot of `model` (after `sync`) over `topo`, its running ports and
+    /// networks (in model order).
+    pub fn build(&self, model: &Model, topo: &Topology) -> Firewall {
         let rules = rule::compile(model);
         let classifier = Classifier::new(rules, self.generation, |name| {
             self.hits.get(name).cloned().unwrap_or_default()
         });
+        let vrfs = vrf_names(model);
+        let nets = model
+            .networks
+            .iter()
+            .enumerate()
+            .map(|(i, n)| FirewallNet {
+                isolated: n.isolated,
+                conn_quota: self.quota_of(&n.name),
+                zone: vrf_of(n)
+                    .and_then(|v| vrfs.iter().position(|x| x == v))
+                    .map_or(0x8000 | i as u16, |v| v as u16),
+            })
+            .collect();
+        let mut groups = security::compile(model);
+        let security: Vec<_> = topo
+            .ports
+            .iter()
+            .map(|p| p.as_ref().and_then(|p| groups.remove(&*p.name)))
+            .collect();
         Firewall {
             classifier,
             conntrack: self.conntrack.clone(),
             keep_on_policy_change: model.conntrack.keep_on_policy_change,
             log: self.log.clone(),
-            secured_ports: false,
+            secured_ports: security.iter().any(Option::is_some),
+            nets,
+            security,
         }
     }
 

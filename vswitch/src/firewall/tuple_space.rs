@@ -15,9 +15,9 @@
 use super::classifier::Query;
 use super::rule::{Proto, Rule, Side};
 use super::shape_table::{Key, ShapeTable};
-use crate::config::snapshot::NetIdx;
 use crate::packet::ipproto;
 use crate::packet::prefix::{bits, mask, Prefix};
+use crate::pipeline::snapshot::NetIdx;
 
 /// How one side of a rule is matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

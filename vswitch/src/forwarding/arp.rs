@@ -7,7 +7,7 @@ use super::GATEWAY_MAC;
 use crate::packet::eth::set_macs;
 use crate::packet::{arp, eth, ethertype, MacAddr};
 use crate::pipeline::buf::{reshape, PacketBuf};
-use crate::pipeline::counters::DropReason;
+use crate::pipeline::drop::DropReason;
 
 /// Length of an ARP frame without padding.
 pub const FRAME_LEN: usize = eth::HEADER_LEN + arp::HEADER_LEN;

@@ -21,3 +21,11 @@ pub const GATEWAY_MAC: MacAddr = MacAddr([0x02, 0x76, 0x73, 0x00, 0x00, 0x01]);
 /// advertisements and the default router of hosts configured by SLAAC.
 pub const GATEWAY_LINK_LOCAL: Ipv6Addr =
     Ipv6Addr::new(0xfe80, 0, 0, 0, 0x0076, 0x73ff, 0xfe00, 0x0001);
+
+crate::drop_reasons! {
+    /// Why ARP handling (the gateway's and the VTEP's) drops a frame.
+    pub enum NeighborDrop {
+        /// Malformed ARP in a routed network.
+        BadArp => "bad_arp",
+    }
+}

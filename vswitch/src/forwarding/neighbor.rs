@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::config::snapshot::NetIdx;
 use crate::packet::MacAddr;
+use crate::pipeline::snapshot::NetIdx;
 
 /// Neighbors one VRF holds at most.
 pub const DEFAULT_NEIGHBOR_LIMIT: u32 = 16_384;

@@ -414,6 +414,24 @@ impl Model {
     }
 }
 
+/// The VRF `n` routes in, when it has a subnet.
+pub fn vrf_of(n: &Network) -> Option<&str> {
+    (!n.subnets.is_empty()).then(|| n.vrf.as_deref().unwrap_or(DEFAULT_VRF))
+}
+
+/// The VRFs of the model, in order of first use.
+pub fn vrf_names(model: &Model) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for n in &model.networks {
+        if let Some(v) = vrf_of(n) {
+            if !names.iter().any(|x| x == v) {
+                names.push(v.to_string());
+            }
+        }
+    }
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

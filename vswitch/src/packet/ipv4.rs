@@ -76,75 +76,91 @@ impl<T: AsRef<[u8]>> Packet<T> {
         self.buffer
     }
 
+    #[inline]
     pub fn version(&self) -> u8 {
         self.buffer.as_ref()[field::VER_IHL] >> 4
     }
 
     /// Header length in bytes (IHL * 4), options included.
+    #[inline]
     pub fn header_len(&self) -> usize {
         usize::from(self.buffer.as_ref()[field::VER_IHL] & 0x0f) * 4
     }
 
     /// Differentiated services code point (upper six bits of the old TOS byte).
+    #[inline]
     pub fn dscp(&self) -> u8 {
         self.buffer.as_ref()[field::DSCP_ECN] >> 2
     }
 
     /// Explicit congestion notification (lower two bits of the old TOS byte).
+    #[inline]
     pub fn ecn(&self) -> u8 {
         self.buffer.as_ref()[field::DSCP_ECN] & 0x03
     }
 
     /// Length of header plus payload in bytes.
+    #[inline]
     pub fn total_len(&self) -> u16 {
         get_u16(self.buffer.as_ref(), field::LENGTH)
     }
 
+    #[inline]
     pub fn ident(&self) -> u16 {
         get_u16(self.buffer.as_ref(), field::IDENT)
     }
 
+    #[inline]
     pub fn dont_frag(&self) -> bool {
         get_u16(self.buffer.as_ref(), field::FLG_OFF) & FLAG_DF != 0
     }
 
+    #[inline]
     pub fn more_frags(&self) -> bool {
         get_u16(self.buffer.as_ref(), field::FLG_OFF) & FLAG_MF != 0
     }
 
     /// Fragment offset in bytes (the wire field counts 8-byte units).
+    #[inline]
     pub fn frag_offset(&self) -> u16 {
         (get_u16(self.buffer.as_ref(), field::FLG_OFF) & OFFSET_MASK) << 3
     }
 
     /// Part of a fragmented datagram: only the first fragment carries L4 ports.
+    #[inline]
     pub fn is_fragment(&self) -> bool {
         self.more_frags() || self.frag_offset() != 0
     }
 
+    #[inline]
     pub fn ttl(&self) -> u8 {
         self.buffer.as_ref()[field::TTL]
     }
 
     /// The protocol field (see [`super::ipproto`]).
+    #[inline]
     pub fn next_header(&self) -> u8 {
         self.buffer.as_ref()[field::PROTOCOL]
     }
 
     /// Alias of [`Packet::next_header`] under the IPv4 name.
+    #[inline]
     pub fn protocol(&self) -> u8 {
         self.next_header()
     }
 
+    #[inline]
     pub fn checksum(&self) -> u16 {
         get_u16(self.buffer.as_ref(), field::CHECKSUM)
     }
 
+    #[inline]
     pub fn src_addr(&self) -> Ipv4Addr {
         let d = &self.buffer.as_ref()[field::SRC_ADDR];
         Ipv4Addr::new(d[0], d[1], d[2], d[3])
     }
 
+    #[inline]
     pub fn dst_addr(&self) -> Ipv4Addr {
         let d = &self.buffer.as_ref()[field::DST_ADDR];
         Ipv4Addr::new(d[0], d[1], d[2], d[3])

@@ -1,6 +1,8 @@
 //! The buffer a stage works on. `dpdk::Mbuf` implements it over `rte_mbuf`; `TestBuf` over a
 //! `Vec` so that every stage runs in unit tests, property tests and fuzzing without DPDK.
 
+use super::drop::{DropReason, EngineDrop};
+
 /// Not enough room at the front or the back of the buffer for the requested change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum BufError {
@@ -32,20 +34,15 @@ pub trait PacketBuf: Sized {
 
 /// Makes `buf` exactly `len` bytes long, all in its first segment, growing it at the front
 /// when it is shorter; the caller then writes the whole frame.
-pub fn reshape<B: PacketBuf>(
-    buf: &mut B,
-    len: usize,
-) -> Result<(), crate::pipeline::counters::DropReason> {
+pub fn reshape<B: PacketBuf>(buf: &mut B, len: usize) -> Result<(), DropReason> {
     let have = buf.pkt_len();
     if have < len {
-        buf.prepend(len - have)
-            .map_err(|_| crate::pipeline::counters::DropReason::NoBuffer)?;
+        buf.prepend(len - have).map_err(|_| EngineDrop::NoBuffer)?;
     } else {
-        buf.truncate(len)
-            .map_err(|_| crate::pipeline::counters::DropReason::NoBuffer)?;
+        buf.truncate(len).map_err(|_| EngineDrop::NoBuffer)?;
     }
     if buf.data().len() < len {
-        return Err(crate::pipeline::counters::DropReason::NoBuffer);
+        return Err(EngineDrop::NoBuffer.into());
     }
     Ok(())
 }

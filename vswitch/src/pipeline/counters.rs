@@ -5,184 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crossbeam_utils::CachePadded;
 
+use super::drop::{DropReason, MAX_DROP_REASONS};
+
 /// Most DPDK ports (`RTE_MAX_ETHPORTS` of the system DPDK).
 pub const MAX_PORTS: usize = 32;
-
-/// Why the datapath dropped a packet. The names are the operator-facing counter names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum DropReason {
-    /// Shorter than an Ethernet header (or a VLAN header it announces).
-    Runt,
-    /// Larger than the ingress port's MTU allows.
-    Oversize,
-    /// Source MAC is multicast/broadcast or zero.
-    BadSrcMac,
-    /// Tagged frame on an access port, or a VLAN the trunk does not carry.
-    BadVlan,
-    /// The port belongs to no network.
-    UnknownNetwork,
-    /// The network's MAC limit is reached and the source MAC is new.
-    MacLimit,
-    /// The destination was learned on the port the frame came in on.
-    Hairpin,
-    /// Broadcast/unknown frame in a network with no other port.
-    NoEgressPort,
-    /// Larger than the egress port's MTU.
-    Mtu,
-    /// The egress queue refused the packet.
-    TxFull,
-    /// No mbuf for a flood copy or a pushed header.
-    NoBuffer,
-    /// Malformed IPv4/IPv6 header to the gateway (version, lengths, header checksum).
-    BadIp,
-    /// Malformed ARP in a routed network.
-    BadArp,
-    /// Malformed IPv6 neighbor discovery (hop limit not 255, checksum, options).
-    BadNd,
-    /// To the gateway MAC but not something it routes (not IP, broadcast/multicast IP).
-    NotRoutable,
-    /// To a gateway address and not a ping (the gateway runs no services).
-    ForGateway,
-    /// No route in the network's VRF (ICMP net unreachable sent).
-    NoRoute,
-    /// TTL/hop limit ran out (ICMP time exceeded sent).
-    TtlExceeded,
-    /// Next hop not resolved yet (an ARP request for it went out instead).
-    NeighborMiss,
-    /// Over the next hop's MTU with don't-fragment set (ICMP fragmentation needed sent).
-    FragNeeded,
-    /// Malformed DHCP to the network's server.
-    BadDhcp,
-    /// The DHCP lease table was busy (the client retries).
-    DhcpBusy,
-    /// No free address left in the DHCP range.
-    DhcpPoolFull,
-    /// Between networks, and no policy allows it (or a deny rule matched).
-    PolicyDeny,
-    /// A reject rule matched (a TCP reset or ICMP prohibited went back).
-    PolicyReject,
-    /// Its connection was cut by a policy change that no longer allows it.
-    PolicyCut,
-    /// Not part of a tracked connection where one is needed (TCP that does not open with a
-    /// SYN, a SYN inside a connection).
-    CtInvalid,
-    /// TCP flags no stack sends together (SYN+FIN, null, FIN without ACK, ...).
-    TcpFlags,
-    /// TCP sequence or acknowledgement outside the connection's window.
-    TcpWindow,
-    /// The connection table is at its limit; the new connection was refused.
-    CtFull,
-    /// A port's security groups have no rule that allows it.
-    SecurityGroup,
-    /// The network that opens the connection is at its connection limit.
-    CtNetworkFull,
-    /// Underlay traffic the VTEP does not take: not ARP or VXLAN to its address and UDP port
-    /// (or a fragment, which a VTEP never reassembles).
-    NotForVtep,
-    /// VXLAN with flags other than I, or the reserved bits set.
-    VxlanBadHeader,
-    /// VXLAN whose VNI no network has.
-    VxlanUnknownVni,
-    /// VXLAN from a VTEP not in the VNI's flood list, with learning off (or from an address no
-    /// VTEP can have).
-    VxlanUnknownVtep,
-    /// VXLAN whose UDP length disagrees with its IP length, or whose inner frame is cut short.
-    VxlanTruncated,
-    /// A bridged frame larger than the overlay MTU (the underlay MTU less the VXLAN headers).
-    TunnelMtu,
-    /// The underlay next hop of a remote VTEP is not resolved yet (an ARP request went out).
-    VtepUnresolved,
-}
-
-impl DropReason {
-    pub const ALL: [DropReason; 39] = [
-        DropReason::Runt,
-        DropReason::Oversize,
-        DropReason::BadSrcMac,
-        DropReason::BadVlan,
-        DropReason::UnknownNetwork,
-        DropReason::MacLimit,
-        DropReason::Hairpin,
-        DropReason::NoEgressPort,
-        DropReason::Mtu,
-        DropReason::TxFull,
-        DropReason::NoBuffer,
-        DropReason::BadIp,
-        DropReason::BadArp,
-        DropReason::BadNd,
-        DropReason::NotRoutable,
-        DropReason::ForGateway,
-        DropReason::NoRoute,
-        DropReason::TtlExceeded,
-        DropReason::NeighborMiss,
-        DropReason::FragNeeded,
-        DropReason::BadDhcp,
-        DropReason::DhcpBusy,
-        DropReason::DhcpPoolFull,
-        DropReason::PolicyDeny,
-        DropReason::PolicyReject,
-        DropReason::PolicyCut,
-        DropReason::CtInvalid,
-        DropReason::TcpFlags,
-        DropReason::TcpWindow,
-        DropReason::CtFull,
-        DropReason::SecurityGroup,
-        DropReason::CtNetworkFull,
-        DropReason::NotForVtep,
-        DropReason::VxlanBadHeader,
-        DropReason::VxlanUnknownVni,
-        DropReason::VxlanUnknownVtep,
-        DropReason::VxlanTruncated,
-        DropReason::TunnelMtu,
-        DropReason::VtepUnresolved,
-    ];
-    pub const COUNT: usize = Self::ALL.len();
-
-    pub fn name(self) -> &'static str {
-        match self {
-            DropReason::Runt => "runt",
-            DropReason::Oversize => "oversize",
-            DropReason::BadSrcMac => "bad_src_mac",
-            DropReason::BadVlan => "bad_vlan",
-            DropReason::UnknownNetwork => "unknown_network",
-            DropReason::MacLimit => "mac_limit",
-            DropReason::Hairpin => "hairpin",
-            DropReason::NoEgressPort => "no_egress_port",
-            DropReason::Mtu => "mtu",
-            DropReason::TxFull => "tx_full",
-            DropReason::NoBuffer => "no_buffer",
-            DropReason::BadIp => "bad_ip",
-            DropReason::BadArp => "bad_arp",
-            DropReason::BadNd => "bad_nd",
-            DropReason::NotRoutable => "not_routable",
-            DropReason::ForGateway => "for_gateway",
-            DropReason::NoRoute => "no_route",
-            DropReason::TtlExceeded => "ttl_exceeded",
-            DropReason::NeighborMiss => "neighbor_miss",
-            DropReason::FragNeeded => "frag_needed",
-            DropReason::BadDhcp => "bad_dhcp",
-            DropReason::DhcpBusy => "dhcp_busy",
-            DropReason::DhcpPoolFull => "dhcp_pool_full",
-            DropReason::PolicyDeny => "policy_deny",
-            DropReason::PolicyReject => "policy_reject",
-            DropReason::PolicyCut => "policy_cut",
-            DropReason::CtInvalid => "ct_invalid",
-            DropReason::TcpFlags => "tcp_flags",
-            DropReason::TcpWindow => "tcp_window",
-            DropReason::CtFull => "ct_full",
-            DropReason::SecurityGroup => "security_group",
-            DropReason::CtNetworkFull => "ct_network_full",
-            DropReason::NotForVtep => "not_for_vtep",
-            DropReason::VxlanBadHeader => "vxlan_bad_header",
-            DropReason::VxlanUnknownVni => "vxlan_unknown_vni",
-            DropReason::VxlanUnknownVtep => "vxlan_unknown_vtep",
-            DropReason::VxlanTruncated => "vxlan_truncated",
-            DropReason::TunnelMtu => "tunnel_mtu",
-            DropReason::VtepUnresolved => "vtep_unresolved",
-        }
-    }
-}
 
 /// A single-writer counter.
 #[derive(Debug, Default)]
@@ -211,7 +37,7 @@ pub struct PortCounters {
     pub rx_bytes: Counter,
     pub tx_packets: Counter,
     pub tx_bytes: Counter,
-    pub drops: [Counter; DropReason::COUNT],
+    pub drops: [Counter; MAX_DROP_REASONS],
 }
 
 // Arrays longer than 32 have no derived `Default`.
@@ -229,8 +55,14 @@ impl Default for PortCounters {
 
 impl PortCounters {
     #[inline]
-    pub fn drop(&self, reason: DropReason) {
-        self.drops[reason as usize].add(1);
+    pub fn drop(&self, reason: impl Into<DropReason>) {
+        self.drops[reason.into().index()].add(1);
+    }
+
+    /// Counts `n` packets dropped for `reason`.
+    #[inline]
+    pub fn drop_n(&self, reason: impl Into<DropReason>, n: u64) {
+        self.drops[reason.into().index()].add(n);
     }
 }
 
@@ -241,7 +73,7 @@ pub struct PortTotals {
     pub rx_bytes: u64,
     pub tx_packets: u64,
     pub tx_bytes: u64,
-    pub drops: [u64; DropReason::COUNT],
+    pub drops: [u64; MAX_DROP_REASONS],
 }
 
 impl Default for PortTotals {
@@ -251,7 +83,7 @@ impl Default for PortTotals {
             rx_bytes: 0,
             tx_packets: 0,
             tx_bytes: 0,
-            drops: [0; DropReason::COUNT],
+            drops: [0; MAX_DROP_REASONS],
         }
     }
 }
@@ -274,7 +106,7 @@ impl PortTotals {
             rx_bytes: self.rx_bytes.wrapping_sub(base.rx_bytes),
             tx_packets: self.tx_packets.wrapping_sub(base.tx_packets),
             tx_bytes: self.tx_bytes.wrapping_sub(base.tx_bytes),
-            drops: [0; DropReason::COUNT],
+            drops: [0; MAX_DROP_REASONS],
         };
         for (i, d) in out.drops.iter_mut().enumerate() {
             *d = self.drops[i].wrapping_sub(base.drops[i]);
@@ -322,28 +154,18 @@ impl WorkerCounters {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_unique() {
-        let mut names: Vec<_> = DropReason::ALL.iter().map(|r| r.name()).collect();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), DropReason::COUNT);
-        for (i, r) in DropReason::ALL.iter().enumerate() {
-            assert_eq!(*r as usize, i);
-        }
-    }
+    use crate::pipeline::drop::EngineDrop;
 
     #[test]
     fn totals_accumulate_and_subtract() {
         let c = PortCounters::default();
         c.rx_packets.add(5);
-        c.drop(DropReason::Mtu);
+        c.drop(EngineDrop::Mtu);
         let mut t = PortTotals::default();
         t.accumulate(&c);
         t.accumulate(&c);
         assert_eq!(t.rx_packets, 10);
-        assert_eq!(t.drops[DropReason::Mtu as usize], 2);
+        assert_eq!(t.drops[DropReason::from(EngineDrop::Mtu).index()], 2);
         let base = PortTotals {
             rx_packets: 4,
             ..Default::default()

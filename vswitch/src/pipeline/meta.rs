@@ -2,9 +2,9 @@
 
 use std::net::Ipv4Addr;
 
-use crate::config::snapshot::NetIdx;
+use super::drop::DropReason;
+use super::snapshot::NetIdx;
 use crate::packet::MacAddr;
-use crate::pipeline::counters::DropReason;
 
 /// Packets per RX burst.
 pub const BURST: usize = 32;

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::buf::PacketBuf;
-use super::counters::{DropReason, WorkerCounters, MAX_PORTS};
+use super::counters::{WorkerCounters, MAX_PORTS};
+use super::drop::EngineDrop;
 use super::meta::BURST;
-use super::{clock, process_burst, Context, Output, Scratch};
-use crate::config::snapshot::{Snapshot, SnapshotCell};
+use super::snapshot::{Snapshot, SnapshotCell};
+use super::{clock, Datapath, Output};
 use crate::sys::cpu::rdtsc;
 
 /// Port I/O as a worker sees it: DPDK queues in the daemon, in-memory queues in tests.
@@ -73,17 +74,17 @@ impl<B> Pending<B> {
 }
 
 /// The `Output` a burst writes into: batches per port and transmits full batches at once.
-struct TxStage<'a, I: PortIo> {
+struct TxStage<'a, I: PortIo, T> {
     io: &'a mut I,
     pending: &'a mut Pending<I::Buf>,
-    snap: &'a Snapshot,
+    snap: &'a Snapshot<T>,
     counters: &'a WorkerCounters,
     locks: &'a SharedTxLocks,
     worker: usize,
     workers: usize,
 }
 
-impl<I: PortIo> TxStage<'_, I> {
+impl<I: PortIo, T> TxStage<'_, I, T> {
     fn flush(&mut self, port: u16) {
         let idx = usize::from(port) % MAX_PORTS;
         self.pending.dirty &= !(1 << idx);
@@ -93,7 +94,7 @@ impl<I: PortIo> TxStage<'_, I> {
         }
         let c = self.counters.port(port);
         let Some(entry) = self.snap.port(port) else {
-            c.drops[DropReason::UnknownNetwork as usize].add(pkts.len() as u64);
+            c.drop_n(EngineDrop::UnknownNetwork, pkts.len() as u64);
             pkts.clear();
             return;
         };
@@ -114,7 +115,7 @@ impl<I: PortIo> TxStage<'_, I> {
         } else {
             // The refused tail's sizes are gone with it; count its share of the bytes.
             c.tx_bytes.add((bytes * sent / total) as u64);
-            c.drops[DropReason::TxFull as usize].add((total - sent) as u64);
+            c.drop_n(EngineDrop::TxFull, (total - sent) as u64);
         }
     }
 
@@ -126,7 +127,7 @@ impl<I: PortIo> TxStage<'_, I> {
     }
 }
 
-impl<I: PortIo> Output<I::Buf> for TxStage<'_, I> {
+impl<I: PortIo, T> Output<I::Buf> for TxStage<'_, I, T> {
     #[inline]
     fn send(&mut self, port: u16, buf: I::Buf) {
         let idx = usize::from(port) % MAX_PORTS;
@@ -138,22 +139,23 @@ impl<I: PortIo> Output<I::Buf> for TxStage<'_, I> {
     }
 }
 
-pub struct Worker<I: PortIo> {
+/// One forwarding core: polls its queues and runs every burst through the graph `D`.
+pub struct Worker<I: PortIo, D: Datapath> {
     pub id: usize,
     workers: usize,
     io: I,
-    cell: Arc<SnapshotCell>,
+    cell: Arc<SnapshotCell<D::Tables>>,
     counters: Arc<WorkerCounters>,
     locks: Arc<SharedTxLocks>,
     stop: Arc<AtomicBool>,
 }
 
-impl<I: PortIo> Worker<I> {
+impl<I: PortIo, D: Datapath> Worker<I, D> {
     pub fn new(
         id: usize,
         workers: usize,
         io: I,
-        cell: Arc<SnapshotCell>,
+        cell: Arc<SnapshotCell<D::Tables>>,
         counters: Arc<WorkerCounters>,
         locks: Arc<SharedTxLocks>,
         stop: Arc<AtomicBool>,
@@ -172,7 +174,7 @@ impl<I: PortIo> Worker<I> {
     /// Polls until `stop` is set.
     pub fn run(mut self) {
         let mut snap = self.cell.load();
-        let mut scratch = Scratch::default();
+        let mut scratch = D::Scratch::default();
         let mut rx: Vec<I::Buf> = Vec::with_capacity(BURST);
         let mut pending = Pending::new();
         let mut idle = 0u32;
@@ -219,15 +221,16 @@ impl<I: PortIo> Worker<I> {
     /// One pass over this worker's RX queues; returns how many packets arrived.
     fn poll_once(
         &mut self,
-        snap: &Snapshot,
-        scratch: &mut Scratch,
+        snap: &Snapshot<D::Tables>,
+        scratch: &mut D::Scratch,
         rx: &mut Vec<I::Buf>,
         pending: &mut Pending<I::Buf>,
     ) -> usize {
         let Some(queues) = snap.workers.get(self.id) else {
             return 0;
         };
-        let ctx = Context::new(snap, &self.counters, clock::now_secs());
+        let ctx = snap.context(&self.counters, clock::now_secs());
+        D::start_poll(scratch);
         // One output for the whole poll: everything this poll's queues send to a port leaves in
         // one TX burst, so with several queues (multiqueue guests, many ports) bursts stay full.
         let mut out = TxStage {
@@ -250,7 +253,7 @@ impl<I: PortIo> Worker<I> {
             c.rx_packets.add(n as u64);
             c.rx_bytes
                 .add(rx.iter().map(PacketBuf::pkt_len).sum::<usize>() as u64);
-            process_burst(&ctx, scratch, q.port, rx, &mut out);
+            D::process_burst(&ctx, scratch, q.port, rx, &mut out);
         }
         out.flush_all();
         got
@@ -262,9 +265,31 @@ mod tests {
     use std::collections::{HashMap, VecDeque};
 
     use super::*;
-    use crate::config::build::offline_snapshot;
-    use crate::model::Model;
     use crate::pipeline::buf::TestBuf;
+    use crate::pipeline::snapshot::{PortEntry, PortMode, RxQueue, Topology};
+    use crate::pipeline::Context;
+
+    /// A graph of one stage: whatever comes in on port 0 leaves by port 1 and the other way.
+    struct Hub;
+
+    impl Datapath for Hub {
+        type Tables = ();
+        type Scratch = ();
+
+        fn start_poll(_: &mut ()) {}
+
+        fn process_burst<B: PacketBuf, O: Output<B>>(
+            _: &Context<'_, ()>,
+            _: &mut (),
+            in_port: u16,
+            pkts: &mut Vec<B>,
+            out: &mut O,
+        ) {
+            for buf in pkts.drain(..) {
+                out.send(1 - in_port, buf);
+            }
+        }
+    }
 
     /// In-memory queues: frames waiting per port, and a TX limit per call to play a full ring.
     #[derive(Default)]
@@ -300,15 +325,27 @@ mod tests {
         f
     }
 
-    fn worker(io: FakeIo, workers: usize) -> (Worker<FakeIo>, Arc<SnapshotCell>) {
-        let model = Model::parse(
-            "json",
-            r#"{"networks":[{"name":"n"}],
-                "ports":[{"name":"a","type":"tap","iface":"a","network":"n"},
-                         {"name":"b","type":"tap","iface":"b","network":"n"}]}"#,
-        )
-        .unwrap();
-        let cell = Arc::new(SnapshotCell::new(offline_snapshot(&model, workers)));
+    /// Ports 0 and 1, one queue each, their RX queues spread over `workers` like the config
+    /// manager does.
+    fn worker(io: FakeIo, workers: usize) -> (Worker<FakeIo, Hub>, Arc<SnapshotCell<()>>) {
+        let mut topology = Topology::default();
+        let mut queues = vec![Vec::new(); workers];
+        for id in 0..2u16 {
+            topology.ports[usize::from(id)] = Some(PortEntry {
+                id,
+                name: format!("p{id}").into(),
+                mode: PortMode::Switch,
+                mtu: 1500,
+                tx_queues: 1,
+            });
+            queues[usize::from(id) % workers].push(RxQueue { port: id, queue: 0 });
+        }
+        let cell = Arc::new(SnapshotCell::new(Snapshot {
+            generation: 1,
+            topology,
+            workers: queues,
+            tables: (),
+        }));
         let w = Worker::new(
             0,
             workers,
@@ -321,15 +358,10 @@ mod tests {
         (w, cell)
     }
 
-    fn poll(w: &mut Worker<FakeIo>, cell: &SnapshotCell) -> usize {
+    fn poll(w: &mut Worker<FakeIo, Hub>, cell: &SnapshotCell<()>) -> usize {
         let snap = cell.load();
         let mut pending = Pending::new();
-        w.poll_once(
-            &snap,
-            &mut Scratch::default(),
-            &mut Vec::with_capacity(BURST),
-            &mut pending,
-        )
+        w.poll_once(&snap, &mut (), &mut Vec::with_capacity(BURST), &mut pending)
     }
 
     #[test]
@@ -370,7 +402,7 @@ mod tests {
         let a = w.counters.port(0);
         assert_eq!(a.tx_packets.get(), 10);
         assert_eq!(
-            a.drops[DropReason::TxFull as usize].get(),
+            a.drops[crate::pipeline::drop::DropReason::from(EngineDrop::TxFull).index()].get(),
             (BURST - 10) as u64
         );
     }

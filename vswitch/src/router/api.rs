@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use crate::config::manager::ConfigManager;
-use crate::config::snapshot::Snapshot;
+use crate::datapath::Snapshot;
 use crate::model::error::{ConfigError, Result};
 use crate::packet::MacAddr;
 use crate::pipeline::clock;
@@ -38,6 +38,8 @@ pub struct NeighborRow {
 /// The VRFs to show: all, or the one named (which must exist).
 fn vrfs<'a>(snap: &'a Snapshot, vrf: Option<&str>) -> Result<Vec<&'a Vrf>> {
     let chosen: Vec<&Vrf> = snap
+        .tables
+        .router
         .vrfs
         .iter()
         .filter(|v| vrf.is_none_or(|name| *v.name == *name))
@@ -51,7 +53,8 @@ fn vrfs<'a>(snap: &'a Snapshot, vrf: Option<&str>) -> Result<Vec<&'a Vrf>> {
 }
 
 fn network_name(snap: &Snapshot, net: u16) -> String {
-    snap.networks
+    snap.topology
+        .networks
         .get(usize::from(net))
         .map_or_else(|| format!("#{net}"), |n| n.name.to_string())
 }

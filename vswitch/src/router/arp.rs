@@ -2,31 +2,37 @@
 //! requests for the gateway address and (proxy, so requests are not flooded) for neighbors it
 //! knows in the same network, and asks for next hops it does not know.
 
+use super::table::RouterTables;
 use std::net::IpAddr;
 
 use crate::forwarding::arp::ArpFrame;
 use crate::forwarding::neighbor::Neighbor;
+use crate::forwarding::NeighborDrop;
 use crate::forwarding::GATEWAY_MAC;
 use crate::packet::{arp, eth, ethertype};
 use crate::pipeline::buf::PacketBuf;
-use crate::pipeline::counters::DropReason;
 use crate::pipeline::meta::{Meta, Verdict};
 use crate::pipeline::Context;
 
-pub fn handle<B: PacketBuf>(ctx: &Context<'_>, in_port: u16, buf: &mut B, meta: &Meta) -> Verdict {
-    let Some(gw) = ctx.snap.gateway(meta.net) else {
+pub fn handle<B: PacketBuf>(
+    ctx: &Context<'_, RouterTables>,
+    in_port: u16,
+    buf: &mut B,
+    meta: &Meta,
+) -> Verdict {
+    let Some(gw) = ctx.tables.gateway(meta.net) else {
         return meta.verdict;
     };
     let Ok(pkt) = arp::Packet::new_checked(&buf.data()[eth::HEADER_LEN.min(buf.data().len())..])
     else {
-        return Verdict::Drop(DropReason::BadArp);
+        return Verdict::Drop(NeighborDrop::BadArp.into());
     };
     if pkt.hardware_type() != arp::HTYPE_ETHERNET
         || pkt.protocol_type() != ethertype::IPV4
         || pkt.hardware_len() != 6
         || pkt.protocol_len() != 4
     {
-        return Verdict::Drop(DropReason::BadArp);
+        return Verdict::Drop(NeighborDrop::BadArp.into());
     }
     let (op, sender_mac, sender_ip, target_ip) = (
         pkt.operation(),
@@ -35,9 +41,9 @@ pub fn handle<B: PacketBuf>(ctx: &Context<'_>, in_port: u16, buf: &mut B, meta: 
         pkt.target_protocol_addr(),
     );
     if sender_mac.is_multicast() || sender_mac.is_zero() || sender_ip.is_broadcast() {
-        return Verdict::Drop(DropReason::BadArp);
+        return Verdict::Drop(NeighborDrop::BadArp.into());
     }
-    let neighbors = &ctx.snap.vrfs[usize::from(gw.vrf)].neighbors;
+    let neighbors = &ctx.tables.vrfs[usize::from(gw.vrf)].neighbors;
     // Requests, replies and gratuitous ARP all tell where their sender is (a probe, from
     // 0.0.0.0, does not). A sender claiming the gateway's address is not learned.
     if !sender_ip.is_unspecified() && gw.on_link(IpAddr::V4(sender_ip)) && Some(sender_ip) != gw.v4

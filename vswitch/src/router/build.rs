@@ -8,30 +8,12 @@ use std::sync::Arc;
 
 use super::lpm::{Lpm, Lpm4};
 use super::table::{Gateway, NextHop, Route, Vrf, VrfIdx};
-use crate::config::snapshot::NetIdx;
 use crate::forwarding::neighbor::{NeighborTable, NeighborTables, DEFAULT_NEIGHBOR_LIMIT};
-use crate::model::{Model, Network};
+use crate::model::Model;
 use crate::packet::prefix::Prefix;
+use crate::pipeline::snapshot::NetIdx;
 
-pub use crate::model::DEFAULT_VRF;
-
-/// The VRF `n` routes in, when it has a subnet.
-pub fn vrf_of(n: &Network) -> Option<&str> {
-    (!n.subnets.is_empty()).then(|| n.vrf.as_deref().unwrap_or(DEFAULT_VRF))
-}
-
-/// The VRFs of the model, in order of first use.
-pub fn vrf_names(model: &Model) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for n in &model.networks {
-        if let Some(v) = vrf_of(n) {
-            if !names.iter().any(|x| x == v) {
-                names.push(v.to_string());
-            }
-        }
-    }
-    names
-}
+pub use crate::model::{vrf_names, vrf_of, DEFAULT_VRF};
 
 /// The VRFs and, per network (in model order), its gateway.
 pub fn build(

@@ -3,6 +3,7 @@
 //! egress MTU, then the MAC rewrite and TTL decrement, and the frame moves to the next hop's
 //! network.
 
+use super::table::RouterTables;
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::ecmp;
@@ -14,9 +15,11 @@ use crate::forwarding::GATEWAY_MAC;
 use crate::packet::eth::set_macs;
 use crate::packet::{checksum, eth, icmp, ipproto, ipv4};
 use crate::pipeline::buf::PacketBuf;
-use crate::pipeline::counters::DropReason;
+use crate::pipeline::drop::DropReason;
+use crate::pipeline::drop::EngineDrop;
 use crate::pipeline::meta::{Meta, Verdict};
 use crate::pipeline::Context;
+use crate::router::RouterDrop;
 
 /// Offset of the TTL and protocol word, and of the checksum, in the IPv4 header.
 const TTL_AT: usize = 8;
@@ -34,9 +37,9 @@ struct Header {
 /// Checks the IPv4 header in the first segment (version, lengths against the packet, header
 /// checksum) and reads what forwarding needs.
 fn parse<B: PacketBuf>(buf: &B) -> Result<Header, DropReason> {
-    let l3 = buf.data().get(eth::HEADER_LEN..).ok_or(DropReason::BadIp)?;
+    let l3 = buf.data().get(eth::HEADER_LEN..).ok_or(EngineDrop::BadIp)?;
     if l3.len() < ipv4::HEADER_LEN {
-        return Err(DropReason::BadIp);
+        return Err(EngineDrop::BadIp.into());
     }
     let ip = ipv4::Packet::new_unchecked(l3);
     let header = ip.header_len();
@@ -48,7 +51,7 @@ fn parse<B: PacketBuf>(buf: &B) -> Result<Header, DropReason> {
         || total_len > buf.pkt_len() - eth::HEADER_LEN
         || !header_checksum_ok(&l3[..header])
     {
-        return Err(DropReason::BadIp);
+        return Err(EngineDrop::BadIp.into());
     }
     let is_echo_request = ip.protocol() == ipproto::ICMP
         && !ip.is_fragment()
@@ -77,22 +80,22 @@ fn header_checksum_ok(header: &[u8]) -> bool {
 }
 
 pub fn route<B: PacketBuf>(
-    ctx: &Context<'_>,
+    ctx: &Context<'_, RouterTables>,
     rs: &mut RouterScratch,
     in_port: u16,
     buf: &mut B,
     meta: &mut Meta,
 ) -> Verdict {
-    let Some(gw) = ctx.snap.gateway(meta.net) else {
-        return Verdict::Drop(DropReason::NotRoutable);
+    let Some(gw) = ctx.tables.gateway(meta.net) else {
+        return Verdict::Drop(RouterDrop::NotRoutable.into());
     };
     let h = match parse(buf) {
         Ok(h) => h,
         Err(reason) => return Verdict::Drop(reason),
     };
-    let vrf = &ctx.snap.vrfs[usize::from(gw.vrf)];
+    let vrf = &ctx.tables.vrfs[usize::from(gw.vrf)];
     if h.dst.is_broadcast() || h.dst.is_multicast() {
-        return Verdict::Drop(DropReason::NotRoutable);
+        return Verdict::Drop(RouterDrop::NotRoutable.into());
     }
     let dst = IpAddr::V4(h.dst);
     // The destination the burst resolved last needs no route lookup.
@@ -102,12 +105,10 @@ pub fn route<B: PacketBuf>(
         vrf.v4.lookup(u32::from(h.dst))
     };
     if route == Some(Route::Local) {
-        // A client renewing its lease talks to the gateway's address.
-        if let Some(verdict) = crate::dhcp::stage::handle(ctx, in_port, buf, meta) {
-            return verdict;
-        }
+        // Anything but a ping is for the switch's local services (the graph offers it to the
+        // DHCP server: a client renewing its lease talks to the gateway's address).
         if !h.is_echo_request {
-            return Verdict::Drop(DropReason::ForGateway);
+            return Verdict::Drop(RouterDrop::ForGateway.into());
         }
         return match echo_reply(buf, meta.src) {
             Ok(()) => Verdict::Unicast(in_port),
@@ -118,20 +119,32 @@ pub fn route<B: PacketBuf>(
         icmp_error::reply_with(ctx, &mut rs.icmp, buf, gw.v4, meta.src, e, reason)
     };
     if h.ttl <= 1 {
-        return error(rs, buf, IcmpError::TTL_EXCEEDED, DropReason::TtlExceeded);
+        return error(
+            rs,
+            buf,
+            IcmpError::TTL_EXCEEDED,
+            RouterDrop::TtlExceeded.into(),
+        );
     }
     let flow = || ecmp::flow_hash_v4(&buf.data()[eth::HEADER_LEN..]);
     let (to_net, out) = match next_hop::find(ctx, &mut rs.memo, gw.vrf, route, dst, flow) {
         Found::Out(net, out) => (net, out),
-        Found::NoRoute => return error(rs, buf, IcmpError::NET_UNREACHABLE, DropReason::NoRoute),
+        Found::NoRoute => {
+            return error(
+                rs,
+                buf,
+                IcmpError::NET_UNREACHABLE,
+                RouterDrop::NoRoute.into(),
+            )
+        }
         Found::Unresolved(net, hop) => return next_hop::ask(ctx, buf, meta, net, hop),
     };
     if h.total_len > usize::from(out.mtu) {
         return if h.dont_frag {
             let e = IcmpError::frag_needed(out.mtu);
-            error(rs, buf, e, DropReason::FragNeeded)
+            error(rs, buf, e, RouterDrop::FragNeeded.into())
         } else {
-            Verdict::Drop(DropReason::Mtu)
+            Verdict::Drop(EngineDrop::Mtu.into())
         };
     }
     rewrite(buf, out.mac);

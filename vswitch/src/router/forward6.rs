@@ -3,6 +3,7 @@
 //! solicitation for it), packet too big (routers never fragment IPv6), then the MAC rewrite and
 //! hop limit decrement (IPv6 has no header checksum).
 
+use super::table::RouterTables;
 use std::net::{IpAddr, Ipv6Addr};
 
 use super::ecmp;
@@ -15,9 +16,11 @@ use crate::packet::eth::set_macs;
 use crate::packet::prefix::bits;
 use crate::packet::{eth, icmp, ipproto, ipv6, MacAddr};
 use crate::pipeline::buf::PacketBuf;
-use crate::pipeline::counters::DropReason;
+use crate::pipeline::drop::DropReason;
+use crate::pipeline::drop::EngineDrop;
 use crate::pipeline::meta::{Meta, Verdict};
 use crate::pipeline::Context;
+use crate::router::RouterDrop;
 
 /// Offset of the hop limit in the IPv6 header.
 const HOP_LIMIT_AT: usize = 7;
@@ -30,14 +33,14 @@ struct Header {
 }
 
 fn parse<B: PacketBuf>(buf: &B) -> Result<Header, DropReason> {
-    let l3 = buf.data().get(eth::HEADER_LEN..).ok_or(DropReason::BadIp)?;
+    let l3 = buf.data().get(eth::HEADER_LEN..).ok_or(EngineDrop::BadIp)?;
     if l3.len() < ipv6::HEADER_LEN {
-        return Err(DropReason::BadIp);
+        return Err(EngineDrop::BadIp.into());
     }
     let ip = ipv6::Packet::new_unchecked(l3);
     let len = ipv6::HEADER_LEN + usize::from(ip.payload_len());
     if ip.version() != 6 || len > buf.pkt_len() - eth::HEADER_LEN {
-        return Err(DropReason::BadIp);
+        return Err(EngineDrop::BadIp.into());
     }
     Ok(Header {
         dst: ip.dst_addr(),
@@ -49,23 +52,23 @@ fn parse<B: PacketBuf>(buf: &B) -> Result<Header, DropReason> {
 }
 
 pub fn route<B: PacketBuf>(
-    ctx: &Context<'_>,
+    ctx: &Context<'_, RouterTables>,
     rs: &mut RouterScratch,
     in_port: u16,
     buf: &mut B,
     meta: &mut Meta,
 ) -> Verdict {
-    let Some(gw) = ctx.snap.gateway(meta.net) else {
-        return Verdict::Drop(DropReason::NotRoutable);
+    let Some(gw) = ctx.tables.gateway(meta.net) else {
+        return Verdict::Drop(RouterDrop::NotRoutable.into());
     };
     let h = match parse(buf) {
         Ok(h) => h,
         Err(reason) => return Verdict::Drop(reason),
     };
     if h.dst.is_multicast() || h.dst.is_unspecified() {
-        return Verdict::Drop(DropReason::NotRoutable);
+        return Verdict::Drop(RouterDrop::NotRoutable.into());
     }
-    let vrf = &ctx.snap.vrfs[usize::from(gw.vrf)];
+    let vrf = &ctx.tables.vrfs[usize::from(gw.vrf)];
     let dst = IpAddr::V6(h.dst);
     // The destination the burst resolved last needs no route lookup.
     let route = if rs.memo.knows(gw.vrf, dst) {
@@ -75,7 +78,7 @@ pub fn route<B: PacketBuf>(
     };
     if route == Some(Route::Local) {
         if !h.is_echo_request {
-            return Verdict::Drop(DropReason::ForGateway);
+            return Verdict::Drop(RouterDrop::ForGateway.into());
         }
         return match echo_reply_v6(buf, meta.src) {
             Ok(()) => Verdict::Unicast(in_port),
@@ -90,18 +93,18 @@ pub fn route<B: PacketBuf>(
             rs,
             buf,
             Icmp6Error::HOP_LIMIT_EXCEEDED,
-            DropReason::TtlExceeded,
+            RouterDrop::TtlExceeded.into(),
         );
     }
     let flow = || ecmp::flow_hash_v6(&buf.data()[eth::HEADER_LEN..]);
     let (to_net, out) = match next_hop::find(ctx, &mut rs.memo, gw.vrf, route, dst, flow) {
         Found::Out(net, out) => (net, out),
-        Found::NoRoute => return error(rs, buf, Icmp6Error::NO_ROUTE, DropReason::NoRoute),
+        Found::NoRoute => return error(rs, buf, Icmp6Error::NO_ROUTE, RouterDrop::NoRoute.into()),
         Found::Unresolved(net, hop) => return next_hop::ask(ctx, buf, meta, net, hop),
     };
     if h.len > usize::from(out.mtu) {
         let e = Icmp6Error::packet_too_big(out.mtu);
-        return error(rs, buf, e, DropReason::FragNeeded);
+        return error(rs, buf, e, RouterDrop::FragNeeded.into());
     }
     rewrite(buf, out.mac);
     next_hop::hand_off(meta, to_net, &out)

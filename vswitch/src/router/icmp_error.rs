@@ -2,6 +2,7 @@
 //! route, fragmentation needed / packet too big), built in the packet's own buffer, echo
 //! replies from the gateway, and the errors' rate limit.
 
+use super::table::RouterTables;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::forwarding::GATEWAY_MAC;
@@ -9,7 +10,8 @@ use crate::packet::eth::set_macs;
 use crate::packet::{checksum, eth, ethertype, icmp, ipproto, ipv4, ipv6, MacAddr};
 use crate::pipeline::buf::reshape;
 use crate::pipeline::buf::PacketBuf;
-use crate::pipeline::counters::DropReason;
+use crate::pipeline::drop::DropReason;
+use crate::pipeline::drop::EngineDrop;
 use crate::pipeline::meta::Verdict;
 use crate::pipeline::Context;
 
@@ -38,7 +40,7 @@ pub trait ErrorMessage {
 /// (to `dst_mac`), within the worker's budget. The packet it replaces still counts as dropped
 /// for `reason`; without a gateway address of its family or budget it is just dropped.
 pub fn reply_with<B: PacketBuf, E: ErrorMessage>(
-    ctx: &Context<'_>,
+    ctx: &Context<'_, RouterTables>,
     limiter: &mut IcmpLimiter,
     buf: &mut B,
     from: Option<E::Addr>,
@@ -104,7 +106,7 @@ impl ErrorMessage for IcmpError {
         // New headers go in front of the original IP header, which stays where it is.
         let grow = ipv4::HEADER_LEN + icmp::HEADER_LEN;
         let len = eth::HEADER_LEN + grow + quote;
-        buf.prepend(grow).map_err(|_| DropReason::NoBuffer)?;
+        buf.prepend(grow).map_err(|_| EngineDrop::NoBuffer)?;
         reshape(buf, len)?;
         let frame = &mut buf.data_mut()[..len];
         set_macs(frame, dst_mac, GATEWAY_MAC);
@@ -165,7 +167,7 @@ impl ErrorMessage for Icmp6Error {
             .min(MAX_QUOTE_V6);
         let grow = ipv6::HEADER_LEN + icmp::HEADER_LEN;
         let len = eth::HEADER_LEN + grow + quote;
-        buf.prepend(grow).map_err(|_| DropReason::NoBuffer)?;
+        buf.prepend(grow).map_err(|_| EngineDrop::NoBuffer)?;
         reshape(buf, len)?;
         let frame = &mut buf.data_mut()[..len];
         set_macs(frame, dst_mac, GATEWAY_MAC);
@@ -247,7 +249,7 @@ impl IcmpError {
 pub fn echo_reply<B: PacketBuf>(buf: &mut B, dst_mac: MacAddr) -> Result<(), DropReason> {
     let frame = buf.data_mut();
     let Some(l3) = frame.get_mut(eth::HEADER_LEN..) else {
-        return Err(DropReason::BadIp);
+        return Err(EngineDrop::BadIp.into());
     };
     let mut ip = ipv4::Packet::new_unchecked(&mut *l3);
     let header = ip.header_len();
@@ -257,7 +259,7 @@ pub fn echo_reply<B: PacketBuf>(buf: &mut B, dst_mac: MacAddr) -> Result<(), Dro
     ip.set_ttl(TTL);
     ip.fill_checksum();
     let Some(msg) = l3.get_mut(header..header + icmp::HEADER_LEN) else {
-        return Err(DropReason::BadIp);
+        return Err(EngineDrop::BadIp.into());
     };
     let mut m = icmp::Packet::new_unchecked(msg);
     let old = u16::from_be_bytes([m.msg_type(), m.msg_code()]);
@@ -312,7 +314,7 @@ impl Icmp6Error {
 pub fn echo_reply_v6<B: PacketBuf>(buf: &mut B, dst_mac: MacAddr) -> Result<(), DropReason> {
     let frame = buf.data_mut();
     let Some(l3) = frame.get_mut(eth::HEADER_LEN..) else {
-        return Err(DropReason::BadIp);
+        return Err(EngineDrop::BadIp.into());
     };
     let mut ip = ipv6::Packet::new_unchecked(&mut *l3);
     let (src, dst) = (ip.src_addr(), ip.dst_addr());
@@ -320,7 +322,7 @@ pub fn echo_reply_v6<B: PacketBuf>(buf: &mut B, dst_mac: MacAddr) -> Result<(), 
     ip.set_dst_addr(src);
     ip.set_hop_limit(TTL);
     let Some(msg) = l3.get_mut(ipv6::HEADER_LEN..ipv6::HEADER_LEN + icmp::HEADER_LEN) else {
-        return Err(DropReason::BadIp);
+        return Err(EngineDrop::BadIp.into());
     };
     let mut m = icmp::Packet::new_unchecked(msg);
     let old = u16::from_be_bytes([m.msg_type(), m.msg_code()]);

@@ -24,3 +24,23 @@ pub mod next_hop;
 pub mod ra;
 pub mod stage;
 pub mod table;
+
+crate::drop_reasons! {
+    /// Why the router drops a packet to the gateway.
+    pub enum RouterDrop {
+        /// Malformed IPv6 neighbor discovery (hop limit not 255, checksum, options).
+        BadNd => "bad_nd",
+        /// To the gateway MAC but not something it routes (not IP, broadcast/multicast IP).
+        NotRoutable => "not_routable",
+        /// To a gateway address and not a ping (the gateway runs no services).
+        ForGateway => "for_gateway",
+        /// No route in the network's VRF (ICMP net unreachable sent).
+        NoRoute => "no_route",
+        /// TTL/hop limit ran out (ICMP time exceeded sent).
+        TtlExceeded => "ttl_exceeded",
+        /// Next hop not resolved yet (an ARP request for it went out instead).
+        NeighborMiss => "neighbor_miss",
+        /// Over the next hop's MTU with don't-fragment set (ICMP fragmentation needed sent).
+        FragNeeded => "frag_needed",
+    }
+}

@@ -3,6 +3,7 @@
 //! address (and, proxy, for neighbors it knows in the same network), and solicits next hops it
 //! does not know.
 
+use super::table::RouterTables;
 use std::net::{IpAddr, Ipv6Addr};
 
 use crate::forwarding::neighbor::Neighbor;
@@ -11,9 +12,10 @@ use crate::packet::eth::set_macs;
 use crate::packet::{eth, ethertype, icmp, ipproto, ipv6, MacAddr};
 use crate::pipeline::buf::reshape;
 use crate::pipeline::buf::PacketBuf;
-use crate::pipeline::counters::DropReason;
+use crate::pipeline::drop::DropReason;
 use crate::pipeline::meta::{Meta, Verdict};
 use crate::pipeline::Context;
+use crate::router::RouterDrop;
 
 /// ND messages carry hop limit 255: proof they were not routed (RFC 4861 7.1.1).
 pub(super) const ND_HOP_LIMIT: u8 = 255;
@@ -57,22 +59,22 @@ fn parse(frame: &[u8]) -> Result<Option<Message>, DropReason> {
     {
         return Ok(None);
     }
-    let msg = icmp::Packet::new_checked(body).map_err(|_| DropReason::BadNd)?;
+    let msg = icmp::Packet::new_checked(body).map_err(|_| RouterDrop::BadNd)?;
     if ip.hop_limit() != ND_HOP_LIMIT
         || msg.msg_code() != 0
         || body.len() < icmp::HEADER_LEN + BODY_LEN
         || !msg.verify_checksum_v6(ip.src_addr(), ip.dst_addr())
     {
-        return Err(DropReason::BadNd);
+        return Err(RouterDrop::BadNd.into());
     }
-    let target: [u8; 16] = body[8..24].try_into().map_err(|_| DropReason::BadNd)?;
+    let target: [u8; 16] = body[8..24].try_into().map_err(|_| RouterDrop::BadNd)?;
     // Options: type, length in units of 8 bytes (never 0), value.
     let mut lladdr = None;
     let mut opts = &body[24..];
     while !opts.is_empty() {
-        let len = usize::from(*opts.get(1).ok_or(DropReason::BadNd)?) * 8;
+        let len = usize::from(*opts.get(1).ok_or(RouterDrop::BadNd)?) * 8;
         if len == 0 || len > opts.len() {
-            return Err(DropReason::BadNd);
+            return Err(RouterDrop::BadNd.into());
         }
         let wanted = if kind == icmp::v6::NEIGHBOR_SOLICIT {
             OPT_SOURCE_LLADDR
@@ -93,18 +95,18 @@ fn parse(frame: &[u8]) -> Result<Option<Message>, DropReason> {
 }
 
 pub fn handle<B: PacketBuf>(
-    ctx: &Context<'_>,
+    ctx: &Context<'_, RouterTables>,
     in_port: u16,
     buf: &mut B,
     meta: &Meta,
 ) -> Option<Verdict> {
-    let gw = ctx.snap.gateway(meta.net)?;
+    let gw = ctx.tables.gateway(meta.net)?;
     let msg = match parse(buf.data()) {
         Ok(Some(m)) => m,
         Ok(None) => return None,
         Err(reason) => return Some(Verdict::Drop(reason)),
     };
-    let neighbors = &ctx.snap.vrfs[usize::from(gw.vrf)].neighbors;
+    let neighbors = &ctx.tables.vrfs[usize::from(gw.vrf)].neighbors;
     let learn = |ip: Ipv6Addr, mac: MacAddr| {
         if gw.on_link(IpAddr::V6(ip)) && Some(ip) != gw.v6 && mac.is_unicast() && !mac.is_zero() {
             neighbors.learn(IpAddr::V6(ip), Neighbor { mac, net: meta.net }, ctx.now);

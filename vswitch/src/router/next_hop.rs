@@ -2,20 +2,21 @@
 //! (ECMP), its MAC and port from the neighbor and MAC tables, the MTU on the way out, and the
 //! hand-off of the rewritten frame to its new network.
 
+use super::table::RouterTables;
 use std::net::IpAddr;
 
 use super::ecmp;
 use super::nd::NdFrame;
 use super::table::{Route, Vrf};
-use crate::config::snapshot::NetIdx;
 use crate::forwarding::arp::ArpFrame;
 use crate::forwarding::Dest;
 use crate::forwarding::GATEWAY_MAC;
 use crate::packet::MacAddr;
 use crate::pipeline::buf::PacketBuf;
-use crate::pipeline::counters::DropReason;
 use crate::pipeline::meta::{Meta, Verdict};
+use crate::pipeline::snapshot::NetIdx;
 use crate::pipeline::Context;
+use crate::router::RouterDrop;
 
 /// The network and next-hop address of a packet to `dst` by `route` (a connected subnet: the
 /// destination itself; a static route: one hop of its group, by the flow's hash). `None` for
@@ -88,7 +89,7 @@ impl BurstMemo {
 /// the previous packet went to the same destination.
 #[inline]
 pub fn find(
-    ctx: &Context<'_>,
+    ctx: &Context<'_, RouterTables>,
     memo: &mut BurstMemo,
     vrf_idx: u16,
     route: Option<Route>,
@@ -98,7 +99,7 @@ pub fn find(
     if let Some((net, out)) = memo.get(vrf_idx, dst) {
         return Found::Out(net, out);
     }
-    let vrf = &ctx.snap.vrfs[usize::from(vrf_idx)];
+    let vrf = &ctx.tables.vrfs[usize::from(vrf_idx)];
     let Some((net, hop)) = select(vrf, route, dst, flow_hash) else {
         return Found::NoRoute;
     };
@@ -126,17 +127,21 @@ pub struct Egress {
 
 /// The next hop's MAC, port and MTU; `None` when the neighbor is not known in `net`.
 #[inline]
-pub fn resolve(ctx: &Context<'_>, vrf: &Vrf, net: NetIdx, next_hop: IpAddr) -> Option<Egress> {
+pub fn resolve(
+    ctx: &Context<'_, RouterTables>,
+    vrf: &Vrf,
+    net: NetIdx,
+    next_hop: IpAddr,
+) -> Option<Egress> {
     // Traffic to a neighbor keeps its entry alive; ARP/ND from it keeps its MAC current.
     let n = vrf
         .neighbors
         .lookup_in_use(next_hop, ctx.now)
         .filter(|n| n.net == net)?;
-    let network = ctx.snap.networks.get(usize::from(net))?;
-    let dest = network.fdb.lookup(n.mac);
+    let dest = ctx.tables.fdbs.get(usize::from(net))?.lookup(n.mac);
     let mtu = match dest {
         Some(Dest::Port(p)) => ctx
-            .snap
+            .topo
             .port(p)
             .map_or_else(|| network_mtu(ctx, net), |p| p.mtu),
         Some(Dest::Remote(_)) => overlay_mtu(ctx).unwrap_or_else(|| network_mtu(ctx, net)),
@@ -149,45 +154,37 @@ pub fn resolve(ctx: &Context<'_>, vrf: &Vrf, net: NetIdx, next_hop: IpAddr) -> O
     })
 }
 
-/// The smallest MTU of the network's ports and overlay (when the next hop's port is not known
-/// yet).
-fn network_mtu(ctx: &Context<'_>, net: NetIdx) -> u16 {
-    let network = &ctx.snap.networks[usize::from(net)];
-    let overlay = overlay_mtu(ctx).filter(|_| !network.remotes.is_empty());
-    network
-        .ports
-        .iter()
-        .filter_map(|p| ctx.snap.port(*p).map(|p| p.mtu))
-        .chain(overlay)
-        .min()
-        .unwrap_or(crate::model::DEFAULT_MTU)
+/// The MTU toward network `net` when the next hop's port is not known yet.
+fn network_mtu(ctx: &Context<'_, RouterTables>, net: NetIdx) -> u16 {
+    ctx.topo
+        .network(net)
+        .map_or(crate::model::DEFAULT_MTU, |n| n.mtu)
 }
 
 /// The MTU of the overlay (the underlay's less the VXLAN headers), when there is a VTEP.
-fn overlay_mtu(ctx: &Context<'_>) -> Option<u16> {
-    let vtep = ctx.snap.vtep.as_ref()?;
-    Some(u16::try_from(vtep.overlay_mtu()).unwrap_or(u16::MAX))
+fn overlay_mtu(ctx: &Context<'_, RouterTables>) -> Option<u16> {
+    ctx.topo.overlay_mtu
 }
 
 /// The next hop is not known: the packet becomes an ARP request (IPv4) or a neighbor
 /// solicitation (IPv6) for it from the gateway of its network, flooded there. The sender
 /// retries; the answer teaches the gateway where the next hop is.
 pub fn ask<B: PacketBuf>(
-    ctx: &Context<'_>,
+    ctx: &Context<'_, RouterTables>,
     buf: &mut B,
     meta: &mut Meta,
     net: NetIdx,
     next_hop: IpAddr,
 ) -> Verdict {
-    let gw = ctx.snap.gateway(net);
+    let gw = ctx.tables.gateway(net);
     let written = match (next_hop, gw.and_then(|g| g.v4), gw.and_then(|g| g.v6)) {
         (IpAddr::V4(ip), Some(from), _) => ArpFrame::request(from, ip).write(buf),
         (IpAddr::V6(ip), _, Some(from)) => NdFrame::solicit(from, ip).write(buf),
-        _ => return Verdict::Drop(DropReason::NeighborMiss),
+        _ => return Verdict::Drop(RouterDrop::NeighborMiss.into()),
     };
     ctx.counters
         .port(buf.in_port())
-        .drop(DropReason::NeighborMiss);
+        .drop(RouterDrop::NeighborMiss);
     match written {
         Ok(()) => {
             meta.net = net;

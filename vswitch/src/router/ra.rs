@@ -3,14 +3,15 @@
 //! link-local address) with the /64 prefixes to configure addresses from.
 
 use super::nd::{ALL_NODES, ALL_NODES_MAC, ND_HOP_LIMIT, OPT_SOURCE_LLADDR};
+use super::table::RouterTables;
 use crate::forwarding::{GATEWAY_LINK_LOCAL, GATEWAY_MAC};
 use crate::packet::eth::set_macs;
 use crate::packet::{eth, ethertype, icmp, ipproto, ipv6};
 use crate::pipeline::buf::reshape;
 use crate::pipeline::buf::PacketBuf;
-use crate::pipeline::counters::DropReason;
 use crate::pipeline::meta::{Meta, Verdict};
 use crate::pipeline::Context;
+use crate::router::RouterDrop;
 
 /// The RA header after the ICMPv6 header: reachable time and retransmit timer.
 const RA_BODY: usize = 8;
@@ -25,12 +26,12 @@ const PREFERRED_LIFETIME: u32 = 14_400;
 
 /// Answers a router solicitation; `None` when the frame is not one.
 pub fn handle<B: PacketBuf>(
-    ctx: &Context<'_>,
+    ctx: &Context<'_, RouterTables>,
     in_port: u16,
     buf: &mut B,
     meta: &Meta,
 ) -> Option<Verdict> {
-    let gw = ctx.snap.gateway(meta.net)?;
+    let gw = ctx.tables.gateway(meta.net)?;
     let l3 = buf.data().get(eth::HEADER_LEN..)?;
     let ip = ipv6::Packet::new_checked(l3).ok()?;
     let body = ip.payload();
@@ -41,7 +42,7 @@ pub fn handle<B: PacketBuf>(
     let valid = msg
         .is_some_and(|m| m.msg_code() == 0 && m.verify_checksum_v6(ip.src_addr(), ip.dst_addr()));
     if ip.hop_limit() != ND_HOP_LIMIT || !valid {
-        return Some(Verdict::Drop(DropReason::BadNd));
+        return Some(Verdict::Drop(RouterDrop::BadNd.into()));
     }
     if gw.slaac.is_empty() {
         return Some(meta.verdict);

@@ -2,41 +2,41 @@
 
 use super::icmp_error::{self, Icmp6Error, IcmpError, IcmpLimiter};
 use super::next_hop::BurstMemo;
+use super::table::RouterTables;
 use super::{arp, forward4, forward6, nd, ra};
-use crate::config::snapshot::Snapshot;
-use crate::dhcp;
 use crate::forwarding::GATEWAY_MAC;
 use crate::packet::{eth, ethertype, MacAddr};
 use crate::pipeline::buf::PacketBuf;
-use crate::pipeline::counters::DropReason;
+use crate::pipeline::drop::DropReason;
 use crate::pipeline::meta::{Meta, Verdict};
 use crate::pipeline::Context;
+use crate::router::RouterDrop;
 
 /// The frame is the gateway's to handle: it is addressed to the gateway MAC, or it is ARP or
 /// IPv6 multicast (neighbor discovery), in a network with a gateway. Everything else stays on
 /// the bridge's fast path.
 #[inline]
-pub fn wants(snap: &Snapshot, meta: &Meta) -> bool {
+pub fn wants(tables: &RouterTables, meta: &Meta) -> bool {
     (meta.dst == GATEWAY_MAC
         || meta.ethertype == ethertype::ARP
         || meta.ethertype == ethertype::IPV6 && meta.dst.is_multicast()
         || meta.ethertype == ethertype::IPV4 && meta.dst == MacAddr::BROADCAST)
-        && snap.gateway(meta.net).is_some()
+        && tables.gateway(meta.net).is_some()
 }
 
 /// The IPv4 trie of the frame's VRF and its destination, for a frame to be routed by a trie
 /// large enough to be worth prefetching.
 #[inline]
 fn lpm_target<'s, B: PacketBuf>(
-    snap: &'s Snapshot,
+    tables: &'s RouterTables,
     buf: &B,
     meta: &Meta,
 ) -> Option<(&'s super::lpm::Lpm4<super::table::Route>, u32)> {
     if !meta.to_router || meta.dst != GATEWAY_MAC || meta.ethertype != ethertype::IPV4 {
         return None;
     }
-    let vrf = snap.gateway(meta.net)?.vrf;
-    let lpm = &snap.vrfs.get(usize::from(vrf))?.v4;
+    let vrf = tables.gateway(meta.net)?.vrf;
+    let lpm = &tables.vrfs.get(usize::from(vrf))?.v4;
     let dst = buf.data().get(eth::HEADER_LEN + 16..eth::HEADER_LEN + 20)?;
     let dst = u32::from_be_bytes(dst.try_into().ok()?);
     lpm.worth_prefetching().then_some((lpm, dst))
@@ -46,17 +46,17 @@ fn lpm_target<'s, B: PacketBuf>(
 /// top-level slots while the burst is classified, the chunk slots after the bridge, so that
 /// the lookups find both in cache instead of waiting on each miss in turn.
 #[inline]
-pub fn prefetch_lpm_top<B: PacketBuf>(snap: &Snapshot, buf: &B, meta: &Meta) {
-    if let Some((lpm, dst)) = lpm_target(snap, buf, meta) {
+pub fn prefetch_lpm_top<B: PacketBuf>(tables: &RouterTables, buf: &B, meta: &Meta) {
+    if let Some((lpm, dst)) = lpm_target(tables, buf, meta) {
         lpm.prefetch_top(dst);
     }
 }
 
 /// Step two of [`prefetch_lpm_top`].
 #[inline]
-pub fn prefetch_lpm_chunks<B: PacketBuf>(snap: &Snapshot, pkts: &[B], metas: &[Meta]) {
+pub fn prefetch_lpm_chunks<B: PacketBuf>(tables: &RouterTables, pkts: &[B], metas: &[Meta]) {
     for (buf, meta) in pkts.iter().zip(metas) {
-        if let Some((lpm, dst)) = lpm_target(snap, buf, meta) {
+        if let Some((lpm, dst)) = lpm_target(tables, buf, meta) {
             lpm.prefetch_chunk(dst);
         }
     }
@@ -80,8 +80,10 @@ impl RouterScratch {
 /// Handles a frame `wants` took, after the bridge learned its source and decided where it
 /// would go (`meta.verdict`, used for what the gateway leaves to the bridge). May rewrite the
 /// frame and move it to another network (`meta.net`).
+/// IP to a gateway address that is not a ping comes back unchanged, as a drop for
+/// `RouterDrop::ForGateway`: the graph offers it to the switch's local services (DHCP) first.
 pub fn handle<B: PacketBuf>(
-    ctx: &Context<'_>,
+    ctx: &Context<'_, RouterTables>,
     rs: &mut RouterScratch,
     in_port: u16,
     buf: &mut B,
@@ -90,8 +92,8 @@ pub fn handle<B: PacketBuf>(
     match meta.ethertype {
         ethertype::ARP => arp::handle(ctx, in_port, buf, meta),
         ethertype::IPV4 if meta.dst == GATEWAY_MAC => forward4::route(ctx, rs, in_port, buf, meta),
-        // Broadcast: DHCP to the network's server, or the bridge's.
-        ethertype::IPV4 => dhcp::stage::handle(ctx, in_port, buf, meta).unwrap_or(meta.verdict),
+        // IPv4 broadcast: not the gateway's (DHCP is the graph's to offer); the bridge's.
+        ethertype::IPV4 => meta.verdict,
         ethertype::IPV6 => match nd::handle(ctx, in_port, buf, meta)
             .or_else(|| ra::handle(ctx, in_port, buf, meta))
         {
@@ -99,21 +101,21 @@ pub fn handle<B: PacketBuf>(
             None if meta.dst == GATEWAY_MAC => forward6::route(ctx, rs, in_port, buf, meta),
             None => meta.verdict,
         },
-        _ => Verdict::Drop(DropReason::NotRoutable),
+        _ => Verdict::Drop(RouterDrop::NotRoutable.into()),
     }
 }
 
 /// Answers a packet a firewall rule rejected with ICMP "administratively prohibited" from the
 /// gateway of network `net` (where it came from) to `dst_mac`, within the error budget.
 pub fn prohibit<B: PacketBuf>(
-    ctx: &Context<'_>,
+    ctx: &Context<'_, RouterTables>,
     rs: &mut RouterScratch,
     buf: &mut B,
-    net: crate::config::snapshot::NetIdx,
+    net: crate::pipeline::snapshot::NetIdx,
     dst_mac: MacAddr,
     reason: DropReason,
 ) -> Verdict {
-    let gw = ctx.snap.gateway(net);
+    let gw = ctx.tables.gateway(net);
     let from4 = gw.and_then(|g| g.v4);
     let from6 = gw.and_then(|g| g.v6);
     match buf.data().get(eth::HEADER_LEN).map(|b| b >> 4) {

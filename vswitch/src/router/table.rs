@@ -5,9 +5,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use super::lpm::{Lpm, Lpm4};
-use crate::config::snapshot::NetIdx;
+use crate::forwarding::fdb::FdbTable;
 use crate::forwarding::neighbor::NeighborTable;
 use crate::packet::prefix::Prefix;
+use crate::pipeline::snapshot::NetIdx;
 
 /// Index of a VRF in `Snapshot::vrfs`.
 pub type VrfIdx = u16;
@@ -56,5 +57,22 @@ impl Gateway {
     #[inline]
     pub fn on_link(&self, ip: std::net::IpAddr) -> bool {
         self.subnets.iter().any(|p| p.contains(ip))
+    }
+}
+
+/// The router's part of a snapshot: the VRFs, each network's gateway, and each network's FDB
+/// (where a next hop's MAC is; the bridge learns them), indexed like the topology's networks.
+#[derive(Debug, Default)]
+pub struct RouterTables {
+    pub vrfs: Vec<Vrf>,
+    pub gateways: Vec<Option<Gateway>>,
+    pub fdbs: Vec<Arc<FdbTable>>,
+}
+
+impl RouterTables {
+    /// The anycast gateway of network `net`, when it routes.
+    #[inline]
+    pub fn gateway(&self, net: NetIdx) -> Option<&Gateway> {
+        self.gateways.get(usize::from(net))?.as_ref()
     }
 }

@@ -149,15 +149,16 @@ pub fn show(mgr: &ConfigManager) -> Result<VtepView> {
         )
     })?;
     let snap = mgr.snapshot_cell().load();
-    let running = snap.vtep.as_ref();
+    let running = snap.tables.vxlan.vtep.as_ref();
     let now = clock::now_secs();
+    let t = &snap.tables;
     let networks = model
         .networks
         .iter()
-        .zip(snap.networks.iter())
-        .filter_map(|(n, entry)| {
+        .zip(t.bridge.nets.iter().zip(&t.vxlan.nets))
+        .filter_map(|(n, (bridged, entry))| {
             let vni = n.vni?;
-            let remote_macs = entry
+            let remote_macs = bridged
                 .fdb
                 .entries()
                 .iter()

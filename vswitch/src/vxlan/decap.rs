@@ -5,12 +5,15 @@
 use std::net::Ipv4Addr;
 
 use super::table::VtepEntry;
+use super::table::VxlanTables;
 use super::underlay::{self, ArpOutcome};
-use crate::config::snapshot::{NetIdx, Snapshot};
+use super::VxlanDrop;
 use crate::packet::{eth, ethertype, ipproto, ipv4, udp, vxlan};
 use crate::pipeline::buf::PacketBuf;
-use crate::pipeline::counters::DropReason;
+use crate::pipeline::drop::DropReason;
+use crate::pipeline::drop::EngineDrop;
 use crate::pipeline::meta::{Meta, BURST};
+use crate::pipeline::snapshot::NetIdx;
 use crate::pipeline::{Context, Output};
 
 /// The VXLAN flags word of a valid header: the I flag, nothing else.
@@ -46,7 +49,7 @@ enum Received {
 /// Runs a burst of the underlay port: answers ARP and decapsulates VXLAN. What is left in
 /// `pkts` are the inner frames in arrival order, `inner[i]` telling where frame `i` came from.
 pub fn receive_burst<B: PacketBuf, O: Output<B>>(
-    ctx: &Context<'_>,
+    ctx: &Context<'_, VxlanTables>,
     vtep: &VtepEntry,
     in_port: u16,
     pkts: &mut Vec<B>,
@@ -102,14 +105,14 @@ impl VniMemo {
 }
 
 fn receive<B: PacketBuf>(
-    ctx: &Context<'_>,
+    ctx: &Context<'_, VxlanTables>,
     vtep: &VtepEntry,
     vnis: &mut VniMemo,
     buf: &mut B,
 ) -> Result<Received, DropReason> {
     let data = buf.data();
     let Some(hdr) = data.first_chunk::<{ eth::HEADER_LEN }>() else {
-        return Err(DropReason::Runt);
+        return Err(EngineDrop::Runt.into());
     };
     match u16::from_be_bytes([hdr[12], hdr[13]]) {
         ethertype::ARP => match underlay::arp(ctx, vtep, buf)? {
@@ -117,49 +120,49 @@ fn receive<B: PacketBuf>(
             ArpOutcome::Consumed => Ok(Received::Consumed),
         },
         ethertype::IPV4 => {
-            let (from, start, len) = check(ctx.snap, vtep, vnis, &data[eth::HEADER_LEN..])?;
+            let (from, start, len) = check(ctx.tables, vtep, vnis, &data[eth::HEADER_LEN..])?;
             let start = eth::HEADER_LEN + start;
             buf.trim_front(start)
-                .map_err(|_| DropReason::VxlanTruncated)?;
-            buf.truncate(len).map_err(|_| DropReason::VxlanTruncated)?;
+                .map_err(|_| VxlanDrop::VxlanTruncated)?;
+            buf.truncate(len).map_err(|_| VxlanDrop::VxlanTruncated)?;
             Ok(Received::Inner(from))
         }
-        _ => Err(DropReason::NotForVtep),
+        _ => Err(VxlanDrop::NotForVtep.into()),
     }
 }
 
 /// Checks the outer IPv4 packet `l3` as VXLAN to this VTEP: where its inner frame starts (in
 /// `l3`), how long it is, and where it came from.
 fn check(
-    snap: &Snapshot,
+    tables: &VxlanTables,
     vtep: &VtepEntry,
     vnis: &mut VniMemo,
     l3: &[u8],
 ) -> Result<(Inner, usize, usize), DropReason> {
-    let ip = ipv4::Packet::new_checked(l3).map_err(|_| DropReason::BadIp)?;
+    let ip = ipv4::Packet::new_checked(l3).map_err(|_| EngineDrop::BadIp)?;
     let header = ip.header_len();
     let total = usize::from(ip.total_len());
     if ip.version() != 4 || header < ipv4::HEADER_LEN || total < header || total > l3.len() {
-        return Err(DropReason::BadIp);
+        return Err(EngineDrop::BadIp.into());
     }
     if !ip.verify_checksum() {
-        return Err(DropReason::BadIp);
+        return Err(EngineDrop::BadIp.into());
     }
     if ip.dst_addr() != vtep.underlay.ip || ip.protocol() != ipproto::UDP || ip.is_fragment() {
-        return Err(DropReason::NotForVtep);
+        return Err(VxlanDrop::NotForVtep.into());
     }
     let l4 = &l3[header..total];
-    let u = udp::Packet::new_checked(l4).map_err(|_| DropReason::VxlanTruncated)?;
+    let u = udp::Packet::new_checked(l4).map_err(|_| VxlanDrop::VxlanTruncated)?;
     if u.dst_port() != vtep.udp_port {
-        return Err(DropReason::NotForVtep);
+        return Err(VxlanDrop::NotForVtep.into());
     }
     // The UDP length must say what the IP length says.
     if usize::from(u.len()) != l4.len() {
-        return Err(DropReason::VxlanTruncated);
+        return Err(VxlanDrop::VxlanTruncated.into());
     }
     let payload = &l4[udp::HEADER_LEN..];
     if payload.len() < vxlan::HEADER_LEN + eth::HEADER_LEN {
-        return Err(DropReason::VxlanTruncated);
+        return Err(VxlanDrop::VxlanTruncated.into());
     }
     let word =
         |i: usize| u32::from_be_bytes([payload[i], payload[i + 1], payload[i + 2], payload[i + 3]]);
@@ -167,22 +170,18 @@ fn check(
     // Reserved bits must be zero (as the Linux VTEP requires): a frame with others set is
     // from an extension we do not speak.
     if flags != FLAGS_WORD || vni_word & 0xff != 0 {
-        return Err(DropReason::VxlanBadHeader);
+        return Err(VxlanDrop::VxlanBadHeader.into());
     }
     let net = vnis
         .network(vtep, vni_word >> 8)
-        .ok_or(DropReason::VxlanUnknownVni)?;
+        .ok_or(VxlanDrop::VxlanUnknownVni)?;
     let remote = ip.src_addr();
-    let listed = || {
-        snap.networks
-            .get(usize::from(net))
-            .is_some_and(|n| n.remotes.contains(&remote))
-    };
+    let listed = || tables.flood_list(net).contains(&remote);
     if remote == vtep.underlay.ip || !super::validate::is_vtep_address(remote) {
-        return Err(DropReason::VxlanUnknownVtep);
+        return Err(VxlanDrop::VxlanUnknownVtep.into());
     }
     if !vtep.learning && !listed() {
-        return Err(DropReason::VxlanUnknownVtep);
+        return Err(VxlanDrop::VxlanUnknownVtep.into());
     }
     let start = header + udp::HEADER_LEN + vxlan::HEADER_LEN;
     Ok((Inner { net, remote }, start, total - start))
@@ -193,7 +192,7 @@ fn check(
 #[inline]
 pub fn admit(meta: &mut Meta, from: Inner) -> Result<(), DropReason> {
     if meta.tagged {
-        return Err(DropReason::BadVlan);
+        return Err(EngineDrop::BadVlan.into());
     }
     meta.net = from.net;
     meta.remote = Some(from.remote);

@@ -9,11 +9,13 @@
 use std::cell::Cell;
 use std::net::Ipv4Addr;
 
+use super::table::VxlanTables;
 use super::underlay;
-use crate::config::snapshot::NetIdx;
+use super::VxlanDrop;
 use crate::packet::{checksum, eth, ethertype, ipproto, ipv4, udp, vxlan, MacAddr};
 use crate::pipeline::buf::PacketBuf;
-use crate::pipeline::counters::DropReason;
+use crate::pipeline::drop::EngineDrop;
+use crate::pipeline::snapshot::NetIdx;
 use crate::pipeline::{Context, Output};
 
 /// Bytes put in front of the inner frame.
@@ -27,31 +29,28 @@ const OUTER_TTL: u8 = 64;
 /// Failures are counted on the underlay port.
 #[inline]
 pub fn send<B: PacketBuf, O: Output<B>>(
-    ctx: &Context<'_>,
+    ctx: &Context<'_, VxlanTables>,
+    tunnel: &Prepared,
     net: NetIdx,
     in_port: u16,
     remote: Ipv4Addr,
     mut buf: B,
     out: &mut O,
 ) {
-    let snap = ctx.snap;
-    let (Some(vtep), Some(vni)) = (
-        snap.vtep.as_ref(),
-        snap.networks.get(usize::from(net)).and_then(|n| n.vni),
-    ) else {
-        ctx.counters.port(in_port).drop(DropReason::NoEgressPort);
+    let (Some(vtep), Some(vni)) = (ctx.tables.vtep.as_ref(), ctx.tables.vni(net)) else {
+        ctx.counters.port(in_port).drop(EngineDrop::NoEgressPort);
         return;
     };
     let underlay = ctx.counters.port(vtep.port);
     if buf.pkt_len() > vtep.inner_max {
-        underlay.drop(DropReason::TunnelMtu);
+        underlay.drop(VxlanDrop::TunnelMtu);
         return;
     }
-    let template = match ctx.tunnel.get(remote, vni) {
+    let template = match tunnel.get(remote, vni) {
         Some(t) => t,
         None => {
             let Some(next_hop) = underlay::next_hop_mac(ctx, vtep, remote) else {
-                underlay.drop(DropReason::VtepUnresolved);
+                underlay.drop(VxlanDrop::VtepUnresolved);
                 if underlay::ask(vtep, &mut buf, remote).is_ok() {
                     out.send(vtep.port, buf);
                 }
@@ -66,18 +65,18 @@ pub fn send<B: PacketBuf, O: Output<B>>(
                 dport: vtep.udp_port,
                 vni,
             });
-            ctx.tunnel.set(t);
+            tunnel.set(t);
             t
         }
     };
     let sport = SPORT_BASE | (flow_hash(buf.data()) as u16 & SPORT_MASK);
     let inner_len = buf.pkt_len();
     if buf.prepend(HEADERS_LEN).is_err() {
-        underlay.drop(DropReason::NoBuffer);
+        underlay.drop(EngineDrop::NoBuffer);
         return;
     }
     let Some(headers) = buf.data_mut().first_chunk_mut::<HEADERS_LEN>() else {
-        underlay.drop(DropReason::NoBuffer);
+        underlay.drop(EngineDrop::NoBuffer);
         return;
     };
     template.write(headers, inner_len, sport);

@@ -14,3 +14,25 @@ pub mod encap;
 pub mod table;
 pub mod underlay;
 pub mod validate;
+
+crate::drop_reasons! {
+    /// Why the VTEP drops a packet.
+    pub enum VxlanDrop {
+        /// Underlay traffic the VTEP does not take: not ARP or VXLAN to its address and UDP port
+        /// (or a fragment, which a VTEP never reassembles).
+        NotForVtep => "not_for_vtep",
+        /// VXLAN with flags other than I, or the reserved bits set.
+        VxlanBadHeader => "vxlan_bad_header",
+        /// VXLAN whose VNI no network has.
+        VxlanUnknownVni => "vxlan_unknown_vni",
+        /// VXLAN from a VTEP not in the VNI's flood list, with learning off (or from an address no
+        /// VTEP can have).
+        VxlanUnknownVtep => "vxlan_unknown_vtep",
+        /// VXLAN whose UDP length disagrees with its IP length, or whose inner frame is cut short.
+        VxlanTruncated => "vxlan_truncated",
+        /// A bridged frame larger than the overlay MTU (the underlay MTU less the VXLAN headers).
+        TunnelMtu => "tunnel_mtu",
+        /// The underlay next hop of a remote VTEP is not resolved yet (an ARP request went out).
+        VtepUnresolved => "vtep_unresolved",
+    }
+}

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use hashbrown::HashMap;
 
 use super::validate::{remote_ip, underlay, Underlay};
-use crate::config::snapshot::{NetIdx, NetworkEntry, PortEntry};
 use crate::forwarding::neighbor::{NeighborTable, DEFAULT_NEIGHBOR_LIMIT};
 use crate::model::Model;
 use crate::packet::{ipv4, udp, vxlan, MacAddr};
+use crate::pipeline::snapshot::{NetIdx, Topology};
 
 /// Outer IPv4, UDP and VXLAN headers: what encapsulation adds inside the underlay's MTU.
 pub const OVERHEAD: usize = ipv4::HEADER_LEN + udp::HEADER_LEN + vxlan::HEADER_LEN;
@@ -72,22 +72,66 @@ impl Default for UnderlayNeighbors {
     }
 }
 
-/// The VTEP of a validated `model`, given its ports as built, and each network's flood list
-/// of remote VTEPs (filled in `networks`).
-pub fn build(
+/// The VXLAN part of a snapshot: the VTEP, and each network's VNI and flood list, indexed
+/// like the topology's networks.
+#[derive(Debug, Default)]
+pub struct VxlanTables {
+    pub vtep: Option<VtepEntry>,
+    pub nets: Vec<VxlanNet>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VxlanNet {
+    /// Its VXLAN network identifier.
+    pub vni: Option<u32>,
+    /// Remote VTEPs that get its broadcast, unknown unicast and multicast (head-end
+    /// replication).
+    pub remotes: Vec<Ipv4Addr>,
+}
+
+impl VxlanTables {
+    /// The VNI of network `net`.
+    #[inline]
+    pub fn vni(&self, net: NetIdx) -> Option<u32> {
+        self.nets.get(usize::from(net))?.vni
+    }
+
+    /// The remote VTEPs a frame flooded in network `net` goes to (none without a VTEP).
+    #[inline]
+    pub fn flood_list(&self, net: NetIdx) -> &[Ipv4Addr] {
+        match (&self.vtep, self.nets.get(usize::from(net))) {
+            (Some(_), Some(n)) => &n.remotes,
+            _ => &[],
+        }
+    }
+}
+
+/// The VXLAN tables of a validated `model`, given its ports and networks as built.
+pub fn build(model: &Model, topo: &Topology, neighbors: &UnderlayNeighbors) -> VxlanTables {
+    let mut nets: Vec<VxlanNet> = model
+        .networks
+        .iter()
+        .map(|n| VxlanNet {
+            vni: n.vni,
+            remotes: Vec::new(),
+        })
+        .collect();
+    let vtep = vtep(model, topo, &mut nets, neighbors);
+    VxlanTables { vtep, nets }
+}
+
+/// The VTEP of `model`, and each network's flood list of remote VTEPs (filled in `nets`).
+fn vtep(
     model: &Model,
-    ports: &[Option<PortEntry>],
-    networks: &mut [NetworkEntry],
+    topo: &Topology,
+    nets: &mut [VxlanNet],
     neighbors: &UnderlayNeighbors,
 ) -> Option<VtepEntry> {
-    for (n, entry) in model.networks.iter().zip(networks.iter_mut()) {
-        entry.vni = n.vni;
-    }
     let v = model.vtep.as_ref()?;
     let u = underlay(v).ok()?;
-    let port = ports.iter().flatten().find(|p| *p.name == *v.port)?;
+    let port = topo.ports.iter().flatten().find(|p| *p.name == *v.port)?;
     let mut vnis = HashMap::new();
-    for (i, n) in networks.iter_mut().enumerate() {
+    for (i, n) in nets.iter_mut().enumerate() {
         let Some(vni) = n.vni else { continue };
         vnis.insert(vni, i as NetIdx);
         n.remotes = v

@@ -3,12 +3,13 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::table::VtepEntry;
+use super::table::{VtepEntry, VxlanTables};
 use crate::forwarding::arp::ArpFrame;
 use crate::forwarding::neighbor::Neighbor;
+use crate::forwarding::NeighborDrop;
 use crate::packet::{arp, eth, ethertype, MacAddr};
 use crate::pipeline::buf::PacketBuf;
-use crate::pipeline::counters::DropReason;
+use crate::pipeline::drop::DropReason;
 use crate::pipeline::Context;
 
 /// What an ARP frame on the underlay port came to.
@@ -22,7 +23,7 @@ pub enum ArpOutcome {
 
 /// Handles an ARP frame that arrived on the underlay port.
 pub fn arp<B: PacketBuf>(
-    ctx: &Context<'_>,
+    ctx: &Context<'_, VxlanTables>,
     vtep: &VtepEntry,
     buf: &mut B,
 ) -> Result<ArpOutcome, DropReason> {
@@ -30,13 +31,13 @@ pub fn arp<B: PacketBuf>(
         .data()
         .get(eth::HEADER_LEN..)
         .and_then(|l3| arp::Packet::new_checked(l3).ok())
-        .ok_or(DropReason::BadArp)?;
+        .ok_or(NeighborDrop::BadArp)?;
     if pkt.hardware_type() != arp::HTYPE_ETHERNET
         || pkt.protocol_type() != ethertype::IPV4
         || pkt.hardware_len() != 6
         || pkt.protocol_len() != 4
     {
-        return Err(DropReason::BadArp);
+        return Err(NeighborDrop::BadArp.into());
     }
     let (op, sender_mac, sender_ip, target_ip) = (
         pkt.operation(),
@@ -45,7 +46,7 @@ pub fn arp<B: PacketBuf>(
         pkt.target_protocol_addr(),
     );
     if sender_mac.is_multicast() || sender_mac.is_zero() {
-        return Err(DropReason::BadArp);
+        return Err(NeighborDrop::BadArp.into());
     }
     let me = vtep.underlay.ip;
     if !sender_ip.is_unspecified() && sender_ip != me && vtep.underlay.on_link(sender_ip) {
@@ -70,7 +71,11 @@ pub fn arp<B: PacketBuf>(
 
 /// The MAC of the underlay next hop towards remote VTEP `remote`, when known.
 #[inline]
-pub fn next_hop_mac(ctx: &Context<'_>, vtep: &VtepEntry, remote: Ipv4Addr) -> Option<MacAddr> {
+pub fn next_hop_mac(
+    ctx: &Context<'_, VxlanTables>,
+    vtep: &VtepEntry,
+    remote: Ipv4Addr,
+) -> Option<MacAddr> {
     let hop = vtep.next_hop(remote);
     vtep.neighbors
         .lookup_in_use(IpAddr::V4(hop), ctx.now)

@@ -4,12 +4,13 @@
 #![allow(dead_code)]
 
 use vswitch::config::build::{offline_republish, LearnedTables};
-use vswitch::config::snapshot::Snapshot;
+use vswitch::datapath::{process_burst, Scratch, Snapshot};
 use vswitch::model::Model;
 use vswitch::packet::{arp, eth, ethertype, MacAddr};
 use vswitch::pipeline::buf::{PacketBuf, TestBuf};
-use vswitch::pipeline::counters::{DropReason, WorkerCounters};
-use vswitch::pipeline::{process_burst, Context, Output, Scratch};
+use vswitch::pipeline::counters::WorkerCounters;
+use vswitch::pipeline::drop::DropReason;
+use vswitch::pipeline::Output;
 
 pub struct Switch {
     pub snap: Snapshot,
@@ -46,7 +47,7 @@ impl Switch {
     pub fn send(&mut self, port: u16, frames: &[Vec<u8>]) -> Vec<(u16, Vec<u8>)> {
         let mut pkts: Vec<TestBuf> = frames.iter().map(|f| TestBuf::new(port, f)).collect();
         let mut out = Collect::default();
-        let ctx = Context::new(&self.snap, &self.counters, self.now);
+        let ctx = self.snap.context(&self.counters, self.now);
         process_burst(&ctx, &mut self.scratch, port, &mut pkts, &mut out);
         assert!(pkts.is_empty());
         let mut got: Vec<(u16, Vec<u8>)> = out
@@ -67,12 +68,12 @@ impl Switch {
         self.snap = offline_republish(&model, &mut self.learned, 1, generation);
     }
 
-    pub fn drops(&self, port: u16, reason: DropReason) -> u64 {
-        self.counters.port(port).drops[reason as usize].get()
+    pub fn drops(&self, port: u16, reason: impl Into<DropReason>) -> u64 {
+        self.counters.port(port).drops[reason.into().index()].get()
     }
 
     pub fn fdb(&self, net: usize, mac: [u8; 6]) -> Option<u16> {
-        self.snap.networks[net].fdb.port_of(MacAddr(mac))
+        self.snap.tables.bridge.nets[net].fdb.port_of(MacAddr(mac))
     }
 }
 

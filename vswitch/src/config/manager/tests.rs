@@ -3,7 +3,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::*;
-use crate::config::snapshot::Snapshot;
+use crate::datapath::Snapshot;
 
 /// Hands out port ids like DPDK (lowest free); refuses any iface named "broken".
 #[derive(Default)]
@@ -106,8 +106,8 @@ fn unchanged_ports_are_not_restarted_and_snapshots_follow() {
     assert_eq!(fake.lock().log, vec!["+a=0"]);
     let snap = m.snapshot_cell().load();
     assert!(snap.generation > g1);
-    assert_eq!(snap.networks[1].ports, vec![0]);
-    assert!(snap.networks[0].ports.is_empty());
+    assert_eq!(snap.topology.networks[1].ports, vec![0]);
+    assert!(snap.topology.networks[0].ports.is_empty());
     // A queue change re-creates the device.
     m.apply(|md| {
         md.ports[0].queues = Some(2);

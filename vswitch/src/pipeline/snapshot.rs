@@ -1,5 +1,7 @@
-//! The immutable view of the configuration that workers forward with. The config manager builds
-//! a whole new one per change and publishes it atomically; a worker picks it up between bursts.
+//! The immutable view of the configuration that workers forward with: the ports and networks
+//! the engine itself needs (its topology), which workers poll which queues, and the features'
+//! tables, a type the graph composes. The config manager builds a whole new one per change and
+//! publishes it atomically; a worker picks it up between polls.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -7,12 +9,10 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 
-use crate::firewall::stage::Firewall;
-use crate::forwarding::fdb::FdbTable;
-use crate::pipeline::counters::{WorkerCounters, MAX_PORTS};
-use crate::router::table::{Gateway, Vrf};
+use super::counters::{WorkerCounters, MAX_PORTS};
+use super::Context;
 
-/// Index of a network in `Snapshot::networks`.
+/// Index of a network in `Topology::networks`.
 pub type NetIdx = u16;
 /// Marks a VLAN a trunk does not carry.
 pub const NO_NET: NetIdx = NetIdx::MAX;
@@ -36,8 +36,6 @@ pub struct PortEntry {
     pub mtu: u16,
     /// TX queues; worker `w` sends on queue `w % tx_queues`.
     pub tx_queues: u16,
-    /// The rules of its security groups, if it has any.
-    pub security: Option<Arc<crate::firewall::security::PortSecurity>>,
 }
 
 impl PortEntry {
@@ -66,21 +64,41 @@ pub struct NetworkEntry {
     pub vlan: Option<u16>,
     /// Ports that carry this network (the flood list).
     pub ports: Vec<u16>,
-    pub fdb: Arc<FdbTable>,
-    pub aging_secs: u32,
-    /// The network's anycast gateway, when it has a subnet.
-    pub gateway: Option<Gateway>,
-    /// The network's DHCP server (`--dhcp`).
-    pub dhcp: Option<Arc<crate::dhcp::server::DhcpServer>>,
-    /// `--isolated`: IP between its endpoints passes only where a policy allows it.
-    pub isolated: bool,
-    /// The connection-table quota of the connections its endpoints open.
-    pub conn_quota: u16,
-    /// Its VXLAN network identifier.
-    pub vni: Option<u32>,
-    /// Remote VTEPs that get its broadcast, unknown unicast and multicast (head-end
-    /// replication).
-    pub remotes: Vec<std::net::Ipv4Addr>,
+    /// The smallest MTU of its ports (and of the overlay, when it reaches remote VTEPs).
+    pub mtu: u16,
+}
+
+/// The ports and networks: what every stage may read.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    /// Indexed by DPDK port id.
+    pub ports: Vec<Option<PortEntry>>,
+    pub networks: Vec<NetworkEntry>,
+    /// The largest L2 payload a frame to a remote VTEP may have (the underlay's MTU less the
+    /// tunnel headers), when the switch has a VTEP.
+    pub overlay_mtu: Option<u16>,
+}
+
+impl Default for Topology {
+    fn default() -> Self {
+        Topology {
+            ports: vec![None; MAX_PORTS],
+            networks: Vec::new(),
+            overlay_mtu: None,
+        }
+    }
+}
+
+impl Topology {
+    #[inline]
+    pub fn port(&self, id: u16) -> Option<&PortEntry> {
+        self.ports.get(usize::from(id)).and_then(Option::as_ref)
+    }
+
+    #[inline]
+    pub fn network(&self, net: NetIdx) -> Option<&NetworkEntry> {
+        self.networks.get(usize::from(net))
+    }
 }
 
 /// One RX queue a worker polls.
@@ -90,55 +108,50 @@ pub struct RxQueue {
     pub queue: u16,
 }
 
+/// A published configuration: the topology and queues the engine reads, and the features'
+/// tables `T` (composed by the graph).
 #[derive(Debug)]
-pub struct Snapshot {
+pub struct Snapshot<T> {
     pub generation: u64,
-    /// Indexed by DPDK port id.
-    pub ports: Vec<Option<PortEntry>>,
-    pub networks: Vec<NetworkEntry>,
-    pub vrfs: Vec<Vrf>,
-    /// Compiled policies and the connection table.
-    pub firewall: Firewall,
+    pub topology: Topology,
     /// RX queues per worker.
     pub workers: Vec<Vec<RxQueue>>,
-    /// The VXLAN tunnel endpoint, when the switch has one.
-    pub vtep: Option<crate::vxlan::table::VtepEntry>,
+    pub tables: T,
 }
 
-impl Snapshot {
+impl<T: Default> Snapshot<T> {
     pub fn empty(workers: usize) -> Self {
         Snapshot {
             generation: 0,
-            ports: vec![None; MAX_PORTS],
-            networks: Vec::new(),
-            vrfs: Vec::new(),
-            firewall: Firewall::default(),
+            topology: Topology::default(),
             workers: vec![Vec::new(); workers],
-            vtep: None,
+            tables: T::default(),
         }
     }
+}
 
+impl<T> Snapshot<T> {
     #[inline]
     pub fn port(&self, id: u16) -> Option<&PortEntry> {
-        self.ports.get(usize::from(id)).and_then(Option::as_ref)
+        self.topology.port(id)
     }
 
-    /// The anycast gateway of network `net`, when it routes.
+    /// The context a burst runs in on this snapshot, with a worker's counters, at `now`.
     #[inline]
-    pub fn gateway(&self, net: NetIdx) -> Option<&Gateway> {
-        self.networks.get(usize::from(net))?.gateway.as_ref()
+    pub fn context<'a>(&'a self, counters: &'a WorkerCounters, now: u32) -> Context<'a, T> {
+        Context::new(&self.topology, &self.tables, counters, now)
     }
 }
 
 /// Where the current snapshot lives. Workers check `generation` once per poll loop (one load)
 /// and re-load the snapshot only when it moved.
-pub struct SnapshotCell {
-    current: ArcSwap<Snapshot>,
+pub struct SnapshotCell<T> {
+    current: ArcSwap<Snapshot<T>>,
     generation: AtomicU64,
 }
 
-impl SnapshotCell {
-    pub fn new(initial: Snapshot) -> Self {
+impl<T> SnapshotCell<T> {
+    pub fn new(initial: Snapshot<T>) -> Self {
         let generation = AtomicU64::new(initial.generation);
         SnapshotCell {
             current: ArcSwap::from_pointee(initial),
@@ -151,11 +164,11 @@ impl SnapshotCell {
         self.generation.load(Ordering::Acquire)
     }
 
-    pub fn load(&self) -> Arc<Snapshot> {
+    pub fn load(&self) -> Arc<Snapshot<T>> {
         self.current.load_full()
     }
 
-    pub fn publish(&self, snap: Snapshot) {
+    pub fn publish(&self, snap: Snapshot<T>) {
         let generation = snap.generation;
         self.current.store(Arc::new(snap));
         self.generation.store(generation, Ordering::Release);

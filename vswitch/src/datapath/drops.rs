@@ -1,0 +1,85 @@
+//! Every drop reason of the datapath, numbered: the engine's first, then each feature's in the
+//! order below. A new feature adds its set here.
+
+use crate::bridge::BridgeDrop;
+use crate::dhcp::DhcpDrop;
+use crate::firewall::FirewallDrop;
+use crate::forwarding::NeighborDrop;
+use crate::pipeline::drop::{self, DropReason, EngineDrop, Reasons, MAX_DROP_REASONS};
+use crate::router::RouterDrop;
+use crate::vxlan::VxlanDrop;
+
+crate::number_drop_reasons!(
+    [EngineDrop,]
+    BridgeDrop,
+    NeighborDrop,
+    RouterDrop,
+    DhcpDrop,
+    FirewallDrop,
+    VxlanDrop,
+);
+
+/// The sets in the numbering's order (the engine's first).
+const SETS: &[(&[&str], &[&str])] = &[
+    (EngineDrop::NAMES, EngineDrop::HELP),
+    (BridgeDrop::NAMES, BridgeDrop::HELP),
+    (NeighborDrop::NAMES, NeighborDrop::HELP),
+    (RouterDrop::NAMES, RouterDrop::HELP),
+    (DhcpDrop::NAMES, DhcpDrop::HELP),
+    (FirewallDrop::NAMES, FirewallDrop::HELP),
+    (VxlanDrop::NAMES, VxlanDrop::HELP),
+];
+
+const _: () = assert!(
+    {
+        let mut n = 0;
+        let mut i = 0;
+        while i < SETS.len() {
+            n += SETS[i].0.len();
+            i += 1;
+        }
+        n
+    } <= MAX_DROP_REASONS,
+    "more drop reasons than a port has counters: raise MAX_DROP_REASONS"
+);
+
+/// Every drop reason: its counter index, name and meaning.
+pub fn all() -> impl Iterator<Item = (DropReason, &'static str, &'static str)> {
+    drop::enumerate(SETS)
+}
+
+/// The counter name of `reason`.
+pub fn name(reason: DropReason) -> &'static str {
+    all()
+        .nth(reason.index())
+        .map_or("unknown", |(_, name, _)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_numbered_in_order() {
+        let mut names: Vec<_> = all().map(|(_, n, _)| n).collect();
+        let count = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), count);
+        for (i, (r, _, help)) in all().enumerate() {
+            assert_eq!(r.index(), i);
+            assert!(!help.is_empty());
+        }
+    }
+
+    #[test]
+    fn each_set_is_numbered_where_its_names_are_listed() {
+        assert_eq!(name(EngineDrop::Runt.into()), "runt");
+        assert_eq!(name(BridgeDrop::MacLimit.into()), "mac_limit");
+        assert_eq!(name(NeighborDrop::BadArp.into()), "bad_arp");
+        assert_eq!(name(RouterDrop::NoRoute.into()), "no_route");
+        assert_eq!(name(DhcpDrop::DhcpBusy.into()), "dhcp_busy");
+        assert_eq!(name(FirewallDrop::PolicyDeny.into()), "policy_deny");
+        assert_eq!(name(VxlanDrop::VtepUnresolved.into()), "vtep_unresolved");
+    }
+}

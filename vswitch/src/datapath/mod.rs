@@ -1,0 +1,273 @@
+//! The graph: the one place that lists the stages a burst goes through, in order, and hands
+//! each feature its part of the snapshot. Read top-down, `process_burst` is a packet's path
+//! from the RX burst to TX:
+//!
+//! 1. underlay port only: VXLAN decap ([`vxlan::decap`]): the inner frames go on;
+//! 2. classify (engine): parse L2;
+//! 3. ingress: the port's VLAN policy picks the network ([`bridge::ingress`]), or the VNI's
+//!    network for an inner frame ([`vxlan::decap::admit`]); the router starts its prefetches;
+//! 4. bridge forward ([`bridge::forward_burst`]): learn, FDB lookup;
+//! 5. the firewall reads the routed packets' flows and prefetches their connections;
+//! 6. per packet: the gateway's frames go to DHCP ([`dhcp::stage`]) or the router
+//!    ([`router::stage`]), which may move them into another network;
+//! 7. the firewall ([`firewall::burst::filter`]) decides packets that crossed networks, or
+//!    ports with security groups;
+//! 8. output: a port ([`bridge::egress`]), a remote VTEP ([`vxlan::encap`]), or a flood to the
+//!    network's ports and remote VTEPs ([`bridge::flood_where`]).
+
+pub mod drops;
+pub mod tables;
+
+use std::net::Ipv4Addr;
+
+use crate::bridge::stage::{self as bridge, FdbPrefetch};
+use crate::dhcp::stage as dhcp;
+use crate::firewall::burst::{self as firewall, Filtered, Origin};
+use crate::firewall::flow::Flow;
+use crate::forwarding::Dest;
+use crate::pipeline::buf::PacketBuf;
+use crate::pipeline::classify::classify;
+use crate::pipeline::drop::{DropReason, EngineDrop};
+use crate::pipeline::meta::{Meta, Verdict, BURST};
+use crate::pipeline::snapshot::NetIdx;
+use crate::pipeline::{Context, Datapath, Output};
+use crate::router::stage::{self as router, RouterScratch};
+use crate::router::RouterDrop;
+use crate::vxlan::decap::{self, Inner};
+use crate::vxlan::encap::{self, Prepared};
+use crate::vxlan::table::VxlanTables;
+pub use tables::{Snapshot, SnapshotCell, Tables};
+
+/// The switch's datapath, as the worker runs it.
+pub struct Graph;
+
+impl Datapath for Graph {
+    type Tables = Tables;
+    type Scratch = Scratch;
+
+    #[inline]
+    fn start_poll(scratch: &mut Scratch) {
+        scratch.tunnel = Prepared::default();
+    }
+
+    #[inline]
+    fn process_burst<B: PacketBuf, O: Output<B>>(
+        ctx: &Context<'_, Tables>,
+        scratch: &mut Scratch,
+        in_port: u16,
+        pkts: &mut Vec<B>,
+        out: &mut O,
+    ) {
+        process_burst(ctx, scratch, in_port, pkts, out);
+    }
+}
+
+/// A worker's scratch space, allocated once.
+pub struct Scratch {
+    meta: [Meta; BURST],
+    /// What the firewall read of each routed packet, read once per burst.
+    flows: [Option<Flow>; BURST],
+    /// Where each decapsulated frame of an underlay burst came from.
+    inner: [Inner; BURST],
+    router: RouterScratch,
+    /// The outer headers last used to reach a remote VTEP, kept for one poll.
+    tunnel: Prepared,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch {
+            meta: [Meta::default(); BURST],
+            flows: [None; BURST],
+            inner: [Inner::default(); BURST],
+            router: RouterScratch::default(),
+            tunnel: Prepared::default(),
+        }
+    }
+}
+
+/// How many packets ahead the connection slot a packet's lookup reads moves on from L2 to L1.
+const SLOT_AHEAD: usize = 2;
+
+/// Runs one burst received on `in_port` (at most `BURST` packets) through every stage.
+/// `pkts` is left empty: each packet was sent or dropped (and counted).
+pub fn process_burst<B: PacketBuf, O: Output<B>>(
+    ctx: &Context<'_, Tables>,
+    scratch: &mut Scratch,
+    in_port: u16,
+    pkts: &mut Vec<B>,
+    out: &mut O,
+) {
+    let t = ctx.tables;
+    let (bridge_ctx, router_ctx) = (ctx.with(&t.bridge), ctx.with(&t.router));
+    let (dhcp_ctx, fw_ctx, vx_ctx) = (ctx.with(&t.dhcp), ctx.with(&t.firewall), ctx.with(&t.vxlan));
+    let port_counters = ctx.counters.port(in_port);
+    let Some(port) = ctx.topo.port(in_port) else {
+        port_counters.drop_n(EngineDrop::UnknownNetwork, pkts.len() as u64);
+        pkts.clear();
+        return;
+    };
+    pkts.truncate(BURST);
+    scratch.router.start_burst();
+    // 1. The VTEP's underlay port carries VXLAN: what goes on are the inner frames.
+    let underlay = t.vxlan.vtep.as_ref().filter(|v| v.port == in_port);
+    if let Some(vtep) = underlay {
+        decap::receive_burst(&vx_ctx, vtep, in_port, pkts, &mut scratch.inner, out);
+    }
+
+    // 2-3. classify + ingress policy; survivors are compacted to the front with their metas.
+    let mut n = 0;
+    let mut prefetch = FdbPrefetch::default();
+    for i in 0..pkts.len() {
+        let meta = &mut scratch.meta[n];
+        let buf = &mut pkts[i];
+        let admitted = classify(buf, meta).and_then(|()| match underlay {
+            None => bridge::ingress(port, buf, meta),
+            Some(_) => decap::admit(meta, scratch.inner[i]),
+        });
+        match admitted {
+            Ok(()) => {
+                meta.to_router = router::wants(&t.router, meta);
+                prefetch.frame(&t.bridge, meta);
+                router::prefetch_lpm_top(&t.router, buf, meta);
+                pkts.swap(n, i);
+                n += 1;
+            }
+            Err(reason) => port_counters.drop(reason),
+        }
+    }
+    // Dropping the rejected tail frees its buffers.
+    pkts.truncate(n);
+
+    // 4-5. Bridge decisions for the whole burst; the routed packets' flows and routes.
+    let (metas, flows) = (&mut scratch.meta[..n], &mut scratch.flows[..n]);
+    bridge::forward_burst(&bridge_ctx, in_port, metas);
+    router::prefetch_lpm_chunks(&t.router, pkts, metas);
+    firewall::read_flows(&t.firewall, pkts, metas, flows);
+
+    for (i, (mut buf, meta)) in pkts.drain(..).zip(metas.iter_mut()).enumerate() {
+        if let Some(f) = flows.get(i + SLOT_AHEAD) {
+            firewall::prefetch_near(&t.firewall, f);
+        }
+        let flow = &mut flows[i];
+        let (from_net, src_mac) = (meta.net, meta.src);
+        let unicast = !meta.dst.is_multicast();
+        // 6. The gateway: DHCP, or the router (which may move the frame to another network).
+        let mut verdict = if !meta.to_router {
+            meta.verdict
+        } else if dhcp::wants(meta) {
+            dhcp::handle(&dhcp_ctx, in_port, &mut buf, meta).unwrap_or(meta.verdict)
+        } else {
+            match router::handle(&router_ctx, &mut scratch.router, in_port, &mut buf, meta) {
+                // To a gateway address and not a ping: the local services' (a DHCP renewal).
+                v if v == Verdict::Drop(RouterDrop::ForGateway.into()) => {
+                    dhcp::handle(&dhcp_ctx, in_port, &mut buf, meta).unwrap_or(v)
+                }
+                v => v,
+            }
+        };
+        // 7. The firewall, for what crossed networks or touches a port with security groups.
+        let from = Origin {
+            net: from_net,
+            mac: src_mac,
+            unicast,
+        };
+        if let Some(path) = firewall::applies(&fw_ctx, in_port, meta, &from, &verdict, &buf) {
+            verdict = match firewall::filter(&fw_ctx, &mut buf, meta, flow, from, path, verdict) {
+                Filtered::Verdict(v) => v,
+                Filtered::Prohibit(reason) => {
+                    let rs = &mut scratch.router;
+                    router::prohibit(&router_ctx, rs, &mut buf, from_net, src_mac, reason)
+                }
+            };
+        }
+        // 8. Output.
+        let tunnel = &scratch.tunnel;
+        let mut deliver = |net: NetIdx, dest: Dest, buf: B| match dest {
+            Dest::Port(to) => bridge::egress(&bridge_ctx, net, in_port, to, buf, out),
+            Dest::Remote(ip) => encap::send(&vx_ctx, tunnel, net, in_port, ip, buf, out),
+        };
+        let remotes = |from: Option<Ipv4Addr>| flood_remotes(&t.vxlan, meta.net, from);
+        match verdict {
+            // An answer to a frame from a remote VTEP (ARP, ICMP, DHCP) goes back through the
+            // tunnel.
+            Verdict::Unicast(to) if to == in_port && meta.remote.is_some() => {
+                let back = meta.remote.map_or(Dest::Port(to), Dest::Remote);
+                deliver(meta.net, back, buf)
+            }
+            Verdict::Unicast(to) => deliver(meta.net, Dest::Port(to), buf),
+            Verdict::Remote(ip) => deliver(meta.net, Dest::Remote(ip), buf),
+            Verdict::Flood if unicast && t.firewall.secured_ports => {
+                let net = meta.net;
+                let remotes = remotes(meta.remote);
+                let Some(f) = firewall::flow_of(flow, &buf) else {
+                    let send_to = |p: u16| p != in_port;
+                    flood(&bridge_ctx, net, in_port, send_to, remotes, buf, deliver);
+                    continue;
+                };
+                let send_to =
+                    |p: u16| p != in_port && firewall::flood_admits(&fw_ctx, f, net, in_port, p);
+                flood(&bridge_ctx, net, in_port, send_to, remotes, buf, deliver);
+            }
+            Verdict::Flood => {
+                let send_to = |p: u16| p != in_port;
+                let remotes = remotes(meta.remote);
+                flood(
+                    &bridge_ctx,
+                    meta.net,
+                    in_port,
+                    send_to,
+                    remotes,
+                    buf,
+                    deliver,
+                );
+            }
+            Verdict::FloodAll => {
+                let remotes = remotes(None);
+                flood(
+                    &bridge_ctx,
+                    meta.net,
+                    in_port,
+                    |_| true,
+                    remotes,
+                    buf,
+                    deliver,
+                );
+            }
+            Verdict::Consumed => {}
+            Verdict::Drop(reason) => port_counters.drop(reason),
+            Verdict::Pending => port_counters.drop(EngineDrop::UnknownNetwork),
+        }
+    }
+}
+
+/// Floods `buf` in network `net` to the ports `send_to` picks and to `remotes`.
+#[inline]
+fn flood<B: PacketBuf>(
+    ctx: &Context<'_, crate::bridge::table::BridgeTables>,
+    net: NetIdx,
+    in_port: u16,
+    send_to: impl FnMut(u16) -> bool,
+    remotes: &[Ipv4Addr],
+    buf: B,
+    mut deliver: impl FnMut(NetIdx, Dest, B),
+) {
+    bridge::flood_where(ctx, net, in_port, send_to, remotes, buf, |d, b| {
+        deliver(net, d, b)
+    });
+}
+
+/// The remote VTEPs a frame flooded in network `net` also goes to: its flood list, unless the
+/// frame came from a remote VTEP (`from`; the overlay is a full mesh: split horizon).
+#[inline]
+fn flood_remotes(vx: &VxlanTables, net: NetIdx, from: Option<Ipv4Addr>) -> &[Ipv4Addr] {
+    match from {
+        None => vx.flood_list(net),
+        Some(_) => &[],
+    }
+}
+
+/// Names a drop reason for tests and tools that count by name.
+pub fn drop_reason(name: &str) -> Option<DropReason> {
+    drops::all().find(|(_, n, _)| *n == name).map(|(r, _, _)| r)
+}
