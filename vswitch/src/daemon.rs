@@ -309,8 +309,8 @@ async fn housekeeping(shared: Arc<Daemon>) {
         let now = clock::tick();
         if now != last_age {
             last_age = now;
-            shared.manager.age_learned(now);
-            shared.manager.save_leases();
+            shared.manager.housekeep(now);
+            shared.manager.save_learned();
         }
     }
 }

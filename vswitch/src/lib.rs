@@ -8,6 +8,7 @@ pub mod daemon;
 pub mod datapath;
 pub mod dhcp;
 pub mod dpdk;
+pub mod feature;
 pub mod firewall;
 pub mod forwarding;
 pub mod model;

@@ -5,6 +5,29 @@ pub mod api;
 pub mod stage;
 pub mod table;
 
+/// The bridge, as the config manager sees it: each network's FDB (shared, see `Built`) and its
+/// aging, aged by housekeeping.
+pub struct Bridge;
+
+impl crate::feature::Feature for Bridge {
+    type State = ();
+    type Tables = table::BridgeTables;
+
+    fn build(
+        _: &(),
+        model: &crate::model::Model,
+        built: &crate::feature::Built<'_>,
+    ) -> Self::Tables {
+        table::build(model, built.fdbs)
+    }
+
+    fn housekeep(tables: &Self::Tables, now: u32) {
+        for net in &tables.nets {
+            net.fdb.age(now, net.aging_secs);
+        }
+    }
+}
+
 crate::drop_reasons! {
     /// Why the bridge drops a frame.
     pub enum BridgeDrop {

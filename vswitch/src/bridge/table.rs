@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::forwarding::fdb::FdbTable;
+use crate::forwarding::fdb::{FdbTable, DEFAULT_AGING_SECS};
+use crate::model::Model;
 use crate::pipeline::snapshot::NetIdx;
 
 #[derive(Debug, Clone)]
@@ -22,5 +23,20 @@ impl BridgeTables {
     #[inline]
     pub fn net(&self, net: NetIdx) -> Option<&BridgeNet> {
         self.nets.get(usize::from(net))
+    }
+}
+
+/// The bridge tables of `model`, over each network's FDB (in model order).
+pub fn build(model: &Model, fdbs: &[Arc<FdbTable>]) -> BridgeTables {
+    BridgeTables {
+        nets: model
+            .networks
+            .iter()
+            .zip(fdbs)
+            .map(|(n, fdb)| BridgeNet {
+                fdb: fdb.clone(),
+                aging_secs: n.fdb_aging_secs.unwrap_or(DEFAULT_AGING_SECS),
+            })
+            .collect(),
     }
 }

@@ -3,17 +3,18 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::bridge::table::{BridgeNet, BridgeTables};
+use crate::datapath::tables::States;
 use crate::datapath::{Snapshot, Tables};
-use crate::dhcp::server::DhcpTables;
-use crate::forwarding::fdb::{FdbTable, DEFAULT_AGING_SECS, DEFAULT_MAC_LIMIT};
-use crate::forwarding::neighbor::NeighborTables;
+use crate::feature::Built;
+use crate::forwarding::fdb::{FdbTable, DEFAULT_MAC_LIMIT};
 use crate::model::{Model, DEFAULT_MTU};
 use crate::pipeline::counters::MAX_PORTS;
 use crate::pipeline::snapshot::{
     NetIdx, NetworkEntry, PortEntry, PortMode, RxQueue, Topology, NO_NET,
 };
-use crate::router::table::RouterTables;
+
+/// A network's MTU before any port or feature set it.
+const NO_MTU: u16 = u16::MAX;
 
 /// A port's device as it runs: its DPDK id and queue counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,23 +72,19 @@ pub fn assign_queues(devices: &[PortDevice], workers: usize) -> Vec<Vec<RxQueue>
     out
 }
 
-/// What the datapath learns and keeps across snapshots: MACs per network, neighbors per VRF.
-#[derive(Debug, Default)]
+/// What the datapath learns and keeps across snapshots: MACs per network (which several
+/// features read), and each feature's own state.
+#[derive(Default)]
 pub struct LearnedTables {
     pub fdbs: FdbTables,
-    pub neighbors: NeighborTables,
-    pub leases: crate::dhcp::server::LeaseTables,
-    pub firewall: crate::firewall::state::FirewallState,
-    pub underlay: crate::vxlan::table::UnderlayNeighbors,
+    pub features: States,
 }
 
 impl LearnedTables {
     /// Tables for exactly the model's networks and VRFs.
     pub fn sync(&mut self, model: &Model) {
         self.fdbs.sync(model);
-        self.leases.sync(model);
-        self.neighbors.sync(&crate::model::vrf_names(model));
-        self.firewall.sync(model);
+        self.features.sync(model);
     }
 }
 
@@ -113,7 +110,7 @@ pub fn build(
             name: n.name.as_str().into(),
             vlan: n.vlan,
             ports: Vec::new(),
-            mtu: DEFAULT_MTU,
+            mtu: NO_MTU,
         })
         .collect();
     let mut ports = vec![None; MAX_PORTS];
@@ -152,18 +149,22 @@ pub fn build(
         }
         ordered.push(*dev);
     }
+    // A network's MTU: the smallest of its ports' (the features may lower it; none at all
+    // leaves the default).
+    for n in networks.iter_mut() {
+        let port_mtu = |p: &u16| {
+            ports
+                .get(usize::from(*p))?
+                .as_ref()
+                .map(|p: &PortEntry| p.mtu)
+        };
+        n.mtu = n.ports.iter().filter_map(port_mtu).min().unwrap_or(NO_MTU);
+    }
     let mut topology = Topology {
         ports,
         networks,
         overlay_mtu: None,
     };
-    let vxlan = crate::vxlan::table::build(model, &topology, &learned.underlay);
-    topology.overlay_mtu = vxlan
-        .vtep
-        .as_ref()
-        .map(|v| u16::try_from(v.overlay_mtu()).unwrap_or(u16::MAX));
-    set_network_mtus(&mut topology, |net| !vxlan.flood_list(net).is_empty());
-
     let fdbs: Vec<Arc<FdbTable>> = model
         .networks
         .iter()
@@ -175,66 +176,20 @@ pub fn build(
                 .unwrap_or_else(|| Arc::new(FdbTable::new(DEFAULT_MAC_LIMIT)))
         })
         .collect();
-    let bridge = BridgeTables {
-        nets: model
-            .networks
-            .iter()
-            .zip(&fdbs)
-            .map(|(n, fdb)| BridgeNet {
-                fdb: fdb.clone(),
-                aging_secs: n.fdb_aging_secs.unwrap_or(DEFAULT_AGING_SECS),
-            })
-            .collect(),
+    let built = Built {
+        topo: &topology,
+        fdbs: &fdbs,
     };
-    let (vrfs, gateways) = crate::router::build::build(model, &learned.neighbors, &net_index);
-    let router = RouterTables {
-        vrfs,
-        gateways,
-        fdbs,
-    };
-    let dhcp = DhcpTables {
-        servers: model
-            .networks
-            .iter()
-            .map(|n| {
-                let leases = learned.leases.get(&n.name)?;
-                crate::dhcp::server::settings(n, leases.clone()).map(Arc::new)
-            })
-            .collect(),
-    };
-    let firewall = learned.firewall.build(model, &topology);
+    let tables = Tables::build(&learned.features, model, &built);
+    tables.refine(&mut topology);
+    for n in topology.networks.iter_mut().filter(|n| n.mtu == NO_MTU) {
+        n.mtu = DEFAULT_MTU;
+    }
     Snapshot {
         generation,
         topology,
         workers: assign_queues(&ordered, workers),
-        tables: Tables {
-            bridge,
-            router,
-            dhcp,
-            firewall,
-            vxlan,
-        },
-    }
-}
-
-/// Each network's MTU: the smallest of its ports' and, when it reaches remote VTEPs
-/// (`overlay(net)`), the overlay's.
-fn set_network_mtus(topo: &mut Topology, overlay: impl Fn(NetIdx) -> bool) {
-    let port_mtus: Vec<Option<u16>> = topo
-        .ports
-        .iter()
-        .map(|p| p.as_ref().map(|p| p.mtu))
-        .collect();
-    let overlay_mtu = topo.overlay_mtu;
-    for (i, n) in topo.networks.iter_mut().enumerate() {
-        let over = overlay_mtu.filter(|_| overlay(i as NetIdx));
-        n.mtu = n
-            .ports
-            .iter()
-            .filter_map(|p| port_mtus.get(usize::from(*p)).copied().flatten())
-            .chain(over)
-            .min()
-            .unwrap_or(DEFAULT_MTU);
+        tables,
     }
 }
 

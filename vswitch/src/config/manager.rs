@@ -77,12 +77,11 @@ impl ConfigManager {
             return Ok(());
         };
         let saved = store.load()?;
-        if let Some(json) = store.read(crate::dhcp::server::LEASE_FILE)? {
-            let mut st = self.state.lock();
-            if let Err(e) = st.learned.leases.load(&json) {
-                tracing::error!("DHCP leases file: {e}; starting without the saved leases");
-            }
-        }
+        self.state
+            .lock()
+            .learned
+            .features
+            .restore(|file| store.read(file))?;
         let mut model = saved.clone();
         loop {
             match self.replace(model.clone()) {
@@ -398,37 +397,24 @@ impl ConfigManager {
         }
     }
 
-    /// Writes the DHCP leases to the state dir when they changed (housekeeping).
-    pub fn save_leases(&self) {
+    /// Writes the features' learned state that changed (DHCP leases) to the state dir
+    /// (housekeeping).
+    pub fn save_learned(&self) {
         let Some(store) = &self.store else {
             return;
         };
-        let changes = self.state.lock().learned.leases.take_changes();
-        if let Some(json) = changes {
-            if let Err(e) = store.write(crate::dhcp::server::LEASE_FILE, json.as_bytes()) {
+        let changes = self.state.lock().learned.features.changes();
+        for (file, text) in changes {
+            if let Err(e) = store.write(file, text.as_bytes()) {
                 tracing::error!("{e}");
             }
         }
     }
 
-    /// Ages every network's FDB, every VRF's neighbors and the idle connections
-    /// (housekeeping).
-    pub fn age_learned(&self, now: u32) {
-        let snap = self.cell.load();
-        let t = &snap.tables;
-        for net in &t.bridge.nets {
-            net.fdb.age(now, net.aging_secs);
-        }
-        for vrf in &t.router.vrfs {
-            vrf.neighbors
-                .age(now, crate::forwarding::neighbor::NEIGHBOR_AGING_SECS);
-        }
-        if let Some(vtep) = &t.vxlan.vtep {
-            vtep.neighbors
-                .age(now, crate::forwarding::neighbor::NEIGHBOR_AGING_SECS);
-        }
-        t.firewall.conntrack.expire(now);
-        t.firewall.conntrack.grow_ahead();
+    /// The features' periodic work on the published tables: aging learned MACs and neighbors,
+    /// expiring idle connections (housekeeping).
+    pub fn housekeep(&self, now: u32) {
+        self.cell.load().tables.housekeep(now);
     }
 }
 

@@ -1,19 +1,94 @@
-//! The features' part of a snapshot: each feature's tables, side by side. The config manager
-//! builds them (each feature builds its own); the graph hands each stage its own.
+//! The features, registered: each one's part of a snapshot (`Tables`) and the state it keeps
+//! across snapshots (`States`), side by side, and the calls the config manager makes to all of
+//! them through their [`Feature`] trait. A new feature adds one line to the list below.
 
-use crate::bridge::table::BridgeTables;
-use crate::dhcp::server::DhcpTables;
-use crate::firewall::stage::Firewall;
-use crate::router::table::RouterTables;
-use crate::vxlan::table::VxlanTables;
+use crate::feature::{Built, Feature};
+use crate::model::error::ConfigError;
+use crate::model::Model;
+use crate::pipeline::snapshot::Topology;
 
-#[derive(Debug, Default)]
-pub struct Tables {
-    pub bridge: BridgeTables,
-    pub router: RouterTables,
-    pub dhcp: DhcpTables,
-    pub firewall: Firewall,
-    pub vxlan: VxlanTables,
+/// Declares the registered features: `field: FeatureType`, in the order they are validated,
+/// built and housekept.
+macro_rules! features {
+    ($($field:ident: $feature:ty,)+) => {
+        /// The features' parts of a snapshot.
+        #[derive(Debug, Default)]
+        pub struct Tables {
+            $(pub $field: <$feature as Feature>::Tables,)+
+        }
+
+        /// What the features keep across snapshots.
+        #[derive(Default)]
+        pub struct States {
+            $(pub $field: <$feature as Feature>::State,)+
+        }
+
+        /// Checks every feature's part of `model` (its networks and ports are valid).
+        pub fn validate(model: &Model) -> Result<(), ConfigError> {
+            $(<$feature as Feature>::validate(model)?;)+
+            Ok(())
+        }
+
+        impl States {
+            /// Keeps every feature's state to exactly the model's objects.
+            pub fn sync(&mut self, model: &Model) {
+                $(<$feature as Feature>::sync(&mut self.$field, model);)+
+            }
+
+            /// Every feature's restored state, from the files `read` returns by name.
+            pub fn restore(
+                &mut self,
+                mut read: impl FnMut(&str) -> Result<Option<String>, String>,
+            ) -> Result<(), String> {
+                $(if let Some(file) = <$feature as Feature>::STATE_FILE {
+                    if let Some(saved) = read(file)? {
+                        if let Err(e) = <$feature as Feature>::restore(&mut self.$field, &saved) {
+                            tracing::error!("{file}: {e}; starting without it");
+                        }
+                    }
+                })+
+                Ok(())
+            }
+
+            /// The state files that changed since the last call: (file, contents).
+            pub fn changes(&mut self) -> Vec<(&'static str, String)> {
+                let mut out = Vec::new();
+                $(if let Some(file) = <$feature as Feature>::STATE_FILE {
+                    if let Some(text) = <$feature as Feature>::changes(&mut self.$field) {
+                        out.push((file, text));
+                    }
+                })+
+                out
+            }
+        }
+
+        impl Tables {
+            /// Every feature's tables for `model`; then what they tell the topology.
+            pub fn build(states: &States, model: &Model, built: &Built<'_>) -> Tables {
+                Tables {
+                    $($field: <$feature as Feature>::build(&states.$field, model, built),)+
+                }
+            }
+
+            /// What the features' tables tell the topology.
+            pub fn refine(&self, topo: &mut Topology) {
+                $(<$feature as Feature>::refine(&self.$field, topo);)+
+            }
+
+            /// Every feature's periodic work on the published tables.
+            pub fn housekeep(&self, now: u32) {
+                $(<$feature as Feature>::housekeep(&self.$field, now);)+
+            }
+        }
+    };
+}
+
+features! {
+    bridge: crate::bridge::Bridge,
+    router: crate::router::Router,
+    dhcp: crate::dhcp::Dhcp,
+    firewall: crate::firewall::FirewallFeature,
+    vxlan: crate::vxlan::Vxlan,
 }
 
 /// A snapshot of the whole switch.

@@ -32,6 +32,38 @@ pub mod state;
 pub mod tcp;
 pub mod tuple_space;
 
+/// The firewall, as the config manager sees it: its model part (policies, address and
+/// security groups), what it keeps across snapshots (connections, rule counters), and the
+/// connection expiry of housekeeping.
+pub struct FirewallFeature;
+
+impl crate::feature::Feature for FirewallFeature {
+    type State = state::FirewallState;
+    type Tables = stage::Firewall;
+
+    fn validate(model: &crate::model::Model) -> Result<(), crate::model::error::ConfigError> {
+        rule::validate(model).map_err(crate::model::error::invalid)?;
+        security::validate(model).map_err(crate::model::error::invalid)
+    }
+
+    fn sync(state: &mut Self::State, model: &crate::model::Model) {
+        state.sync(model);
+    }
+
+    fn build(
+        state: &Self::State,
+        model: &crate::model::Model,
+        built: &crate::feature::Built<'_>,
+    ) -> Self::Tables {
+        state.build(model, built.topo)
+    }
+
+    fn housekeep(tables: &Self::Tables, now: u32) {
+        tables.conntrack.expire(now);
+        tables.conntrack.grow_ahead();
+    }
+}
+
 crate::drop_reasons! {
     /// Why the firewall drops a packet.
     pub enum FirewallDrop {

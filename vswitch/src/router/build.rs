@@ -16,11 +16,15 @@ use crate::pipeline::snapshot::NetIdx;
 pub use crate::model::{vrf_names, vrf_of, DEFAULT_VRF};
 
 /// The VRFs and, per network (in model order), its gateway.
-pub fn build(
-    model: &Model,
-    neighbors: &NeighborTables,
-    net_index: &HashMap<&str, NetIdx>,
-) -> (Vec<Vrf>, Vec<Option<Gateway>>) {
+pub fn build(model: &Model, neighbors: &NeighborTables) -> (Vec<Vrf>, Vec<Option<Gateway>>) {
+    // Networks are numbered in model order.
+    let index: HashMap<&str, NetIdx> = model
+        .networks
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name.as_str(), i as NetIdx))
+        .collect();
+    let net_index = &index;
     let names = vrf_names(model);
     let mut vrfs: Vec<Vrf> = names
         .iter()
@@ -183,8 +187,7 @@ mod tests {
         }
         let mut neighbors = NeighborTables::default();
         neighbors.sync(&vrf_names(&model));
-        let index = HashMap::from([("up", 0 as NetIdx)]);
-        let (vrfs, _) = build(&model, &neighbors, &index);
+        let (vrfs, _) = build(&model, &neighbors);
         assert_eq!(vrfs[0].groups.len(), 1);
         let last = u32::from(std::net::Ipv4Addr::new(11, 17, 111, 5)); // the last route
         assert_eq!(vrfs[0].v4.lookup(last), Some(Route::Via(0)));

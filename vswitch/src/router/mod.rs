@@ -24,6 +24,45 @@ pub mod next_hop;
 pub mod ra;
 pub mod stage;
 pub mod table;
+pub mod validate;
+
+/// The router, as the config manager sees it: its model part (routes, neighbors, VRF
+/// subnets), the neighbor tables it learns (per VRF, kept across snapshots), aged by
+/// housekeeping.
+pub struct Router;
+
+impl crate::feature::Feature for Router {
+    type State = crate::forwarding::neighbor::NeighborTables;
+    type Tables = table::RouterTables;
+
+    fn validate(model: &crate::model::Model) -> Result<(), crate::model::error::ConfigError> {
+        validate::validate(model)
+    }
+
+    fn sync(state: &mut Self::State, model: &crate::model::Model) {
+        state.sync(&crate::model::vrf_names(model));
+    }
+
+    fn build(
+        state: &Self::State,
+        model: &crate::model::Model,
+        built: &crate::feature::Built<'_>,
+    ) -> Self::Tables {
+        let (vrfs, gateways) = build::build(model, state);
+        table::RouterTables {
+            vrfs,
+            gateways,
+            fdbs: built.fdbs.to_vec(),
+        }
+    }
+
+    fn housekeep(tables: &Self::Tables, now: u32) {
+        for vrf in &tables.vrfs {
+            vrf.neighbors
+                .age(now, crate::forwarding::neighbor::NEIGHBOR_AGING_SECS);
+        }
+    }
+}
 
 crate::drop_reasons! {
     /// Why the router drops a packet to the gateway.

@@ -15,6 +15,50 @@ pub mod table;
 pub mod underlay;
 pub mod validate;
 
+/// The VTEP, as the config manager sees it: its model part, the underlay neighbors it learns
+/// (kept across snapshots), the overlay MTU it gives the topology.
+pub struct Vxlan;
+
+impl crate::feature::Feature for Vxlan {
+    type State = table::UnderlayNeighbors;
+    type Tables = table::VxlanTables;
+
+    fn validate(model: &crate::model::Model) -> Result<(), crate::model::error::ConfigError> {
+        validate::validate(model).map_err(crate::model::error::invalid)
+    }
+
+    fn build(
+        state: &Self::State,
+        model: &crate::model::Model,
+        built: &crate::feature::Built<'_>,
+    ) -> Self::Tables {
+        table::build(model, built.topo, state)
+    }
+
+    /// Frames to remote VTEPs fit the underlay's MTU less the tunnel headers: the overlay's MTU,
+    /// and the MTU of every network that reaches remote VTEPs.
+    fn refine(tables: &Self::Tables, topo: &mut crate::pipeline::snapshot::Topology) {
+        let Some(vtep) = &tables.vtep else { return };
+        let overlay = u16::try_from(vtep.overlay_mtu()).unwrap_or(u16::MAX);
+        topo.overlay_mtu = Some(overlay);
+        for (i, n) in topo.networks.iter_mut().enumerate() {
+            if !tables
+                .flood_list(i as crate::pipeline::snapshot::NetIdx)
+                .is_empty()
+            {
+                n.mtu = n.mtu.min(overlay);
+            }
+        }
+    }
+
+    fn housekeep(tables: &Self::Tables, now: u32) {
+        if let Some(vtep) = &tables.vtep {
+            vtep.neighbors
+                .age(now, crate::forwarding::neighbor::NEIGHBOR_AGING_SECS);
+        }
+    }
+}
+
 crate::drop_reasons! {
     /// Why the VTEP drops a packet.
     pub enum VxlanDrop {
