@@ -14,7 +14,7 @@ use super::validate::validate;
 use crate::datapath::SnapshotCell;
 use crate::forwarding::fdb::FdbTable;
 use crate::forwarding::Dest;
-use crate::model::error::{ConfigError, Result};
+use crate::model::error::{ConfigError, DeviceError, Result};
 use crate::model::{Model, Port};
 use crate::packet::MacAddr;
 use crate::pipeline::clock;
@@ -25,7 +25,7 @@ const QUIESCE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Creates and destroys port devices: DPDK in the daemon, a fake in tests.
 pub trait PortBackend: Send {
     /// Creates and starts `port`'s device; on error nothing is left behind.
-    fn create(&mut self, port: &Port) -> std::result::Result<PortDevice, String>;
+    fn create(&mut self, port: &Port) -> std::result::Result<PortDevice, DeviceError>;
     /// Stops and removes a device no worker polls any more.
     fn destroy(&mut self, name: &str, dev: PortDevice);
     fn set_mtu(&mut self, dev: PortDevice, mtu: u16) -> std::result::Result<(), String>;
@@ -87,10 +87,10 @@ impl ConfigManager {
             match self.replace(model.clone()) {
                 Ok(_) => break,
                 Err(e) => {
-                    let failed = model
-                        .ports
-                        .iter()
-                        .position(|p| e.to_string().starts_with(&format!("port {}:", p.name)));
+                    let failed = match &e {
+                        ConfigError::Device(d) => model.ports.iter().position(|p| p.name == d.port),
+                        _ => None,
+                    };
                     let Some(i) = failed else {
                         return Err(format!("cannot restore the saved model: {e}"));
                     };
@@ -250,7 +250,7 @@ impl ConfigManager {
                 }
                 Err(e) => {
                     self.undo_created(st, &created);
-                    return Err(ConfigError::Runtime(e));
+                    return Err(e.into());
                 }
             }
         }
@@ -303,7 +303,7 @@ impl ConfigManager {
                         }
                         self.undo_created(st, &created);
                         self.publish(st, &old);
-                        return Err(ConfigError::Runtime(e));
+                        return Err(e.into());
                     }
                 }
             }

@@ -47,7 +47,7 @@ pub fn status(e: ConfigError) -> tonic::Status {
         ConfigError::NotFound(_) => tonic::Status::not_found(msg),
         ConfigError::AlreadyExists(_) => tonic::Status::already_exists(msg),
         ConfigError::Precondition(_) => tonic::Status::failed_precondition(msg),
-        ConfigError::Runtime(_) => tonic::Status::failed_precondition(msg),
+        ConfigError::Device(_) | ConfigError::Runtime(_) => tonic::Status::failed_precondition(msg),
     }
 }
 

@@ -12,6 +12,7 @@ use super::port::{self, PortConfig};
 use super::vhost;
 use crate::config::build::PortDevice;
 use crate::config::manager::PortBackend;
+use crate::model::error::DeviceError;
 use crate::model::{Port, PortType};
 
 /// Unique suffix for vdev names (DPDK matches drivers by name prefix, so names must be unique).
@@ -31,12 +32,15 @@ impl DpdkBackend {
     }
 
     /// The DPDK attach request for `p`.
-    pub fn port_config(&self, p: &Port) -> Result<PortConfig, String> {
+    pub fn port_config(&self, p: &Port) -> Result<PortConfig, DeviceError> {
         let seq = NEXT_VDEV.fetch_add(1, Ordering::Relaxed);
         let queues = p.queues();
         // Every worker needs a TX queue of its own on every port.
         let txq = self.workers;
-        let err = |msg: String| format!("port {}: {msg}", p.name);
+        let err = |reason: String| DeviceError {
+            port: p.name.clone(),
+            reason,
+        };
         let (devargs, name, rxq) = match p.kind {
             PortType::Tap => {
                 let iface = p.iface.as_deref().unwrap_or_default();
@@ -132,19 +136,22 @@ impl DpdkBackend {
 }
 
 impl PortBackend for DpdkBackend {
-    fn create(&mut self, p: &Port) -> Result<PortDevice, String> {
+    fn create(&mut self, p: &Port) -> Result<PortDevice, DeviceError> {
         let cfg = self.port_config(p)?;
         let hint = match p.kind {
             PortType::Pci => "; is the NIC bound to vfio-pci (dpdk-devbind.py -b vfio-pci BDF)?",
             PortType::Vdev => "; check the driver name (a DPDK net_* driver) and its arguments",
             _ => "",
         };
-        let eth =
-            port::attach(&cfg, &self.pool).map_err(|e| format!("port {}: {e}{hint}", p.name))?;
+        let device = |reason: String| DeviceError {
+            port: p.name.clone(),
+            reason,
+        };
+        let eth = port::attach(&cfg, &self.pool).map_err(|e| device(format!("{e}{hint}")))?;
         if matches!(p.kind, PortType::VhostUser | PortType::VhostUserClient) {
             if let Err(e) = vhost::watch(eth.id, p.path.as_deref().unwrap_or_default()) {
                 port::detach(eth.id);
-                return Err(format!("port {}: {e}", p.name));
+                return Err(device(e.to_string()));
             }
         }
         tracing::info!(

@@ -15,10 +15,13 @@ struct FakeDpdk {
 struct Fake(Arc<Mutex<FakeDpdk>>);
 
 impl PortBackend for Fake {
-    fn create(&mut self, port: &Port) -> std::result::Result<PortDevice, String> {
+    fn create(&mut self, port: &Port) -> std::result::Result<PortDevice, DeviceError> {
         let mut d = self.0.lock();
         if port.iface.as_deref() == Some("broken") {
-            return Err(format!("port {}: no such interface", port.name));
+            return Err(DeviceError {
+                port: port.name.clone(),
+                reason: "no such interface".into(),
+            });
         }
         let id = d.used.iter().position(|u| !u).unwrap_or(d.used.len());
         if id == d.used.len() {
