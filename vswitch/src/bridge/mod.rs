@@ -4,6 +4,8 @@
 pub mod api;
 pub mod stage;
 pub mod table;
+#[cfg(test)]
+mod tests;
 
 /// The bridge, as the config manager sees it: each network's FDB (shared, see `Built`) and its
 /// aging, aged by housekeeping.

@@ -28,7 +28,8 @@ pub trait PortBackend: Send {
     fn create(&mut self, port: &Port) -> std::result::Result<PortDevice, DeviceError>;
     /// Stops and removes a device no worker polls any more.
     fn destroy(&mut self, name: &str, dev: PortDevice);
-    fn set_mtu(&mut self, dev: PortDevice, mtu: u16) -> std::result::Result<(), String>;
+    /// Gives `port`'s running device `dev` the port's MTU.
+    fn set_mtu(&mut self, port: &Port, dev: PortDevice) -> std::result::Result<(), DeviceError>;
 }
 
 struct State {
@@ -81,7 +82,7 @@ impl ConfigManager {
             .lock()
             .learned
             .features
-            .restore(|file| store.read(file))?;
+            .restore(|file| store.read(file).map_err(String::from))?;
         let mut model = saved.clone();
         loop {
             match self.replace(model.clone()) {
@@ -168,7 +169,9 @@ impl ConfigManager {
             return Ok(st.generation);
         }
         if let Some(store) = &self.store {
-            store.save(&new).map_err(ConfigError::Runtime)?;
+            store
+                .save(&new)
+                .map_err(|e| ConfigError::Runtime(e.to_string()))?;
         }
         let result = self.transition(&mut st, &new);
         match result {
@@ -258,9 +261,9 @@ impl ConfigManager {
         for p in &new.ports {
             if let (Some(o), Some(dev)) = (old.port(&p.name), st.devices.get(&p.name).copied()) {
                 if o.mtu() != p.mtu() && !o.device_differs(p) {
-                    if let Err(e) = st.backend.set_mtu(dev, p.mtu()) {
+                    if let Err(e) = st.backend.set_mtu(p, dev) {
                         self.undo_created(st, &created);
-                        return Err(ConfigError::Runtime(e));
+                        return Err(e.into());
                     }
                 }
             }

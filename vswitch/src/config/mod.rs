@@ -2,6 +2,8 @@
 //! manager that applies changes all-or-nothing.
 
 pub mod build;
+#[cfg(test)]
+pub mod harness;
 pub mod manager;
 pub mod persist;
 pub mod validate;

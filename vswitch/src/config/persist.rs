@@ -9,19 +9,50 @@ use crate::model::Model;
 
 const FILE: &str = "config.json";
 
+/// Why the state dir or a file in it could not be used; names the path.
+#[derive(Debug, thiserror::Error)]
+pub enum PersistError {
+    #[error("state dir {}: cannot create it: {source}", dir.display())]
+    CreateDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("state file {}: cannot read it: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("state file {}: cannot write it: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("state file {}: {why}; fix or remove the file", path.display())]
+    Parse { path: PathBuf, why: String },
+}
+
+impl From<PersistError> for String {
+    fn from(e: PersistError) -> String {
+        e.to_string()
+    }
+}
+
 pub struct StateDir {
     dir: PathBuf,
 }
 
 impl StateDir {
     /// Opens (creating with mode 0700) the state directory.
-    pub fn open(dir: &Path) -> Result<Self, String> {
+    pub fn open(dir: &Path) -> Result<Self, PersistError> {
         use std::os::unix::fs::DirBuilderExt;
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .map_err(|e| format!("state dir {}: cannot create it: {e}", dir.display()))?;
+            .map_err(|source| PersistError::CreateDir {
+                dir: dir.to_path_buf(),
+                source,
+            })?;
         Ok(StateDir {
             dir: dir.to_path_buf(),
         })
@@ -32,25 +63,22 @@ impl StateDir {
     }
 
     /// The persisted model, or an empty one on first start.
-    pub fn load(&self) -> Result<Model, String> {
-        let path = self.dir.join(FILE);
-        match fs::read_to_string(&path) {
-            Ok(text) => Model::parse("json", &text)
-                .map_err(|e| format!("state file {}: {e}; fix or remove the file", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Model::default()),
-            Err(e) => Err(format!(
-                "state file {}: cannot read it: {e}",
-                path.display()
-            )),
-        }
+    pub fn load(&self) -> Result<Model, PersistError> {
+        let Some(text) = self.read(FILE)? else {
+            return Ok(Model::default());
+        };
+        Model::parse("json", &text).map_err(|why| PersistError::Parse {
+            path: self.dir.join(FILE),
+            why,
+        })
     }
 
-    pub fn save(&self, model: &Model) -> Result<(), String> {
+    pub fn save(&self, model: &Model) -> Result<(), PersistError> {
         self.write(FILE, model.to_json().as_bytes())
     }
 
     /// Replaces the state file `name` with `bytes`, atomically.
-    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), String> {
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), PersistError> {
         let path = self.dir.join(name);
         let tmp = self.dir.join(format!("{name}.tmp"));
         let write = || -> std::io::Result<()> {
@@ -64,19 +92,16 @@ impl StateDir {
             fs::rename(&tmp, &path)?;
             fs::File::open(&self.dir)?.sync_all()
         };
-        write().map_err(|e| format!("state file {}: cannot write it: {e}", path.display()))
+        write().map_err(|source| PersistError::Write { path, source })
     }
 
     /// The state file `name`, or `None` when there is none yet.
-    pub fn read(&self, name: &str) -> Result<Option<String>, String> {
+    pub fn read(&self, name: &str) -> Result<Option<String>, PersistError> {
         let path = self.dir.join(name);
         match fs::read_to_string(&path) {
             Ok(text) => Ok(Some(text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(format!(
-                "state file {}: cannot read it: {e}",
-                path.display()
-            )),
+            Err(source) => Err(PersistError::Read { path, source }),
         }
     }
 }
@@ -94,7 +119,7 @@ mod tests {
         sd.save(&m).unwrap();
         assert_eq!(sd.load().unwrap(), m);
         fs::write(dir.join(FILE), "{").unwrap();
-        assert!(sd.load().unwrap_err().contains("fix or remove"));
+        assert!(sd.load().unwrap_err().to_string().contains("fix or remove"));
         fs::remove_dir_all(dir).unwrap();
     }
 }

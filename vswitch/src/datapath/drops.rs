@@ -1,51 +1,33 @@
-//! Every drop reason of the datapath, numbered: the engine's first, then each feature's in the
-//! order below. A new feature adds its set here.
+//! Every drop reason of the datapath, numbered: the engine's first, then the shared modules',
+//! then each registered feature's (in `tables.rs`).
 
-use crate::bridge::BridgeDrop;
-use crate::dhcp::DhcpDrop;
-use crate::firewall::FirewallDrop;
+use super::tables::FEATURE_DROPS;
 use crate::forwarding::NeighborDrop;
 use crate::pipeline::drop::{self, DropReason, EngineDrop, Reasons, MAX_DROP_REASONS};
-use crate::router::RouterDrop;
-use crate::vxlan::VxlanDrop;
 
-crate::number_drop_reasons!(
-    [EngineDrop,]
-    BridgeDrop,
-    NeighborDrop,
-    RouterDrop,
-    DhcpDrop,
-    FirewallDrop,
-    VxlanDrop,
-);
-
-/// The sets in the numbering's order (the engine's first).
-const SETS: &[(&[&str], &[&str])] = &[
+/// The sets numbered before the features': the engine's and the shared modules'.
+const BASE: &[(&[&str], &[&str])] = &[
     (EngineDrop::NAMES, EngineDrop::HELP),
-    (BridgeDrop::NAMES, BridgeDrop::HELP),
     (NeighborDrop::NAMES, NeighborDrop::HELP),
-    (RouterDrop::NAMES, RouterDrop::HELP),
-    (DhcpDrop::NAMES, DhcpDrop::HELP),
-    (FirewallDrop::NAMES, FirewallDrop::HELP),
-    (VxlanDrop::NAMES, VxlanDrop::HELP),
 ];
 
+const fn count(sets: &[(&[&str], &[&str])]) -> usize {
+    let (mut n, mut i) = (0, 0);
+    while i < sets.len() {
+        n += sets[i].0.len();
+        i += 1;
+    }
+    n
+}
+
 const _: () = assert!(
-    {
-        let mut n = 0;
-        let mut i = 0;
-        while i < SETS.len() {
-            n += SETS[i].0.len();
-            i += 1;
-        }
-        n
-    } <= MAX_DROP_REASONS,
+    count(BASE) + count(FEATURE_DROPS) <= MAX_DROP_REASONS,
     "more drop reasons than a port has counters: raise MAX_DROP_REASONS"
 );
 
 /// Every drop reason: its counter index, name and meaning.
 pub fn all() -> impl Iterator<Item = (DropReason, &'static str, &'static str)> {
-    drop::enumerate(SETS)
+    drop::enumerate(BASE.iter().chain(FEATURE_DROPS))
 }
 
 /// The counter name of `reason`.
@@ -58,6 +40,11 @@ pub fn name(reason: DropReason) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bridge::BridgeDrop;
+    use crate::dhcp::DhcpDrop;
+    use crate::firewall::FirewallDrop;
+    use crate::router::RouterDrop;
+    use crate::vxlan::VxlanDrop;
 
     #[test]
     fn names_are_unique_and_numbered_in_order() {

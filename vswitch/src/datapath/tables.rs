@@ -1,16 +1,26 @@
 //! The features, registered: each one's part of a snapshot (`Tables`) and the state it keeps
-//! across snapshots (`States`), side by side, and the calls the config manager makes to all of
-//! them through their [`Feature`] trait. A new feature adds one line to the list below.
+//! across snapshots (`States`), side by side, the calls the config manager makes to all of them
+//! through their [`Feature`] trait, and the numbering of their drop reasons. A new feature adds
+//! one line to the list below.
 
 use crate::feature::{Built, Feature};
+use crate::forwarding::NeighborDrop;
 use crate::model::error::ConfigError;
 use crate::model::Model;
+use crate::pipeline::drop::{EngineDrop, Reasons};
 use crate::pipeline::snapshot::Topology;
 
-/// Declares the registered features: `field: FeatureType`, in the order they are validated,
-/// built and housekept.
+/// Declares the registered features: `field: FeatureType, DropReasons;`, in the order they are
+/// validated, built and housekept, and their drop reasons numbered.
 macro_rules! features {
-    ($($field:ident: $feature:ty,)+) => {
+    ($($field:ident: $feature:ty, $drops:ty;)+) => {
+        crate::number_drop_reasons!([EngineDrop,] NeighborDrop, $($drops),+);
+
+        /// The features' drop reasons, in the order they are numbered (after the engine's and
+        /// the shared ones).
+        pub(super) const FEATURE_DROPS: &[(&[&str], &[&str])] =
+            &[$((<$drops as Reasons>::NAMES, <$drops as Reasons>::HELP)),+];
+
         /// The features' parts of a snapshot.
         #[derive(Debug, Default)]
         pub struct Tables {
@@ -84,11 +94,11 @@ macro_rules! features {
 }
 
 features! {
-    bridge: crate::bridge::Bridge,
-    router: crate::router::Router,
-    dhcp: crate::dhcp::Dhcp,
-    firewall: crate::firewall::FirewallFeature,
-    vxlan: crate::vxlan::Vxlan,
+    bridge: crate::bridge::Bridge, crate::bridge::BridgeDrop;
+    router: crate::router::Router, crate::router::RouterDrop;
+    dhcp: crate::dhcp::Dhcp, crate::dhcp::DhcpDrop;
+    firewall: crate::firewall::FirewallFeature, crate::firewall::FirewallDrop;
+    vxlan: crate::vxlan::Vxlan, crate::vxlan::VxlanDrop;
 }
 
 /// A snapshot of the whole switch.

@@ -175,8 +175,11 @@ impl PortBackend for DpdkBackend {
         tracing::info!("port {name}: detached DPDK port {}", dev.id);
     }
 
-    fn set_mtu(&mut self, dev: PortDevice, mtu: u16) -> Result<(), String> {
-        port::set_mtu(dev.id, mtu)
+    fn set_mtu(&mut self, p: &Port, dev: PortDevice) -> Result<(), DeviceError> {
+        port::set_mtu(dev.id, p.mtu()).map_err(|e| DeviceError {
+            port: p.name.clone(),
+            reason: e.to_string(),
+        })
     }
 }
 

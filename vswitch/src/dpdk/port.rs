@@ -57,28 +57,52 @@ fn find_port(name: &str) -> Option<u16> {
     (ret == 0).then_some(id)
 }
 
+/// Why DPDK would not attach, set up or change a port: DPDK's words and what it was asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    #[error("device {0} is already attached")]
+    AlreadyAttached(String),
+    #[error("devargs {0:?} contain a NUL byte")]
+    NulInDevargs(String),
+    #[error("DPDK could not attach {devargs:?}: {why}")]
+    Probe { devargs: String, why: String },
+    #[error("DPDK attached {devargs:?} but made no ethdev named {name}")]
+    NoEthdev { devargs: String, name: String },
+    #[error("cannot read device info: {0}")]
+    Info(String),
+    #[error("cannot configure {rx} RX / {tx} TX queues: {why}")]
+    Configure { rx: u16, tx: u16, why: String },
+    #[error("cannot set up RX queue {queue}: {why}")]
+    RxQueue { queue: u16, why: String },
+    #[error("cannot set up TX queue {queue}: {why}")]
+    TxQueue { queue: u16, why: String },
+    #[error("cannot start: {0}")]
+    Start(String),
+    #[error("cannot set MTU {mtu}: {why}")]
+    Mtu { mtu: u16, why: String },
+}
+
 /// Probes the device, configures `rx_queues`/`tx_queues` and starts it. On failure the device
 /// is removed again and the error names what DPDK said.
-pub fn attach(cfg: &PortConfig, pool: &Mempool) -> Result<EthPort, String> {
+pub fn attach(cfg: &PortConfig, pool: &Mempool) -> Result<EthPort, PortError> {
     if find_port(&cfg.name).is_some() {
-        return Err(format!("device {} is already attached", cfg.name));
+        return Err(PortError::AlreadyAttached(cfg.name.clone()));
     }
     let cargs = CString::new(cfg.devargs.as_str())
-        .map_err(|_| format!("devargs {:?} contain a NUL byte", cfg.devargs))?;
+        .map_err(|_| PortError::NulInDevargs(cfg.devargs.clone()))?;
     // SAFETY: valid C string; probing a vdev/PCI device at run time is supported by the EAL.
     let ret = unsafe { dpdk_sys::rte_dev_probe(cargs.as_ptr()) };
     if ret < 0 {
-        return Err(format!(
-            "DPDK could not attach {:?}: {}",
-            cfg.devargs,
-            errno_text(ret)
-        ));
+        return Err(PortError::Probe {
+            devargs: cfg.devargs.clone(),
+            why: errno_text(ret),
+        });
     }
     let Some(id) = find_port(&cfg.name) else {
-        return Err(format!(
-            "DPDK attached {:?} but made no ethdev named {}",
-            cfg.devargs, cfg.name
-        ));
+        return Err(PortError::NoEthdev {
+            devargs: cfg.devargs.clone(),
+            name: cfg.name.clone(),
+        });
     };
     match setup(id, cfg, pool) {
         Ok(port) => Ok(port),
@@ -89,12 +113,12 @@ pub fn attach(cfg: &PortConfig, pool: &Mempool) -> Result<EthPort, String> {
     }
 }
 
-fn setup(id: u16, cfg: &PortConfig, pool: &Mempool) -> Result<EthPort, String> {
+fn setup(id: u16, cfg: &PortConfig, pool: &Mempool) -> Result<EthPort, PortError> {
     let mut info = dpdk_sys::rte_eth_dev_info::default();
     // SAFETY: valid port id and out struct.
     let ret = unsafe { dpdk_sys::rte_eth_dev_info_get(id, &mut info) };
     if ret != 0 {
-        return Err(format!("cannot read device info: {}", errno_text(ret)));
+        return Err(PortError::Info(errno_text(ret)));
     }
     let rxq = cfg.rx_queues.clamp(1, info.max_rx_queues.max(1));
     let txq = cfg.tx_queues.clamp(1, info.max_tx_queues.max(1));
@@ -103,10 +127,11 @@ fn setup(id: u16, cfg: &PortConfig, pool: &Mempool) -> Result<EthPort, String> {
     // SAFETY: valid port id and conf.
     let ret = unsafe { dpdk_sys::rte_eth_dev_configure(id, rxq, txq, &conf) };
     if ret != 0 {
-        return Err(format!(
-            "cannot configure {rxq} RX / {txq} TX queues: {}",
-            errno_text(ret)
-        ));
+        return Err(PortError::Configure {
+            rx: rxq,
+            tx: txq,
+            why: errno_text(ret),
+        });
     }
     let (mut nb_rx, mut nb_tx) = (RX_DESC, TX_DESC);
     // SAFETY: valid port id and out values.
@@ -120,7 +145,10 @@ fn setup(id: u16, cfg: &PortConfig, pool: &Mempool) -> Result<EthPort, String> {
             dpdk_sys::rte_eth_rx_queue_setup(id, q, nb_rx, socket, std::ptr::null(), pool.as_ptr())
         };
         if ret != 0 {
-            return Err(format!("cannot set up RX queue {q}: {}", errno_text(ret)));
+            return Err(PortError::RxQueue {
+                queue: q,
+                why: errno_text(ret),
+            });
         }
     }
     for q in 0..txq {
@@ -128,7 +156,10 @@ fn setup(id: u16, cfg: &PortConfig, pool: &Mempool) -> Result<EthPort, String> {
         let ret =
             unsafe { dpdk_sys::rte_eth_tx_queue_setup(id, q, nb_tx, socket, std::ptr::null()) };
         if ret != 0 {
-            return Err(format!("cannot set up TX queue {q}: {}", errno_text(ret)));
+            return Err(PortError::TxQueue {
+                queue: q,
+                why: errno_text(ret),
+            });
         }
     }
     // SAFETY: configured port. Promiscuous mode is what a bridge port needs; some PMDs lack it.
@@ -136,7 +167,7 @@ fn setup(id: u16, cfg: &PortConfig, pool: &Mempool) -> Result<EthPort, String> {
     // SAFETY: configured port with all queues set up.
     let ret = unsafe { dpdk_sys::rte_eth_dev_start(id) };
     if ret != 0 {
-        return Err(format!("cannot start: {}", errno_text(ret)));
+        return Err(PortError::Start(errno_text(ret)));
     }
     Ok(EthPort {
         id,
@@ -161,13 +192,16 @@ pub fn detach(id: u16) {
     }
 }
 
-pub fn set_mtu(id: u16, mtu: u16) -> Result<(), String> {
+pub fn set_mtu(id: u16, mtu: u16) -> Result<(), PortError> {
     // SAFETY: valid port id.
     let ret = unsafe { dpdk_sys::rte_eth_dev_set_mtu(id, mtu) };
     match ret {
         0 => Ok(()),
         r if r == -libc::ENOTSUP => Ok(()),
-        r => Err(format!("cannot set MTU {mtu}: {}", errno_text(r))),
+        r => Err(PortError::Mtu {
+            mtu,
+            why: errno_text(r),
+        }),
     }
 }
 

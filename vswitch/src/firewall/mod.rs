@@ -19,6 +19,7 @@ pub mod api;
 pub mod burst;
 pub mod classifier;
 pub mod conntrack;
+pub mod error;
 pub mod flow;
 pub mod flow_table;
 pub mod hash;
@@ -30,6 +31,8 @@ pub mod shape_table;
 pub mod stage;
 pub mod state;
 pub mod tcp;
+#[cfg(test)]
+mod tests;
 pub mod tuple_space;
 
 /// The firewall, as the config manager sees it: its model part (policies, address and
@@ -42,8 +45,8 @@ impl crate::feature::Feature for FirewallFeature {
     type Tables = stage::Firewall;
 
     fn validate(model: &crate::model::Model) -> Result<(), crate::model::error::ConfigError> {
-        rule::validate(model).map_err(crate::model::error::invalid)?;
-        security::validate(model).map_err(crate::model::error::invalid)
+        rule::validate(model)?;
+        Ok(security::validate(model)?)
     }
 
     fn sync(state: &mut Self::State, model: &crate::model::Model) {

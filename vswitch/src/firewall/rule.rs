@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use super::classifier::Query;
+use super::error::RuleError;
 use crate::model::{AddressGroup, Model, Policy};
 use crate::packet::ipproto;
 use crate::packet::prefix::Prefix;
@@ -147,24 +148,28 @@ impl<'a> Names<'a> {
     }
 }
 
-fn group_prefixes(g: &AddressGroup) -> Result<Vec<Prefix>, String> {
+fn group_prefixes(g: &AddressGroup) -> Result<Vec<Prefix>, RuleError> {
     if g.cidrs.is_empty() {
-        return Err(format!(
-            "group {}: has no CIDR; give at least one --cidr ADDR/LEN",
-            g.name
-        ));
+        return Err(RuleError::GroupEmpty(g.name.clone()));
     }
     g.cidrs
         .iter()
         .map(|c| {
-            Prefix::from_str(c)
-                .map_err(|()| format!("group {}: {c} is not a CIDR; write ADDR/LEN", g.name))
+            Prefix::from_str(c).map_err(|()| RuleError::GroupCidr {
+                group: g.name.clone(),
+                cidr: c.clone(),
+            })
         })
         .collect()
 }
 
 /// A side naming a network, an address group or a CIDR; `owner` starts the error ("policy p").
-pub(crate) fn side(owner: &str, field: &str, text: &str, names: &Names) -> Result<Side, String> {
+pub(crate) fn side(
+    owner: &str,
+    field: &'static str,
+    text: &str,
+    names: &Names,
+) -> Result<Side, RuleError> {
     if let Some(&n) = names.networks.get(text) {
         return Ok(Side::Network(n));
     }
@@ -174,15 +179,24 @@ pub(crate) fn side(owner: &str, field: &str, text: &str, names: &Names) -> Resul
     if text.contains('/') {
         return Prefix::from_str(text)
             .map(Side::Cidr)
-            .map_err(|()| format!("{owner}: --{field} {text} is not a CIDR; write ADDR/LEN"));
+            .map_err(|()| RuleError::SideCidr {
+                owner: owner.to_string(),
+                field,
+                text: text.to_string(),
+            });
     }
-    Err(format!(
-        "{owner}: --{field} {text} is neither a network, a group nor a CIDR; add the network or group, or write ADDR/LEN"
-    ))
+    Err(RuleError::SideUnknown {
+        owner: owner.to_string(),
+        field,
+        text: text.to_string(),
+    })
 }
 
-fn port_range(owner: &str, text: &str) -> Result<(u16, u16), String> {
-    let bad = || format!("{owner}: --port {text}: use N or N-M with 0 <= N <= M <= 65535");
+fn port_range(owner: &str, text: &str) -> Result<(u16, u16), RuleError> {
+    let bad = || RuleError::PortRange {
+        owner: owner.to_string(),
+        text: text.to_string(),
+    };
     let (lo, hi) = match text.split_once('-') {
         Some((a, b)) => (a.trim().parse::<u16>(), b.trim().parse::<u16>()),
         None => (text.trim().parse::<u16>(), text.trim().parse::<u16>()),
@@ -217,27 +231,28 @@ pub(crate) fn l4(
     proto: Option<&str>,
     ports: Option<&str>,
     icmp_type: Option<u8>,
-) -> Result<L4, String> {
+) -> Result<L4, RuleError> {
     let proto = match proto.unwrap_or("any") {
         "any" => Proto::Any,
         "tcp" => Proto::Tcp,
         "udp" => Proto::Udp,
         "icmp" => Proto::Icmp,
         other => {
-            return Err(format!(
-                "{owner}: --proto {other}: use tcp, udp, icmp or any"
-            ))
+            return Err(RuleError::Proto {
+                owner: owner.to_string(),
+                proto: other.to_string(),
+            })
         }
     };
     let ports = match ports {
         None => (0, u16::MAX),
         Some(_) if !proto.has_ports() => {
-            return Err(format!("{owner}: --port needs --proto tcp or udp"))
+            return Err(RuleError::PortWithoutProto(owner.to_string()))
         }
         Some(text) => port_range(owner, text)?,
     };
     if icmp_type.is_some() && proto != Proto::Icmp {
-        return Err(format!("{owner}: --icmp-type needs --proto icmp"));
+        return Err(RuleError::IcmpTypeWithoutIcmp(owner.to_string()));
     }
     Ok(L4 {
         proto,
@@ -247,17 +262,18 @@ pub(crate) fn l4(
 }
 
 /// The typed rule of `p`.
-pub fn parse(p: &Policy, names: &Names) -> Result<Rule, String> {
+pub fn parse(p: &Policy, names: &Names) -> Result<Rule, RuleError> {
     let name = p.name.as_str();
     let owner = format!("policy {name}");
     let from = side(&owner, "from", &p.from, names)?;
     let to = side(&owner, "to", &p.to, names)?;
     if let (Side::Cidr(a), Side::Cidr(b)) = (&from, &to) {
         if a.addr().is_ipv4() != b.addr().is_ipv4() {
-            return Err(format!(
-                "policy {name}: --from {} and --to {} are of different address families",
-                p.from, p.to
-            ));
+            return Err(RuleError::Families {
+                name: name.to_string(),
+                from: p.from.clone(),
+                to: p.to.clone(),
+            });
         }
     }
     let l4 = l4(&owner, p.proto.as_deref(), p.ports.as_deref(), p.icmp_type)?;
@@ -266,16 +282,17 @@ pub fn parse(p: &Policy, names: &Names) -> Result<Rule, String> {
         "deny" => Action::Deny,
         "reject" => Action::Reject,
         other => {
-            return Err(format!(
-                "policy {name}: --action {other}: use allow, deny or reject"
-            ))
+            return Err(RuleError::Action {
+                name: name.to_string(),
+                action: other.to_string(),
+            })
         }
     };
     if p.stateless && action != Action::Allow {
-        return Err(format!(
-            "policy {name}: --stateless only applies to allow ({} never tracks)",
-            action.name()
-        ));
+        return Err(RuleError::StatelessRefusal {
+            name: name.to_string(),
+            action: action.name(),
+        });
     }
     Ok(Rule {
         name: p.name.as_str().into(),
@@ -301,17 +318,14 @@ pub fn network_index(model: &Model) -> HashMap<&str, NetIdx> {
 
 /// Checks every group and policy of the model: names unique (a group never shadows a
 /// network), each parses.
-pub fn validate(model: &Model) -> Result<(), String> {
+pub fn validate(model: &Model) -> Result<(), RuleError> {
     let mut seen = std::collections::HashSet::new();
     for g in &model.groups {
         if !seen.insert(g.name.as_str()) {
-            return Err(format!("group {}: already exists", g.name));
+            return Err(RuleError::GroupExists(g.name.clone()));
         }
         if model.network(&g.name).is_some() {
-            return Err(format!(
-                "group {}: a network has that name; name the group otherwise",
-                g.name
-            ));
+            return Err(RuleError::GroupIsNetwork(g.name.clone()));
         }
         group_prefixes(g)?;
     }
@@ -319,7 +333,7 @@ pub fn validate(model: &Model) -> Result<(), String> {
     seen.clear();
     for p in &model.policies {
         if !seen.insert(p.name.as_str()) {
-            return Err(format!("policy {}: already exists", p.name));
+            return Err(RuleError::PolicyExists(p.name.clone()));
         }
         parse(p, &names)?;
     }
@@ -406,7 +420,7 @@ mod tests {
                 "policy p: --from",
             ),
         ] {
-            let e = validate(&model(policy)).unwrap_err();
+            let e = validate(&model(policy)).unwrap_err().to_string();
             assert!(e.starts_with("policy p: "), "{e}");
             assert!(e.contains(needle), "{e} should say {needle}");
         }
@@ -414,6 +428,7 @@ mod tests {
                        {"name":"p","from":"app","to":"web","action":"allow"}"#;
         assert!(validate(&model(twice))
             .unwrap_err()
+            .to_string()
             .contains("already exists"));
     }
 
@@ -461,7 +476,9 @@ mod tests {
                 "policy p: --icmp-type needs --proto icmp",
             ),
         ] {
-            let e = validate(&with_groups(groups, policies)).unwrap_err();
+            let e = validate(&with_groups(groups, policies))
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(needle), "{e} should say {needle}");
         }
     }

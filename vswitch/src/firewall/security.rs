@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::classifier::Query;
+use super::error::RuleError;
 use super::rule::{self, Names, Side, L4};
 use crate::model::Model;
 use crate::packet::ipproto;
@@ -68,11 +69,11 @@ pub fn exempt(q: &Query) -> bool {
 }
 
 /// Checks every security group of the model and every port's list of them.
-pub fn validate(model: &Model) -> Result<(), String> {
+pub fn validate(model: &Model) -> Result<(), RuleError> {
     let mut seen = std::collections::HashSet::new();
     for g in &model.security_groups {
         if !seen.insert(g.name.as_str()) {
-            return Err(format!("security group {}: already exists", g.name));
+            return Err(RuleError::SecurityGroupExists(g.name.clone()));
         }
     }
     compile_groups(model)?;
@@ -82,16 +83,16 @@ pub fn validate(model: &Model) -> Result<(), String> {
             .iter()
             .find(|g| model.security_group(g).is_none())
         {
-            return Err(format!(
-                "port {}: security group {missing} does not exist; add it first",
-                p.name
-            ));
+            return Err(RuleError::UnknownSecurityGroup {
+                port: p.name.clone(),
+                group: missing.clone(),
+            });
         }
     }
     Ok(())
 }
 
-fn compile_groups(model: &Model) -> Result<HashMap<&str, PortSecurity>, String> {
+fn compile_groups(model: &Model) -> Result<HashMap<&str, PortSecurity>, RuleError> {
     let names = Names::of(model);
     let mut out = HashMap::new();
     for g in &model.security_groups {
@@ -104,9 +105,10 @@ fn compile_groups(model: &Model) -> Result<HashMap<&str, PortSecurity>, String> 
                 None => None,
                 Some(text) => match rule::side(&owner, "remote", text, &names)? {
                     Side::Network(_) => {
-                        return Err(format!(
-                            "{owner}: --remote {text} is a network; name a CIDR or an address group"
-                        ))
+                        return Err(RuleError::RemoteIsNetwork {
+                            owner,
+                            text: text.to_string(),
+                        })
                     }
                     side => Some(side),
                 },
@@ -120,9 +122,10 @@ fn compile_groups(model: &Model) -> Result<HashMap<&str, PortSecurity>, String> 
                 "ingress" => sec.ingress.push(rule),
                 "egress" => sec.egress.push(rule),
                 other => {
-                    return Err(format!(
-                        "{owner}: --direction {other}: use ingress or egress"
-                    ))
+                    return Err(RuleError::Direction {
+                        owner,
+                        direction: other.to_string(),
+                    })
                 }
             }
         }
@@ -233,7 +236,9 @@ mod tests {
                 "port vm1: security group nope does not exist",
             ),
         ] {
-            let e = validate(&model(groups, port_groups)).unwrap_err();
+            let e = validate(&model(groups, port_groups))
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(needle), "{e} should say {needle}");
         }
     }

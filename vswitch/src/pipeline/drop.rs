@@ -113,10 +113,9 @@ crate::number_drop_reasons!([] EngineDrop);
 /// Every reason of `sets` (each a `(NAMES, HELP)` pair, numbered in that order): index, counter
 /// name and meaning.
 pub fn enumerate(
-    sets: &'static [(&'static [&'static str], &'static [&'static str])],
+    sets: impl Iterator<Item = &'static (&'static [&'static str], &'static [&'static str])>,
 ) -> impl Iterator<Item = (DropReason, &'static str, &'static str)> {
-    sets.iter()
-        .flat_map(|(names, help)| names.iter().zip(help.iter()))
+    sets.flat_map(|(names, help)| names.iter().zip(help.iter()))
         .enumerate()
         .map(|(i, (name, help))| (DropReason::from_index(i), *name, help.trim()))
 }
@@ -148,7 +147,7 @@ mod tests {
             (EngineDrop::NAMES, EngineDrop::HELP),
             (TestDrop::NAMES, TestDrop::HELP),
         ];
-        let all: Vec<_> = enumerate(SETS).collect();
+        let all: Vec<_> = enumerate(SETS.iter()).collect();
         assert_eq!(all[base + 1].0, DropReason::from(TestDrop::Two));
         assert_eq!(all[base + 1].1, "two");
         assert_eq!(all[base + 1].2, "Second, on two lines.");

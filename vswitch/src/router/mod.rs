@@ -24,6 +24,8 @@ pub mod next_hop;
 pub mod ra;
 pub mod stage;
 pub mod table;
+#[cfg(test)]
+mod tests;
 pub mod validate;
 
 /// The router, as the config manager sees it: its model part (routes, neighbors, VRF

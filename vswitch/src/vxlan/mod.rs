@@ -12,6 +12,8 @@ pub mod api;
 pub mod decap;
 pub mod encap;
 pub mod table;
+#[cfg(test)]
+mod tests;
 pub mod underlay;
 pub mod validate;
 
@@ -24,7 +26,7 @@ impl crate::feature::Feature for Vxlan {
     type Tables = table::VxlanTables;
 
     fn validate(model: &crate::model::Model) -> Result<(), crate::model::error::ConfigError> {
-        validate::validate(model).map_err(crate::model::error::invalid)
+        Ok(validate::validate(model)?)
     }
 
     fn build(

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
+use crate::model::error::ConfigError;
 use crate::model::{Model, Network, Vtep};
 
 /// The VTEP's underlay address, prefix length and next hop, parsed.
@@ -31,48 +32,98 @@ pub fn is_vtep_address(ip: Ipv4Addr) -> bool {
     !(ip.octets()[0] == 0 || ip.is_multicast() || ip.is_broadcast() || ip.is_loopback())
 }
 
+/// Why an address cannot be a VTEP's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    #[error("{0:?} is not an IPv4 address")]
+    NotIpv4(String),
+    #[error("{0} is not a unicast underlay address")]
+    NotUnicast(Ipv4Addr),
+}
+
+/// Why the VTEP of a model is refused: one line naming the object and the fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VtepError {
+    #[error("vtep: local IP {0:?} needs a prefix length, e.g. 192.0.2.1/24")]
+    NoPrefixLength(String),
+    #[error("vtep: local IP {0}")]
+    LocalIp(AddressError),
+    #[error("vtep: local IP {0:?}: prefix length must be 1-32")]
+    PrefixLength(String),
+    #[error("vtep: gateway {0}")]
+    Gateway(AddressError),
+    #[error("vtep: gateway {gateway} must be another address in {ip}/{prefix_len}")]
+    GatewayOffLink {
+        gateway: Ipv4Addr,
+        ip: Ipv4Addr,
+        prefix_len: u8,
+    },
+    #[error(
+        "vtep: its underlay port {0} does not exist; add it (in no network), or remove the vtep first (vsctl vtep del)"
+    )]
+    NoPort(String),
+    #[error("vtep: port {0} carries networks; the underlay port must be in none")]
+    PortInNetwork(String),
+    #[error("vtep: UDP port 0 is not a port; use 1-65535 (default 4789)")]
+    UdpPortZero,
+    #[error("vtep remote {ip}: {why}")]
+    Remote { ip: String, why: AddressError },
+    #[error("vtep remote {0}: that is the local VTEP address")]
+    RemoteIsLocal(Ipv4Addr),
+    #[error(
+        "vtep remote {ip} vni {vni}: no network has VNI {vni}; add one with `vsctl network add NAME --vni {vni}`"
+    )]
+    UnknownVni { ip: Ipv4Addr, vni: u32 },
+    #[error("vtep remote {ip} vni {vni}: listed twice")]
+    ListedTwice { ip: Ipv4Addr, vni: u32 },
+    #[error("remote {0}")]
+    StaticRemote(AddressError),
+    #[error("network {0} has no VNI on a VTEP; give it --vni and set the vtep first")]
+    NoVni(String),
+}
+
+impl From<VtepError> for ConfigError {
+    fn from(e: VtepError) -> Self {
+        ConfigError::Invalid(e.to_string())
+    }
+}
+
 /// A remote VTEP address, parsed and checked.
-pub fn remote_ip(text: &str) -> Result<Ipv4Addr, String> {
+pub fn remote_ip(text: &str) -> Result<Ipv4Addr, AddressError> {
     let ip: Ipv4Addr = text
         .parse()
-        .map_err(|_| format!("{text:?} is not an IPv4 address"))?;
+        .map_err(|_| AddressError::NotIpv4(text.to_string()))?;
     if !is_vtep_address(ip) {
-        return Err(format!("{ip} is not a unicast underlay address"));
+        return Err(AddressError::NotUnicast(ip));
     }
     Ok(ip)
 }
 
 /// Parses the VTEP's address (`IP/LEN`) and gateway.
-pub fn underlay(v: &Vtep) -> Result<Underlay, String> {
-    let (addr, len) = v.local_ip.split_once('/').ok_or_else(|| {
-        format!(
-            "vtep: local IP {:?} needs a prefix length, e.g. 192.0.2.1/24",
-            v.local_ip
-        )
-    })?;
-    let ip = remote_ip(addr).map_err(|e| format!("vtep: local IP {e}"))?;
+pub fn underlay(v: &Vtep) -> Result<Underlay, VtepError> {
+    let (addr, len) = v
+        .local_ip
+        .split_once('/')
+        .ok_or_else(|| VtepError::NoPrefixLength(v.local_ip.clone()))?;
+    let ip = remote_ip(addr).map_err(VtepError::LocalIp)?;
     let prefix_len: u8 = len
         .parse()
         .ok()
         .filter(|l| (1..=32).contains(l))
-        .ok_or_else(|| {
-            format!(
-                "vtep: local IP {:?}: prefix length must be 1-32",
-                v.local_ip
-            )
-        })?;
+        .ok_or_else(|| VtepError::PrefixLength(v.local_ip.clone()))?;
     let mut u = Underlay {
         ip,
         prefix_len,
         gateway: None,
     };
     if let Some(g) = &v.gateway {
-        let g = remote_ip(g).map_err(|e| format!("vtep: gateway {e}"))?;
+        let g = remote_ip(g).map_err(VtepError::Gateway)?;
         if g == ip || !u.on_link(g) {
-            return Err(format!(
-                "vtep: gateway {g} must be another address in {}/{prefix_len}",
-                u.ip
-            ));
+            return Err(VtepError::GatewayOffLink {
+                gateway: g,
+                ip: u.ip,
+                prefix_len,
+            });
         }
         u.gateway = Some(g);
     }
@@ -80,53 +131,44 @@ pub fn underlay(v: &Vtep) -> Result<Underlay, String> {
 }
 
 /// The whole VTEP of `model`, if it has one.
-pub fn validate(model: &Model) -> Result<(), String> {
+pub fn validate(model: &Model) -> Result<(), VtepError> {
     let Some(v) = &model.vtep else {
         return Ok(());
     };
     let u = underlay(v)?;
-    let port = model.port(&v.port).ok_or_else(|| {
-        format!(
-            "vtep: its underlay port {} does not exist; add it (in no network), or remove the vtep first (vsctl vtep del)",
-            v.port
-        )
-    })?;
+    let port = model
+        .port(&v.port)
+        .ok_or_else(|| VtepError::NoPort(v.port.clone()))?;
     if !model.port_networks(port).is_empty() || port.network.is_some() {
-        return Err(format!(
-            "vtep: port {} carries networks; the underlay port must be in none",
-            v.port
-        ));
+        return Err(VtepError::PortInNetwork(v.port.clone()));
     }
     if v.udp_port == Some(0) {
-        return Err("vtep: UDP port 0 is not a port; use 1-65535 (default 4789)".into());
+        return Err(VtepError::UdpPortZero);
     }
     let mut seen = HashSet::new();
     for r in &v.remotes {
-        let ip = remote_ip(&r.ip).map_err(|e| format!("vtep remote {}: {e}", r.ip))?;
+        let ip = remote_ip(&r.ip).map_err(|why| VtepError::Remote {
+            ip: r.ip.clone(),
+            why,
+        })?;
         if ip == u.ip {
-            return Err(format!("vtep remote {ip}: that is the local VTEP address"));
+            return Err(VtepError::RemoteIsLocal(ip));
         }
         if !model.networks.iter().any(|n| n.vni == Some(r.vni)) {
-            return Err(format!(
-                "vtep remote {ip} vni {}: no network has VNI {}; add one with `vsctl network add NAME --vni {}`",
-                r.vni, r.vni, r.vni
-            ));
+            return Err(VtepError::UnknownVni { ip, vni: r.vni });
         }
         if !seen.insert((ip, r.vni)) {
-            return Err(format!("vtep remote {ip} vni {}: listed twice", r.vni));
+            return Err(VtepError::ListedTwice { ip, vni: r.vni });
         }
     }
     Ok(())
 }
 
 /// A static FDB entry behind remote VTEP `remote` in `network`.
-pub fn static_remote(model: &Model, network: &Network, remote: &str) -> Result<(), String> {
-    remote_ip(remote).map_err(|e| format!("remote {e}"))?;
+pub fn static_remote(model: &Model, network: &Network, remote: &str) -> Result<(), VtepError> {
+    remote_ip(remote).map_err(VtepError::StaticRemote)?;
     if model.vtep.is_none() || network.vni.is_none() {
-        return Err(format!(
-            "network {} has no VNI on a VTEP; give it --vni and set the vtep first",
-            network.name
-        ));
+        return Err(VtepError::NoVni(network.name.clone()));
     }
     Ok(())
 }
@@ -144,7 +186,7 @@ mod tests {
                  {"name":"a","type":"af-packet","iface":"a0","network":"blue"}]"#;
 
     fn with_vtep(vtep: &str) -> Result<(), String> {
-        validate(&model(&format!("{{{BASE},\"vtep\":{vtep}}}")))
+        validate(&model(&format!("{{{BASE},\"vtep\":{vtep}}}"))).map_err(|e| e.to_string())
     }
 
     #[test]

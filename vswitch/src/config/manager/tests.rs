@@ -43,7 +43,7 @@ impl PortBackend for Fake {
         d.log.push(format!("-{name}={}", dev.id));
     }
 
-    fn set_mtu(&mut self, _dev: PortDevice, _mtu: u16) -> std::result::Result<(), String> {
+    fn set_mtu(&mut self, _port: &Port, _dev: PortDevice) -> std::result::Result<(), DeviceError> {
         Ok(())
     }
 }

@@ -1,14 +1,12 @@
 //! The firewall through the whole pipeline on `TestBuf`: three tiers (web, app, db) in three
 //! networks of one VRF; only what the policies allow crosses, replies by connection tracking.
 
-mod common;
-
+use crate::firewall::FirewallDrop;
 use etherparse::{PacketBuilder, SlicedPacket, TransportSlice};
-use vswitch::firewall::FirewallDrop;
 
-use common::{arp_frame, Switch};
-use vswitch::forwarding::GATEWAY_MAC;
-use vswitch::packet::{arp, eth};
+use crate::config::harness::{arp_frame, Switch};
+use crate::forwarding::GATEWAY_MAC;
+use crate::packet::{arp, eth};
 
 const W: [u8; 6] = [2, 0, 0, 0, 0, 0xa];
 const A: [u8; 6] = [2, 0, 0, 0, 0, 0xb];
@@ -346,8 +344,8 @@ fn pings_and_icmp_errors_of_a_connection_come_back() {
 #[test]
 fn bad_policies_are_refused_with_the_policy_named() {
     let bad = r#"{"name": "x", "from": "web", "to": "nowhere", "action": "allow"}"#;
-    let model = vswitch::model::Model::parse("json", &model(bad, "")).unwrap();
-    let e = vswitch::config::validate::validate(&model)
+    let model = crate::model::Model::parse("json", &model(bad, "")).unwrap();
+    let e = crate::config::validate::validate(&model)
         .unwrap_err()
         .to_string();
     assert!(e.contains("policy x") && e.contains("nowhere"), "{e}");

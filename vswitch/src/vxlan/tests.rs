@@ -1,19 +1,17 @@
 //! The tunnel gateway in-process: VXLAN decap and encap, learning behind remote VTEPs, head-end
 //! replication, VLAN ↔ VXLAN, the underlay's ARP, the overlay MTU and bad VXLAN.
 
+use crate::bridge::BridgeDrop;
+use crate::pipeline::drop::EngineDrop;
+use crate::vxlan::VxlanDrop;
 use etherparse::PacketBuilder;
 use proptest::prelude::*;
-use vswitch::bridge::BridgeDrop;
-use vswitch::pipeline::drop::EngineDrop;
-use vswitch::vxlan::VxlanDrop;
 
-mod common;
-
-use common::{arp_frame, Switch};
-use vswitch::forwarding::Dest;
-use vswitch::forwarding::GATEWAY_MAC;
-use vswitch::packet::{arp, eth, ethertype, icmp, ipv4, vlan, MacAddr};
-use vswitch::pipeline::drop::DropReason;
+use crate::config::harness::{arp_frame, Switch};
+use crate::forwarding::Dest;
+use crate::forwarding::GATEWAY_MAC;
+use crate::packet::{arp, eth, ethertype, icmp, ipv4, vlan, MacAddr};
+use crate::pipeline::drop::DropReason;
 
 /// Port 0 is the underlay; 1 is an access port of blue (VNI 5000, VLAN 100); 2 a trunk of
 /// VLAN 100; 3 an access port of red (routed to blue).
@@ -252,8 +250,8 @@ fn a_static_remote_mac_is_sent_to_its_vtep_without_flooding() {
 fn a_static_remote_mac_needs_a_vni_on_a_vtep() {
     let model = |fdb: &str| {
         let json = MODEL.replace(r#""vtep":"#, &format!(r#""fdb": [{fdb}], "vtep":"#));
-        let m = vswitch::model::Model::parse("json", &json).unwrap();
-        vswitch::config::validate::validate(&m).map_err(|e| e.to_string())
+        let m = crate::model::Model::parse("json", &json).unwrap();
+        crate::config::validate::validate(&m).map_err(|e| e.to_string())
     };
     model(r#"{"network": "blue", "mac": "02:00:00:00:00:58", "remote": "203.0.113.9"}"#).unwrap();
     let err = model(r#"{"network": "red", "mac": "02:00:00:00:00:58", "remote": "203.0.113.9"}"#)

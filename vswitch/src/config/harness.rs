@@ -1,16 +1,15 @@
-//! The in-process switch the pipeline tests drive: a snapshot, one worker's counters and
-//! scratch, bursts in, frames out.
+//! The in-process switch the features' pipeline tests drive (`bridge/tests.rs`,
+//! `router/tests.rs`, ...): a snapshot built from a model as the manager builds it, one
+//! worker's counters and scratch, bursts in through the graph, frames out.
 
-#![allow(dead_code)]
-
-use vswitch::config::build::{offline_republish, LearnedTables};
-use vswitch::datapath::{process_burst, Scratch, Snapshot};
-use vswitch::model::Model;
-use vswitch::packet::{arp, eth, ethertype, MacAddr};
-use vswitch::pipeline::buf::{PacketBuf, TestBuf};
-use vswitch::pipeline::counters::WorkerCounters;
-use vswitch::pipeline::drop::DropReason;
-use vswitch::pipeline::Output;
+use crate::config::build::{offline_republish, LearnedTables};
+use crate::datapath::{process_burst, Scratch, Snapshot};
+use crate::model::Model;
+use crate::packet::{arp, eth, ethertype, MacAddr};
+use crate::pipeline::buf::{PacketBuf, TestBuf};
+use crate::pipeline::counters::WorkerCounters;
+use crate::pipeline::drop::DropReason;
+use crate::pipeline::Output;
 
 pub struct Switch {
     pub snap: Snapshot,
@@ -32,7 +31,7 @@ impl Output<TestBuf> for Collect {
 impl Switch {
     pub fn new(json: &str) -> Switch {
         let model = Model::parse("json", json).unwrap();
-        vswitch::config::validate::validate(&model).unwrap();
+        crate::config::validate::validate(&model).unwrap();
         let mut learned = LearnedTables::default();
         Switch {
             snap: offline_republish(&model, &mut learned, 1, 1),
@@ -63,7 +62,7 @@ impl Switch {
     /// stays, as with the config manager.
     pub fn republish(&mut self, json: &str) {
         let model = Model::parse("json", json).unwrap();
-        vswitch::config::validate::validate(&model).unwrap();
+        crate::config::validate::validate(&model).unwrap();
         let generation = self.snap.generation + 1;
         self.snap = offline_republish(&model, &mut self.learned, 1, generation);
     }

@@ -1,14 +1,12 @@
 //! Whole bursts through the whole pipeline on `TestBuf`, with frames built by etherparse.
 
+use crate::bridge::BridgeDrop;
+use crate::pipeline::drop::EngineDrop;
 use etherparse::PacketBuilder;
 use proptest::prelude::*;
-use vswitch::bridge::BridgeDrop;
-use vswitch::pipeline::drop::EngineDrop;
 
-mod common;
-
-use common::Switch;
-use vswitch::packet::{eth, ethertype, vlan};
+use crate::config::harness::Switch;
+use crate::packet::{eth, ethertype, vlan};
 
 const A: [u8; 6] = [2, 0, 0, 0, 0, 0xa];
 const B: [u8; 6] = [2, 0, 0, 0, 0, 0xb];
@@ -203,7 +201,7 @@ proptest! {
         let mut sw = Switch::new(MODEL);
         let n = frames.len() as u64;
         let out = sw.send(port, &frames);
-        let dropped: u64 = vswitch::datapath::drops::all()
+        let dropped: u64 = crate::datapath::drops::all()
             .map(|(r, _, _)| sw.drops(port, r))
             .sum();
         let mtu_drops: u64 = (0..4).map(|p| sw.drops(p, EngineDrop::Mtu)).sum();

@@ -2,16 +2,14 @@
 //! the networks of a VRF, ICMP errors, VRF isolation, malformed input. The models allow their
 //! networks to reach each other by policy (the firewall's own tests are in `firewall.rs`).
 
-mod common;
-
+use crate::forwarding::NeighborDrop;
+use crate::pipeline::drop::EngineDrop;
+use crate::router::RouterDrop;
 use etherparse::{PacketBuilder, SlicedPacket, TransportSlice};
-use vswitch::forwarding::NeighborDrop;
-use vswitch::pipeline::drop::EngineDrop;
-use vswitch::router::RouterDrop;
 
-use common::{arp_frame, Switch};
-use vswitch::forwarding::GATEWAY_MAC;
-use vswitch::packet::{arp, eth, icmp, ipv4, MacAddr};
+use crate::config::harness::{arp_frame, Switch};
+use crate::forwarding::GATEWAY_MAC;
+use crate::packet::{arp, eth, icmp, ipv4, MacAddr};
 
 const A: [u8; 6] = [2, 0, 0, 0, 0, 0xa];
 const B: [u8; 6] = [2, 0, 0, 0, 0, 0xb];
@@ -372,8 +370,8 @@ fn a_static_route_needs_its_vrf_and_a_next_hop_on_a_subnet_of_it() {
             r#"[{"vrf": "t1", "prefix": "0.0.0.0/0", "via": ["203.0.113.126", "203.0.113.125"]}]"#,
             routes,
         );
-        let model = vswitch::model::Model::parse("json", &json).unwrap();
-        vswitch::config::validate::validate(&model)
+        let model = crate::model::Model::parse("json", &json).unwrap();
+        crate::config::validate::validate(&model)
             .unwrap_err()
             .to_string()
     };
@@ -436,7 +434,7 @@ fn ns(mac: [u8; 6], src: &str, target: &str, hop_limit: u8) -> Vec<u8> {
         .unwrap();
     let l3 = eth::HEADER_LEN;
     let (ip, msg) = out[l3..].split_at_mut(40);
-    let ip = vswitch::packet::ipv6::Packet::new_unchecked(&*ip);
+    let ip = crate::packet::ipv6::Packet::new_unchecked(&*ip);
     icmp::Packet::new_unchecked(msg).fill_checksum_v6(ip.src_addr(), ip.dst_addr());
     out
 }
