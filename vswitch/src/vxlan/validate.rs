@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 
 use crate::model::error::ConfigError;
 use crate::model::{Model, Network, Vtep};
+use crate::packet::MacAddr;
 
 /// The VTEP's underlay address, prefix length and next hop, parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +81,8 @@ pub enum VtepError {
     StaticRemote(AddressError),
     #[error("network {0} has no VNI on a VTEP; give it --vni and set the vtep first")]
     NoVni(String),
+    #[error("fdb entry {mac}: {why}")]
+    StaticMac { mac: MacAddr, why: Box<VtepError> },
 }
 
 impl From<VtepError> for ConfigError {
@@ -130,8 +133,22 @@ pub fn underlay(v: &Vtep) -> Result<Underlay, VtepError> {
     Ok(u)
 }
 
-/// The whole VTEP of `model`, if it has one.
+/// The whole VTEP of `model`, if it has one, and the static MACs behind remote VTEPs.
 pub fn validate(model: &Model) -> Result<(), VtepError> {
+    for e in model.fdb.iter().filter(|e| e.port.is_empty()) {
+        // What is not a MAC of a network is the bridge's to refuse.
+        let (Some(remote), Some(network), Ok(mac)) = (
+            &e.remote,
+            model.network(&e.network),
+            e.mac.parse::<MacAddr>(),
+        ) else {
+            continue;
+        };
+        static_remote(model, network, remote).map_err(|why| VtepError::StaticMac {
+            mac,
+            why: Box::new(why),
+        })?;
+    }
     let Some(v) = &model.vtep else {
         return Ok(());
     };
