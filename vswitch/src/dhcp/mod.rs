@@ -9,6 +9,8 @@
 pub mod api;
 pub mod server;
 pub mod stage;
+#[cfg(test)]
+mod tests;
 pub mod validate;
 pub mod wire;
 
