@@ -90,7 +90,10 @@ impl Default for Scratch {
 const SLOT_AHEAD: usize = 2;
 
 /// Runs one burst received on `in_port` (at most `BURST` packets) through every stage.
-/// `pkts` is left empty: each packet was sent or dropped (and counted).
+/// `pkts` is left empty: each packet was sent or dropped (and counted). Never inlined into its
+/// caller: one call a burst costs nothing, and the burst's code stays the same wherever it runs
+/// (the worker, a test, a benchmark).
+#[inline(never)]
 pub fn process_burst<B: PacketBuf, O: Output<B>>(
     ctx: &Context<'_, Tables>,
     scratch: &mut Scratch,
@@ -160,19 +163,19 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
         } else {
             match router::handle(&router_ctx, &mut scratch.router, in_port, &mut buf, meta) {
                 // To a gateway address and not a ping: the local services' (a DHCP renewal).
-                v if v == Verdict::Drop(RouterDrop::ForGateway.into()) => {
-                    dhcp::handle(&dhcp_ctx, in_port, &mut buf, meta).unwrap_or(v)
+                Verdict::Drop(r) if r == DropReason::from(RouterDrop::ForGateway) => {
+                    dhcp::handle(&dhcp_ctx, in_port, &mut buf, meta).unwrap_or(Verdict::Drop(r))
                 }
                 v => v,
             }
         };
         // 7. The firewall, for what crossed networks or touches a port with security groups.
-        let from = Origin {
+        let origin = Origin {
             net: from_net,
-            mac: src_mac,
             unicast,
         };
-        if let Some(path) = firewall::applies(&fw_ctx, in_port, meta, &from, &verdict, &buf) {
+        if let Some(path) = firewall::applies(&fw_ctx, in_port, meta, origin, &verdict, &buf) {
+            let from = (origin, src_mac);
             verdict = match firewall::filter(&fw_ctx, &mut buf, meta, flow, from, path, verdict) {
                 Filtered::Verdict(v) => v,
                 Filtered::Prohibit(reason) => {

@@ -24,9 +24,9 @@ pub enum Filtered {
 }
 
 /// Where a packet came from, before the router moved it.
+#[derive(Debug, Clone, Copy)]
 pub struct Origin {
     pub net: NetIdx,
-    pub mac: MacAddr,
     /// Its destination MAC was unicast.
     pub unicast: bool,
 }
@@ -75,7 +75,7 @@ pub fn applies<B: PacketBuf>(
     ctx: &Context<'_, Firewall>,
     in_port: u16,
     meta: &Meta,
-    from: &Origin,
+    from: Origin,
     verdict: &Verdict,
     buf: &B,
 ) -> Option<Path> {
@@ -127,13 +127,13 @@ fn crosses(verdict: &Verdict, frame: &[u8]) -> bool {
 
 /// The firewall's decision on a packet the router moved from `from.net` into `meta.net` (or
 /// that `applies` picked otherwise); a rejected one turns into the refusal back to its sender
-/// in `from.net`.
+/// (`src_mac`) in `from.net`.
 pub fn filter<B: PacketBuf>(
     ctx: &Context<'_, Firewall>,
     buf: &mut B,
     meta: &mut Meta,
     flow: &mut Option<Flow>,
-    from: Origin,
+    (from, src_mac): (Origin, MacAddr),
     path: Path,
     verdict: Verdict,
 ) -> Filtered {
@@ -160,7 +160,7 @@ pub fn filter<B: PacketBuf>(
                 return Filtered::Prohibit(reason);
             }
             Filtered::Verdict(
-                match super::reject::tcp_reset(buf, flow, from.mac, GATEWAY_MAC) {
+                match super::reject::tcp_reset(buf, flow, src_mac, GATEWAY_MAC) {
                     Ok(()) => {
                         ctx.counters.port(buf.in_port()).drop(reason);
                         Verdict::Unicast(buf.in_port())
