@@ -185,58 +185,44 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
             };
         }
         // 8. Output.
-        let tunnel = &scratch.tunnel;
-        let mut deliver = |net: NetIdx, dest: Dest, buf: B| match dest {
-            Dest::Port(to) => bridge::egress(&bridge_ctx, net, in_port, to, buf, out),
-            Dest::Remote(ip) => encap::send(&vx_ctx, tunnel, net, in_port, ip, buf, out),
-        };
-        let remotes = |from: Option<Ipv4Addr>| flood_remotes(&t.vxlan, meta.net, from);
+        let (net, tunnel) = (meta.net, &scratch.tunnel);
         match verdict {
             // An answer to a frame from a remote VTEP (ARP, ICMP, DHCP) goes back through the
             // tunnel.
             Verdict::Unicast(to) if to == in_port && meta.remote.is_some() => {
                 let back = meta.remote.map_or(Dest::Port(to), Dest::Remote);
-                deliver(meta.net, back, buf)
+                deliver(ctx, tunnel, net, in_port, back, buf, out)
             }
-            Verdict::Unicast(to) => deliver(meta.net, Dest::Port(to), buf),
-            Verdict::Remote(ip) => deliver(meta.net, Dest::Remote(ip), buf),
+            Verdict::Unicast(to) => bridge::egress(&bridge_ctx, net, in_port, to, buf, out),
+            Verdict::Remote(ip) => encap::send(&vx_ctx, tunnel, net, in_port, ip, buf, out),
+            // Unicast IP to an unknown MAC reaches a port with security groups only if they
+            // admit it.
             Verdict::Flood if unicast && t.firewall.secured_ports => {
-                let net = meta.net;
-                let remotes = remotes(meta.remote);
-                let Some(f) = firewall::flow_of(flow, &buf) else {
-                    let send_to = |p: u16| p != in_port;
-                    flood(&bridge_ctx, net, in_port, send_to, remotes, buf, deliver);
-                    continue;
-                };
-                let send_to =
-                    |p: u16| p != in_port && firewall::flood_admits(&fw_ctx, f, net, in_port, p);
-                flood(&bridge_ctx, net, in_port, send_to, remotes, buf, deliver);
+                match firewall::flow_of(flow, &buf) {
+                    Some(f) => flood_guarded(ctx, tunnel, net, in_port, meta.remote, f, buf, out),
+                    None => flood(
+                        ctx,
+                        tunnel,
+                        net,
+                        in_port,
+                        Some(in_port),
+                        meta.remote,
+                        buf,
+                        out,
+                    ),
+                }
             }
-            Verdict::Flood => {
-                let send_to = |p: u16| p != in_port;
-                let remotes = remotes(meta.remote);
-                flood(
-                    &bridge_ctx,
-                    meta.net,
-                    in_port,
-                    send_to,
-                    remotes,
-                    buf,
-                    deliver,
-                );
-            }
-            Verdict::FloodAll => {
-                let remotes = remotes(None);
-                flood(
-                    &bridge_ctx,
-                    meta.net,
-                    in_port,
-                    |_| true,
-                    remotes,
-                    buf,
-                    deliver,
-                );
-            }
+            Verdict::Flood => flood(
+                ctx,
+                tunnel,
+                net,
+                in_port,
+                Some(in_port),
+                meta.remote,
+                buf,
+                out,
+            ),
+            Verdict::FloodAll => flood(ctx, tunnel, net, in_port, None, None, buf, out),
             Verdict::Consumed => {}
             Verdict::Drop(reason) => port_counters.drop(reason),
             Verdict::Pending => port_counters.drop(EngineDrop::UnknownNetwork),
@@ -244,20 +230,84 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
     }
 }
 
-/// Floods `buf` in network `net` to the ports `send_to` picks and to `remotes`.
-#[inline]
-fn flood<B: PacketBuf>(
-    ctx: &Context<'_, crate::bridge::table::BridgeTables>,
+/// Sends a frame of network `net` toward `dest`: out of a local port, or through the tunnel to a
+/// remote VTEP.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn deliver<B: PacketBuf, O: Output<B>>(
+    ctx: &Context<'_, Tables>,
+    tunnel: &Prepared,
     net: NetIdx,
     in_port: u16,
-    send_to: impl FnMut(u16) -> bool,
-    remotes: &[Ipv4Addr],
+    dest: Dest,
     buf: B,
-    mut deliver: impl FnMut(NetIdx, Dest, B),
+    out: &mut O,
 ) {
-    bridge::flood_where(ctx, net, in_port, send_to, remotes, buf, |d, b| {
-        deliver(net, d, b)
-    });
+    match dest {
+        Dest::Port(to) => bridge::egress(&ctx.with(&ctx.tables.bridge), net, in_port, to, buf, out),
+        Dest::Remote(ip) => {
+            let vx = ctx.with(&ctx.tables.vxlan);
+            encap::send(&vx, tunnel, net, in_port, ip, buf, out)
+        }
+    }
+}
+
+/// Floods a frame of network `net` to its ports but `except` (split horizon: the port a bridged
+/// frame came in on; none for the switch's own frames) and to its remote VTEPs, unless it came
+/// from one (`from`).
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn flood<B: PacketBuf, O: Output<B>>(
+    ctx: &Context<'_, Tables>,
+    tunnel: &Prepared,
+    net: NetIdx,
+    in_port: u16,
+    except: Option<u16>,
+    from: Option<Ipv4Addr>,
+    buf: B,
+    out: &mut O,
+) {
+    let remotes = flood_remotes(&ctx.tables.vxlan, net, from);
+    let send_to = |p: u16| Some(p) != except;
+    let send = |d: Dest, b: B| deliver(ctx, tunnel, net, in_port, d, b, out);
+    bridge::flood_where(
+        &ctx.with(&ctx.tables.bridge),
+        net,
+        in_port,
+        send_to,
+        remotes,
+        buf,
+        send,
+    );
+}
+
+/// Like [`flood`] for an IP packet read as `f`: a port with security groups gets a copy only if
+/// their ingress rules (or a connection it took part in) admit it.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn flood_guarded<B: PacketBuf, O: Output<B>>(
+    ctx: &Context<'_, Tables>,
+    tunnel: &Prepared,
+    net: NetIdx,
+    in_port: u16,
+    from: Option<Ipv4Addr>,
+    f: &Flow,
+    buf: B,
+    out: &mut O,
+) {
+    let remotes = flood_remotes(&ctx.tables.vxlan, net, from);
+    let fw = ctx.with(&ctx.tables.firewall);
+    let send_to = |p: u16| p != in_port && firewall::flood_admits(&fw, f, net, in_port, p);
+    let send = |d: Dest, b: B| deliver(ctx, tunnel, net, in_port, d, b, out);
+    bridge::flood_where(
+        &ctx.with(&ctx.tables.bridge),
+        net,
+        in_port,
+        send_to,
+        remotes,
+        buf,
+        send,
+    );
 }
 
 /// The remote VTEPs a frame flooded in network `net` also goes to: its flood list, unless the

@@ -69,7 +69,8 @@ pub fn prefetch_near(fw: &Firewall, flow: &Option<Flow>) {
 
 /// Whether the firewall decides this packet, and on which path: an IP packet the router moved
 /// into another network, one between endpoints of an isolated network, or a unicast one that
-/// a port with security groups sends or receives.
+/// a port with security groups sends or receives. A network pair whose first rule allows
+/// everything statelessly needs no look at the packet (while no port has security groups).
 #[inline]
 pub fn applies<B: PacketBuf>(
     ctx: &Context<'_, Firewall>,
@@ -83,7 +84,13 @@ pub fn applies<B: PacketBuf>(
     let within_isolated = !meta.to_router && isolated_unicast(fw, meta, verdict);
     let policed = meta.net != from.net || within_isolated;
     let secured = from.unicast && secured(fw, in_port, verdict);
-    ((policed || secured) && crosses(verdict, buf.data())).then_some(Path {
+    if !((policed || secured) && crosses(verdict, buf.data())) {
+        return None;
+    }
+    if policed && !fw.secured_ports && fw.classifier.pair_is_open(from.net, meta.net) {
+        return None;
+    }
+    Some(Path {
         in_port,
         out_port: match verdict {
             Verdict::Unicast(to) => Some(*to),
@@ -138,10 +145,6 @@ pub fn filter<B: PacketBuf>(
     verdict: Verdict,
 ) -> Filtered {
     let fw = ctx.tables;
-    let no_groups = !fw.secured_ports;
-    if path.policed && no_groups && fw.classifier.pair_is_open(from.net, meta.net) {
-        return Filtered::Verdict(verdict);
-    }
     let Some(flow) = flow_of(flow, buf) else {
         return Filtered::Verdict(Verdict::Drop(EngineDrop::BadIp.into()));
     };
