@@ -195,34 +195,25 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
             }
             Verdict::Unicast(to) => bridge::egress(&bridge_ctx, net, in_port, to, buf, out),
             Verdict::Remote(ip) => encap::send(&vx_ctx, tunnel, net, in_port, ip, buf, out),
-            // Unicast IP to an unknown MAC reaches a port with security groups only if they
-            // admit it.
-            Verdict::Flood if unicast && t.firewall.secured_ports => {
-                match firewall::flow_of(flow, &buf) {
-                    Some(f) => flood_guarded(ctx, tunnel, net, in_port, meta.remote, f, buf, out),
-                    None => flood(
-                        ctx,
-                        tunnel,
-                        net,
-                        in_port,
-                        Some(in_port),
-                        meta.remote,
-                        buf,
-                        out,
-                    ),
+            // Split horizon: a bridged frame never goes back out of its port; the switch's own
+            // frames (FloodAll) may.
+            Verdict::Flood | Verdict::FloodAll => {
+                let except = (verdict == Verdict::Flood).then_some(in_port);
+                let from = meta.remote.filter(|_| except.is_some());
+                let others = |p: u16| Some(p) != except;
+                // Unicast IP to an unknown MAC reaches a port with security groups only if
+                // they admit it.
+                let guarded = except.is_some() && unicast && t.firewall.secured_ports;
+                match guarded.then(|| firewall::flow_of(flow, &buf)).flatten() {
+                    Some(f) => {
+                        let fw = &fw_ctx;
+                        let admits =
+                            |p| others(p) && firewall::flood_admits(fw, f, net, in_port, p);
+                        flood(ctx, tunnel, net, in_port, from, admits, buf, out)
+                    }
+                    None => flood(ctx, tunnel, net, in_port, from, others, buf, out),
                 }
             }
-            Verdict::Flood => flood(
-                ctx,
-                tunnel,
-                net,
-                in_port,
-                Some(in_port),
-                meta.remote,
-                buf,
-                out,
-            ),
-            Verdict::FloodAll => flood(ctx, tunnel, net, in_port, None, None, buf, out),
             Verdict::Consumed => {}
             Verdict::Drop(reason) => port_counters.drop(reason),
             Verdict::Pending => port_counters.drop(EngineDrop::UnknownNetwork),
@@ -252,9 +243,8 @@ fn deliver<B: PacketBuf, O: Output<B>>(
     }
 }
 
-/// Floods a frame of network `net` to its ports but `except` (split horizon: the port a bridged
-/// frame came in on; none for the switch's own frames) and to its remote VTEPs, unless it came
-/// from one (`from`).
+/// Floods a frame of network `net` to the ports `send_to` picks and to its remote VTEPs, unless
+/// it came from one (`from`); each copy is delivered like a unicast frame.
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
 fn flood<B: PacketBuf, O: Output<B>>(
@@ -262,52 +252,15 @@ fn flood<B: PacketBuf, O: Output<B>>(
     tunnel: &Prepared,
     net: NetIdx,
     in_port: u16,
-    except: Option<u16>,
     from: Option<Ipv4Addr>,
+    send_to: impl FnMut(u16) -> bool,
     buf: B,
     out: &mut O,
 ) {
     let remotes = flood_remotes(&ctx.tables.vxlan, net, from);
-    let send_to = |p: u16| Some(p) != except;
     let send = |d: Dest, b: B| deliver(ctx, tunnel, net, in_port, d, b, out);
-    bridge::flood_where(
-        &ctx.with(&ctx.tables.bridge),
-        net,
-        in_port,
-        send_to,
-        remotes,
-        buf,
-        send,
-    );
-}
-
-/// Like [`flood`] for an IP packet read as `f`: a port with security groups gets a copy only if
-/// their ingress rules (or a connection it took part in) admit it.
-#[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn flood_guarded<B: PacketBuf, O: Output<B>>(
-    ctx: &Context<'_, Tables>,
-    tunnel: &Prepared,
-    net: NetIdx,
-    in_port: u16,
-    from: Option<Ipv4Addr>,
-    f: &Flow,
-    buf: B,
-    out: &mut O,
-) {
-    let remotes = flood_remotes(&ctx.tables.vxlan, net, from);
-    let fw = ctx.with(&ctx.tables.firewall);
-    let send_to = |p: u16| p != in_port && firewall::flood_admits(&fw, f, net, in_port, p);
-    let send = |d: Dest, b: B| deliver(ctx, tunnel, net, in_port, d, b, out);
-    bridge::flood_where(
-        &ctx.with(&ctx.tables.bridge),
-        net,
-        in_port,
-        send_to,
-        remotes,
-        buf,
-        send,
-    );
+    let bridge = ctx.with(&ctx.tables.bridge);
+    bridge::flood_where(&bridge, net, in_port, send_to, remotes, buf, send);
 }
 
 /// The remote VTEPs a frame flooded in network `net` also goes to: its flood list, unless the
