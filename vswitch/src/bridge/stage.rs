@@ -143,9 +143,8 @@ pub fn forward_burst(ctx: &Context<'_, BridgeTables>, in_port: u16, metas: &mut 
     }
 }
 
-/// Sends one frame of network `net` out of `to`, tagged as that port carries it. Out of line:
-/// one copy serves every path to a port (unicast, flood copies, answers to the tunnel).
-#[inline(never)]
+/// Sends one frame of network `net` out of `to`, tagged as that port carries it.
+#[inline(always)]
 pub fn egress<B: PacketBuf, O: Output<B>>(
     ctx: &Context<'_, BridgeTables>,
     net: NetIdx,

@@ -272,8 +272,3 @@ fn flood_remotes(vx: &VxlanTables, net: NetIdx, from: Option<Ipv4Addr>) -> &[Ipv
         Some(_) => &[],
     }
 }
-
-/// Names a drop reason for tests and tools that count by name.
-pub fn drop_reason(name: &str) -> Option<DropReason> {
-    drops::all().find(|(_, n, _)| *n == name).map(|(r, _, _)| r)
-}
