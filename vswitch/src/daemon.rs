@@ -226,7 +226,8 @@ pub fn run(opts: Options, ready: impl FnOnce()) -> Result<(), String> {
         },
         eal.tsc_hz() / 1_000_000
     );
-    let pool = Arc::new(Mempool::new("vs_mbufs", opts.mbufs, MBUF_CACHE)?);
+    let pool =
+        Arc::new(Mempool::new("vs_mbufs", opts.mbufs, MBUF_CACHE).map_err(|e| e.to_string())?);
 
     let n = opts.worker_cpus.len();
     let cell = Arc::new(SnapshotCell::new(Snapshot::empty(n)));

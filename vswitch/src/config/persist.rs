@@ -69,7 +69,7 @@ impl StateDir {
         };
         Model::parse("json", &text).map_err(|why| PersistError::Parse {
             path: self.dir.join(FILE),
-            why,
+            why: why.to_string(),
         })
     }
 

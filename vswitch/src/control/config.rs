@@ -14,8 +14,8 @@ pub struct ConfigApi(pub Shared);
 impl ConfigService for ConfigApi {
     async fn apply(&self, req: Request<ApplyRequest>) -> Result<Response<ApplyResponse>, Status> {
         let req = req.into_inner();
-        let model =
-            Model::parse(&req.format, &req.text).map_err(|e| status(ConfigError::Invalid(e)))?;
+        let model = Model::parse(&req.format, &req.text)
+            .map_err(|e| status(ConfigError::Invalid(e.to_string())))?;
         let shared = self.0.clone();
         let generation = tokio::task::spawn_blocking(move || shared.manager.replace(model))
             .await

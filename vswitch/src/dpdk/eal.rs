@@ -15,6 +15,12 @@ pub enum EalError {
     BadArg(String),
     #[error("DPDK EAL init failed: {0} (check hugepages, or pass --no-huge; EAL args: {1})")]
     Init(String, String),
+    #[error("cannot register worker thread with DPDK: {0}")]
+    RegisterThread(String),
+    #[error("CPU {0} is out of range")]
+    NoSuchCpu(usize),
+    #[error("cannot pin to CPU {cpu}: {why}")]
+    Pin { cpu: usize, why: std::io::Error },
 }
 
 impl Eal {
@@ -52,14 +58,11 @@ impl Drop for Eal {
 
 /// Registers the calling (non-EAL) thread as a DPDK lcore, so that mempool per-lcore caches
 /// work for it. Returns the lcore id.
-pub fn register_thread() -> Result<u32, String> {
+pub fn register_thread() -> Result<u32, EalError> {
     // SAFETY: registers the current thread; valid once the EAL is initialised.
     let ret = unsafe { dpdk_sys::rte_thread_register() };
     if ret < 0 {
-        return Err(format!(
-            "cannot register worker thread with DPDK: {}",
-            super::last_error()
-        ));
+        return Err(EalError::RegisterThread(super::last_error()));
     }
     // SAFETY: reads this thread's lcore id.
     Ok(unsafe { dpdk_sys::vs_lcore_id() })
@@ -71,19 +74,19 @@ pub fn unregister_thread() {
 }
 
 /// Pins the calling thread to one CPU.
-pub fn pin_current_thread(cpu: usize) -> Result<(), String> {
+pub fn pin_current_thread(cpu: usize) -> Result<(), EalError> {
     // SAFETY: cpu_set_t is plain data; CPU_SET writes within it for cpu < CPU_SETSIZE.
     unsafe {
         if cpu >= libc::CPU_SETSIZE as usize {
-            return Err(format!("CPU {cpu} is out of range"));
+            return Err(EalError::NoSuchCpu(cpu));
         }
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         libc::CPU_SET(cpu, &mut set);
         if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(format!(
-                "cannot pin to CPU {cpu}: {}",
-                std::io::Error::last_os_error()
-            ));
+            return Err(EalError::Pin {
+                cpu,
+                why: std::io::Error::last_os_error(),
+            });
         }
     }
     Ok(())

@@ -15,10 +15,21 @@ unsafe impl Send for Mempool {}
 // SAFETY: as above; all operations on the pool are thread-safe.
 unsafe impl Sync for Mempool {}
 
+/// Why a packet buffer pool could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MempoolError {
+    #[error("mempool name {0:?} has a NUL")]
+    Name(String),
+    #[error(
+        "cannot create mbuf pool of {size} buffers: {why} (give the EAL more memory: -m or hugepages)"
+    )]
+    Create { size: u32, why: String },
+}
+
 impl Mempool {
     /// A pool of `size` mbufs with default data room, and a per-lcore cache.
-    pub fn new(name: &str, size: u32, cache: u32) -> Result<Mempool, String> {
-        let cname = CString::new(name).map_err(|_| format!("mempool name {name:?} has a NUL"))?;
+    pub fn new(name: &str, size: u32, cache: u32) -> Result<Mempool, MempoolError> {
+        let cname = CString::new(name).map_err(|_| MempoolError::Name(name.to_string()))?;
         // SAFETY: valid name; sizes are plain values; returns null on failure.
         let raw = unsafe {
             dpdk_sys::rte_pktmbuf_pool_create(
@@ -30,12 +41,12 @@ impl Mempool {
                 dpdk_sys::rte_socket_id() as i32,
             )
         };
-        NonNull::new(raw).map(|raw| Mempool { raw }).ok_or_else(|| {
-            format!(
-                "cannot create mbuf pool of {size} buffers: {} (give the EAL more memory: -m or hugepages)",
-                super::last_error()
-            )
-        })
+        NonNull::new(raw)
+            .map(|raw| Mempool { raw })
+            .ok_or_else(|| MempoolError::Create {
+                size,
+                why: super::last_error(),
+            })
     }
 
     pub fn as_ptr(&self) -> *mut rte_mempool {

@@ -400,18 +400,30 @@ impl Model {
     }
 
     /// Parses `apply -f` text: "toml" or "json".
-    pub fn parse(format: &str, text: &str) -> Result<Model, String> {
+    pub fn parse(format: &str, text: &str) -> Result<Model, ParseError> {
         match format {
-            "json" => serde_json::from_str(text).map_err(|e| format!("invalid JSON model: {e}")),
-            "toml" => toml::from_str(text)
-                .map_err(|e| format!("invalid TOML model: {}", e.to_string().replace('\n', " "))),
-            other => Err(format!("unknown model format {other:?}: use toml or json")),
+            "json" => serde_json::from_str(text).map_err(|e| ParseError::Json(e.to_string())),
+            "toml" => {
+                toml::from_str(text).map_err(|e| ParseError::Toml(e.to_string().replace('\n', " ")))
+            }
+            other => Err(ParseError::Format(other.to_string())),
         }
     }
 
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into())
     }
+}
+
+/// Why a model file was not taken (one line: TOML's multi-line messages are joined).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("invalid JSON model: {0}")]
+    Json(String),
+    #[error("invalid TOML model: {0}")]
+    Toml(String),
+    #[error("unknown model format {0:?}: use toml or json")]
+    Format(String),
 }
 
 /// The VRF `n` routes in, when it has a subnet.
@@ -462,7 +474,7 @@ mod tests {
     #[test]
     fn unknown_fields_are_rejected() {
         let err = Model::parse("json", r#"{"networks":[{"name":"a","colour":1}]}"#).unwrap_err();
-        assert!(err.contains("colour"), "{err}");
+        assert!(err.to_string().contains("colour"), "{err}");
     }
 
     #[test]
