@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use super::open_pairs::OpenPairs;
 use super::rule::{Action, Rule};
 use super::tuple_space::TupleSpace;
 use crate::pipeline::snapshot::NetIdx;
@@ -47,9 +48,9 @@ pub struct Classifier {
     rules: Vec<Rule>,
     space: TupleSpace,
     hits: Vec<Arc<RuleHits>>,
-    /// Network pairs (from << 16 | to) whose first matching rule is, for every packet, a
-    /// stateless allow of everything: they pass without being read.
-    open_pairs: hashbrown::HashSet<u32>,
+    /// Network pairs whose first matching rule is, for every packet, a stateless allow of
+    /// everything: they pass without being read.
+    open_pairs: OpenPairs,
     /// Bumped by every publish that changed the rules: connections opened under an older
     /// generation are checked again (see the conntrack stage).
     pub generation: u32,
@@ -72,10 +73,7 @@ impl Classifier {
     /// Every packet from network `from` to `to` passes: no need to read it.
     #[inline]
     pub fn pair_is_open(&self, from: NetIdx, to: NetIdx) -> bool {
-        !self.open_pairs.is_empty()
-            && self
-                .open_pairs
-                .contains(&(u32::from(from) << 16 | u32::from(to)))
+        self.open_pairs.contains(from, to)
     }
 
     /// The index of the rule that decides `q`, or `None` (no rule: denied between networks).
@@ -124,9 +122,9 @@ impl Classifier {
 /// The network pairs a stateless allow-everything rule decides alone: no rule before it can
 /// match any packet of the pair (one naming another network on a side, or a narrower
 /// protocol, can only match fewer packets; a CIDR side may match some).
-fn open_pairs(rules: &[Rule]) -> hashbrown::HashSet<u32> {
+fn open_pairs(rules: &[Rule]) -> OpenPairs {
     use super::rule::{Proto, Side};
-    let mut open = hashbrown::HashSet::new();
+    let mut open = Vec::new();
     for (i, r) in rules.iter().enumerate() {
         let (Side::Network(from), Side::Network(to)) = (&r.from, &r.to) else {
             continue;
@@ -143,10 +141,10 @@ fn open_pairs(rules: &[Rule]) -> hashbrown::HashSet<u32> {
             .iter()
             .any(|e| may_match(&e.from, *from) && may_match(&e.to, *to));
         if !shadowed {
-            open.insert(u32::from(*from) << 16 | u32::from(*to));
+            open.push((*from, *to));
         }
     }
-    open
+    OpenPairs::new(&open)
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ pub mod flow;
 pub mod flow_table;
 pub mod hash;
 pub mod log;
+pub mod open_pairs;
 pub mod reject;
 pub mod rule;
 pub mod security;
