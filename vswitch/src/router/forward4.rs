@@ -12,7 +12,6 @@ use super::next_hop::{self, Found};
 use super::stage::RouterScratch;
 use super::table::Route;
 use crate::forwarding::GATEWAY_MAC;
-use crate::packet::eth::set_macs;
 use crate::packet::{checksum, eth, icmp, ipproto, ipv4};
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::drop::DropReason;
@@ -150,15 +149,24 @@ pub fn route<B: PacketBuf>(
     rewrite(buf, out.mac);
     next_hop::hand_off(meta, to_net, &out)
 }
+/// The frame, to the next hop from the gateway, one hop older: MACs rewritten, TTL decremented
+/// and the header checksum updated for it (RFC 1624), in place. The header was checked whole
+/// (`header`), so the fixed-size view never fails and needs no bounds checks.
 #[inline]
 fn rewrite<B: PacketBuf>(buf: &mut B, next_hop: crate::packet::MacAddr) {
-    let frame = buf.data_mut();
-    set_macs(frame, next_hop, GATEWAY_MAC);
-    let ip = &mut frame[eth::HEADER_LEN..];
-    let old = u16::from_be_bytes([ip[TTL_AT], ip[TTL_AT + 1]]);
-    ip[TTL_AT] -= 1;
-    let new = u16::from_be_bytes([ip[TTL_AT], ip[TTL_AT + 1]]);
-    let sum = u16::from_be_bytes([ip[CHECKSUM_AT], ip[CHECKSUM_AT + 1]]);
-    ip[CHECKSUM_AT..CHECKSUM_AT + 2]
-        .copy_from_slice(&checksum::update16(sum, old, new).to_be_bytes());
+    const TTL: usize = eth::HEADER_LEN + TTL_AT;
+    const SUM: usize = eth::HEADER_LEN + CHECKSUM_AT;
+    let Some(f) = buf
+        .data_mut()
+        .first_chunk_mut::<{ eth::HEADER_LEN + ipv4::HEADER_LEN }>()
+    else {
+        return;
+    };
+    f[..6].copy_from_slice(&next_hop.0);
+    f[6..12].copy_from_slice(&GATEWAY_MAC.0);
+    let old = u16::from_be_bytes([f[TTL], f[TTL + 1]]);
+    f[TTL] = f[TTL].wrapping_sub(1);
+    let new = u16::from_be_bytes([f[TTL], f[TTL + 1]]);
+    let sum = u16::from_be_bytes([f[SUM], f[SUM + 1]]);
+    f[SUM..SUM + 2].copy_from_slice(&checksum::update16(sum, old, new).to_be_bytes());
 }
