@@ -84,6 +84,7 @@ def loop(cases, repeats, seconds, queues=1, mode="l2"):
             runs[case].append(r or {})
             print(f"  {case}: {r}", file=sys.stderr)
     return {c: {"mpps": harness.median([r.get("mpps") or None for r in rs]),
+                "mpps_rounds": [r.get("mpps") for r in rs if r.get("mpps")],
                 "switch_cpp": harness.median([r.get("switch_cpp") for r in rs]),
                 "gen_full": harness.median([r.get("gen_full") for r in rs])}
             for c, rs in runs.items()}
@@ -163,10 +164,27 @@ def chart(report, path):
     except ImportError:
         print("bench: matplotlib missing, no chart", file=sys.stderr)
         return False
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    loop_rows = report["loop"]
-    axes[0].bar([r["case"] for r in loop_rows], [r["mpps"] or 0 for r in loop_rows])
-    axes[0].set_title("vhost-user loop, 64 B (Mpps)")
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), gridspec_kw={"width_ratios": [2, 1, 1]})
+    # Every loop case for every switch: the median, and the spread of the rounds as a bar.
+    cases = [("L2", "loop"), ("L2, 2 queues", "loop_2_queues"), ("routed", "loop_routed"),
+             ("firewall", "loop_firewall"), ("VXLAN", "loop_vxlan")]
+    switches = ["testpmd", "ovs", "vswitchd"]
+    width = 0.27
+    for k, sw in enumerate(switches):
+        med, low, high = [], [], []
+        for _, key in cases:
+            row = next((r for r in report.get(key, []) if r["case"] == sw), {})
+            m = row.get("mpps") or 0
+            rounds = row.get("mpps_rounds") or [m]
+            med.append(m)
+            low.append(m - min(rounds))
+            high.append(max(rounds) - m)
+        xs = [i + (k - 1) * width for i in range(len(cases))]
+        axes[0].bar(xs, med, width, yerr=[low, high], capsize=3, label=sw)
+    axes[0].set_xticks(range(len(cases)))
+    axes[0].set_xticklabels([name for name, _ in cases])
+    axes[0].legend()
+    axes[0].set_title("vhost-user loops, 64 B, one switch core (Mpps: median, spread of rounds)")
     ps = report["pairs_sweep"]
     axes[1].plot([str(r["pairs"]) for r in ps], [r["mpps"] for r in ps], marker="o")
     axes[1].set_title("pipeline-only: MAC pairs (Mpps)")

@@ -163,6 +163,7 @@ def loop_table(results, cpu_hz):
             "efficiency_testpmd": ratio(get("testpmd", "switch_cpp"), cpp),
             "efficiency_ovs": ratio(get("ovs", "switch_cpp"), cpp),
             "gen_full": r.get("gen_full"),
+            "mpps_rounds": r.get("mpps_rounds") or [],
         })
     return rows
 
