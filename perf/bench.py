@@ -4,8 +4,9 @@
   bench.py [--repeats N] [--seconds N] [--smoke]
 
 1. The vhost-user loop (vhost_loop.sh): testpmd io-forward (the ceiling), OVS-DPDK NORMAL
-   bridge, vswitchd L2 bridge; median of --repeats runs each; then the same with 2 queue pairs
-   per port (median of 3); then routed (MODE=routed, generator loop-gen): testpmd io-forward,
+   bridge, vswitchd L2 bridge; median of --repeats runs each; then the same with the generator
+   as the vhost-user server (PROFILE=server: mrg_rxbuf=0, in_order=1, the switch connects);
+   then the same with 2 queue pairs per port (median of 3); then routed (MODE=routed, generator loop-gen): testpmd io-forward,
    OVS-DPDK dec_ttl + MAC rewrite flows, vswitchd routing between two networks; then the
    stateful firewall (MODE=firewall, 10K connections and their replies): testpmd io-forward,
    OVS-DPDK's conntrack firewall (ct(commit)), vswitchd with a stateful policy; then the tunnel
@@ -72,11 +73,12 @@ def cpu_hz():
         return None
 
 
-def loop(cases, repeats, seconds, queues=1, mode="l2"):
+def loop(cases, repeats, seconds, queues=1, mode="l2", profile="client"):
     """Runs the cases interleaved (so drift of a shared machine hits all alike); per case the
-    median rate and median switch cycles/packet."""
+    median rate and median switch cycles/packet. `profile` "server": the generator serves the
+    vhost-user sockets (mrg_rxbuf=0, in_order=1) and the switch connects."""
     runs = {c: [] for c in cases}
-    env = dict(os.environ, QUEUES=str(queues), MODE=mode)
+    env = dict(os.environ, QUEUES=str(queues), MODE=mode, PROFILE=profile)
     for _ in range(repeats):
         for case in cases:
             r = run(["bash", os.path.join(HERE, "vhost_loop.sh"), case, str(seconds)],
@@ -164,9 +166,10 @@ def chart(report, path):
     except ImportError:
         print("bench: matplotlib missing, no chart", file=sys.stderr)
         return False
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), gridspec_kw={"width_ratios": [2, 1, 1]})
+    fig, axes = plt.subplots(1, 3, figsize=(17, 4.5), gridspec_kw={"width_ratios": [2.5, 1, 1]})
     # Every loop case for every switch: the median, and the spread of the rounds as a bar.
-    cases = [("L2", "loop"), ("L2, 2 queues", "loop_2_queues"), ("routed", "loop_routed"),
+    cases = [("L2", "loop"), ("L2, gen. server", "loop_server"),
+             ("L2, 2 queues", "loop_2_queues"), ("routed", "loop_routed"),
              ("firewall", "loop_firewall"), ("VXLAN", "loop_vxlan")]
     switches = ["testpmd", "ovs", "vswitchd"]
     width = 0.27
@@ -229,6 +232,9 @@ def main():
     print("vhost-user loop ...", file=sys.stderr)
     rows = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], args.repeats, args.seconds),
                               hz)
+    print("vhost-user loop, generator as vhost-user server ...", file=sys.stderr)
+    rows_server = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], args.repeats,
+                                          args.seconds, profile="server"), hz)
     print("vhost-user loop, 2 queues per port ...", file=sys.stderr)
     rows_mq = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], 3, args.seconds, queues=2),
                                  hz)
@@ -267,7 +273,7 @@ def main():
     instr = callgrind()
 
     report = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpu_hz": hz,
-              "loop": rows, "loop_2_queues": rows_mq,
+              "loop": rows, "loop_server": rows_server, "loop_2_queues": rows_mq,
               "loop_routed": rows_routed, "loop_firewall": rows_fw, "loop_vxlan": rows_vxlan,
               "scaling": scaling, "pairs_sweep": pairs_sweep,
               "size_sweep": size_sweep, "stages": stages, "routed_stages": routed_stages, "guest_iperf_gbps": guests,
@@ -291,6 +297,10 @@ def main():
     print("  MPPS: the loop's rate; SWITCH-CYC/PKT: busy cycles per packet the switch core "
           "reports\n  (vsctl status, ovs-appctl pmd-stats-show, testpmd --record-core-cycles); "
           "EFF-X = X's cycles / this case's.")
+    print(f"\nthe same loop, the other generator profile: the generator serves the vhost-user "
+          f"sockets (virtio_user server=1, mrg_rxbuf=0, in_order=1) and the switch connects "
+          f"(median of {args.repeats} x {args.seconds}s)")
+    print(harness.render(rows_server, loop_columns))
     print(f"\nthe same loop with 2 queue pairs per port, still one core each side "
           f"(median of 3 x {args.seconds}s)")
     print(harness.render(rows_mq, loop_columns))

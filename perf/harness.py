@@ -195,6 +195,12 @@ def check_targets(report):
         ("L2 vs OVS-DPDK NORMAL (Mpps)", vs.get("ratio_ovs"), ">= 1.40",
          at_least(vs.get("ratio_ovs"), 1.40)),
     ]
+    server = {r["case"]: r for r in report.get("loop_server", [])}.get("vswitchd", {})
+    checks.append(("L2, generator as vhost-user server, vs testpmd io-forward (Mpps)",
+                   server.get("ratio_testpmd"), ">= 0.90",
+                   at_least(server.get("ratio_testpmd"), 0.90)))
+    checks.append(("L2, generator as vhost-user server, vs OVS-DPDK NORMAL (Mpps)",
+                   server.get("ratio_ovs"), ">= 1.40", at_least(server.get("ratio_ovs"), 1.40)))
     routed = {r["case"]: r for r in report.get("loop_routed", [])}.get("vswitchd", {})
     checks.append(("routed loop vs testpmd io-forward (Mpps)", routed.get("ratio_testpmd"),
                    ">= 0.85", at_least(routed.get("ratio_testpmd"), 0.85)))

@@ -4,7 +4,8 @@
 #   start_ovs_bridge DIR MAIN_CPU PMD_CPU PORT...
 # Starts its own ovsdb-server and ovs-vswitchd-dpdk with state, logs and sockets in DIR (the
 # EAL on MAIN_CPU, the one PMD thread on PMD_CPU), and a NORMAL (learning) bridge br0 in the
-# userspace datapath with a `dpdkvhostuser` port per PORT (OVS serves DIR/PORT). The caller
+# userspace datapath with a `dpdkvhostuser` port per PORT (OVS serves DIR/PORT; with
+# OVS_VHOST_CLIENT set, a `dpdkvhostuserclient` port that connects to DIR/PORT). The caller
 # stops it by killing the pids in DIR/*.pid.
 start_ovs_bridge() {
   local dir=$1 main_cpu=$2 pmd_cpu=$3 port
@@ -26,6 +27,12 @@ start_ovs_bridge() {
     --detach --log-file="$dir/vswitchd.log" -vconsole:off || return 1
   ovs-vsctl "$db" add-br br0 -- set bridge br0 datapath_type=netdev || return 1
   for port in "$@"; do
-    ovs-vsctl "$db" add-port br0 "$port" -- set Interface "$port" type=dpdkvhostuser || return 1
+    if [ "${OVS_VHOST_CLIENT:-}" ]; then
+      # OVS connects (and reconnects) to DIR/PORT, which the generator serves.
+      ovs-vsctl "$db" add-port br0 "$port" -- set Interface "$port" type=dpdkvhostuserclient \
+        options:vhost-server-path="$dir/$port" || return 1
+    else
+      ovs-vsctl "$db" add-port br0 "$port" -- set Interface "$port" type=dpdkvhostuser || return 1
+    fi
   done
 }

@@ -111,7 +111,8 @@ class HarnessTest(unittest.TestCase):
                                  "vswitchd": {"mpps": 6.4}}, 3e9)
         vx = harness.loop_table({"testpmd": {"mpps": 8.0}, "ovs": {"mpps": 3.0},
                                  "vswitchd": {"mpps": 6.0}}, 3e9)
-        report = {"loop": rows, "loop_routed": routed, "loop_firewall": fw, "loop_vxlan": vx,
+        report = {"loop": rows, "loop_server": rows, "loop_routed": routed,
+                  "loop_firewall": fw, "loop_vxlan": vx,
                   "scaling": {"1": 10.0, "2": 19.0},
                   "pairs_sweep": [{"pairs": 1, "mpps": 10.0}, {"pairs": 100000, "mpps": 9.5}],
                   "routed_stages": {"routes_10": 180.0, "routes_1m": 190.0,
@@ -120,6 +121,12 @@ class HarnessTest(unittest.TestCase):
                                     "fw_flows_1m": 700.0, "fw_new_conn_mps": 1.2,
                                     "vxlan_ratio": 1.8}}
         self.assertTrue(all(ok for *_, ok in harness.check_targets(report)))
+        # The second generator profile is checked on its own rows.
+        report["loop_server"] = fw
+        by_name = {name: ok for name, _, _, ok in harness.check_targets(report)}
+        self.assertFalse(
+            by_name["L2, generator as vhost-user server, vs testpmd io-forward (Mpps)"])
+        report["loop_server"] = rows
         report["routed_stages"]["vxlan_ratio"] = 2.1
         by_name = {name: ok for name, _, _, ok in harness.check_targets(report)}
         self.assertFalse(by_name["VXLAN encap+decap cycles vs the L2 bridge"])

@@ -20,6 +20,10 @@
 # decapsulates them). vswitchd: a VTEP on port 1; OVS-DPDK: the userspace tunnel port
 # (tnl_push/tnl_pop) of its userspace-tunneling guide, br-int with vhu0 and vxlan0, br-phy with
 # vhu1 and the VTEP address; testpmd: io-forward of the same frames.
+# PROFILE=server (L2 only): the other generator profile of real guests: the generator serves the
+# vhost-user sockets (virtio_user server=1, mrg_rxbuf=0, in_order=1, one flow) and the switch
+# connects to them (vswitchd vhost-user-client ports, testpmd net_vhost client=1, OVS
+# dpdkvhostuserclient).
 # Prints one line: `CASE mpps=X` (median of the per-second samples after warm-up).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,9 +35,16 @@ secs=${2:-10}
 queues=${QUEUES:-1}
 mode=${MODE:-l2}
 flows=${FLOWS:-10000}
+profile=${PROFILE:-client}
 if [ "$mode" != l2 ] && [ "$queues" != 1 ]; then
   echo "vhost_loop: MODE=$mode runs one queue pair per port (loop-gen has one)" >&2; exit 2
 fi
+if [ "$profile" = server ] && [ "$mode" != l2 ]; then
+  echo "vhost_loop: PROFILE=server runs the L2 loop only" >&2; exit 2
+fi
+# The switch's side of the vhost-user sockets: server (default) or client.
+vhost_client=
+[ "$profile" = server ] && vhost_client=1
 warmup=3
 gen_cpu=0
 sw_cpu=1
@@ -75,8 +86,8 @@ start_switch() {
       # fifo, so that its busy cycles per packet can be read over the measured window.
       mkfifo "$work/switch.in"
       dpdk-testpmd -l "$gen_cpu,$sw_cpu" --main-lcore "$gen_cpu" --in-memory --no-pci --file-prefix "sw$$" \
-        --vdev "net_vhost0,iface=$S0,queues=$queues" \
-        --vdev "net_vhost1,iface=$S1,queues=$queues" \
+        --vdev "net_vhost0,iface=$S0,queues=$queues${vhost_client:+,client=1}" \
+        --vdev "net_vhost1,iface=$S1,queues=$queues${vhost_client:+,client=1}" \
         --log-level=lib.vhost.config:warning \
         -- -i --forward-mode=io --nb-cores=1 --rxq="$queues" --txq="$queues" --record-core-cycles \
         <"$work/switch.in" >"$work/switch.log" 2>&1 &
@@ -110,14 +121,16 @@ start_switch() {
           $vsctl policy add ba --from b --to a --action allow --stateless
         fi
       else
+        local type=vhost-user
+        [ "$vhost_client" ] && type=vhost-user-client
         $vsctl network add bench
-        $vsctl port add v0 --type vhost-user --path "$S0" --network bench --queues "$queues"
-        $vsctl port add v1 --type vhost-user --path "$S1" --network bench --queues "$queues"
+        $vsctl port add v0 --type "$type" --path "$S0" --network bench --queues "$queues"
+        $vsctl port add v1 --type "$type" --path "$S1" --network bench --queues "$queues"
       fi
       ;;
     ovs)
       # OVS-DPDK's userspace datapath with a NORMAL (learning) bridge, PMD on the switch core.
-      start_ovs_bridge "$work/ovs" "$gen_cpu" "$sw_cpu" vhu0 vhu1
+      OVS_VHOST_CLIENT=$vhost_client start_ovs_bridge "$work/ovs" "$gen_cpu" "$sw_cpu" vhu0 vhu1
       S0=$work/ovs/vhu0
       S1=$work/ovs/vhu1
       local to1="mod_dl_src:$GW_MAC,mod_dl_dst:$MAC1,dec_ttl,output:vhu1"
@@ -160,6 +173,8 @@ start_switch() {
       ;;
     *) echo "vhost_loop: unknown case $case_name" >&2; exit 2 ;;
   esac
+  # A client switch connects once the generator serves the sockets.
+  [ "$vhost_client" ] && return
   for _ in $(seq 100); do [ -S "$S0" ] && [ -S "$S1" ] && return; sleep 0.1; done
   echo "vhost_loop: $case_name did not create its vhost-user sockets" >&2
   cat "$work/switch.log" 2>/dev/null >&2 || true
@@ -219,6 +234,8 @@ run_loop_gen() {
 # case drops any and all circulate the same), then one stats sample per second (testpmd
 # reports the rate since the previous call).
 run_testpmd_gen() {
+  local gen_server=
+  [ "$vhost_client" ] && gen_server=",server=1,mrg_rxbuf=0,in_order=1"
   {
     sleep 2
     echo "start tx_first 16"
@@ -232,8 +249,8 @@ run_testpmd_gen() {
     echo "quit"
   } | dpdk-testpmd -l "$sw_cpu,$gen_cpu" --main-lcore "$sw_cpu" --in-memory --single-file-segments \
     --no-pci --file-prefix "gen$$" \
-    --vdev "net_virtio_user0,path=$S0,queues=$queues,queue_size=1024,mac=$MAC0" \
-    --vdev "net_virtio_user1,path=$S1,queues=$queues,queue_size=1024,mac=$MAC1" \
+    --vdev "net_virtio_user0,path=$S0,queues=$queues,queue_size=1024,mac=$MAC0$gen_server" \
+    --vdev "net_virtio_user1,path=$S1,queues=$queues,queue_size=1024,mac=$MAC1$gen_server" \
     -- -i --forward-mode=mac --eth-peer=0,$MAC1 --eth-peer=1,$MAC0 --nb-cores=1 \
        --rxq="$queues" --txq="$queues" \
        --txpkts=64 --burst=32 --txd=1024 --rxd=1024 \
