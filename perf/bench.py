@@ -6,7 +6,8 @@
 1. The vhost-user loop (vhost_loop.sh): testpmd io-forward (the ceiling), OVS-DPDK NORMAL
    bridge, vswitchd L2 bridge; median of --repeats runs each; then the same with the generator
    as the vhost-user server (PROFILE=server: mrg_rxbuf=0, in_order=1, the switch connects);
-   then the same with 2 queue pairs per port (median of 3); then routed (MODE=routed, generator loop-gen): testpmd io-forward,
+   then the same with 2 queue pairs per port (median of 3); then, in both generator profiles,
+   routed (MODE=routed, generator loop-gen): testpmd io-forward,
    OVS-DPDK dec_ttl + MAC rewrite flows, vswitchd routing between two networks; then the
    stateful firewall (MODE=firewall, 10K connections and their replies): testpmd io-forward,
    OVS-DPDK's conntrack firewall (ct(commit)), vswitchd with a stateful policy; then the tunnel
@@ -166,11 +167,12 @@ def chart(report, path):
     except ImportError:
         print("bench: matplotlib missing, no chart", file=sys.stderr)
         return False
-    fig, axes = plt.subplots(1, 3, figsize=(17, 4.5), gridspec_kw={"width_ratios": [2.5, 1, 1]})
+    fig, axes = plt.subplots(1, 3, figsize=(20, 4.5), gridspec_kw={"width_ratios": [3.5, 1, 1]})
     # Every loop case for every switch: the median, and the spread of the rounds as a bar.
-    cases = [("L2", "loop"), ("L2, gen. server", "loop_server"),
-             ("L2, 2 queues", "loop_2_queues"), ("routed", "loop_routed"),
-             ("firewall", "loop_firewall"), ("VXLAN", "loop_vxlan")]
+    cases = [("L2", "loop"), ("L2 (s)", "loop_server"), ("L2, 2 queues", "loop_2_queues"),
+             ("routed", "loop_routed"), ("routed (s)", "loop_routed_server"),
+             ("firewall", "loop_firewall"), ("firewall (s)", "loop_firewall_server"),
+             ("VXLAN", "loop_vxlan"), ("VXLAN (s)", "loop_vxlan_server")]
     switches = ["testpmd", "ovs", "vswitchd"]
     width = 0.27
     for k, sw in enumerate(switches):
@@ -187,7 +189,8 @@ def chart(report, path):
     axes[0].set_xticks(range(len(cases)))
     axes[0].set_xticklabels([name for name, _ in cases])
     axes[0].legend()
-    axes[0].set_title("vhost-user loops, 64 B, one switch core (Mpps: median, spread of rounds)")
+    axes[0].set_title("vhost-user loops, 64 B, one switch core (Mpps: median, spread of rounds; "
+                      "(s): generator as server)", fontsize=10)
     ps = report["pairs_sweep"]
     axes[1].plot([str(r["pairs"]) for r in ps], [r["mpps"] for r in ps], marker="o")
     axes[1].set_title("pipeline-only: MAC pairs (Mpps)")
@@ -238,15 +241,14 @@ def main():
     print("vhost-user loop, 2 queues per port ...", file=sys.stderr)
     rows_mq = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], 3, args.seconds, queues=2),
                                  hz)
-    print("vhost-user loop, routed ...", file=sys.stderr)
-    rows_routed = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], args.repeats,
-                                          args.seconds, mode="routed"), hz)
-    print("vhost-user loop, stateful firewall ...", file=sys.stderr)
-    rows_fw = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], args.repeats,
-                                      args.seconds, mode="firewall"), hz)
-    print("vhost-user loop, VXLAN ...", file=sys.stderr)
-    rows_vxlan = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], args.repeats,
-                                         args.seconds, mode="vxlan"), hz)
+    routed_rows, server_rows = {}, {}
+    for mode in ("routed", "firewall", "vxlan"):
+        for profile, into in (("client", routed_rows), ("server", server_rows)):
+            print(f"vhost-user loop, {mode}, generator as vhost-user {profile} ...",
+                  file=sys.stderr)
+            into[mode] = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], args.repeats,
+                                                 args.seconds, mode=mode, profile=profile), hz)
+    rows_routed, rows_fw, rows_vxlan = (routed_rows[m] for m in ("routed", "firewall", "vxlan"))
     print("pipeline-only ...", file=sys.stderr)
     scaling = {}
     for w in (1, 2):
@@ -275,6 +277,9 @@ def main():
     report = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpu_hz": hz,
               "loop": rows, "loop_server": rows_server, "loop_2_queues": rows_mq,
               "loop_routed": rows_routed, "loop_firewall": rows_fw, "loop_vxlan": rows_vxlan,
+              "loop_routed_server": server_rows["routed"],
+              "loop_firewall_server": server_rows["firewall"],
+              "loop_vxlan_server": server_rows["vxlan"],
               "scaling": scaling, "pairs_sweep": pairs_sweep,
               "size_sweep": size_sweep, "stages": stages, "routed_stages": routed_stages, "guest_iperf_gbps": guests,
               "pipeline_instructions_per_packet": instr}
@@ -321,6 +326,11 @@ def main():
     print(harness.render(rows_vxlan, loop_columns + [("gen_full", "GEN-FULL", 9)]))
     print("  OVS-DPDK: userspace tunnel port (tnl_push/tnl_pop), br0 + br-phy; vswitchd: a VTEP "
           "on port 1.")
+    for mode, title in (("routed", "routed"), ("firewall", "stateful firewall"),
+                        ("vxlan", "VXLAN")):
+        print(f"\n{title}, the generator as vhost-user server (mrg_rxbuf=0, in_order=1; the "
+              f"switch connects)")
+        print(harness.render(server_rows[mode], loop_columns + [("gen_full", "GEN-FULL", 9)]))
     print("\npipeline-only (net_pcap replay -> vswitchd), 64 B, 1024 pairs")
     print(f"  1 worker {scaling['1']} Mpps, 2 workers {scaling['2']} Mpps, "
           f"scaling {harness.ratio(scaling['2'], scaling['1'])}x")

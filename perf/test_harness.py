@@ -106,13 +106,15 @@ class HarnessTest(unittest.TestCase):
         self.assertEqual((vs["efficiency_testpmd"], vs["efficiency_ovs"]), (0.75, 1.5))
         text = harness.render(rows, [("case", "CASE", 10), ("mpps", "MPPS", 6)])
         self.assertIn("vswitchd", text.splitlines()[3])
-        routed = harness.loop_table({"testpmd": {"mpps": 8.0}, "vswitchd": {"mpps": 7.0}}, 3e9)
+        routed = harness.loop_table({"testpmd": {"mpps": 8.0}, "ovs": {"mpps": 4.0},
+                                     "vswitchd": {"mpps": 7.0}}, 3e9)
         fw = harness.loop_table({"testpmd": {"mpps": 8.0}, "ovs": {"mpps": 2.0},
                                  "vswitchd": {"mpps": 6.4}}, 3e9)
         vx = harness.loop_table({"testpmd": {"mpps": 8.0}, "ovs": {"mpps": 3.0},
-                                 "vswitchd": {"mpps": 6.0}}, 3e9)
+                                 "vswitchd": {"mpps": 7.5}}, 3e9)
         report = {"loop": rows, "loop_server": rows, "loop_routed": routed,
-                  "loop_firewall": fw, "loop_vxlan": vx,
+                  "loop_routed_server": routed, "loop_firewall": fw, "loop_firewall_server": fw,
+                  "loop_vxlan": vx, "loop_vxlan_server": vx,
                   "scaling": {"1": 10.0, "2": 19.0},
                   "pairs_sweep": [{"pairs": 1, "mpps": 10.0}, {"pairs": 100000, "mpps": 9.5}],
                   "routed_stages": {"routes_10": 180.0, "routes_1m": 190.0,
@@ -125,7 +127,8 @@ class HarnessTest(unittest.TestCase):
         report["loop_server"] = fw
         by_name = {name: ok for name, _, _, ok in harness.check_targets(report)}
         self.assertFalse(
-            by_name["L2, generator as vhost-user server, vs testpmd io-forward (Mpps)"])
+            by_name["L2 loop, generator as vhost-user server vs testpmd io-forward (Mpps)"])
+        self.assertTrue(by_name["L2 loop vs testpmd io-forward (Mpps)"])
         report["loop_server"] = rows
         report["routed_stages"]["vxlan_ratio"] = 2.1
         by_name = {name: ok for name, _, _, ok in harness.check_targets(report)}

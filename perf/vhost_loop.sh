@@ -20,10 +20,10 @@
 # decapsulates them). vswitchd: a VTEP on port 1; OVS-DPDK: the userspace tunnel port
 # (tnl_push/tnl_pop) of its userspace-tunneling guide, br-int with vhu0 and vxlan0, br-phy with
 # vhu1 and the VTEP address; testpmd: io-forward of the same frames.
-# PROFILE=server (L2 only): the other generator profile of real guests: the generator serves the
-# vhost-user sockets (virtio_user server=1, mrg_rxbuf=0, in_order=1, one flow) and the switch
-# connects to them (vswitchd vhost-user-client ports, testpmd net_vhost client=1, OVS
-# dpdkvhostuserclient).
+# PROFILE=server: the other generator profile of real guests: the generator serves the
+# vhost-user sockets (virtio_user server=1, mrg_rxbuf=0, in_order=1; testpmd's is one flow) and
+# the switch connects to them (vswitchd vhost-user-client ports, testpmd net_vhost client=1,
+# OVS dpdkvhostuserclient).
 # Prints one line: `CASE mpps=X` (median of the per-second samples after warm-up).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,9 +38,6 @@ flows=${FLOWS:-10000}
 profile=${PROFILE:-client}
 if [ "$mode" != l2 ] && [ "$queues" != 1 ]; then
   echo "vhost_loop: MODE=$mode runs one queue pair per port (loop-gen has one)" >&2; exit 2
-fi
-if [ "$profile" = server ] && [ "$mode" != l2 ]; then
-  echo "vhost_loop: PROFILE=server runs the L2 loop only" >&2; exit 2
 fi
 # The switch's side of the vhost-user sockets: server (default) or client.
 vhost_client=
@@ -99,17 +96,19 @@ start_switch() {
       "$root/target/release/vswitchd" --socket "$work/vs.sock" --state-dir "$work/state" \
         --lcores "$sw_cpu"
       local vsctl="$root/target/release/vsctl --socket $work/vs.sock"
+      local type=vhost-user
+      [ "$vhost_client" ] && type=vhost-user-client
       if [ "$mode" = vxlan ]; then
         $vsctl network add blue --vni "$VNI"
-        $vsctl port add v0 --type vhost-user --path "$S0" --network blue
-        $vsctl port add v1 --type vhost-user --path "$S1"
+        $vsctl port add v0 --type "$type" --path "$S0" --network blue
+        $vsctl port add v1 --type "$type" --path "$S1"
         $vsctl vtep set --local-ip "$VTEP_LOCAL/24" --port v1
         $vsctl vtep remote add "$VTEP_REMOTE" --vni "$VNI"
       elif [ "$mode" != l2 ]; then
         $vsctl network add a --subnet 198.51.100.0/24 --gateway 198.51.100.1
         $vsctl network add b --subnet 203.0.113.0/24 --gateway 203.0.113.1
-        $vsctl port add v0 --type vhost-user --path "$S0" --network a --queues "$queues"
-        $vsctl port add v1 --type vhost-user --path "$S1" --network b --queues "$queues"
+        $vsctl port add v0 --type "$type" --path "$S0" --network a --queues "$queues"
+        $vsctl port add v1 --type "$type" --path "$S1" --network b --queues "$queues"
         $vsctl arp add "$IP0" --mac "$MAC0" --network a
         $vsctl arp add "$IP1" --mac "$MAC1" --network b
         if [ "$mode" = firewall ]; then
@@ -121,8 +120,6 @@ start_switch() {
           $vsctl policy add ba --from b --to a --action allow --stateless
         fi
       else
-        local type=vhost-user
-        [ "$vhost_client" ] && type=vhost-user-client
         $vsctl network add bench
         $vsctl port add v0 --type "$type" --path "$S0" --network bench --queues "$queues"
         $vsctl port add v1 --type "$type" --path "$S1" --network bench --queues "$queues"
@@ -144,7 +141,12 @@ start_switch() {
           ovs-vsctl "$db" del-port br0 vhu1
           ovs-vsctl "$db" add-br br-phy -- set bridge br-phy datapath_type=netdev \
             other-config:hwaddr="$VTEP_MAC"
-          ovs-vsctl "$db" add-port br-phy vhu1 -- set Interface vhu1 type=dpdkvhostuser
+          if [ "$vhost_client" ]; then
+            ovs-vsctl "$db" add-port br-phy vhu1 -- set Interface vhu1 type=dpdkvhostuserclient \
+              options:vhost-server-path="$S1"
+          else
+            ovs-vsctl "$db" add-port br-phy vhu1 -- set Interface vhu1 type=dpdkvhostuser
+          fi
           ovs-vsctl "$db" add-port br0 vxlan0 -- set Interface vxlan0 type=vxlan \
             options:remote_ip="$VTEP_REMOTE" options:local_ip="$VTEP_LOCAL" options:key="$VNI"
           ip addr replace "$VTEP_LOCAL/24" dev br-phy
@@ -214,6 +216,7 @@ run_loop_gen() {
   fi
   "$root/target/release/loop-gen" --sock0 "$S0" --sock1 "$S1" --mac0 "$MAC0" --mac1 "$MAC1" \
     --peer "$peer" --ip0 "$IP0" --ip1 "$ip1" --seconds $((warmup + secs + 1)) "${gen_flows[@]}" \
+    ${vhost_client:+--server} \
     -- -l "$gen_cpu" --in-memory --single-file-segments --no-pci --file-prefix "gen$$" \
     >"$work/gen.log" 2>"$work/gen.err" &
   local gen=$! mark want

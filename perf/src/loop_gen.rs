@@ -4,7 +4,7 @@
 //!
 //!   loop-gen --sock0 PATH --sock1 PATH --mac0 MAC --mac1 MAC --peer MAC
 //!            --ip0 IP --ip1 IP [--flows N] [--replies] [--vxlan LOCAL,REMOTE,VNI]
-//!            [--seconds N] -- EAL-ARGS...
+//!            [--seconds N] [--server] -- EAL-ARGS...
 //!
 //! A circulating loop (testpmd `mac` forwarding) cannot carry routed traffic: every pass
 //! decrements the TTL, so a frame dies after 64 passes. This one makes fresh frames (TTL 64,
@@ -18,6 +18,8 @@
 //! sends the replies as VXLAN from REMOTE to LOCAL (the VTEP under test, whose MAC is
 //! `--peer`) in VNI, each 64-byte inner frame in 114 bytes, and announces REMOTE (gratuitous
 //! ARP, from REMOTE's MAC `02:00` + its address) once a second.
+//! With `--server`, loop-gen serves the vhost-user sockets (virtio_user server mode, mergeable
+//! RX buffers off, in-order rings: the settings of some real guests) and the switch connects.
 //! Prints one line per second: `sample rx_pps=N tx_pps=N full=F` (F: the share of TX bursts
 //! the switch's ring refused, near 1 when the switch and not the generator limits the loop).
 
@@ -49,6 +51,8 @@ struct Args {
     flows: u16,
     replies: bool,
     vxlan: Option<Tunnel>,
+    /// Serve the vhost-user sockets instead of connecting to them.
+    server: bool,
     seconds: u64,
     eal: Vec<String>,
 }
@@ -80,7 +84,7 @@ fn usage(why: &str) -> ! {
     eprintln!(
         "loop-gen: {why}; usage: loop-gen --sock0 PATH --sock1 PATH --mac0 MAC --mac1 MAC \
          --peer MAC --ip0 IP --ip1 IP [--flows N] [--replies] [--vxlan LOCAL,REMOTE,VNI] \
-         [--seconds N] -- EAL-ARGS..."
+         [--seconds N] [--server] -- EAL-ARGS..."
     );
     std::process::exit(2)
 }
@@ -93,7 +97,7 @@ fn parse<T: FromStr>(flag: &str, v: Option<String>) -> T {
 fn args() -> Args {
     let (mut sock, mut mac, mut ip) = ([None, None], [None, None], [None, None]);
     let (mut peer, mut flows, mut seconds, mut replies) = (None, 1024u16, 10u64, false);
-    let mut vxlan = None;
+    let (mut vxlan, mut server) = (None, false);
     let mut eal = vec!["loop-gen".to_string()];
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -109,6 +113,7 @@ fn args() -> Args {
             "--flows" => flows = parse::<u16>(&a, it.next()).max(1),
             "--seconds" => seconds = parse(&a, it.next()),
             "--replies" => replies = true,
+            "--server" => server = true,
             "--vxlan" => vxlan = Some(parse::<Tunnel>(&a, it.next())),
             "--" => {
                 eal.extend(it.by_ref());
@@ -129,6 +134,7 @@ fn args() -> Args {
         flows,
         replies,
         vxlan,
+        server,
         seconds,
         eal,
     }
@@ -219,11 +225,16 @@ fn announce(t: &Tunnel) -> Vec<u8> {
     f
 }
 
-fn attach(i: usize, side: &Side, pool: &Mempool) -> u16 {
+fn attach(i: usize, side: &Side, server: bool, pool: &Mempool) -> u16 {
     let name = format!("net_virtio_user{i}");
+    let serve = if server {
+        ",server=1,mrg_rxbuf=0,in_order=1"
+    } else {
+        ""
+    };
     let cfg = PortConfig {
         devargs: format!(
-            "{name},path={},queues=1,queue_size=1024,mac={}",
+            "{name},path={},queues=1,queue_size=1024,mac={}{serve}",
             side.sock, side.mac
         ),
         name,
@@ -251,8 +262,8 @@ fn main() {
         std::process::exit(1)
     });
     let ports = [
-        attach(0, &args.sides[0], &pool),
-        attach(1, &args.sides[1], &pool),
+        attach(0, &args.sides[0], args.server, &pool),
+        attach(1, &args.sides[1], args.server, &pool),
     ];
     let templates: Vec<Vec<Vec<u8>>> = (0..2)
         .map(|i| (0..args.flows).map(|n| template(&args, i, n)).collect())
