@@ -9,9 +9,7 @@ use crate::feature::Built;
 use crate::forwarding::fdb::{FdbTable, DEFAULT_MAC_LIMIT};
 use crate::model::{Model, DEFAULT_MTU};
 use crate::pipeline::counters::MAX_PORTS;
-use crate::pipeline::snapshot::{
-    NetIdx, NetworkEntry, PortEntry, PortMode, RxQueue, Topology, NO_NET,
-};
+use crate::pipeline::snapshot::{NetworkEntry, PortEntry, PortMode, RxQueue, Topology, NO_NET};
 
 /// A network's MTU before any port or feature set it.
 const NO_MTU: u16 = u16::MAX;
@@ -97,12 +95,7 @@ pub fn build(
     workers: usize,
     generation: u64,
 ) -> Snapshot {
-    let net_index: HashMap<&str, NetIdx> = model
-        .networks
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.name.as_str(), i as NetIdx))
-        .collect();
+    let net_index = model.network_index();
     let mut networks: Vec<NetworkEntry> = model
         .networks
         .iter()

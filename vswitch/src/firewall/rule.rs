@@ -142,7 +142,7 @@ impl<'a> Names<'a> {
             })
             .collect();
         Names {
-            networks: network_index(model),
+            networks: model.network_index(),
             groups,
         }
     }
@@ -304,16 +304,6 @@ pub fn parse(p: &Policy, names: &Names) -> Result<Rule, RuleError> {
         priority: p.priority(),
         log: p.log,
     })
-}
-
-/// The network index of every network of the model, by name (as the snapshot numbers them).
-pub fn network_index(model: &Model) -> HashMap<&str, NetIdx> {
-    model
-        .networks
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.name.as_str(), i as NetIdx))
-        .collect()
 }
 
 /// Checks every group and policy of the model: names unique (a group never shadows a

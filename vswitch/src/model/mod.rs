@@ -357,6 +357,16 @@ fn is_false(b: &bool) -> bool {
 }
 
 impl Model {
+    /// Every network's index by name: its place in the model, which is how snapshots number
+    /// networks.
+    pub fn network_index(&self) -> std::collections::HashMap<&str, u16> {
+        self.networks
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.as_str(), i as u16))
+            .collect()
+    }
+
     pub fn network(&self, name: &str) -> Option<&Network> {
         self.networks.iter().find(|n| n.name == name)
     }

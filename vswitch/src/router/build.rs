@@ -17,14 +17,7 @@ pub use crate::model::{vrf_names, vrf_of, DEFAULT_VRF};
 
 /// The VRFs and, per network (in model order), its gateway.
 pub fn build(model: &Model, neighbors: &NeighborTables) -> (Vec<Vrf>, Vec<Option<Gateway>>) {
-    // Networks are numbered in model order.
-    let index: HashMap<&str, NetIdx> = model
-        .networks
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.name.as_str(), i as NetIdx))
-        .collect();
-    let net_index = &index;
+    let net_index = &model.network_index();
     let names = vrf_names(model);
     let mut vrfs: Vec<Vrf> = names
         .iter()
