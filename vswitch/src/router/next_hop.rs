@@ -144,7 +144,10 @@ pub fn resolve(
             .topo
             .port(p)
             .map_or_else(|| network_mtu(ctx, net), |p| p.mtu),
-        Some(Dest::Remote(_)) => overlay_mtu(ctx).unwrap_or_else(|| network_mtu(ctx, net)),
+        Some(Dest::Remote(_)) => ctx
+            .topo
+            .overlay_mtu
+            .unwrap_or_else(|| network_mtu(ctx, net)),
         None => network_mtu(ctx, net),
     };
     Some(Egress {
@@ -159,11 +162,6 @@ fn network_mtu(ctx: &Context<'_, RouterTables>, net: NetIdx) -> u16 {
     ctx.topo
         .network(net)
         .map_or(crate::model::DEFAULT_MTU, |n| n.mtu)
-}
-
-/// The MTU of the overlay (the underlay's less the VXLAN headers), when there is a VTEP.
-fn overlay_mtu(ctx: &Context<'_, RouterTables>) -> Option<u16> {
-    ctx.topo.overlay_mtu
 }
 
 /// The next hop is not known: the packet becomes an ARP request (IPv4) or a neighbor
