@@ -2,6 +2,7 @@
 import unittest
 
 import harness
+import cycle_split
 
 TESTPMD = """
   ######################## NIC statistics for port 0  ########################
@@ -154,6 +155,29 @@ class HarnessTest(unittest.TestCase):
         report["scaling"]["2"] = 12.0
         failed = [name for name, _, _, ok in harness.check_targets(report) if not ok]
         self.assertEqual(failed, ["pipeline 2 workers vs 1"])
+
+
+REPORT = """# Samples: 1K of event 'cpu-clock'
+#
+ 60.00% |librte_vhost.so.23.0 |[.] 0x000000000007e477
+ 25.00% |vswitchd             |[.] vswitch::datapath::process_burst
+ 10.00% |vswitchd             |[.] std::sys::backtrace::__rust_begin_short_backtrace
+  5.00% |librte_mbuf.so.23.0  |[.] rte_pktmbuf_free_bulk
+"""
+
+
+class ProfileTest(unittest.TestCase):
+    def test_shares_become_cycles_per_packet(self):
+        rows = cycle_split.parse(REPORT)
+        self.assertEqual(len(rows), 4)
+        lines = cycle_split.breakdown(rows, 200.0, 1)
+        self.assertIn("200.0", lines[0])
+        self.assertTrue(lines[1].strip().startswith("vhost library"))
+        self.assertIn("120.0", lines[1])
+        own = [line for line in lines if line.strip().startswith("switch's own code")]
+        self.assertIn("70.0", own[0])
+        self.assertIn("process_burst", lines[-1])
+        self.assertIn("50.0", lines[-1])
 
 
 if __name__ == "__main__":
