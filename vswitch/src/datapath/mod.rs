@@ -6,7 +6,9 @@
 //! 2. classify (engine): parse L2;
 //! 3. ingress: the port's VLAN policy picks the network ([`bridge::ingress`]), or the VNI's
 //!    network for an inner frame ([`vxlan::decap::admit`]); the router starts its prefetches;
-//! 4. bridge forward ([`bridge::forward_burst`]): learn, FDB lookup;
+//! 4. bridge forward ([`bridge::forward_burst`]): learn, FDB lookup; a burst the firewall has
+//!    nothing to decide in and the gateway no frame of ([`firewall::passes_bridged`]) goes
+//!    straight to output;
 //! 5. the firewall reads the routed packets' flows and prefetches their connections;
 //! 6. per packet: the gateway's frames go to DHCP ([`dhcp::stage`]) or the router
 //!    ([`router::stage`]), which may move them into another network;
@@ -24,6 +26,7 @@ use crate::bridge::stage::{self as bridge, FdbPrefetch};
 use crate::dhcp::stage as dhcp;
 use crate::firewall::burst::{self as firewall, Filtered, Origin};
 use crate::firewall::flow::Flow;
+use crate::firewall::stage::Firewall;
 use crate::forwarding::Dest;
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::classify::classify;
@@ -145,6 +148,25 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
     // 4-5. Bridge decisions for the whole burst; the routed packets' flows and routes.
     let (metas, flows) = (&mut scratch.meta[..n], &mut scratch.flows[..n]);
     bridge::forward_burst(&bridge_ctx, in_port, metas);
+    // A burst the bridge alone forwards, with nothing for the firewall to decide, goes
+    // straight to output.
+    if firewall::passes_bridged(&t.firewall, metas) {
+        for (buf, meta) in pkts.drain(..).zip(metas.iter()) {
+            let unicast = !meta.dst.is_multicast();
+            output(
+                ctx,
+                &scratch.tunnel,
+                in_port,
+                meta,
+                meta.verdict,
+                unicast,
+                None,
+                buf,
+                out,
+            );
+        }
+        return;
+    }
     router::prefetch_lpm_chunks(&t.router, pkts, metas);
     firewall::read_flows(&t.firewall, pkts, metas, flows);
 
@@ -185,39 +207,71 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
             };
         }
         // 8. Output.
-        let (net, tunnel) = (meta.net, &scratch.tunnel);
-        match verdict {
-            // An answer to a frame from a remote VTEP (ARP, ICMP, DHCP) goes back through the
-            // tunnel.
-            Verdict::Unicast(to) if to == in_port && meta.remote.is_some() => {
-                let back = meta.remote.map_or(Dest::Port(to), Dest::Remote);
-                deliver(ctx, tunnel, net, in_port, back, buf, out)
-            }
-            Verdict::Unicast(to) => bridge::egress(&bridge_ctx, net, in_port, to, buf, out),
-            Verdict::Remote(ip) => encap::send(&vx_ctx, tunnel, net, in_port, ip, buf, out),
-            // Split horizon: a bridged frame never goes back out of its port; the switch's own
-            // frames (FloodAll) may.
-            Verdict::Flood | Verdict::FloodAll => {
-                let except = (verdict == Verdict::Flood).then_some(in_port);
-                let from = meta.remote.filter(|_| except.is_some());
-                let others = |p: u16| Some(p) != except;
-                // Unicast IP to an unknown MAC reaches a port with security groups only if
-                // they admit it.
-                let guarded = except.is_some() && unicast && t.firewall.secured_ports;
-                match guarded.then(|| firewall::flow_of(flow, &buf)).flatten() {
-                    Some(f) => {
-                        let fw = &fw_ctx;
-                        let admits =
-                            |p| others(p) && firewall::flood_admits(fw, f, net, in_port, p);
-                        flood(ctx, tunnel, net, in_port, from, admits, buf, out)
-                    }
-                    None => flood(ctx, tunnel, net, in_port, from, others, buf, out),
-                }
-            }
-            Verdict::Consumed => {}
-            Verdict::Drop(reason) => port_counters.drop(reason),
-            Verdict::Pending => port_counters.drop(EngineDrop::UnknownNetwork),
+        let fw = Some((&fw_ctx, flow));
+        output(
+            ctx,
+            &scratch.tunnel,
+            in_port,
+            meta,
+            verdict,
+            unicast,
+            fw,
+            buf,
+            out,
+        );
+    }
+}
+
+/// Step 8: sends a decided frame where its verdict says (a port, a remote VTEP, a flood) or
+/// counts its drop. `fw` is the firewall with the frame's flow, for a flood that ports with
+/// security groups must admit (`None`: the burst had nothing for the firewall).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn output<B: PacketBuf, O: Output<B>>(
+    ctx: &Context<'_, Tables>,
+    tunnel: &Prepared,
+    in_port: u16,
+    meta: &Meta,
+    verdict: Verdict,
+    unicast: bool,
+    fw: Option<(&Context<'_, Firewall>, &mut Option<Flow>)>,
+    buf: B,
+    out: &mut O,
+) {
+    let t = ctx.tables;
+    let net = meta.net;
+    match verdict {
+        // An answer to a frame from a remote VTEP (ARP, ICMP, DHCP) goes back through the
+        // tunnel.
+        Verdict::Unicast(to) if to == in_port && meta.remote.is_some() => {
+            let back = meta.remote.map_or(Dest::Port(to), Dest::Remote);
+            deliver(ctx, tunnel, net, in_port, back, buf, out)
         }
+        Verdict::Unicast(to) => bridge::egress(&ctx.with(&t.bridge), net, in_port, to, buf, out),
+        Verdict::Remote(ip) => encap::send(&ctx.with(&t.vxlan), tunnel, net, in_port, ip, buf, out),
+        // Split horizon: a bridged frame never goes back out of its port; the switch's own
+        // frames (FloodAll) may.
+        Verdict::Flood | Verdict::FloodAll => {
+            let except = (verdict == Verdict::Flood).then_some(in_port);
+            let from = meta.remote.filter(|_| except.is_some());
+            let others = |p: u16| Some(p) != except;
+            // Unicast IP to an unknown MAC reaches a port with security groups only if they
+            // admit it.
+            let guarded = except.is_some() && unicast && t.firewall.secured_ports;
+            let admitting = fw
+                .filter(|_| guarded)
+                .and_then(|(fw, flow)| firewall::flow_of(flow, &buf).map(|f| (fw, f)));
+            match admitting {
+                Some((fw, f)) => {
+                    let admits = |p| others(p) && firewall::flood_admits(fw, f, net, in_port, p);
+                    flood(ctx, tunnel, net, in_port, from, admits, buf, out)
+                }
+                None => flood(ctx, tunnel, net, in_port, from, others, buf, out),
+            }
+        }
+        Verdict::Consumed => {}
+        Verdict::Drop(reason) => ctx.counters.port(in_port).drop(reason),
+        Verdict::Pending => ctx.counters.port(in_port).drop(EngineDrop::UnknownNetwork),
     }
 }
 

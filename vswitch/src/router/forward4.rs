@@ -78,6 +78,7 @@ fn header_checksum_ok(header: &[u8]) -> bool {
     }
 }
 
+#[inline]
 pub fn route<B: PacketBuf>(
     ctx: &Context<'_, RouterTables>,
     rs: &mut RouterScratch,
