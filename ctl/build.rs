@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "../vswitch/proto/vswitch/v1/firewall.proto",
     "../vswitch/proto/vswitch/v1/dhcp.proto",
     "../vswitch/proto/vswitch/v1/vtep.proto",
+    "../vswitch/proto/vswitch/v1/nat.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -12,7 +12,9 @@
    stateful firewall (MODE=firewall, 10K connections and their replies): testpmd io-forward,
    OVS-DPDK's conntrack firewall (ct(commit)), vswitchd with a stateful policy; then the tunnel
    gateway (MODE=vxlan: encap one way, decap the other): testpmd io-forward, OVS-DPDK's
-   userspace VXLAN tunnel port, vswitchd's VTEP.
+   userspace VXLAN tunnel port, vswitchd's VTEP; then source NAT (MODE=snat, 10K connections
+   into an external network and their replies to the SNAT address): testpmd io-forward,
+   OVS-DPDK's ct(nat), vswitchd's SNAT rule.
 2. Pipeline-only (pipeline_only.sh): net_pcap replay -> vswitchd, 1 and 2 workers; MAC-pair
    sweep (1, 1K, 100K) and frame-size sweep (64, 512, 1518).
 3. Micro-benchmarks: stage-bench cycles/packet per stage, and its instruction count under
@@ -172,7 +174,8 @@ def chart(report, path):
     cases = [("L2", "loop"), ("L2 (s)", "loop_server"), ("L2, 2 queues", "loop_2_queues"),
              ("routed", "loop_routed"), ("routed (s)", "loop_routed_server"),
              ("firewall", "loop_firewall"), ("firewall (s)", "loop_firewall_server"),
-             ("VXLAN", "loop_vxlan"), ("VXLAN (s)", "loop_vxlan_server")]
+             ("VXLAN", "loop_vxlan"), ("VXLAN (s)", "loop_vxlan_server"),
+             ("SNAT", "loop_snat"), ("SNAT (s)", "loop_snat_server")]
     switches = ["testpmd", "ovs", "vswitchd"]
     width = 0.27
     for k, sw in enumerate(switches):
@@ -242,7 +245,7 @@ def main():
     rows_mq = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], 3, args.seconds, queues=2),
                                  hz)
     routed_rows, server_rows = {}, {}
-    for mode in ("routed", "firewall", "vxlan"):
+    for mode in ("routed", "firewall", "vxlan", "snat"):
         for profile, into in (("client", routed_rows), ("server", server_rows)):
             print(f"vhost-user loop, {mode}, generator as vhost-user {profile} ...",
                   file=sys.stderr)
@@ -280,6 +283,7 @@ def main():
               "loop_routed_server": server_rows["routed"],
               "loop_firewall_server": server_rows["firewall"],
               "loop_vxlan_server": server_rows["vxlan"],
+              "loop_snat": routed_rows["snat"], "loop_snat_server": server_rows["snat"],
               "scaling": scaling, "pairs_sweep": pairs_sweep,
               "size_sweep": size_sweep, "stages": stages, "routed_stages": routed_stages, "guest_iperf_gbps": guests,
               "pipeline_instructions_per_packet": instr}
@@ -326,8 +330,13 @@ def main():
     print(harness.render(rows_vxlan, loop_columns + [("gen_full", "GEN-FULL", 9)]))
     print("  OVS-DPDK: userspace tunnel port (tnl_push/tnl_pop), br0 + br-phy; vswitchd: a VTEP "
           "on port 1.")
+    print(f"\nsource NAT, routed into an external network, 10K UDP connections from port 0 and "
+          f"their replies to the SNAT address (median of {args.repeats} x {args.seconds}s)")
+    print(harness.render(routed_rows["snat"], loop_columns + [("gen_full", "GEN-FULL", 9)]))
+    print("  OVS-DPDK: ct(nat) both ways, ct(commit,nat(src=...)) for new from port 0; vswitchd: "
+          "a stateful policy and a SNAT rule.")
     for mode, title in (("routed", "routed"), ("firewall", "stateful firewall"),
-                        ("vxlan", "VXLAN")):
+                        ("vxlan", "VXLAN"), ("snat", "source NAT")):
         print(f"\n{title}, the generator as vhost-user server (mrg_rxbuf=0, in_order=1; the "
               f"switch connects)")
         print(harness.render(server_rows[mode], loop_columns + [("gen_full", "GEN-FULL", 9)]))

@@ -183,12 +183,14 @@ def render(rows, columns):
 
 
 # The loop targets: (name, report key, x testpmd io-forward, x OVS-DPDK). OVS-DPDK does the same
-# job: NORMAL bridge, dec_ttl + MAC rewrite flows, its conntrack firewall, its tunnel port.
+# job: NORMAL bridge, dec_ttl + MAC rewrite flows, its conntrack firewall, its tunnel port, its
+# conntrack source NAT.
 LOOP_TARGETS = [
     ("L2 loop", "loop", 0.90, 1.40),
     ("routed loop", "loop_routed", 0.85, 1.50),
     ("stateful firewall loop (10K connections)", "loop_firewall", 0.75, 3.00),
     ("VXLAN encap+decap loop", "loop_vxlan", 0.90, 1.50),
+    ("SNAT loop (10K connections)", "loop_snat", 0.60, 2.00),
 ]
 
 

@@ -116,6 +116,7 @@ class HarnessTest(unittest.TestCase):
         report = {"loop": rows, "loop_server": rows, "loop_routed": routed,
                   "loop_routed_server": routed, "loop_firewall": fw, "loop_firewall_server": fw,
                   "loop_vxlan": vx, "loop_vxlan_server": vx,
+                  "loop_snat": fw, "loop_snat_server": fw,
                   "scaling": {"1": 10.0, "2": 19.0},
                   "pairs_sweep": [{"pairs": 1, "mpps": 10.0}, {"pairs": 100000, "mpps": 9.5}],
                   "routed_stages": {"routes_10": 180.0, "routes_1m": 190.0,

@@ -20,6 +20,10 @@
 # decapsulates them). vswitchd: a VTEP on port 1; OVS-DPDK: the userspace tunnel port
 # (tnl_push/tnl_pop) of its userspace-tunneling guide, br-int with vhu0 and vxlan0, br-phy with
 # vhu1 and the VTEP address; testpmd: io-forward of the same frames.
+# MODE=snat: the firewall loop into an external network, with source NAT: connections from port
+# 0 leave from SNAT_IP (their ports kept), their replies come to it (loop-gen --nat). vswitchd:
+# network b external, a stateful policy a -> b and a SNAT rule a -> SNAT_IP; OVS-DPDK:
+# ct(nat) both ways, ct(commit,nat(src=SNAT_IP)) for new connections from port 0.
 # PROFILE=server: the other generator profile of real guests: the generator serves the
 # vhost-user sockets (virtio_user server=1, mrg_rxbuf=0, in_order=1; testpmd's is one flow) and
 # the switch connects to them (vswitchd vhost-user-client ports, testpmd net_vhost client=1,
@@ -58,6 +62,8 @@ VTEP_REMOTE=203.0.113.2
 VTEP_MAC=02:00:cb:00:71:01
 VNI=5000
 INNER_IP1=198.51.100.20
+# SNAT mode: the address port 0's connections leave from.
+SNAT_IP=203.0.113.100
 S0=$work/v0.sock
 S1=$work/v1.sock
 
@@ -106,14 +112,17 @@ start_switch() {
         $vsctl vtep remote add "$VTEP_REMOTE" --vni "$VNI"
       elif [ "$mode" != l2 ]; then
         $vsctl network add a --subnet 198.51.100.0/24 --gateway 198.51.100.1
-        $vsctl network add b --subnet 203.0.113.0/24 --gateway 203.0.113.1
+        local external=
+        if [ "$mode" = snat ]; then external=--external; fi
+        $vsctl network add b --subnet 203.0.113.0/24 --gateway 203.0.113.1 $external
         $vsctl port add v0 --type "$type" --path "$S0" --network a --queues "$queues"
         $vsctl port add v1 --type "$type" --path "$S1" --network b --queues "$queues"
         $vsctl arp add "$IP0" --mac "$MAC0" --network a
         $vsctl arp add "$IP1" --mac "$MAC1" --network b
-        if [ "$mode" = firewall ]; then
+        if [ "$mode" = firewall ] || [ "$mode" = snat ]; then
           # Connections from a to b; their replies pass by connection tracking.
           $vsctl policy add ab --from a --to b --proto udp --action allow
+          if [ "$mode" = snat ]; then $vsctl snat add out --from a --to "$SNAT_IP"; fi
         else
           # Between networks only what a policy allows passes: both ways, packet by packet.
           $vsctl policy add ab --from a --to b --action allow --stateless
@@ -160,6 +169,16 @@ start_switch() {
           ovs-ofctl del-flows br0
           ovs-ofctl add-flow br0 "ip,dl_dst=$GW_MAC,nw_dst=203.0.113.0/24,actions=$to1"
           ovs-ofctl add-flow br0 "ip,dl_dst=$GW_MAC,nw_dst=198.51.100.0/24,actions=$to0"
+          ;;
+        snat)
+          # Its conntrack with source NAT: untracked packets through ct(nat) (replies are
+          # translated back there), new ones from port 0 committed with nat(src=...).
+          ovs-ofctl del-flows br0
+          ovs-ofctl add-flow br0 "table=0,priority=10,udp,dl_dst=$GW_MAC,ct_state=-trk,actions=ct(nat,table=1)"
+          ovs-ofctl add-flow br0 "table=1,priority=10,udp,in_port=vhu0,nw_dst=203.0.113.0/24,ct_state=+trk+new,actions=ct(commit,nat(src=$SNAT_IP)),$to1"
+          ovs-ofctl add-flow br0 "table=1,priority=10,udp,in_port=vhu0,nw_dst=203.0.113.0/24,ct_state=+trk+est,actions=$to1"
+          ovs-ofctl add-flow br0 "table=1,priority=10,udp,in_port=vhu1,nw_dst=198.51.100.0/24,ct_state=+trk+est,actions=$to0"
+          ovs-ofctl add-flow br0 "table=1,priority=0,actions=drop"
           ;;
         firewall)
           # The same router behind OVS's conntrack firewall: untracked packets go through
@@ -209,6 +228,7 @@ switch_sample() {
 run_loop_gen() {
   local gen_flows=() peer=$GW_MAC ip1=$IP1
   if [ "$mode" = firewall ]; then gen_flows=(--flows "$flows" --replies); fi
+  if [ "$mode" = snat ]; then gen_flows=(--flows "$flows" --replies --nat "$SNAT_IP"); fi
   if [ "$mode" = vxlan ]; then
     gen_flows=(--vxlan "$VTEP_LOCAL,$VTEP_REMOTE,$VNI")
     peer=$VTEP_MAC

@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "proto/vswitch/v1/firewall.proto",
     "proto/vswitch/v1/dhcp.proto",
     "proto/vswitch/v1/vtep.proto",
+    "proto/vswitch/v1/nat.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -9,6 +9,7 @@ mod dhcp;
 mod error;
 mod fdb;
 mod group;
+mod nat;
 mod network;
 mod output;
 mod policy;
@@ -99,6 +100,12 @@ enum Command {
     /// Counters: per port, per drop reason, per worker.
     #[command(subcommand)]
     Stats(stats::StatsCmd),
+    /// Source NAT toward external networks.
+    #[command(subcommand)]
+    Snat(nat::SnatCmd),
+    /// Floating IPs: external addresses for internal endpoints, both ways.
+    #[command(subcommand, name = "floating-ip")]
+    FloatingIp(nat::FloatingIpCmd),
     /// The VXLAN tunnel endpoint and its flood lists.
     #[command(subcommand)]
     Vtep(vtep::VtepCmd),
@@ -123,6 +130,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::SecurityGroup(cmd) => security_group::run(&ctx, cmd).await,
         Command::Conntrack(cmd) => policy::run_conntrack(&ctx, cmd).await,
         Command::Vtep(cmd) => vtep::run(&ctx, cmd).await,
+        Command::Snat(cmd) => nat::run_snat(&ctx, cmd).await,
+        Command::FloatingIp(cmd) => nat::run_floating_ip(&ctx, cmd).await,
         Command::Dhcp(cmd) => dhcp::run(&ctx, cmd).await,
         Command::Stats(cmd) => stats::run(&ctx, cmd).await,
         Command::Apply(args) => config::apply(&ctx, args).await,

@@ -68,6 +68,9 @@ pub struct AddArgs {
     /// IP between this network's endpoints passes only where a policy from it to itself allows.
     #[arg(long)]
     isolated: bool,
+    /// The outside: SNAT and floating IPs translate what crosses into it.
+    #[arg(long)]
+    external: bool,
     /// Most MACs the FDB learns in this network [default: the daemon's].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     mac_limit: Option<u32>,
@@ -98,6 +101,7 @@ impl AddArgs {
                 dns: self.dns.iter().map(ToString::to_string).collect(),
                 dhcp_hosts: self.dhcp_hosts,
                 isolated: self.isolated,
+                external: self.external,
                 mac_limit: self.mac_limit.unwrap_or(0),
                 fdb_aging_secs: self.fdb_aging.unwrap_or(0),
                 conntrack_limit: self.conntrack_limit.unwrap_or(0),
@@ -178,6 +182,7 @@ fn render_show(n: &Network) -> String {
         .add("dns", output::list(&n.dns))
         .add("dhcp-hosts", output::list(&n.dhcp_hosts))
         .add("isolated", output::yes_no(n.isolated))
+        .add("external", output::yes_no(n.external))
         .add("mac-limit", or_default(n.mac_limit))
         .add("fdb-aging", or_default(n.fdb_aging_secs))
         .add(
@@ -235,6 +240,7 @@ mod tests {
             dns: Vec::new(),
             dhcp_hosts: Vec::new(),
             isolated: false,
+            external: false,
             mac_limit: 0,
             fdb_aging_secs: 60,
             conntrack_limit: 0,

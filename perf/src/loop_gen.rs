@@ -3,7 +3,7 @@
 //! and count what the switch delivers to them.
 //!
 //!   loop-gen --sock0 PATH --sock1 PATH --mac0 MAC --mac1 MAC --peer MAC
-//!            --ip0 IP --ip1 IP [--flows N] [--replies] [--vxlan LOCAL,REMOTE,VNI]
+//!            --ip0 IP --ip1 IP [--flows N] [--replies [--nat IP]] [--vxlan LOCAL,REMOTE,VNI]
 //!            [--seconds N] [--server] -- EAL-ARGS...
 //!
 //! A circulating loop (testpmd `mac` forwarding) cannot carry routed traffic: every pass
@@ -12,7 +12,8 @@
 //! the switch always finds a full ring; the RX rate is what the switch forwards.
 //! Flow n of port 0 goes from UDP port 1024+n to 5001; port 1's flow n is its reply with
 //! `--replies` (5001 to 1024+n: a stateful firewall sees N connections both ways), and
-//! otherwise a flow of its own (1024+n to 5001).
+//! otherwise a flow of its own (1024+n to 5001). `--nat IP`: the replies go to IP, the address
+//! a source NAT under test gives host 0's flows (which keep their ports).
 //! With `--vxlan`, port 1 is an underlay and host 1 sits behind the remote VTEP REMOTE: port
 //! 0 sends 64-byte frames to host 1's MAC (`--mac1`; the switch encapsulates them), port 1
 //! sends the replies as VXLAN from REMOTE to LOCAL (the VTEP under test, whose MAC is
@@ -50,6 +51,8 @@ struct Args {
     peer: MacAddr,
     flows: u16,
     replies: bool,
+    /// Where the replies go instead of host 0 (its SNAT address).
+    nat: Option<Ipv4Addr>,
     vxlan: Option<Tunnel>,
     /// Serve the vhost-user sockets instead of connecting to them.
     server: bool,
@@ -83,8 +86,8 @@ impl FromStr for Tunnel {
 fn usage(why: &str) -> ! {
     eprintln!(
         "loop-gen: {why}; usage: loop-gen --sock0 PATH --sock1 PATH --mac0 MAC --mac1 MAC \
-         --peer MAC --ip0 IP --ip1 IP [--flows N] [--replies] [--vxlan LOCAL,REMOTE,VNI] \
-         [--seconds N] [--server] -- EAL-ARGS..."
+         --peer MAC --ip0 IP --ip1 IP [--flows N] [--replies [--nat IP]] \
+         [--vxlan LOCAL,REMOTE,VNI] [--seconds N] [--server] -- EAL-ARGS..."
     );
     std::process::exit(2)
 }
@@ -97,7 +100,7 @@ fn parse<T: FromStr>(flag: &str, v: Option<String>) -> T {
 fn args() -> Args {
     let (mut sock, mut mac, mut ip) = ([None, None], [None, None], [None, None]);
     let (mut peer, mut flows, mut seconds, mut replies) = (None, 1024u16, 10u64, false);
-    let (mut vxlan, mut server) = (None, false);
+    let (mut vxlan, mut server, mut nat) = (None, false, None);
     let mut eal = vec!["loop-gen".to_string()];
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -113,6 +116,7 @@ fn args() -> Args {
             "--flows" => flows = parse::<u16>(&a, it.next()).max(1),
             "--seconds" => seconds = parse(&a, it.next()),
             "--replies" => replies = true,
+            "--nat" => nat = Some(parse::<Ipv4Addr>(&a, it.next())),
             "--server" => server = true,
             "--vxlan" => vxlan = Some(parse::<Tunnel>(&a, it.next())),
             "--" => {
@@ -133,6 +137,7 @@ fn args() -> Args {
         peer: peer.unwrap_or_else(|| usage("--peer is required")),
         flows,
         replies,
+        nat,
         vxlan,
         server,
         seconds,
@@ -183,7 +188,18 @@ fn frame(from: &Side, to: &Side, peer: MacAddr, n: u16, reply: bool) -> Vec<u8> 
 fn template(args: &Args, i: usize, n: u16) -> Vec<u8> {
     let (from, to) = (&args.sides[i], &args.sides[1 - i]);
     let Some(t) = args.vxlan else {
-        return frame(from, to, args.peer, n, args.replies && i == 1);
+        let reply = args.replies && i == 1;
+        return match args.nat.filter(|_| reply) {
+            Some(ip) => {
+                let to = Side {
+                    sock: String::new(),
+                    mac: to.mac,
+                    ip,
+                };
+                frame(from, &to, args.peer, n, true)
+            }
+            None => frame(from, to, args.peer, n, reply),
+        };
     };
     if i == 0 {
         return frame(from, to, to.mac, n, false);

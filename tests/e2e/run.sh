@@ -25,6 +25,7 @@ CASES=(
     routing:120
     dhcp:90
     firewall:180
+    nat:240
     vxlan:150
     vxlan_pair:120
     vm_guests:420

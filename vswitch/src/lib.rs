@@ -12,6 +12,7 @@ pub mod feature;
 pub mod firewall;
 pub mod forwarding;
 pub mod model;
+pub mod nat;
 pub mod packet;
 pub mod pipeline;
 pub mod router;

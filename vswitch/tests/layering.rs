@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// Which modules each layer's files may name (besides their own module). The features share
 /// only the engine, the header views, the system helpers, `forwarding`, `model` and the
 /// `feature` trait the config manager reaches them through.
-const FEATURES: &[&str] = &["bridge", "router", "dhcp", "firewall", "vxlan"];
+const FEATURES: &[&str] = &["bridge", "router", "dhcp", "firewall", "vxlan", "nat"];
 const BELOW_FEATURES: &[&str] = &[
     "pipeline",
     "packet",

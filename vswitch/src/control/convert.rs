@@ -31,6 +31,7 @@ pub fn network_from_pb(n: &pb::Network) -> Result<Network, ConfigError> {
         dns: n.dns.clone(),
         dhcp_hosts: n.dhcp_hosts.clone(),
         isolated: n.isolated,
+        external: n.external,
         mac_limit: (n.mac_limit != 0).then_some(n.mac_limit),
         fdb_aging_secs: (n.fdb_aging_secs != 0).then_some(n.fdb_aging_secs),
         conntrack_limit: (n.conntrack_limit != 0).then_some(n.conntrack_limit),
@@ -50,6 +51,7 @@ pub fn network_to_pb(model: &Model, n: &Network) -> pb::Network {
         dns: n.dns.clone(),
         dhcp_hosts: n.dhcp_hosts.clone(),
         isolated: n.isolated,
+        external: n.external,
         mac_limit: n
             .mac_limit
             .unwrap_or(crate::forwarding::fdb::DEFAULT_MAC_LIMIT),

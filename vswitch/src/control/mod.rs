@@ -6,6 +6,7 @@ pub mod convert;
 pub mod dhcp;
 pub mod fdb;
 pub mod firewall;
+pub mod nat;
 pub mod network;
 pub mod port;
 pub mod router;
@@ -90,6 +91,7 @@ pub async fn serve(
     use pb::dhcp_service_server::DhcpServiceServer;
     use pb::fdb_service_server::FdbServiceServer;
     use pb::firewall_service_server::FirewallServiceServer;
+    use pb::nat_service_server::NatServiceServer;
     use pb::network_service_server::NetworkServiceServer;
     use pb::port_service_server::PortServiceServer;
     use pb::router_service_server::RouterServiceServer;
@@ -132,6 +134,7 @@ pub async fn serve(
         .add_service(sized!(VtepServiceServer::new(vtep::VtepApi(
             shared.clone()
         ))))
+        .add_service(sized!(NatServiceServer::new(nat::NatApi(shared.clone()))))
         .add_service(sized!(ConfigServiceServer::new(config::ConfigApi(shared))))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await

@@ -5,15 +5,19 @@
 //! 1. underlay port only: VXLAN decap ([`vxlan::decap`]): the inner frames go on;
 //! 2. classify (engine): parse L2;
 //! 3. ingress: the port's VLAN policy picks the network ([`bridge::ingress`]), or the VNI's
-//!    network for an inner frame ([`vxlan::decap::admit`]); the router starts its prefetches;
+//!    network for an inner frame ([`vxlan::decap::admit`]); a frame to a NAT address on an
+//!    external network goes on to the inside endpoint it stands for ([`nat::arrive`]); the
+//!    router starts its prefetches;
 //! 4. bridge forward ([`bridge::forward_burst`]): learn, FDB lookup; a burst the firewall has
 //!    nothing to decide in and the gateway no frame of ([`firewall::passes_bridged`]) goes
 //!    straight to output;
 //! 5. the firewall reads the routed packets' flows and prefetches their connections;
 //! 6. per packet: the gateway's frames go to DHCP ([`dhcp::stage`]) or the router
-//!    ([`router::stage`]), which may move them into another network;
+//!    ([`router::stage`]), which may move them into another network; ARP for a NAT address
+//!    is answered ([`nat::answer_arp`]);
 //! 7. the firewall ([`firewall::burst::filter`]) decides packets that crossed networks, or
-//!    ports with security groups;
+//!    ports with security groups, on their inside addresses; then what leaves an internal
+//!    network for an external one is translated ([`nat::depart`]);
 //! 8. output: a port ([`bridge::egress`]), a remote VTEP ([`vxlan::encap`]), or a flood to the
 //!    network's ports and remote VTEPs ([`bridge::flood_where`]).
 
@@ -28,6 +32,8 @@ use crate::firewall::burst::{self as firewall, Filtered, Origin};
 use crate::firewall::flow::Flow;
 use crate::firewall::stage::Firewall;
 use crate::forwarding::Dest;
+use crate::nat::stage as nat;
+use crate::packet::ethertype;
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::classify::classify;
 use crate::pipeline::drop::{DropReason, EngineDrop};
@@ -107,6 +113,7 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
     let t = ctx.tables;
     let (bridge_ctx, router_ctx) = (ctx.with(&t.bridge), ctx.with(&t.router));
     let (dhcp_ctx, fw_ctx, vx_ctx) = (ctx.with(&t.dhcp), ctx.with(&t.firewall), ctx.with(&t.vxlan));
+    let nat_ctx = ctx.with(&t.nat);
     let port_counters = ctx.counters.port(in_port);
     let Some(port) = ctx.topo.port(in_port) else {
         port_counters.drop_n(EngineDrop::UnknownNetwork, pkts.len() as u64);
@@ -127,13 +134,21 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
     for i in 0..pkts.len() {
         let meta = &mut scratch.meta[n];
         let buf = &mut pkts[i];
-        let admitted = classify(buf, meta).and_then(|()| match underlay {
-            None => bridge::ingress(port, buf, meta),
-            Some(_) => decap::admit(meta, scratch.inner[i]),
-        });
+        let admitted = classify(buf, meta)
+            .and_then(|()| match underlay {
+                None => bridge::ingress(port, buf, meta),
+                Some(_) => decap::admit(meta, scratch.inner[i]),
+            })
+            .and_then(|()| {
+                meta.to_router = router::wants(&t.router, meta);
+                // To a NAT address: on to the inside endpoint, before anything reads it.
+                match meta.to_router {
+                    true => nat::arrive(&nat_ctx, buf, meta),
+                    false => Ok(()),
+                }
+            });
         match admitted {
             Ok(()) => {
-                meta.to_router = router::wants(&t.router, meta);
                 prefetch.frame(&t.bridge, meta);
                 router::prefetch_lpm_top(&t.router, buf, meta);
                 pkts.swap(n, i);
@@ -188,6 +203,10 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
                 Verdict::Drop(r) if r == DropReason::from(RouterDrop::ForGateway) => {
                     dhcp::handle(&dhcp_ctx, in_port, &mut buf, meta).unwrap_or(Verdict::Drop(r))
                 }
+                // ARP the router leaves to the bridge may ask for a NAT address.
+                v if meta.ethertype == ethertype::ARP => {
+                    nat::answer_arp(&nat_ctx, in_port, &mut buf, meta).unwrap_or(v)
+                }
                 v => v,
             }
         };
@@ -205,6 +224,10 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
                     router::prohibit(&router_ctx, rs, &mut buf, from_net, src_mac, reason)
                 }
             };
+        }
+        // 7b. NAT: what leaves an internal network for an external one, from a NAT address.
+        if meta.net != from_net {
+            verdict = nat::depart(&nat_ctx, from_net, &mut buf, meta, verdict);
         }
         // 8. Output.
         let fw = Some((&fw_ctx, flow));

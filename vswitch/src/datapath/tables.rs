@@ -99,6 +99,7 @@ features! {
     dhcp: crate::dhcp::Dhcp, crate::dhcp::DhcpDrop;
     firewall: crate::firewall::FirewallFeature, crate::firewall::FirewallDrop;
     vxlan: crate::vxlan::Vxlan, crate::vxlan::VxlanDrop;
+    nat: crate::nat::Nat, crate::nat::NatDrop;
 }
 
 /// A snapshot of the whole switch.

@@ -38,6 +38,46 @@ pub struct Model {
     /// The switch's VXLAN tunnel endpoint (the tunnel gateway role).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vtep: Option<Vtep>,
+    /// Source NAT of connections from internal networks toward external ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snat: Vec<Snat>,
+    /// Addresses of external networks mapped 1:1 onto internal endpoints.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub floating_ips: Vec<FloatingIp>,
+}
+
+/// Source NAT: connections from `from` (an internal network, or a CIDR of internal addresses)
+/// that the router sends into an external network leave from an address of `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snat {
+    pub name: String,
+    /// A network name or a CIDR.
+    pub from: String,
+    /// External IPv4 addresses: `IP` or `FIRST-LAST`.
+    pub to: String,
+    /// Source ports handed out, `A-B` (default 1024-65535).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_range: Option<String>,
+}
+
+/// A floating IP: an address of an external network that stands for an internal endpoint,
+/// both ways.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FloatingIp {
+    pub ip: String,
+    /// The internal address it maps onto.
+    pub endpoint: String,
+    /// The VRF of both (default: the default VRF).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrf: Option<String>,
+}
+
+impl FloatingIp {
+    pub fn vrf(&self) -> &str {
+        self.vrf.as_deref().unwrap_or(DEFAULT_VRF)
+    }
 }
 
 /// The switch's VXLAN tunnel endpoint: an underlay IPv4 address on a port in no network, and
@@ -209,6 +249,9 @@ pub struct Network {
     pub dhcp_hosts: Vec<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub isolated: bool,
+    /// The outside: SNAT and floating IPs translate what crosses into it from other networks.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub external: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac_limit: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,0 +1,347 @@
+//! The bindings of the connections SNAT translated: for each (inside endpoint, remote
+//! endpoint) the outside endpoint it leaves from, found with one lookup from either side, and
+//! the allocator that never hands out an outside endpoint in use toward the same remote.
+//!
+//! Two sharded maps, one per direction. A new binding first claims its outside endpoint in
+//! the inbound map (under that shard's lock, so two workers never claim the same one), then
+//! publishes it in the outbound map; a worker that loses the race for the same connection gives
+//! its claim back and takes the winner's.
+
+use hashbrown::{DefaultHashBuilder, HashMap};
+use std::hash::{BuildHasher, Hash};
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use parking_lot::Mutex;
+
+use super::pool::Pool;
+use crate::packet::ipproto;
+
+/// An IPv4 address and port (the echo identifier for pings; 0 for the remote of a ping).
+pub type Addr = (Ipv4Addr, u16);
+
+const SHARDS: usize = 16;
+/// Bindings held at once; new connections beyond are refused (counted as exhausted).
+pub const DEFAULT_LIMIT: usize = 1_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct OutKey {
+    vrf: u16,
+    proto: u8,
+    inside: Addr,
+    remote: Addr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct InKey {
+    proto: u8,
+    outside: Addr,
+    remote: Addr,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// The endpoint on the other side of the translation.
+    other: Addr,
+    last_seen: u32,
+}
+
+/// One binding, for listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binding {
+    pub proto: u8,
+    pub inside: Addr,
+    pub outside: Addr,
+    pub remote: Addr,
+    pub idle_secs: u32,
+}
+
+/// Seconds a binding lives without traffic either way.
+pub fn timeout(proto: u8) -> u32 {
+    match proto {
+        ipproto::TCP => 3600,
+        ipproto::UDP => 120,
+        _ => 30,
+    }
+}
+
+pub struct Bindings {
+    outbound: Vec<Mutex<HashMap<OutKey, Entry>>>,
+    inbound: Vec<Mutex<HashMap<InKey, Entry>>>,
+    hasher: DefaultHashBuilder,
+    count: AtomicUsize,
+    limit: usize,
+    /// New connections refused for want of a free outside endpoint.
+    pub exhausted: AtomicU64,
+}
+
+impl std::fmt::Debug for Bindings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bindings")
+            .field("len", &self.len())
+            .field("limit", &self.limit)
+            .finish()
+    }
+}
+
+impl Default for Bindings {
+    fn default() -> Self {
+        Bindings::new(DEFAULT_LIMIT)
+    }
+}
+
+impl Bindings {
+    pub fn new(limit: usize) -> Bindings {
+        Bindings {
+            outbound: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            inbound: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            hasher: DefaultHashBuilder::default(),
+            count: AtomicUsize::new(0),
+            limit,
+            exhausted: AtomicU64::new(0),
+        }
+    }
+
+    fn shard<K: Hash>(&self, key: &K) -> usize {
+        self.hasher.hash_one(key) as usize % SHARDS
+    }
+
+    pub fn len(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The outside endpoint of the connection from `inside` to `remote`: its binding, or a new
+    /// one from `pool`. `None` when every endpoint of the pool is in use toward `remote` (or
+    /// the table is full): counted in `exhausted`.
+    pub fn outside(
+        &self,
+        vrf: u16,
+        proto: u8,
+        inside: Addr,
+        remote: Addr,
+        pool: &Pool,
+        now: u32,
+    ) -> Option<Addr> {
+        let key = OutKey {
+            vrf,
+            proto,
+            inside,
+            remote,
+        };
+        let shard = &self.outbound[self.shard(&key)];
+        if let Some(e) = shard.lock().get_mut(&key) {
+            e.last_seen = now;
+            return Some(e.other);
+        }
+        let found = self.allocate(proto, inside, remote, pool, now);
+        let Some(outside) = found else {
+            self.exhausted.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
+        let mut map = shard.lock();
+        if let Some(e) = map.get(&key) {
+            // Another worker bound the same connection meanwhile: keep its binding.
+            let theirs = e.other;
+            drop(map);
+            self.release(proto, outside, remote);
+            return Some(theirs);
+        }
+        map.insert(
+            key,
+            Entry {
+                other: outside,
+                last_seen: now,
+            },
+        );
+        Some(outside)
+    }
+
+    /// Claims a free outside endpoint toward `remote`: the inside port itself when the pool's
+    /// range has it and it is free, else the next free one from a point the connection hashes
+    /// to.
+    fn allocate(
+        &self,
+        proto: u8,
+        inside: Addr,
+        remote: Addr,
+        pool: &Pool,
+        now: u32,
+    ) -> Option<Addr> {
+        if self.count.load(Ordering::Relaxed) >= self.limit {
+            return None;
+        }
+        let ip = pool.address_for(inside.0);
+        let (lo, hi) = pool.ports;
+        let span = u32::from(hi - lo) + 1;
+        let start = if (lo..=hi).contains(&inside.1) {
+            u32::from(inside.1 - lo)
+        } else {
+            (self.hasher.hash_one((inside, remote)) % u64::from(span)) as u32
+        };
+        for i in 0..span {
+            let port = lo + ((start + i) % span) as u16;
+            let key = InKey {
+                proto,
+                outside: (ip, port),
+                remote,
+            };
+            let mut map = self.inbound[self.shard(&key)].lock();
+            if map.contains_key(&key) {
+                continue;
+            }
+            map.insert(
+                key,
+                Entry {
+                    other: inside,
+                    last_seen: now,
+                },
+            );
+            self.count.fetch_add(1, Ordering::Relaxed);
+            return Some((ip, port));
+        }
+        None
+    }
+
+    fn release(&self, proto: u8, outside: Addr, remote: Addr) {
+        let key = InKey {
+            proto,
+            outside,
+            remote,
+        };
+        if self.inbound[self.shard(&key)].lock().remove(&key).is_some() {
+            self.count.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The inside endpoint a packet from `remote` to `outside` belongs to.
+    pub fn inside(&self, proto: u8, outside: Addr, remote: Addr, now: u32) -> Option<Addr> {
+        let key = InKey {
+            proto,
+            outside,
+            remote,
+        };
+        let mut map = self.inbound[self.shard(&key)].lock();
+        let e = map.get_mut(&key)?;
+        e.last_seen = now;
+        Some(e.other)
+    }
+
+    /// Removes the bindings idle longer than their protocol's timeout both ways, and those
+    /// whose outside address `keep` no longer accepts (its rule was removed or changed).
+    pub fn expire(&self, now: u32, keep: impl Fn(Ipv4Addr) -> bool) {
+        for shard in &self.outbound {
+            let mut out = shard.lock();
+            out.retain(|k, e| {
+                let in_key = InKey {
+                    proto: k.proto,
+                    outside: e.other,
+                    remote: k.remote,
+                };
+                let mut inbound = self.inbound[self.shard(&in_key)].lock();
+                let last = inbound
+                    .get(&in_key)
+                    .map_or(e.last_seen, |i| i.last_seen.max(e.last_seen));
+                let live = now.saturating_sub(last) <= timeout(k.proto) && keep(e.other.0);
+                if !live && inbound.remove(&in_key).is_some() {
+                    self.count.fetch_sub(1, Ordering::Relaxed);
+                }
+                live
+            });
+        }
+    }
+
+    /// Up to `max` bindings, for listing.
+    pub fn list(&self, max: usize, now: u32) -> Vec<Binding> {
+        let mut all = Vec::new();
+        for shard in &self.outbound {
+            for (k, e) in shard.lock().iter() {
+                if all.len() >= max {
+                    return all;
+                }
+                all.push(Binding {
+                    proto: k.proto,
+                    inside: k.inside,
+                    outside: e.other,
+                    remote: k.remote,
+                    idle_secs: now.saturating_sub(e.last_seen),
+                });
+            }
+        }
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(s: &str, port: u16) -> Addr {
+        (s.parse().unwrap(), port)
+    }
+
+    #[test]
+    fn binds_once_and_finds_it_from_both_sides() {
+        let b = Bindings::default();
+        let pool = Pool::parse("203.0.113.100", None).unwrap();
+        let (inside, remote) = (a("198.51.100.10", 40000), a("203.0.113.10", 80));
+        let out = b
+            .outside(0, ipproto::TCP, inside, remote, &pool, 1)
+            .unwrap();
+        assert_eq!(
+            out,
+            a("203.0.113.100", 40000),
+            "the inside port when it is free"
+        );
+        assert_eq!(
+            b.outside(0, ipproto::TCP, inside, remote, &pool, 2),
+            Some(out)
+        );
+        assert_eq!(b.inside(ipproto::TCP, out, remote, 3), Some(inside));
+        assert_eq!(b.len(), 1);
+    }
+
+    #[test]
+    fn never_hands_out_a_port_in_use_and_counts_exhaustion() {
+        let b = Bindings::default();
+        let pool = Pool::parse("203.0.113.100", Some("5000-5009")).unwrap();
+        let remote = a("203.0.113.10", 53);
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..10 {
+            let inside = a("198.51.100.10", 5000 + (i % 2));
+            let inside = (inside.0, inside.1 + 100 * i);
+            let out = b
+                .outside(0, ipproto::UDP, inside, remote, &pool, 1)
+                .unwrap();
+            assert!(seen.insert(out), "{out:?} handed out twice");
+        }
+        let eleventh = b.outside(0, ipproto::UDP, a("198.51.100.11", 7), remote, &pool, 1);
+        assert_eq!(eleventh, None);
+        assert_eq!(b.exhausted.load(Ordering::Relaxed), 1);
+        // Toward another remote the same ports are free again.
+        let other = a("203.0.113.11", 53);
+        assert!(b
+            .outside(0, ipproto::UDP, a("198.51.100.11", 7), other, &pool, 1)
+            .is_some());
+    }
+
+    #[test]
+    fn expires_idle_bindings_and_removed_pools() {
+        let b = Bindings::default();
+        let pool = Pool::parse("203.0.113.100", None).unwrap();
+        let remote = a("203.0.113.10", 0);
+        let out = b
+            .outside(0, ipproto::ICMP, a("198.51.100.10", 7), remote, &pool, 1)
+            .unwrap();
+        b.outside(0, ipproto::TCP, a("198.51.100.10", 7), remote, &pool, 1)
+            .unwrap();
+        b.expire(1 + timeout(ipproto::ICMP) + 1, |_| true);
+        assert_eq!(b.len(), 1);
+        assert_eq!(b.inside(ipproto::ICMP, out, remote, 40), None);
+        b.expire(40, |_| false);
+        assert!(b.is_empty());
+    }
+}

@@ -1,0 +1,163 @@
+//! NAT's part of a snapshot: which networks are external, the SNAT pool each internal source
+//! leaves from, the floating IPs both ways, and every NAT address by the external network it
+//! is on. The bindings live on across snapshots (the feature's state).
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use super::bindings::Bindings;
+use super::pool::Pool;
+use crate::model::{vrf_names, vrf_of, Model, DEFAULT_VRF};
+use crate::packet::prefix::Prefix;
+use crate::pipeline::snapshot::NetIdx;
+
+/// A SNAT rule as the datapath uses it.
+#[derive(Debug)]
+pub struct Rule {
+    pub name: String,
+    pub pool: Pool,
+}
+
+#[derive(Debug, Default)]
+pub struct NatTables {
+    /// Per network: whether it is external.
+    external: Vec<bool>,
+    /// Per network: its VRF's number (what keeps the bindings of two VRFs apart).
+    vrf: Vec<u16>,
+    /// Per network: the rule its endpoints' connections leave by (a rule `--from NETWORK`).
+    by_net: Vec<Option<Arc<Rule>>>,
+    /// Rules `--from CIDR`, for sources their network has no rule for.
+    by_cidr: Vec<(Prefix, Arc<Rule>)>,
+    /// Floating IP by (VRF, endpoint), and endpoint by floating IP.
+    floating_of: HashMap<(u16, Ipv4Addr), Ipv4Addr>,
+    endpoint_of: HashMap<Ipv4Addr, Ipv4Addr>,
+    /// Every NAT address, on the external network it is on.
+    addresses: HashSet<(NetIdx, Ipv4Addr)>,
+    pub rules: Vec<Arc<Rule>>,
+    pub bindings: Arc<Bindings>,
+}
+
+/// What an address on an external network stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Address {
+    /// A floating IP, for this inside endpoint.
+    Floating(Ipv4Addr),
+    /// An address of a SNAT pool: its bindings say for whom.
+    Snat,
+}
+
+impl NatTables {
+    pub fn build(bindings: &Arc<Bindings>, model: &Model) -> NatTables {
+        let index = model.network_index();
+        let vrfs = vrf_names(model);
+        let vrf_number = |name: &str| vrfs.iter().position(|v| v == name).unwrap_or(0) as u16;
+        let mut t = NatTables {
+            external: model.networks.iter().map(|n| n.external).collect(),
+            vrf: model
+                .networks
+                .iter()
+                .map(|n| vrf_number(vrf_of(n).unwrap_or(DEFAULT_VRF)))
+                .collect(),
+            by_net: vec![None; model.networks.len()],
+            bindings: bindings.clone(),
+            ..NatTables::default()
+        };
+        // The external network an address is on: the one whose subnet holds it.
+        let on_external = |ip: Ipv4Addr| {
+            model.networks.iter().position(|n| {
+                n.external
+                    && n.subnets
+                        .iter()
+                        .filter_map(|s| s.parse::<Prefix>().ok())
+                        .any(|p| p.contains(IpAddr::V4(ip)))
+            })
+        };
+        for s in &model.snat {
+            // The model is validated: a rule that does not parse is not there.
+            let Ok(pool) = Pool::parse(&s.to, s.port_range.as_deref()) else {
+                continue;
+            };
+            for ip in pool.addresses() {
+                if let Some(net) = on_external(ip) {
+                    t.addresses.insert((net as NetIdx, ip));
+                }
+            }
+            let rule = Arc::new(Rule {
+                name: s.name.clone(),
+                pool,
+            });
+            t.rules.push(rule.clone());
+            match (index.get(s.from.as_str()), s.from.parse::<Prefix>()) {
+                (Some(&net), _) => t.by_net[usize::from(net)] = Some(rule),
+                (None, Ok(prefix)) => t.by_cidr.push((prefix, rule)),
+                (None, Err(())) => {}
+            }
+        }
+        // Longest prefix first.
+        t.by_cidr
+            .sort_by_key(|(p, _)| std::cmp::Reverse(p.prefix_len()));
+        for f in &model.floating_ips {
+            let (Ok(ip), Ok(endpoint)) = (f.ip.parse(), f.endpoint.parse()) else {
+                continue;
+            };
+            t.floating_of.insert((vrf_number(f.vrf()), endpoint), ip);
+            t.endpoint_of.insert(ip, endpoint);
+            if let Some(net) = on_external(ip) {
+                t.addresses.insert((net as NetIdx, ip));
+            }
+        }
+        t
+    }
+
+    /// Whether NAT has anything to do at all.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty()
+    }
+
+    #[inline]
+    pub fn external(&self, net: NetIdx) -> bool {
+        self.external
+            .get(usize::from(net))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    pub fn vrf(&self, net: NetIdx) -> u16 {
+        self.vrf.get(usize::from(net)).copied().unwrap_or(0)
+    }
+
+    /// What `ip` on external network `net` stands for, if it is a NAT address there.
+    #[inline]
+    pub fn address(&self, net: NetIdx, ip: Ipv4Addr) -> Option<Address> {
+        if !self.addresses.contains(&(net, ip)) {
+            return None;
+        }
+        Some(match self.endpoint_of.get(&ip) {
+            Some(&endpoint) => Address::Floating(endpoint),
+            None => Address::Snat,
+        })
+    }
+
+    /// The floating IP of inside endpoint `ip` of network `net`.
+    pub fn floating_ip(&self, net: NetIdx, ip: Ipv4Addr) -> Option<Ipv4Addr> {
+        self.floating_of.get(&(self.vrf(net), ip)).copied()
+    }
+
+    /// The SNAT rule a connection from `src` in network `net` leaves by.
+    pub fn snat_rule(&self, net: NetIdx, src: Ipv4Addr) -> Option<&Rule> {
+        if let Some(Some(rule)) = self.by_net.get(usize::from(net)) {
+            return Some(rule);
+        }
+        self.by_cidr
+            .iter()
+            .find(|(p, _)| p.contains(IpAddr::V4(src)))
+            .map(|(_, r)| r.as_ref())
+    }
+
+    /// Whether `ip` is still an address of a SNAT rule (a binding on one that is not expires).
+    pub fn in_a_pool(&self, ip: Ipv4Addr) -> bool {
+        self.rules.iter().any(|r| r.pool.contains(ip))
+    }
+}
