@@ -56,6 +56,14 @@ pub struct Binding {
     pub idle_secs: u32,
 }
 
+/// Marks a binding used at `now`; the line is written only when the second changed.
+#[inline]
+fn touch(e: &mut Entry, now: u32) {
+    if e.last_seen != now {
+        e.last_seen = now;
+    }
+}
+
 /// Seconds a binding lives without traffic either way.
 pub fn timeout(proto: u8) -> u32 {
     match proto {
@@ -134,7 +142,7 @@ impl Bindings {
         };
         let shard = &self.outbound[self.shard(&key)];
         if let Some(e) = shard.lock().get_mut(&key) {
-            e.last_seen = now;
+            touch(e, now);
             return Some(e.other);
         }
         let found = self.allocate(proto, inside, remote, pool, now);
@@ -226,7 +234,7 @@ impl Bindings {
         };
         let mut map = self.inbound[self.shard(&key)].lock();
         let e = map.get_mut(&key)?;
-        e.last_seen = now;
+        touch(e, now);
         Some(e.other)
     }
 

@@ -88,7 +88,7 @@ pub fn depart<B: PacketBuf>(
     let t = ctx.tables;
     let leaving = matches!(
         verdict,
-        Verdict::Unicast(_) | Verdict::Remote(_) | Verdict::Flood
+        Verdict::Unicast(_) | Verdict::Remote(_) | Verdict::Flood | Verdict::FloodAll
     );
     if t.is_empty() || !leaving || !t.external(meta.net) || t.external(from_net) {
         return verdict;

@@ -2,7 +2,7 @@
 //! leaves from, the floating IPs both ways, and every NAT address by the external network it
 //! is on. The bindings live on across snapshots (the feature's state).
 
-use std::collections::{HashMap, HashSet};
+use hashbrown::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 

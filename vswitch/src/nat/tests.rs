@@ -307,3 +307,25 @@ fn bad_nat_models_are_refused_with_one_line() {
         assert!(!e.contains('\n'));
     }
 }
+
+/// A next hop whose port the FDB does not know yet (a static neighbor that sent nothing): the
+/// router floods the frame to the network, translated all the same.
+#[test]
+fn a_flooded_routed_frame_is_translated_too() {
+    let mut sw = Switch::new(&model("1024-65535", false).replace(
+        r#""snat":"#,
+        r#""neighbors": [{"ip": "203.0.113.10", "mac": "02:00:00:00:00:0b", "network": "outside"}],
+        "snat":"#,
+    ));
+    let a = arp_frame(
+        arp::Operation::REQUEST,
+        A,
+        [0xff; 6],
+        A_IP,
+        [198, 51, 100, 1],
+    );
+    sw.send(0, &[a]);
+    let out = sw.send(0, &[udp(A, A_IP, B_IP, 40000, 53)]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(endpoints(&out[0].1), (SNAT_IP, 40000, B_IP, 53));
+}
