@@ -196,14 +196,25 @@ fn stateful(limit: u32) -> Snapshot {
 
 /// The same networks with `policies`.
 fn two_networks(policies: &str, limit: u32) -> Snapshot {
+    two_networks_with(policies, limit, "", "")
+}
+
+/// Networks a and b with `policies`, the connection table sized for `limit`; `b_extra` is added
+/// to network b's object and `extra` to the model's (both JSON members with a leading comma).
+pub(crate) fn two_networks_with(
+    policies: &str,
+    limit: u32,
+    b_extra: &str,
+    extra: &str,
+) -> Snapshot {
     let json = format!(
         r#"{{"networks":[
               {{"name":"a","subnets":["198.51.100.0/24"],"gateways":["198.51.100.1"]}},
-              {{"name":"b","subnets":["203.0.113.0/24"],"gateways":["203.0.113.1"]}}],
+              {{"name":"b","subnets":["203.0.113.0/24"],"gateways":["203.0.113.1"]{b_extra}}}],
             "ports":[{{"name":"a","type":"vdev","devargs":"net_null0","network":"a"}},
                      {{"name":"b","type":"vdev","devargs":"net_null1","network":"b"}}],
             "policies":[{policies}],
-            "conntrack":{{"limit":{limit}}}}}"#
+            "conntrack":{{"limit":{limit}}}{extra}}}"#
     );
     let model = Model::parse("json", &json).expect("model");
     vswitch::config::validate::validate(&model).expect("valid model");
@@ -216,16 +227,22 @@ fn two_networks(policies: &str, limit: u32) -> Snapshot {
 }
 
 /// Flow `n`'s host in a and source port; every flow goes to one host of b on port 53.
-fn flow(n: u32) -> (u32, u16) {
+pub(crate) fn flow(n: u32) -> (u32, u16) {
     (host(HOSTS_A, n % 250), 1024 + (n / 250) as u16)
 }
 
 /// Flow `n`'s packet from a, or its reply from b.
 fn packet(n: u32, reply: bool) -> TestBuf {
+    packet_to(n, reply, flow(n).0)
+}
+
+/// Flow `n`'s packet from a, or its reply from b to `reply_to` (a's host, or the address a
+/// source NAT gave it).
+pub(crate) fn packet_to(n: u32, reply: bool, reply_to: u32) -> TestBuf {
     let (a_ip, sport) = flow(n);
     let b_ip = host(HOSTS_B, 1);
     let mut buf = if reply {
-        routed_frame(1, b_ip, a_ip, 1)
+        routed_frame(1, b_ip, reply_to, 1)
     } else {
         routed_frame(1, a_ip, b_ip, 0)
     };
@@ -239,12 +256,24 @@ fn packet(n: u32, reply: bool) -> TestBuf {
 /// Runs `bursts` bursts over flows `first..first + flows` in turn (with `replies`, every
 /// other burst answers the one before) and returns the cycles per packet and how many
 /// packets came out.
-fn run_flows(
+pub(crate) fn run_flows(
     snap: &Snapshot,
     first: u32,
     flows: u32,
     bursts: usize,
     replies: bool,
+) -> (f64, usize) {
+    run_flows_of(snap, first, flows, bursts, replies, packet)
+}
+
+/// `run_flows` with the packets `make` makes (flow, reply).
+pub(crate) fn run_flows_of(
+    snap: &Snapshot,
+    first: u32,
+    flows: u32,
+    bursts: usize,
+    replies: bool,
+    make: impl Fn(u32, bool) -> TestBuf,
 ) -> (f64, usize) {
     let mut run = Runner::new(snap);
     let mut sink = Sink(Vec::with_capacity(4 * BURST));
@@ -257,7 +286,7 @@ fn run_flows(
         let mut burst: Vec<TestBuf> = (0..BURST as u32)
             .map(|k| {
                 let n = (next - BURST as u32 + k) % flows;
-                packet(first.wrapping_add(n), reply)
+                make(first.wrapping_add(n), reply)
             })
             .collect();
         let start = rdtsc();
@@ -270,7 +299,7 @@ fn run_flows(
 }
 
 /// The stateful networks with `n` flows opened and answered once: established both ways.
-fn established(n: u32) -> Snapshot {
+pub(crate) fn established(n: u32) -> Snapshot {
     let snap = stateful(2_000_000);
     let passes = (n as usize).div_ceil(BURST) * 2;
     let (_, out) = run_flows(&snap, 0, n, passes, true);
@@ -345,7 +374,7 @@ fn conntrack(rounds: usize) {
 }
 
 /// TSC ticks per second.
-fn tsc_hz() -> f64 {
+pub(crate) fn tsc_hz() -> f64 {
     let (t, c) = (Instant::now(), rdtsc());
     std::thread::sleep(Duration::from_millis(200));
     (rdtsc() - c) as f64 / t.elapsed().as_secs_f64()

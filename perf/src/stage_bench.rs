@@ -1,6 +1,6 @@
 //! Per-stage cycles/packet of the L2 pipeline on synthetic 64-byte bursts, no I/O.
 //!
-//!   stage-bench [--pairs N]... [--bursts N] [--established FLOWS] [--only routed|vxlan]
+//!   stage-bench [--pairs N]... [--bursts N] [--established FLOWS] [--only routed|vxlan|nat]
 //!
 //! For each MAC-pair count it prints, per stage, TSC cycles per packet (median of 5 rounds);
 //! then (by default, or with `--routed` / `--firewall`) the routed cases of `routed.rs` and
@@ -8,7 +8,8 @@
 //! Under `valgrind --tool=callgrind` run it with `--bursts 2000 --rounds 1` for a repeatable
 //! instruction count. `--established FLOWS` runs only `--bursts` bursts over that many
 //! established connections through a stateful policy (routed, both ways), for a profiler;
-//! `--only routed` the routed pipeline of one host pair, `--only vxlan` the tunnel cases.
+//! `--only routed` the routed pipeline of one host pair, `--only vxlan` the tunnel cases,
+//! `--only nat` the NAT cases.
 
 use vswitch::bridge::stage as bridge;
 use vswitch::config::build::offline_snapshot;
@@ -23,6 +24,7 @@ use vswitch::pipeline::Output;
 use vswitch::sys::cpu::rdtsc;
 
 mod firewall;
+mod nat;
 mod routed;
 mod vxlan;
 
@@ -170,7 +172,7 @@ fn main() {
             "--only" => only = args.next(),
             other => {
                 eprintln!(
-                    "stage-bench: unknown argument {other}; use --pairs N --bursts N --rounds N --[no-]routed --[no-]firewall --established N --only routed|vxlan"
+                    "stage-bench: unknown argument {other}; use --pairs N --bursts N --rounds N --[no-]routed --[no-]firewall --established N --only routed|vxlan|nat"
                 );
                 std::process::exit(2);
             }
@@ -183,8 +185,9 @@ fn main() {
             return;
         }
         Some("vxlan") => return vxlan::only(bursts, rounds),
+        Some("nat") => return nat::run(rounds),
         Some(other) => {
-            eprintln!("stage-bench: --only {other}: use routed or vxlan");
+            eprintln!("stage-bench: --only {other}: use routed, vxlan or nat");
             std::process::exit(2);
         }
         None => {}
@@ -255,5 +258,6 @@ fn main() {
     }
     if firewall {
         firewall::run(rounds);
+        nat::run(rounds);
     }
 }

@@ -8,7 +8,7 @@
 //! its claim back and takes the winner's.
 
 use hashbrown::{DefaultHashBuilder, HashMap};
-use std::hash::{BuildHasher, Hash};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -24,7 +24,7 @@ const SHARDS: usize = 16;
 /// Bindings held at once; new connections beyond are refused (counted as exhausted).
 pub const DEFAULT_LIMIT: usize = 1_000_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct OutKey {
     vrf: u16,
     proto: u8,
@@ -32,11 +32,34 @@ struct OutKey {
     remote: Addr,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct InKey {
     proto: u8,
     outside: Addr,
     remote: Addr,
+}
+
+/// An endpoint in 48 bits.
+#[inline]
+fn pack(a: Addr) -> u128 {
+    u128::from(u32::from(a.0)) << 16 | u128::from(a.1)
+}
+
+// The keys hash as one packed integer: one write into the hasher instead of one per field.
+impl Hash for OutKey {
+    #[inline]
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let k = pack(self.inside) << 48 | pack(self.remote);
+        h.write_u128(k | u128::from(self.vrf) << 112 | u128::from(self.proto) << 104);
+    }
+}
+
+impl Hash for InKey {
+    #[inline]
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let k = pack(self.outside) << 48 | pack(self.remote);
+        h.write_u128(k | u128::from(self.proto) << 104);
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -169,8 +192,8 @@ impl Bindings {
     }
 
     /// Claims a free outside endpoint toward `remote`: the inside port itself when the pool's
-    /// range has it and it is free, else the next free one from a point the connection hashes
-    /// to.
+    /// range has it and it is free; else a few places the connection hashes to (so that hosts
+    /// sharing an address do not pile up behind each other); else the first free one.
     fn allocate(
         &self,
         proto: u8,
@@ -179,19 +202,23 @@ impl Bindings {
         pool: &Pool,
         now: u32,
     ) -> Option<Addr> {
+        const HASHED_TRIES: u32 = 16;
         if self.count.load(Ordering::Relaxed) >= self.limit {
             return None;
         }
         let ip = pool.address_for(inside.0);
         let (lo, hi) = pool.ports;
         let span = u32::from(hi - lo) + 1;
-        let start = if (lo..=hi).contains(&inside.1) {
-            u32::from(inside.1 - lo)
-        } else {
-            (self.hasher.hash_one((inside, remote)) % u64::from(span)) as u32
+        let hashed = |i: u32| (self.hasher.hash_one((inside, remote, i)) % u64::from(span)) as u32;
+        let first = match (lo..=hi).contains(&inside.1) {
+            true => u32::from(inside.1 - lo),
+            false => hashed(0),
         };
-        for i in 0..span {
-            let port = lo + ((start + i) % span) as u16;
+        let tries = std::iter::once(first)
+            .chain((1..=HASHED_TRIES).map(hashed))
+            .chain(0..span);
+        for offset in tries {
+            let port = lo + offset as u16;
             let key = InKey {
                 proto,
                 outside: (ip, port),
@@ -260,6 +287,21 @@ impl Bindings {
                 live
             });
         }
+    }
+
+    /// Bytes the two maps hold allocated (for the memory a binding takes).
+    pub fn memory_bytes(&self) -> usize {
+        let out: usize = self
+            .outbound
+            .iter()
+            .map(|m| m.lock().allocation_size())
+            .sum();
+        let inn: usize = self
+            .inbound
+            .iter()
+            .map(|m| m.lock().allocation_size())
+            .sum();
+        out + inn
     }
 
     /// Up to `max` bindings, for listing.

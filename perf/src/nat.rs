@@ -1,0 +1,107 @@
+//! The NAT cases of stage-bench:
+//! - established SNAT flows: 10 000 connections from network a into the external network b,
+//!   each through a SNAT rule, and their replies to the outside endpoint each was given,
+//!   against the same flows through the stateful firewall alone;
+//! - the new-connection rate through SNAT: every packet opens a connection and its binding;
+//! - what a binding costs in memory, with 1 000 000 of them.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+use vswitch::datapath::Snapshot;
+use vswitch::pipeline::buf::{PacketBuf, TestBuf};
+use vswitch::pipeline::meta::BURST;
+
+use super::firewall::{
+    established, flow, packet_to, run_flows, run_flows_of, tsc_hz, two_networks_with,
+};
+use super::median;
+
+type Outside = HashMap<(Ipv4Addr, u16), (Ipv4Addr, u16)>;
+
+/// Networks a and b (external), a stateful allow a -> b and a SNAT rule for a to `to`.
+fn snat(to: &str, limit: u32) -> Snapshot {
+    two_networks_with(
+        r#"{"name":"ab","from":"a","to":"b","proto":"udp","action":"allow"}"#,
+        limit,
+        r#","external":true"#,
+        &format!(r#","snat":[{{"name":"out","from":"a","to":"{to}"}}]"#),
+    )
+}
+
+/// Flow `n`'s packet, or its reply to the outside endpoint its connection was given.
+fn packet(n: u32, reply: bool, outside: &Outside) -> TestBuf {
+    if !reply {
+        return packet_to(n, false, 0);
+    }
+    let (a_ip, sport) = flow(n);
+    let (ip, port) = outside[&(Ipv4Addr::from(a_ip), sport)];
+    let mut buf = packet_to(n, true, u32::from(ip));
+    buf.data_mut()[36..38].copy_from_slice(&port.to_be_bytes());
+    buf
+}
+
+/// The SNAT networks with `flows` connections opened (not yet answered), and where each
+/// inside endpoint leaves from.
+fn opened(to: &str, flows: u32) -> (Snapshot, Outside) {
+    let snap = snat(to, 4_000_000);
+    let bursts = (flows as usize).div_ceil(BURST);
+    let none = Outside::new();
+    let (_, out) = run_flows_of(&snap, 0, flows, bursts, false, |n, r| packet(n, r, &none));
+    assert_eq!(out, bursts * BURST, "every new flow passed");
+    assert_eq!(
+        snap.tables.nat.bindings.len(),
+        flows as usize,
+        "a binding per flow"
+    );
+    let outside = snap.tables.nat.bindings.list(usize::MAX, 1);
+    let outside = outside.into_iter().map(|b| (b.inside, b.outside)).collect();
+    (snap, outside)
+}
+
+/// SNAT addresses enough that a remote sees at most some thousands of connections from one.
+const POOL: &str = "203.0.113.10-203.0.113.249";
+
+pub fn run(rounds: usize) {
+    let flows = 10_000;
+    let (snap, outside) = opened(POOL, flows);
+    let plain = established(flows);
+    let bursts = 200_000 / BURST * 2;
+    let (mut nat, mut fw) = (Vec::new(), Vec::new());
+    for _ in 0..rounds.max(3) {
+        let (c, out) = run_flows_of(&snap, 0, flows, bursts, true, |n, r| packet(n, r, &outside));
+        assert_eq!(out, bursts * BURST, "every packet translated and passed");
+        nat.push(c);
+        fw.push(run_flows(&plain, 0, flows, bursts, true).0);
+    }
+    println!(
+        "nat snat, established flows: {flows} flows {:.1} cycles/packet; the firewall alone {:.1}",
+        median(nat),
+        median(fw)
+    );
+
+    // New connections, each with its binding: 1M per round; the tables are emptied between
+    // rounds.
+    let per_round = 1_000_000u32;
+    let (snap, _) = opened(POOL, BURST as u32);
+    let (hz, none) = (tsc_hz(), Outside::new());
+    let (mut costs, mut bytes) = (Vec::new(), 0.0);
+    for round in 0..rounds.max(3) as u32 {
+        snap.tables.nat.bindings.expire(u32::MAX, |_| false);
+        snap.tables.firewall.conntrack.flush(1, None);
+        let first = round * per_round;
+        let bursts = per_round as usize / BURST;
+        let (c, out) = run_flows_of(&snap, first, per_round, bursts, false, |n, r| {
+            packet(n, r, &none)
+        });
+        assert_eq!(out, bursts * BURST, "every new flow passed");
+        costs.push(c);
+        let b = &snap.tables.nat.bindings;
+        bytes = b.memory_bytes() as f64 / b.len() as f64;
+    }
+    let cost = median(costs);
+    println!(
+        "nat new connections: {cost:.1} cycles each, {:.2} M/s on one core; {bytes:.0} bytes of bindings per connection",
+        hz / cost / 1e6
+    );
+}
