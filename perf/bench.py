@@ -104,13 +104,18 @@ def pipeline(workers, pairs, size, seconds, frames=None):
 
 
 def stage_bench():
-    """Per-stage L2 cycles/packet rows, and the routed and firewall figures (see
-    perf/src/routed.rs and perf/src/firewall.rs; the firewall ones go into `routed`)."""
+    """Per-stage L2 cycles/packet rows, and the routed, firewall and NAT figures (see
+    perf/src/routed.rs, firewall.rs, nat.rs; the firewall and NAT ones go into `routed`)."""
     exe = os.path.join(ROOT, "target", "release", "stage-bench")
     p = subprocess.run([exe], capture_output=True, text=True, timeout=600, check=False)
+    return parse_stage_bench(p.stdout)
+
+
+def parse_stage_bench(text):
+    """`stage_bench`'s figures from stage-bench's output."""
     rows = []
     routed = {}
-    for line in p.stdout.splitlines()[1:]:
+    for line in text.splitlines()[1:]:
         f = line.split()
         if len(f) == 5 and f[0].isdigit():
             rows.append({"pairs": int(f[0]), "classify": float(f[1]), "ingress": float(f[2]),
@@ -129,13 +134,17 @@ def stage_bench():
     return rows, routed
 
 
-# stage-bench's firewall lines: the figures each gives, and how to read them.
+# stage-bench's firewall, NAT and VXLAN lines: the figures each gives, and how to read them.
 FIREWALL_LINES = [
     (("fw_publish_100k_s",), r"publish of 100000 policies ([\d.]+) s"),
     (("fw_classify_100", "fw_classify_100k"),
      r"classification: 100 rules ([\d.]+), 100000 rules ([\d.]+)"),
     (("fw_flows_1k", "fw_flows_1m"), r"established flows: 1000 flows ([\d.]+), 1000000 flows ([\d.]+)"),
-    (("fw_new_conn_mps",), r"new connections: [\d.]+ cycles each, ([\d.]+) M/s"),
+    (("fw_new_conn_mps",), r"^firewall new connections: [\d.]+ cycles each, ([\d.]+) M/s"),
+    (("nat_established", "nat_fw_established"),
+     r"^nat snat, established flows: \d+ flows ([\d.]+) cycles/packet; the firewall alone ([\d.]+)"),
+    (("nat_new_conn_mps", "nat_binding_bytes"),
+     r"^nat new connections: [\d.]+ cycles each, ([\d.]+) M/s on one core; (\d+) bytes"),
     (("vxlan_encap", "vxlan_decap", "vxlan_both", "vxlan_ratio", "vxlan_l2"),
      r"vxlan pipeline cycles/packet: encap ([\d.]+), decap ([\d.]+), both ways ([\d.]+); "
      r"([\d.]+) x the L2 pipeline \(([\d.]+)\)"),
@@ -363,6 +372,11 @@ def main():
           "100 rules {fw_classify_100}, 100K rules {fw_classify_100k} cycles; established flows "
           "1K {fw_flows_1k}, 1M {fw_flows_1m} cycles/packet; new connections {fw_new_conn_mps} M/s "
           "per core".format(**{k: routed_stages.get(k) for keys, _ in FIREWALL_LINES for k in keys}))
+    print("nat: established SNAT flows {nat_established} cycles/packet (the firewall alone "
+          "{nat_fw_established}); new connections {nat_new_conn_mps} M/s per core; "
+          "{nat_binding_bytes} bytes per binding".format(
+              **{k: routed_stages.get(k) for k in ("nat_established", "nat_fw_established",
+                                                   "nat_new_conn_mps", "nat_binding_bytes")}))
     print("vxlan: encap {vxlan_encap}, decap {vxlan_decap}, both ways {vxlan_both} cycles/packet; "
           "L2 pipeline {vxlan_l2}; {vxlan_ratio} x".format(
               **{k: routed_stages.get(k) for k in ("vxlan_encap", "vxlan_decap", "vxlan_both",

@@ -237,6 +237,8 @@ def check_targets(report):
                    loss is not None and loss <= 0.20))
     checks.append(("new connections per core (M/s)", routed.get("fw_new_conn_mps"), ">= 1.0",
                    at_least(routed.get("fw_new_conn_mps"), 1.0)))
+    checks.append(("new NAT connections per core (M/s)", routed.get("nat_new_conn_mps"), ">= 1.0",
+                   at_least(routed.get("nat_new_conn_mps"), 1.0)))
     cost = routed.get("vxlan_ratio")
     checks.append(("VXLAN encap+decap cycles vs the L2 bridge", cost, "<= 2.0",
                    cost is not None and cost <= 2.0))

@@ -123,7 +123,7 @@ class HarnessTest(unittest.TestCase):
                                     "fw_publish_100k_s": 0.3, "fw_classify_100": 200.0,
                                     "fw_classify_100k": 350.0, "fw_flows_1k": 600.0,
                                     "fw_flows_1m": 700.0, "fw_new_conn_mps": 1.2,
-                                    "vxlan_ratio": 1.8}}
+                                    "vxlan_ratio": 1.8, "nat_new_conn_mps": 1.5}}
         self.assertTrue(all(ok for *_, ok in harness.check_targets(report)))
         # The second generator profile is checked on its own rows.
         report["loop_server"] = fw
@@ -165,6 +165,24 @@ REPORT = """# Samples: 1K of event 'cpu-clock'
  10.00% |vswitchd             |[.] std::sys::backtrace::__rust_begin_short_backtrace
   5.00% |librte_mbuf.so.23.0  |[.] rte_pktmbuf_free_bulk
 """
+
+
+STAGE_BENCH = """header
+firewall new connections: 527.4 cycles each, 4.92 M/s on one core (2.60 GHz TSC)
+nat snat, established flows: 10000 flows 495.0 cycles/packet; the firewall alone 259.8
+nat new connections: 1721.1 cycles each, 1.51 M/s on one core; 122 bytes of bindings per connection
+"""
+
+
+class StageBenchTest(unittest.TestCase):
+    def test_firewall_and_nat_lines_stay_apart(self):
+        import bench
+        _, figures = bench.parse_stage_bench(STAGE_BENCH)
+        self.assertEqual(figures["fw_new_conn_mps"], 4.92)
+        self.assertEqual(figures["nat_new_conn_mps"], 1.51)
+        self.assertEqual(figures["nat_binding_bytes"], 122.0)
+        self.assertEqual((figures["nat_established"], figures["nat_fw_established"]),
+                         (495.0, 259.8))
 
 
 class ProfileTest(unittest.TestCase):
