@@ -67,6 +67,43 @@ struct Entry {
     /// The endpoint on the other side of the translation.
     other: Addr,
     last_seen: u32,
+    /// How far this side has ended the connection (TCP).
+    end: End,
+}
+
+/// What a packet says of its connection's end: TCP's FIN and RST shorten a binding's life
+/// (so that the ports of closed connections come free), a new SYN on the same endpoints opens
+/// it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum End {
+    #[default]
+    Open,
+    Fin,
+    Rst,
+}
+
+/// What a packet changes of its binding's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mark {
+    /// Nothing (any packet but those below).
+    #[default]
+    None,
+    /// A SYN without ACK: a connection on these endpoints opens (again).
+    Reopen,
+    /// A FIN or an RST.
+    Ending(End),
+}
+
+impl Mark {
+    /// The mark of a TCP segment with `flags` (FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10).
+    pub fn of_tcp(flags: u8) -> Mark {
+        match flags {
+            f if f & 0x04 != 0 => Mark::Ending(End::Rst),
+            f if f & 0x01 != 0 => Mark::Ending(End::Fin),
+            f if f & 0x12 == 0x02 => Mark::Reopen,
+            _ => Mark::None,
+        }
+    }
 }
 
 /// One binding, for listing.
@@ -79,19 +116,28 @@ pub struct Binding {
     pub idle_secs: u32,
 }
 
-/// Marks a binding used at `now`; the line is written only when the second changed.
+/// Marks a binding used at `now` with what the packet said (`mark`); the line is written only
+/// when something changed.
 #[inline]
-fn touch(e: &mut Entry, now: u32) {
+fn touch(e: &mut Entry, now: u32, mark: Mark) {
     if e.last_seen != now {
         e.last_seen = now;
     }
+    match mark {
+        Mark::None => {}
+        Mark::Reopen => e.end = End::Open,
+        Mark::Ending(end) => e.end = e.end.max(end),
+    }
 }
 
-/// Seconds a binding lives without traffic either way.
-pub fn timeout(proto: u8) -> u32 {
-    match proto {
-        ipproto::TCP => 3600,
-        ipproto::UDP => 120,
+/// Seconds a binding lives without traffic either way, once its connection got as far as
+/// `end`.
+pub fn timeout(proto: u8, end: End) -> u32 {
+    match (proto, end) {
+        (_, End::Rst) => 10,
+        (_, End::Fin) => 120,
+        (ipproto::TCP, End::Open) => 3600,
+        (ipproto::UDP, End::Open) => 120,
         _ => 30,
     }
 }
@@ -148,6 +194,7 @@ impl Bindings {
     /// The outside endpoint of the connection from `inside` to `remote`: its binding, or a new
     /// one from `pool`. `None` when every endpoint of the pool is in use toward `remote` (or
     /// the table is full): counted in `exhausted`.
+    #[allow(clippy::too_many_arguments)]
     pub fn outside(
         &self,
         vrf: u16,
@@ -156,6 +203,7 @@ impl Bindings {
         remote: Addr,
         pool: &Pool,
         now: u32,
+        mark: Mark,
     ) -> Option<Addr> {
         let key = OutKey {
             vrf,
@@ -165,7 +213,7 @@ impl Bindings {
         };
         let shard = &self.outbound[self.shard(&key)];
         if let Some(e) = shard.lock().get_mut(&key) {
-            touch(e, now);
+            touch(e, now, mark);
             return Some(e.other);
         }
         let found = self.allocate(proto, inside, remote, pool, now);
@@ -186,6 +234,7 @@ impl Bindings {
             Entry {
                 other: outside,
                 last_seen: now,
+                end: End::Open,
             },
         );
         Some(outside)
@@ -233,6 +282,7 @@ impl Bindings {
                 Entry {
                     other: inside,
                     last_seen: now,
+                    end: End::Open,
                 },
             );
             self.count.fetch_add(1, Ordering::Relaxed);
@@ -253,7 +303,14 @@ impl Bindings {
     }
 
     /// The inside endpoint a packet from `remote` to `outside` belongs to.
-    pub fn inside(&self, proto: u8, outside: Addr, remote: Addr, now: u32) -> Option<Addr> {
+    pub fn inside(
+        &self,
+        proto: u8,
+        outside: Addr,
+        remote: Addr,
+        now: u32,
+        mark: Mark,
+    ) -> Option<Addr> {
         let key = InKey {
             proto,
             outside,
@@ -261,7 +318,7 @@ impl Bindings {
         };
         let mut map = self.inbound[self.shard(&key)].lock();
         let e = map.get_mut(&key)?;
-        touch(e, now);
+        touch(e, now, mark);
         Some(e.other)
     }
 
@@ -277,10 +334,10 @@ impl Bindings {
                     remote: k.remote,
                 };
                 let mut inbound = self.inbound[self.shard(&in_key)].lock();
-                let last = inbound
-                    .get(&in_key)
-                    .map_or(e.last_seen, |i| i.last_seen.max(e.last_seen));
-                let live = now.saturating_sub(last) <= timeout(k.proto) && keep(e.other.0);
+                let (last, end) = inbound.get(&in_key).map_or((e.last_seen, e.end), |i| {
+                    (i.last_seen.max(e.last_seen), i.end.max(e.end))
+                });
+                let live = now.saturating_sub(last) <= timeout(k.proto, end) && keep(e.other.0);
                 if !live && inbound.remove(&in_key).is_some() {
                     self.count.fetch_sub(1, Ordering::Relaxed);
                 }
@@ -339,7 +396,7 @@ mod tests {
         let pool = Pool::parse("203.0.113.100", None).unwrap();
         let (inside, remote) = (a("198.51.100.10", 40000), a("203.0.113.10", 80));
         let out = b
-            .outside(0, ipproto::TCP, inside, remote, &pool, 1)
+            .outside(0, ipproto::TCP, inside, remote, &pool, 1, Mark::None)
             .unwrap();
         assert_eq!(
             out,
@@ -347,10 +404,13 @@ mod tests {
             "the inside port when it is free"
         );
         assert_eq!(
-            b.outside(0, ipproto::TCP, inside, remote, &pool, 2),
+            b.outside(0, ipproto::TCP, inside, remote, &pool, 2, Mark::None),
             Some(out)
         );
-        assert_eq!(b.inside(ipproto::TCP, out, remote, 3), Some(inside));
+        assert_eq!(
+            b.inside(ipproto::TCP, out, remote, 3, Mark::None),
+            Some(inside)
+        );
         assert_eq!(b.len(), 1);
     }
 
@@ -364,17 +424,33 @@ mod tests {
             let inside = a("198.51.100.10", 5000 + (i % 2));
             let inside = (inside.0, inside.1 + 100 * i);
             let out = b
-                .outside(0, ipproto::UDP, inside, remote, &pool, 1)
+                .outside(0, ipproto::UDP, inside, remote, &pool, 1, Mark::None)
                 .unwrap();
             assert!(seen.insert(out), "{out:?} handed out twice");
         }
-        let eleventh = b.outside(0, ipproto::UDP, a("198.51.100.11", 7), remote, &pool, 1);
+        let eleventh = b.outside(
+            0,
+            ipproto::UDP,
+            a("198.51.100.11", 7),
+            remote,
+            &pool,
+            1,
+            Mark::None,
+        );
         assert_eq!(eleventh, None);
         assert_eq!(b.exhausted.load(Ordering::Relaxed), 1);
         // Toward another remote the same ports are free again.
         let other = a("203.0.113.11", 53);
         assert!(b
-            .outside(0, ipproto::UDP, a("198.51.100.11", 7), other, &pool, 1)
+            .outside(
+                0,
+                ipproto::UDP,
+                a("198.51.100.11", 7),
+                other,
+                &pool,
+                1,
+                Mark::None
+            )
             .is_some());
     }
 
@@ -384,14 +460,58 @@ mod tests {
         let pool = Pool::parse("203.0.113.100", None).unwrap();
         let remote = a("203.0.113.10", 0);
         let out = b
-            .outside(0, ipproto::ICMP, a("198.51.100.10", 7), remote, &pool, 1)
+            .outside(
+                0,
+                ipproto::ICMP,
+                a("198.51.100.10", 7),
+                remote,
+                &pool,
+                1,
+                Mark::None,
+            )
             .unwrap();
-        b.outside(0, ipproto::TCP, a("198.51.100.10", 7), remote, &pool, 1)
-            .unwrap();
-        b.expire(1 + timeout(ipproto::ICMP) + 1, |_| true);
+        b.outside(
+            0,
+            ipproto::TCP,
+            a("198.51.100.10", 7),
+            remote,
+            &pool,
+            1,
+            Mark::None,
+        )
+        .unwrap();
+        b.expire(1 + timeout(ipproto::ICMP, End::Open) + 1, |_| true);
         assert_eq!(b.len(), 1);
-        assert_eq!(b.inside(ipproto::ICMP, out, remote, 40), None);
+        assert_eq!(b.inside(ipproto::ICMP, out, remote, 40, Mark::None), None);
         b.expire(40, |_| false);
         assert!(b.is_empty());
+    }
+
+    #[test]
+    fn a_closed_tcp_connection_frees_its_port_soon_and_a_new_syn_reopens_it() {
+        let b = Bindings::default();
+        let pool = Pool::parse("203.0.113.100", None).unwrap();
+        let (inside, remote) = (a("198.51.100.10", 40000), a("203.0.113.10", 80));
+        let tcp =
+            |b: &Bindings, now, mark| b.outside(0, ipproto::TCP, inside, remote, &pool, now, mark);
+        let out = tcp(&b, 1, Mark::of_tcp(0x02)).unwrap();
+        // A FIN one way: the binding lives 120 s more, not an hour.
+        tcp(&b, 2, Mark::of_tcp(0x11));
+        b.expire(2 + 100, |_| true);
+        assert_eq!(b.len(), 1);
+        b.expire(2 + 121, |_| true);
+        assert!(b.is_empty());
+        // A reset from the remote: 10 s.
+        let out2 = tcp(&b, 200, Mark::None).unwrap();
+        assert_eq!(out2, out);
+        b.inside(ipproto::TCP, out, remote, 201, Mark::of_tcp(0x14));
+        b.expire(201 + 11, |_| true);
+        assert!(b.is_empty());
+        // A SYN on the same endpoints after a FIN opens the binding again.
+        tcp(&b, 300, Mark::of_tcp(0x01));
+        tcp(&b, 301, Mark::of_tcp(0x02));
+        b.expire(301 + 500, |_| true);
+        assert_eq!(b.len(), 1);
+        assert_eq!(Mark::of_tcp(0x12), Mark::None, "a SYN-ACK opens nothing");
     }
 }

@@ -94,6 +94,14 @@ pub fn ports(frame: &[u8], ip: &Ip4) -> Option<(u16, u16)> {
     }
 }
 
+/// The TCP flags of a TCP packet (0 for anything else, or a header cut short).
+pub fn tcp_flags(frame: &[u8], ip: &Ip4) -> u8 {
+    match (ip.proto, ip.first) {
+        (ipproto::TCP, true) => frame.get(ip.l4 + 13).copied().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// Where the port of `side` is, and where the checksum that covers it and the addresses.
 fn l4_fields(ip: &Ip4, side: Side) -> Option<(usize, usize, bool)> {
     let port_at = ip.l4 + if side == Side::Src { 0 } else { 2 };

@@ -5,6 +5,7 @@
 //! floating IP, or from an address and port of its source's SNAT rule. And the NAT addresses
 //! answer ARP on their external networks.
 
+use super::bindings::Mark;
 use super::rewrite::{self, Side};
 use super::table::{Address, NatTables};
 use super::NatDrop;
@@ -55,7 +56,7 @@ fn translate_in(
             Address::Floating(endpoint) => (endpoint, sport),
             Address::Snat => t
                 .bindings
-                .inside(q.proto, (q.src, sport), (q.dst, dport), ctx.now)
+                .inside(q.proto, (q.src, sport), (q.dst, dport), ctx.now, Mark::None)
                 .ok_or(NatDrop::NoBinding)?,
         };
         rewrite::set_quoted_src(frame, &ip, &q, inside);
@@ -65,9 +66,10 @@ fn translate_in(
         Address::Floating(endpoint) => rewrite::set(frame, &ip, Side::Dst, endpoint, None),
         Address::Snat => {
             let (sport, dport) = rewrite::ports(frame, &ip).ok_or(NatDrop::Untranslatable)?;
+            let mark = Mark::of_tcp(rewrite::tcp_flags(frame, &ip));
             let inside = t
                 .bindings
-                .inside(ip.proto, (ip.dst, dport), (ip.src, sport), ctx.now)
+                .inside(ip.proto, (ip.dst, dport), (ip.src, sport), ctx.now, mark)
                 .ok_or(NatDrop::NoBinding)?;
             rewrite::set(frame, &ip, Side::Dst, inside.0, Some(inside.1));
         }
@@ -117,6 +119,7 @@ fn translate_out(
         return Ok(());
     };
     let (sport, dport) = rewrite::ports(frame, &ip).ok_or(NatDrop::Untranslatable)?;
+    let mark = Mark::of_tcp(rewrite::tcp_flags(frame, &ip));
     let outside = t
         .bindings
         .outside(
@@ -126,6 +129,7 @@ fn translate_out(
             (ip.dst, dport),
             &rule.pool,
             ctx.now,
+            mark,
         )
         .ok_or(NatDrop::PortsExhausted)?;
     rewrite::set(frame, &ip, Side::Src, outside.0, Some(outside.1));
