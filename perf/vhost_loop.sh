@@ -170,22 +170,18 @@ start_switch() {
           ovs-ofctl add-flow br0 "ip,dl_dst=$GW_MAC,nw_dst=203.0.113.0/24,actions=$to1"
           ovs-ofctl add-flow br0 "ip,dl_dst=$GW_MAC,nw_dst=198.51.100.0/24,actions=$to0"
           ;;
-        snat)
-          # Its conntrack with source NAT: untracked packets through ct(nat) (replies are
-          # translated back there), new ones from port 0 committed with nat(src=...).
-          ovs-ofctl del-flows br0
-          ovs-ofctl add-flow br0 "table=0,priority=10,udp,dl_dst=$GW_MAC,ct_state=-trk,actions=ct(nat,table=1)"
-          ovs-ofctl add-flow br0 "table=1,priority=10,udp,in_port=vhu0,nw_dst=203.0.113.0/24,ct_state=+trk+new,actions=ct(commit,nat(src=$SNAT_IP)),$to1"
-          ovs-ofctl add-flow br0 "table=1,priority=10,udp,in_port=vhu0,nw_dst=203.0.113.0/24,ct_state=+trk+est,actions=$to1"
-          ovs-ofctl add-flow br0 "table=1,priority=10,udp,in_port=vhu1,nw_dst=198.51.100.0/24,ct_state=+trk+est,actions=$to0"
-          ovs-ofctl add-flow br0 "table=1,priority=0,actions=drop"
-          ;;
-        firewall)
+        firewall|snat)
           # The same router behind OVS's conntrack firewall: untracked packets go through
-          # ct(), new ones from port 0 are committed, established ones pass both ways.
+          # ct(), new ones from port 0 are committed, established ones pass both ways. With
+          # source NAT: ct(nat) (replies are translated back there), and new connections are
+          # committed with nat(src=...).
+          local track="ct(table=1)" commit="ct(commit)"
+          if [ "$mode" = snat ]; then
+            track="ct(nat,table=1)" commit="ct(commit,nat(src=$SNAT_IP))"
+          fi
           ovs-ofctl del-flows br0
-          ovs-ofctl add-flow br0 "table=0,priority=10,udp,dl_dst=$GW_MAC,ct_state=-trk,actions=ct(table=1)"
-          ovs-ofctl add-flow br0 "table=1,priority=10,udp,in_port=vhu0,nw_dst=203.0.113.0/24,ct_state=+trk+new,actions=ct(commit),$to1"
+          ovs-ofctl add-flow br0 "table=0,priority=10,udp,dl_dst=$GW_MAC,ct_state=-trk,actions=$track"
+          ovs-ofctl add-flow br0 "table=1,priority=10,udp,in_port=vhu0,nw_dst=203.0.113.0/24,ct_state=+trk+new,actions=$commit,$to1"
           ovs-ofctl add-flow br0 "table=1,priority=10,udp,in_port=vhu0,nw_dst=203.0.113.0/24,ct_state=+trk+est,actions=$to1"
           ovs-ofctl add-flow br0 "table=1,priority=10,udp,in_port=vhu1,nw_dst=198.51.100.0/24,ct_state=+trk+est,actions=$to0"
           ovs-ofctl add-flow br0 "table=1,priority=0,actions=drop"

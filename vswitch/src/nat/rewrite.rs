@@ -165,8 +165,7 @@ pub fn quoted(frame: &[u8], ip: &Ip4) -> Option<Ip4> {
     }
     match *frame.get(ip.l4)? {
         icmp::v4::DEST_UNREACHABLE | icmp::v4::TIME_EXCEEDED | icmp::v4::PARAM_PROBLEM => {
-            let inner = parse_at(&frame[..ip.end], ip.l4 + icmp::HEADER_LEN, true)?;
-            Some(inner)
+            parse_at(&frame[..ip.end], ip.l4 + icmp::HEADER_LEN, true)
         }
         _ => None,
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::bindings::Bindings;
 use super::pool::Pool;
+use super::validate::subnet_holds;
 use crate::model::{vrf_names, vrf_of, Model, DEFAULT_VRF};
 use crate::packet::prefix::Prefix;
 use crate::pipeline::snapshot::NetIdx;
@@ -65,13 +66,10 @@ impl NatTables {
         };
         // The external network an address is on: the one whose subnet holds it.
         let on_external = |ip: Ipv4Addr| {
-            model.networks.iter().position(|n| {
-                n.external
-                    && n.subnets
-                        .iter()
-                        .filter_map(|s| s.parse::<Prefix>().ok())
-                        .any(|p| p.contains(IpAddr::V4(ip)))
-            })
+            model
+                .networks
+                .iter()
+                .position(|n| n.external && subnet_holds(n, ip))
         };
         for s in &model.snat {
             // The model is validated: a rule that does not parse is not there.

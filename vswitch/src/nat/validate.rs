@@ -131,7 +131,8 @@ fn check_outside(model: &Model, owner: &str, ip: Ipv4Addr) -> Result<()> {
     Ok(())
 }
 
-fn subnet_holds(n: &Network, ip: Ipv4Addr) -> bool {
+/// A subnet of network `n` holds `ip`.
+pub(super) fn subnet_holds(n: &Network, ip: Ipv4Addr) -> bool {
     n.subnets
         .iter()
         .filter_map(|s| s.parse::<Prefix>().ok())
