@@ -25,6 +25,10 @@ pub enum Error {
 
     #[error("cannot start the async runtime: {0}")]
     Runtime(String),
+
+    /// The arguments do not fit together; the message says how.
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// The server's message; when it sent none, a description of the code (never its debug form).

@@ -16,6 +16,7 @@ mod policy;
 mod port;
 mod route;
 mod security_group;
+mod service;
 mod stats;
 mod status;
 mod vtep;
@@ -106,6 +107,9 @@ enum Command {
     /// Floating IPs: external addresses for internal endpoints, both ways.
     #[command(subcommand, name = "floating-ip")]
     FloatingIp(nat::FloatingIpCmd),
+    /// Service VIPs: new connections balanced over backends, with health checks.
+    #[command(subcommand)]
+    Service(service::ServiceCmd),
     /// The VXLAN tunnel endpoint and its flood lists.
     #[command(subcommand)]
     Vtep(vtep::VtepCmd),
@@ -132,6 +136,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Vtep(cmd) => vtep::run(&ctx, cmd).await,
         Command::Snat(cmd) => nat::run_snat(&ctx, cmd).await,
         Command::FloatingIp(cmd) => nat::run_floating_ip(&ctx, cmd).await,
+        Command::Service(cmd) => service::run(&ctx, cmd).await,
         Command::Dhcp(cmd) => dhcp::run(&ctx, cmd).await,
         Command::Stats(cmd) => stats::run(&ctx, cmd).await,
         Command::Apply(args) => config::apply(&ctx, args).await,

@@ -370,6 +370,18 @@ drop_total() {
     vs --json stats show | json_get "d.get('drops', {}).get('$1', 0)"
 }
 
+# refused WHAT VSCTL-ARGS...: the command fails with one line on stderr and leaves the model as
+# it was in $config (the caller's `vs config show`).
+refused() {
+    local what=$1 rc=0
+    shift
+    timeout 20 "$VSCTL" --socket "$SOCK" "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
+    [ "$rc" -ne 0 ] || fail "$what: vsctl $* succeeded"
+    [ "$(wc -l <"$WORK/err")" -eq 1 ] || fail "$what: expected one line: $(cat "$WORK/err")"
+    [ "$(vs config show)" = "$config" ] || fail "$what: the model changed"
+    printf '  %-34s -> %s\n' "$what" "$(cat "$WORK/err")"
+}
+
 # ---- assertions --------------------------------------------------------------------------------
 
 _is_int() { [[ $1 =~ ^-?[0-9]+$ ]]; }

@@ -115,15 +115,6 @@ assert_gt "$(port_counter pe drops.nat_no_binding)" "$before" "pe drops.nat_no_b
 
 step "bad NAT input: one line each, the model unchanged"
 config=$(vs config show)
-refused() {
-    local what=$1 rc=0
-    shift
-    timeout 20 "$VSCTL" --socket "$SOCK" "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
-    [ "$rc" -ne 0 ] || fail "$what: vsctl $* succeeded"
-    [ "$(wc -l <"$WORK/err")" -eq 1 ] || fail "$what: expected one line: $(cat "$WORK/err")"
-    [ "$(vs config show)" = "$config" ] || fail "$what: the model changed"
-    printf '  %-34s -> %s\n' "$what" "$(cat "$WORK/err")"
-}
 refused "inverted port range" snat add two --from 198.51.100.128/25 --to 203.0.113.101 --port-range 3000-2000
 refused "overlapping SNAT pools" snat add two --from 198.51.100.128/25 --to 203.0.113.99-203.0.113.100
 refused "floating IP already used" floating-ip add "$FIP" --endpoint "$H1"

@@ -26,6 +26,7 @@ CASES=(
     dhcp:90
     firewall:180
     nat:240
+    services:240
     vxlan:150
     vxlan_pair:120
     vm_guests:420

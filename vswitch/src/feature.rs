@@ -42,6 +42,13 @@ pub trait Feature {
     /// Periodic work on the published tables (aging, expiry), from the housekeeping thread.
     fn housekeep(_tables: &Self::Tables, _now: u32) {}
 
+    /// Whether what the feature learned since `tables` were built changes what they should
+    /// hold (a backend failed its health checks): the manager then builds and publishes a new
+    /// snapshot from the same model. Asked after every `housekeep`.
+    fn stale(_tables: &Self::Tables) -> bool {
+        false
+    }
+
     /// The file in the state dir that keeps the feature's learned state across restarts.
     const STATE_FILE: Option<&'static str> = None;
 

@@ -3,7 +3,7 @@
 //! worker's counters and scratch, bursts in through the graph, frames out.
 
 use crate::config::build::{offline_republish, LearnedTables};
-use crate::datapath::{process_burst, Scratch, Snapshot};
+use crate::datapath::{originate, process_burst, Scratch, Snapshot};
 use crate::model::Model;
 use crate::packet::{arp, eth, ethertype, MacAddr};
 use crate::pipeline::buf::{PacketBuf, TestBuf};
@@ -17,6 +17,8 @@ pub struct Switch {
     pub counters: WorkerCounters,
     pub scratch: Scratch,
     pub now: u32,
+    /// The model last published.
+    json: String,
 }
 
 #[derive(Default)]
@@ -25,6 +27,22 @@ struct Collect(Vec<(u16, TestBuf)>);
 impl Output<TestBuf> for Collect {
     fn send(&mut self, port: u16, buf: TestBuf) {
         self.0.push((port, buf));
+    }
+
+    fn alloc(&mut self, frame: &[u8]) -> Option<TestBuf> {
+        Some(TestBuf::new(u16::MAX, frame))
+    }
+}
+
+impl Collect {
+    fn sorted(self) -> Vec<(u16, Vec<u8>)> {
+        let mut got: Vec<(u16, Vec<u8>)> = self
+            .0
+            .into_iter()
+            .map(|(p, b)| (p, b.data().to_vec()))
+            .collect();
+        got.sort_by_key(|(p, _)| *p);
+        got
     }
 }
 
@@ -39,6 +57,7 @@ impl Switch {
             counters: WorkerCounters::default(),
             scratch: Scratch::default(),
             now: 100,
+            json: json.to_string(),
         }
     }
 
@@ -49,13 +68,26 @@ impl Switch {
         let ctx = self.snap.context(&self.counters, self.now);
         process_burst(&ctx, &mut self.scratch, port, &mut pkts, &mut out);
         assert!(pkts.is_empty());
-        let mut got: Vec<(u16, Vec<u8>)> = out
-            .0
-            .into_iter()
-            .map(|(p, b)| (p, b.data().to_vec()))
-            .collect();
-        got.sort_by_key(|(p, _)| *p);
-        got
+        out.sorted()
+    }
+
+    /// What the switch originates now (health probes), sorted by port.
+    pub fn originate(&mut self) -> Vec<(u16, Vec<u8>)> {
+        let mut out = Collect::default();
+        let ctx = self.snap.context(&self.counters, self.now);
+        originate(&ctx, &mut self.scratch, &mut out);
+        out.sorted()
+    }
+
+    /// A housekeeping tick at `now`, as the manager runs it: tables a feature calls stale are
+    /// built again from the same model.
+    pub fn housekeep(&mut self, now: u32) {
+        self.now = now;
+        self.snap.tables.housekeep(now);
+        if self.snap.tables.stale() {
+            let json = self.json.clone();
+            self.republish(&json);
+        }
     }
 
     /// Publishes a changed model; what the switch learned (MACs, neighbors, connections)
@@ -65,6 +97,7 @@ impl Switch {
         crate::config::validate::validate(&model).unwrap();
         let generation = self.snap.generation + 1;
         self.snap = offline_republish(&model, &mut self.learned, 1, generation);
+        self.json = json.to_string();
     }
 
     pub fn drops(&self, port: u16, reason: impl Into<DropReason>) -> u64 {

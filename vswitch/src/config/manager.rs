@@ -416,8 +416,17 @@ impl ConfigManager {
 
     /// The features' periodic work on the published tables: aging learned MACs and neighbors,
     /// expiring idle connections (housekeeping).
+    /// When what a feature learned changes its tables (a backend's health), they are built
+    /// again from the same model and published.
     pub fn housekeep(&self, now: u32) {
-        self.cell.load().tables.housekeep(now);
+        let snap = self.cell.load();
+        snap.tables.housekeep(now);
+        if snap.tables.stale() {
+            drop(snap);
+            let mut st = self.state.lock();
+            let model = st.model.clone();
+            self.publish(&mut st, &model);
+        }
     }
 }
 

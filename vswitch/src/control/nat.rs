@@ -2,16 +2,18 @@
 
 use tonic::{Request, Response, Status};
 
+use super::pb::edit_backend_request::Op;
 use super::pb::nat_service_server::NatService;
 use super::pb::{
-    AddFloatingIpRequest, AddSnatRequest, DeleteFloatingIpRequest, DeleteFloatingIpResponse,
-    DeleteSnatRequest, DeleteSnatResponse, FloatingIp, ListFloatingIpsRequest,
-    ListFloatingIpsResponse, ListNatBindingsRequest, ListNatBindingsResponse, ListSnatRequest,
-    ListSnatResponse, NatBinding, Snat,
+    AddFloatingIpRequest, AddServiceRequest, AddSnatRequest, Backend, DeleteFloatingIpRequest,
+    DeleteFloatingIpResponse, DeleteServiceRequest, DeleteServiceResponse, DeleteSnatRequest,
+    DeleteSnatResponse, EditBackendRequest, FloatingIp, ListFloatingIpsRequest,
+    ListFloatingIpsResponse, ListNatBindingsRequest, ListNatBindingsResponse, ListServicesRequest,
+    ListServicesResponse, ListSnatRequest, ListSnatResponse, NatBinding, Snat, VipService,
 };
 use super::{status, Shared};
 use crate::model;
-use crate::nat::api;
+use crate::nat::api::{self, BackendOp, ServiceView};
 use crate::nat::bindings::Addr;
 use crate::packet::ipproto;
 
@@ -37,6 +39,68 @@ fn floating_to_pb(f: model::FloatingIp) -> FloatingIp {
         endpoint: f.endpoint,
         vrf: f.vrf.unwrap_or_default(),
     }
+}
+
+fn backend_from_pb(b: Backend) -> model::Backend {
+    model::Backend {
+        addr: b.addr,
+        weight: if b.weight == 0 { 1 } else { b.weight },
+        drained: b.drained,
+    }
+}
+
+fn service_from_pb(s: VipService) -> model::Service {
+    model::Service {
+        name: s.name,
+        vip: s.vip,
+        proto: s.proto,
+        backends: s.backends.into_iter().map(backend_from_pb).collect(),
+        affinity: s.affinity,
+        health_check: opt(s.health_check),
+        vrf: opt(s.vrf),
+    }
+}
+
+fn service_to_pb(v: ServiceView) -> VipService {
+    let s = v.service;
+    VipService {
+        name: s.name,
+        vip: s.vip,
+        proto: s.proto,
+        affinity: s.affinity,
+        health_check: s.health_check.unwrap_or_else(|| "tcp".into()),
+        vrf: s.vrf.unwrap_or_default(),
+        sessions: v.sessions as u64,
+        backends: v
+            .backends
+            .into_iter()
+            .map(|b| {
+                let h = b.health;
+                Backend {
+                    addr: b.backend.addr,
+                    weight: b.backend.weight,
+                    drained: b.backend.drained,
+                    health: h
+                        .as_ref()
+                        .map_or(String::new(), |h| (if h.up { "up" } else { "down" }).into()),
+                    since: h.as_ref().map_or(0, |h| h.since),
+                    last_probe: h.map_or(String::new(), |h| h.last.into()),
+                    share: b.share,
+                    sessions: b.sessions as u64,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The service as it is now.
+fn current(shared: &Shared, name: &str) -> Result<VipService, Status> {
+    let views = api::list_services(&shared.manager, Some(name)).map_err(status)?;
+    views
+        .into_iter()
+        .next()
+        .map(service_to_pb)
+        .ok_or_else(|| Status::not_found(format!("service {name}: no such service")))
 }
 
 fn endpoint(a: Addr) -> String {
@@ -143,5 +207,59 @@ impl NatService for NatApi {
             })
             .collect();
         Ok(Response::new(ListNatBindingsResponse { bindings }))
+    }
+
+    async fn add_service(
+        &self,
+        req: Request<AddServiceRequest>,
+    ) -> Result<Response<VipService>, Status> {
+        let r = req.into_inner();
+        let s = r
+            .service
+            .ok_or_else(|| Status::invalid_argument("service: the request has none"))?;
+        let svc = service_from_pb(s);
+        let name = svc.name.clone();
+        api::add_service(&self.0.manager, svc, r.exist_ok).map_err(status)?;
+        Ok(Response::new(current(&self.0, &name)?))
+    }
+
+    async fn delete_service(
+        &self,
+        req: Request<DeleteServiceRequest>,
+    ) -> Result<Response<DeleteServiceResponse>, Status> {
+        let r = req.into_inner();
+        api::delete_service(&self.0.manager, &r.name, r.missing_ok).map_err(status)?;
+        Ok(Response::new(DeleteServiceResponse {}))
+    }
+
+    async fn list_services(
+        &self,
+        req: Request<ListServicesRequest>,
+    ) -> Result<Response<ListServicesResponse>, Status> {
+        let name = opt(req.into_inner().name);
+        let views = api::list_services(&self.0.manager, name.as_deref()).map_err(status)?;
+        Ok(Response::new(ListServicesResponse {
+            services: views.into_iter().map(service_to_pb).collect(),
+        }))
+    }
+
+    async fn edit_backend(
+        &self,
+        req: Request<EditBackendRequest>,
+    ) -> Result<Response<VipService>, Status> {
+        let r = req.into_inner();
+        let op = match r.op() {
+            Op::Add => BackendOp::Add,
+            Op::Delete => BackendOp::Delete,
+            Op::Drain => BackendOp::Drain,
+            Op::Undrain => BackendOp::Undrain,
+        };
+        let b = r
+            .backend
+            .ok_or_else(|| Status::invalid_argument("service backend: the request has none"))?;
+        let flags = (r.exist_ok, r.missing_ok);
+        api::edit_backend(&self.0.manager, &r.service, op, backend_from_pb(b), flags)
+            .map_err(status)?;
+        Ok(Response::new(current(&self.0, &r.service)?))
     }
 }

@@ -6,20 +6,24 @@
 //! 2. classify (engine): parse L2;
 //! 3. ingress: the port's VLAN policy picks the network ([`bridge::ingress`]), or the VNI's
 //!    network for an inner frame ([`vxlan::decap::admit`]); a frame to a NAT address on an
-//!    external network goes on to the inside endpoint it stands for ([`nat::arrive`]); the
-//!    router starts its prefetches;
+//!    external network goes on to the inside endpoint it stands for, a service backend's
+//!    answer leaves from its VIP ([`nat::arrive`]); the router starts its prefetches;
 //! 4. bridge forward ([`bridge::forward_burst`]): learn, FDB lookup; a burst the firewall has
 //!    nothing to decide in and the gateway no frame of ([`firewall::passes_bridged`]) goes
 //!    straight to output;
 //! 5. the firewall reads the routed packets' flows and prefetches their connections;
-//! 6. per packet: the gateway's frames go to DHCP ([`dhcp::stage`]) or the router
-//!    ([`router::stage`]), which may move them into another network; ARP for a NAT address
-//!    is answered ([`nat::answer_arp`]);
+//! 6. per packet: a frame to a service VIP goes on to a backend ([`nat::to_service`]; the
+//!    firewall read its flow before: policies see the VIP); the gateway's frames go to DHCP
+//!    ([`dhcp::stage`]) or the router ([`router::stage`]), which may move them into another
+//!    network; ARP for a NAT address is answered ([`nat::answer_arp`]), a health probe's
+//!    answer taken ([`nat::probe_answer`]);
 //! 7. the firewall ([`firewall::burst::filter`]) decides packets that crossed networks, or
 //!    ports with security groups, on their inside addresses; then what leaves an internal
 //!    network for an external one is translated ([`nat::depart`]);
 //! 8. output: a port ([`bridge::egress`]), a remote VTEP ([`vxlan::encap`]), or a flood to the
 //!    network's ports and remote VTEPs ([`bridge::flood_where`]).
+//!
+//! Once a poll, one worker also sends the frames the switch originates ([`originate`]).
 
 pub mod drops;
 pub mod tables;
@@ -33,6 +37,7 @@ use crate::firewall::flow::Flow;
 use crate::firewall::stage::Firewall;
 use crate::forwarding::Dest;
 use crate::nat::stage as nat;
+use crate::nat::NatDrop;
 use crate::packet::ethertype;
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::classify::classify;
@@ -68,6 +73,15 @@ impl Datapath for Graph {
         out: &mut O,
     ) {
         process_burst(ctx, scratch, in_port, pkts, out);
+    }
+
+    #[inline]
+    fn originate<B: PacketBuf, O: Output<B>>(
+        ctx: &Context<'_, Tables>,
+        scratch: &mut Scratch,
+        out: &mut O,
+    ) {
+        originate(ctx, scratch, out);
     }
 }
 
@@ -183,7 +197,9 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
         return;
     }
     router::prefetch_lpm_chunks(&t.router, pkts, metas);
-    firewall::read_flows(&t.firewall, pkts, metas, flows);
+    // With services, the firewall reads every routed flow now, before VIPs are translated.
+    let services = !t.nat.services.is_empty();
+    firewall::read_flows(&t.firewall, pkts, metas, flows, services);
 
     for (i, (mut buf, meta)) in pkts.drain(..).zip(metas.iter_mut()).enumerate() {
         if let Some(f) = flows.get(i + SLOT_AHEAD) {
@@ -192,16 +208,34 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
         let flow = &mut flows[i];
         let (from_net, src_mac) = (meta.net, meta.src);
         let unicast = !meta.dst.is_multicast();
-        // 6. The gateway: DHCP, or the router (which may move the frame to another network).
-        let mut verdict = if !meta.to_router {
+        // 6. To a service VIP: on to a backend (the firewall read the flow: it sees the VIP).
+        let to_service = match meta.to_router {
+            true => nat::to_service(&nat_ctx, &mut buf, meta),
+            false => Ok(()),
+        };
+        // The gateway: DHCP, or the router (which may move the frame to another network).
+        let mut verdict = if let Err(reason) = to_service {
+            refuse(
+                ctx,
+                &mut scratch.router,
+                &mut buf,
+                from_net,
+                flow,
+                src_mac,
+                reason,
+            )
+        } else if !meta.to_router {
             meta.verdict
         } else if dhcp::wants(meta) {
             dhcp::handle(&dhcp_ctx, in_port, &mut buf, meta).unwrap_or(meta.verdict)
         } else {
             match router::handle(&router_ctx, &mut scratch.router, in_port, &mut buf, meta) {
-                // To a gateway address and not a ping: the local services' (a DHCP renewal).
+                // To a gateway address and not a ping: the local services' (a health probe's
+                // answer, a DHCP renewal).
                 Verdict::Drop(r) if r == DropReason::from(RouterDrop::ForGateway) => {
-                    dhcp::handle(&dhcp_ctx, in_port, &mut buf, meta).unwrap_or(Verdict::Drop(r))
+                    nat::probe_answer(&nat_ctx, in_port, &mut buf, meta)
+                        .or_else(|| dhcp::handle(&dhcp_ctx, in_port, &mut buf, meta))
+                        .unwrap_or(Verdict::Drop(r))
                 }
                 // ARP the router leaves to the bridge may ask for a NAT address.
                 v if meta.ethertype == ethertype::ARP => {
@@ -244,6 +278,71 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
         );
     }
 }
+
+/// A new connection to a VIP that no backend takes: refused like a firewall's `reject` (a TCP
+/// reset, else an ICMP error); any other NAT drop is counted.
+#[inline(never)]
+fn refuse<B: PacketBuf>(
+    ctx: &Context<'_, Tables>,
+    rs: &mut RouterScratch,
+    buf: &mut B,
+    from_net: NetIdx,
+    flow: &mut Option<Flow>,
+    src_mac: crate::packet::MacAddr,
+    reason: DropReason,
+) -> Verdict {
+    let t = ctx.tables;
+    let flow = firewall::flow_of(flow, buf).copied();
+    match flow {
+        Some(f) if reason == DropReason::from(NatDrop::NoBackend) => {
+            match firewall::refuse(&ctx.with(&t.firewall), buf, &f, src_mac, reason) {
+                Filtered::Verdict(v) => v,
+                Filtered::Prohibit(reason) => {
+                    router::prohibit(&ctx.with(&t.router), rs, buf, from_net, src_mac, reason)
+                }
+            }
+        }
+        _ => Verdict::Drop(reason),
+    }
+}
+
+/// Sends the frames the switch originates (the services' health probes), each from the
+/// gateway of its network: the router finds the next hop (or asks for it).
+#[inline(never)]
+pub fn originate<B: PacketBuf, O: Output<B>>(
+    ctx: &Context<'_, Tables>,
+    scratch: &mut Scratch,
+    out: &mut O,
+) {
+    let t = ctx.tables;
+    let (nat_ctx, router_ctx) = (ctx.with(&t.nat), ctx.with(&t.router));
+    scratch.router.start_burst();
+    nat::originate(&nat_ctx, |probe| {
+        let Some(mut buf) = out.alloc(&probe.frame) else {
+            ctx.counters.port(LOCAL).drop(EngineDrop::NoBuffer);
+            return;
+        };
+        let mut meta = Meta {
+            net: probe.net,
+            ..Meta::default()
+        };
+        let verdict = router::originate(&router_ctx, &mut scratch.router, &mut buf, &mut meta);
+        output(
+            ctx,
+            &scratch.tunnel,
+            LOCAL,
+            &meta,
+            verdict,
+            true,
+            None,
+            buf,
+            out,
+        );
+    });
+}
+
+/// The port number the switch's own frames come from: no port's.
+const LOCAL: u16 = u16::MAX;
 
 /// Step 8: sends a decided frame where its verdict says (a port, a remote VTEP, a flood) or
 /// counts its drop. `fw` is the firewall with the frame's flow, for a flood that ports with

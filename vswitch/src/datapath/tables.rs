@@ -89,6 +89,11 @@ macro_rules! features {
             pub fn housekeep(&self, now: u32) {
                 $(<$feature as Feature>::housekeep(&self.$field, now);)+
             }
+
+            /// Whether a feature's learned state asks for the tables to be built again.
+            pub fn stale(&self) -> bool {
+                false $(| <$feature as Feature>::stale(&self.$field))+
+            }
         }
     };
 }

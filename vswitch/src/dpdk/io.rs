@@ -33,6 +33,10 @@ impl crate::pipeline::worker::PortIo for DpdkIo {
         vhost::tx(port, queue, pkts).unwrap_or_else(|| tx_burst(port, queue, pkts))
     }
 
+    fn alloc(&mut self, frame: &[u8]) -> Option<Mbuf> {
+        Mbuf::from_bytes(&self.pool, frame)
+    }
+
     fn started(&mut self) {
         vhost::worker_started(self.worker);
     }

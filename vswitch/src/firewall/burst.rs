@@ -32,15 +32,18 @@ pub struct Origin {
 }
 
 /// What the firewall needs of the packets to the gateway, read while their routes are looked
-/// up, and their connection-table slots prefetched (when there are connections).
+/// up, and their connection-table slots prefetched (when there are connections). `every`:
+/// read them all, connections or not (a later stage rewrites them before the firewall
+/// decides, and the firewall judges them as they arrived).
 #[inline]
 pub fn read_flows<B: PacketBuf>(
     fw: &Firewall,
     pkts: &[B],
     metas: &[Meta],
     flows: &mut [Option<Flow>],
+    every: bool,
 ) {
-    let tracking = !fw.conntrack.is_empty();
+    let tracking = every || !fw.conntrack.is_empty();
     for ((buf, meta), flow) in pkts.iter().zip(metas).zip(flows.iter_mut()) {
         // Without connections, a packet is read only if the firewall needs it (see filter).
         if tracking && meta.to_router && meta.dst == GATEWAY_MAC {
@@ -166,20 +169,32 @@ pub fn filter<B: PacketBuf>(
         Decision::Drop(reason) => Filtered::Verdict(Verdict::Drop(reason)),
         Decision::Reject(reason) => {
             meta.net = from.net;
-            if flow.tcp.is_none() {
-                return Filtered::Prohibit(reason);
-            }
-            Filtered::Verdict(
-                match super::reject::tcp_reset(buf, flow, src_mac, GATEWAY_MAC) {
-                    Ok(()) => {
-                        ctx.counters.port(buf.in_port()).drop(reason);
-                        Verdict::Unicast(buf.in_port())
-                    }
-                    Err(r) => Verdict::Drop(r),
-                },
-            )
+            refuse(ctx, buf, flow, src_mac, reason)
         }
     }
+}
+
+/// Refuses the packet read as `flow` for `reason` (counted): a TCP reset back to `src_mac`,
+/// or for anything else the ICMP error the router is to send.
+pub fn refuse<B: PacketBuf>(
+    ctx: &Context<'_, Firewall>,
+    buf: &mut B,
+    flow: &Flow,
+    src_mac: MacAddr,
+    reason: DropReason,
+) -> Filtered {
+    if flow.tcp.is_none() {
+        return Filtered::Prohibit(reason);
+    }
+    Filtered::Verdict(
+        match super::reject::tcp_reset(buf, flow, src_mac, GATEWAY_MAC) {
+            Ok(()) => {
+                ctx.counters.port(buf.in_port()).drop(reason);
+                Verdict::Unicast(buf.in_port())
+            }
+            Err(r) => Verdict::Drop(r),
+        },
+    )
 }
 
 /// Whether a copy of the IP packet read as `f`, flooded in network `net` to an unknown

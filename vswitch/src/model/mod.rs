@@ -44,6 +44,9 @@ pub struct Model {
     /// Addresses of external networks mapped 1:1 onto internal endpoints.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub floating_ips: Vec<FloatingIp>,
+    /// Service VIPs, each balancing new connections over its backends.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<Service>,
 }
 
 /// Source NAT: connections from `from` (an internal network, or a CIDR of internal addresses)
@@ -78,6 +81,62 @@ impl FloatingIp {
     pub fn vrf(&self) -> &str {
         self.vrf.as_deref().unwrap_or(DEFAULT_VRF)
     }
+}
+
+/// A service VIP: new connections to `vip` go to one of `backends` (DNAT), chosen by a
+/// consistent hash; a connection stays on its backend for its whole life.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub name: String,
+    /// `IP:PORT` (an IPv4 address outside every subnet).
+    pub vip: String,
+    /// `tcp` or `udp`.
+    pub proto: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backends: Vec<Backend>,
+    /// The backend follows the client's address, not each connection (session affinity).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub affinity: bool,
+    /// Backend probes: `tcp` (default) or `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<String>,
+    /// The VRF of the VIP and its backends (default: the default VRF).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrf: Option<String>,
+}
+
+impl Service {
+    pub fn vrf(&self) -> &str {
+        self.vrf.as_deref().unwrap_or(DEFAULT_VRF)
+    }
+
+    /// Whether the switch probes the backends (TCP connect, the default).
+    pub fn probes(&self) -> bool {
+        self.health_check.as_deref().unwrap_or("tcp") == "tcp"
+    }
+}
+
+/// A backend of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backend {
+    /// `IP:PORT`.
+    pub addr: String,
+    /// Its share of new connections against the others' (default 1).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub weight: u32,
+    /// Drained: no new connections, the current ones stay.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drained: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(w: &u32) -> bool {
+    *w == 1
 }
 
 /// The switch's VXLAN tunnel endpoint: an underlay IPv4 address on a port in no network, and

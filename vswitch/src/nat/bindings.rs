@@ -63,12 +63,12 @@ impl Hash for InKey {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Entry {
+pub(super) struct Entry {
     /// The endpoint on the other side of the translation.
-    other: Addr,
-    last_seen: u32,
+    pub(super) other: Addr,
+    pub(super) last_seen: u32,
     /// How far this side has ended the connection (TCP).
-    end: End,
+    pub(super) end: End,
 }
 
 /// What a packet says of its connection's end: TCP's FIN and RST shorten a binding's life
@@ -119,7 +119,7 @@ pub struct Binding {
 /// Marks a binding used at `now` with what the packet said (`mark`); the line is written only
 /// when something changed.
 #[inline]
-fn touch(e: &mut Entry, now: u32, mark: Mark) {
+pub(super) fn touch(e: &mut Entry, now: u32, mark: Mark) {
     if e.last_seen != now {
         e.last_seen = now;
     }

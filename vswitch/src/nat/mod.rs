@@ -1,8 +1,13 @@
-//! NAT at the edge of the external networks: source NAT of connections leaving internal
-//! networks, and floating IPs (1:1 both ways).
+//! NAT: at the edge of the external networks, source NAT of connections leaving internal
+//! networks and floating IPs (1:1 both ways); on every network, service VIPs whose new
+//! connections are balanced over backends (DNAT).
 //!
 //! - `pool`: a SNAT rule's addresses and ports;
 //! - `bindings`: the translated connections, found from either side, and the port allocator;
+//! - `service`, `maglev`: the services' VIPs and backends, and the consistent hash that picks
+//!   a new connection's backend;
+//! - `sessions`: the connections to VIPs, found from either side;
+//! - `health`: the backends' TCP probes;
 //! - `table`: NAT's part of a snapshot;
 //! - `rewrite`: addresses, ports and checksums rewritten in place;
 //! - `stage`: the datapath side (inbound before routing, outbound after the firewall, ARP);
@@ -10,21 +15,25 @@
 
 pub mod api;
 pub mod bindings;
+pub mod health;
+pub mod maglev;
 pub mod pool;
 pub mod rewrite;
+pub mod service;
+#[cfg(test)]
+mod service_tests;
+pub mod sessions;
 pub mod stage;
 pub mod table;
 #[cfg(test)]
 mod tests;
 pub mod validate;
 
-use std::sync::Arc;
-
 /// NAT as the config manager sees it: the bindings live on across snapshots.
 pub struct Nat;
 
 impl crate::feature::Feature for Nat {
-    type State = Arc<bindings::Bindings>;
+    type State = table::NatState;
     type Tables = table::NatTables;
 
     fn validate(model: &crate::model::Model) -> Result<(), crate::model::error::ConfigError> {
@@ -41,6 +50,15 @@ impl crate::feature::Feature for Nat {
 
     fn housekeep(tables: &Self::Tables, now: u32) {
         tables.bindings.expire(now, |ip| tables.in_a_pool(ip));
+        let services = &tables.services;
+        tables.sessions.expire(now, |vrf, proto, vip, backend| {
+            services.has(vrf, proto, vip, backend)
+        });
+        tables.health.tick(services, now);
+    }
+
+    fn stale(tables: &Self::Tables) -> bool {
+        tables.health.take_stale()
     }
 }
 
@@ -52,7 +70,10 @@ crate::drop_reasons! {
         /// A new connection found every address and port of its SNAT rule in use.
         PortsExhausted => "nat_ports_exhausted",
         /// Nothing to translate it by (a fragment past the first, a protocol without ports,
-        /// an ICMP error leaving).
+        /// an ICMP error leaving, a header cut short).
         Untranslatable => "nat_untranslatable",
+        /// A new connection to a service VIP, and no backend takes new connections (all
+        /// drained or failing their health checks): refused with a reset or an ICMP error.
+        NoBackend => "nat_no_backend",
     }
 }

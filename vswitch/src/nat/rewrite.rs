@@ -77,7 +77,21 @@ fn set_word(frame: &mut [u8], at: usize, v: u16) {
 /// (identifier, 0), its reply (0, identifier). `None`: no L4 header to translate (a fragment
 /// past the first, a short header, another protocol, an ICMP error).
 pub fn ports(frame: &[u8], ip: &Ip4) -> Option<(u16, u16)> {
-    if !ip.first {
+    // The whole L4 header is there, within the packet (not just within the frame's padding).
+    let header = match ip.proto {
+        ipproto::TCP => 20,
+        _ => 8,
+    };
+    if ip.l4 + header > ip.end.min(frame.len()) {
+        return None;
+    }
+    ports_of(frame, ip)
+}
+
+/// The ports of a packet whose first 8 bytes of L4 header are there (what an ICMP error must
+/// quote at least).
+fn ports_of(frame: &[u8], ip: &Ip4) -> Option<(u16, u16)> {
+    if !ip.first || ip.l4 + 8 > frame.len() {
         return None;
     }
     match ip.proto {
@@ -99,6 +113,17 @@ pub fn tcp_flags(frame: &[u8], ip: &Ip4) -> u8 {
     match (ip.proto, ip.first) {
         (ipproto::TCP, true) => frame.get(ip.l4 + 13).copied().unwrap_or(0),
         _ => 0,
+    }
+}
+
+/// The acknowledgement number of a TCP segment (not a later fragment).
+pub fn tcp_ack(frame: &[u8], ip: &Ip4) -> Option<u32> {
+    match (ip.proto, ip.first) {
+        (ipproto::TCP, true) => {
+            let b = frame.get(ip.l4 + 8..ip.l4 + 12)?;
+            Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        }
+        _ => None,
     }
 }
 
@@ -173,7 +198,7 @@ pub fn quoted(frame: &[u8], ip: &Ip4) -> Option<Ip4> {
 
 /// The ports of a quoted packet (see `ports`).
 pub fn quoted_ports(frame: &[u8], outer: &Ip4, q: &Ip4) -> Option<(u16, u16)> {
-    ports(&frame[..outer.end], q)
+    ports_of(&frame[..outer.end], q)
 }
 
 /// Translates an ICMP error back: the quoted packet's source (our translated endpoint) to

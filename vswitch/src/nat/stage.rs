@@ -1,24 +1,28 @@
 //! NAT in the datapath. Inbound, before routing: a packet on an external network to a NAT
 //! address goes on to the inside endpoint it stands for (an ICMP error about a translated
-//! connection too, its quote translated back). Outbound, after the firewall: a packet the
-//! router moved from an internal network into an external one leaves from its endpoint's
-//! floating IP, or from an address and port of its source's SNAT rule. And the NAT addresses
-//! answer ARP on their external networks.
+//! connection too, its quote translated back), a backend's answer leaves from its VIP. To a
+//! VIP, after the firewall read the packet and before routing: on to a backend. Outbound,
+//! after the firewall: a packet the router moved from an internal network into an external
+//! one leaves from its endpoint's floating IP, or from an address and port of its source's
+//! SNAT rule. The NAT addresses answer ARP on their external networks, and the answers to
+//! the backends' health probes are taken.
 
 use super::bindings::Mark;
-use super::rewrite::{self, Side};
+use super::health;
+use super::rewrite::{self, Ip4, Side};
 use super::table::{Address, NatTables};
 use super::NatDrop;
 use crate::forwarding::arp::ArpFrame;
 use crate::forwarding::GATEWAY_MAC;
-use crate::packet::{arp, eth, ethertype};
-use crate::pipeline::buf::PacketBuf;
+use crate::packet::{arp, eth, ethertype, ipproto};
+use crate::pipeline::buf::{reshape, PacketBuf};
 use crate::pipeline::drop::DropReason;
 use crate::pipeline::meta::{Meta, Verdict};
 use crate::pipeline::snapshot::NetIdx;
 use crate::pipeline::Context;
 
-/// Inbound translation of a frame the gateway takes (`meta.to_router`).
+/// Inbound translation of a frame the gateway takes (`meta.to_router`): to a NAT address, on
+/// to the inside endpoint it stands for; from a service's backend, back from its VIP.
 #[inline]
 pub fn arrive<B: PacketBuf>(
     ctx: &Context<'_, NatTables>,
@@ -26,55 +30,195 @@ pub fn arrive<B: PacketBuf>(
     meta: &Meta,
 ) -> Result<(), DropReason> {
     let t = ctx.tables;
-    if t.is_empty()
-        || meta.ethertype != ethertype::IPV4
-        || meta.dst != GATEWAY_MAC
-        || !t.external(meta.net)
-    {
+    if t.is_empty() || meta.ethertype != ethertype::IPV4 || meta.dst != GATEWAY_MAC {
         return Ok(());
     }
-    translate_in(ctx, buf.data_mut(), meta.net)
+    let frame = buf.data_mut();
+    // Malformed IP is the router's to count.
+    let Some(ip) = rewrite::parse(frame) else {
+        return Ok(());
+    };
+    if let Some(address) = t.address(meta.net, ip.dst) {
+        translate_in(ctx, frame, &ip, address)?;
+    }
+    if !t.services.is_empty() {
+        from_backend(ctx, frame, meta.net);
+    }
+    Ok(())
 }
 
 fn translate_in(
     ctx: &Context<'_, NatTables>,
     frame: &mut [u8],
-    net: NetIdx,
+    ip: &Ip4,
+    address: Address,
 ) -> Result<(), DropReason> {
     let t = ctx.tables;
-    // Malformed IP is the router's to count.
-    let Some(ip) = rewrite::parse(frame) else {
-        return Ok(());
-    };
-    let Some(address) = t.address(net, ip.dst) else {
-        return Ok(());
+    // The inside endpoint of a SNAT or hairpin binding; without one, a packet to a gateway
+    // address is the gateway's own.
+    let bound = |proto, outside, remote, mark| match t
+        .bindings
+        .inside(proto, outside, remote, ctx.now, mark)
+    {
+        Some(inside) => Ok(Some(inside)),
+        None if address == Address::Hairpin => Ok(None),
+        None => Err(DropReason::from(NatDrop::NoBinding)),
     };
     // An ICMP error about a connection we translated: to whoever sent what it quotes.
-    if let Some(q) = rewrite::quoted(frame, &ip) {
-        let (sport, dport) = rewrite::quoted_ports(frame, &ip, &q).unwrap_or((0, 0));
+    if let Some(q) = rewrite::quoted(frame, ip) {
+        let (sport, dport) = rewrite::quoted_ports(frame, ip, &q).unwrap_or((0, 0));
         let inside = match address {
-            Address::Floating(endpoint) => (endpoint, sport),
-            Address::Snat => t
-                .bindings
-                .inside(q.proto, (q.src, sport), (q.dst, dport), ctx.now, Mark::None)
-                .ok_or(NatDrop::NoBinding)?,
+            Address::Floating(endpoint) => Some((endpoint, sport)),
+            Address::Snat | Address::Hairpin => {
+                bound(q.proto, (q.src, sport), (q.dst, dport), Mark::None)?
+            }
         };
-        rewrite::set_quoted_src(frame, &ip, &q, inside);
+        if let Some(inside) = inside {
+            rewrite::set_quoted_src(frame, ip, &q, inside);
+        }
         return Ok(());
     }
     match address {
-        Address::Floating(endpoint) => rewrite::set(frame, &ip, Side::Dst, endpoint, None),
-        Address::Snat => {
-            let (sport, dport) = rewrite::ports(frame, &ip).ok_or(NatDrop::Untranslatable)?;
-            let mark = Mark::of_tcp(rewrite::tcp_flags(frame, &ip));
-            let inside = t
-                .bindings
-                .inside(ip.proto, (ip.dst, dport), (ip.src, sport), ctx.now, mark)
-                .ok_or(NatDrop::NoBinding)?;
-            rewrite::set(frame, &ip, Side::Dst, inside.0, Some(inside.1));
+        Address::Floating(endpoint) => rewrite::set(frame, ip, Side::Dst, endpoint, None),
+        Address::Snat | Address::Hairpin => {
+            let Some((sport, dport)) = rewrite::ports(frame, ip) else {
+                return match address {
+                    Address::Hairpin => Ok(()),
+                    _ => Err(NatDrop::Untranslatable.into()),
+                };
+            };
+            let mark = Mark::of_tcp(rewrite::tcp_flags(frame, ip));
+            if let Some(inside) = bound(ip.proto, (ip.dst, dport), (ip.src, sport), mark)? {
+                rewrite::set(frame, ip, Side::Dst, inside.0, Some(inside.1));
+            }
         }
     }
     Ok(())
+}
+
+/// A backend's answer to a client of its service leaves from the VIP the client called.
+fn from_backend(ctx: &Context<'_, NatTables>, frame: &mut [u8], net: NetIdx) {
+    let t = ctx.tables;
+    let Some(ip) = rewrite::parse(frame) else {
+        return;
+    };
+    let vrf = t.vrf(net);
+    if t.services.backend(vrf, ip.src).is_none() {
+        return;
+    }
+    let Some((sport, dport)) = rewrite::ports(frame, &ip) else {
+        return;
+    };
+    let mark = Mark::of_tcp(rewrite::tcp_flags(frame, &ip));
+    let session = t.sessions.vip(
+        vrf,
+        ip.proto,
+        (ip.src, sport),
+        (ip.dst, dport),
+        ctx.now,
+        mark,
+    );
+    if let Some(vip) = session {
+        rewrite::set(frame, &ip, Side::Src, vip.0, Some(vip.1));
+    }
+}
+
+/// A frame to a service VIP goes on to the backend of its connection: the one it has, or one
+/// the service's Maglev table picks for a new connection. A client in the backend's own
+/// network also leaves from the gateway's address there (hairpin), so that the answer comes
+/// back through the switch. Runs after the firewall read the flow (policies see the VIP)
+/// and before the router (which routes to the backend).
+#[inline]
+pub fn to_service<B: PacketBuf>(
+    ctx: &Context<'_, NatTables>,
+    buf: &mut B,
+    meta: &Meta,
+) -> Result<(), DropReason> {
+    let t = ctx.tables;
+    if t.services.is_empty() || meta.ethertype != ethertype::IPV4 || meta.dst != GATEWAY_MAC {
+        return Ok(());
+    }
+    let frame = buf.data_mut();
+    let Some(ip) = rewrite::parse(frame).filter(|ip| t.services.is_vip(ip.dst)) else {
+        return Ok(());
+    };
+    let Some((sport, dport)) = rewrite::ports(frame, &ip) else {
+        return match ip.proto {
+            ipproto::TCP | ipproto::UDP => Err(NatDrop::Untranslatable.into()),
+            _ => Ok(()),
+        };
+    };
+    let vrf = t.vrf(meta.net);
+    let (client, vip) = ((ip.src, sport), (ip.dst, dport));
+    let Some(svc) = t.services.lookup(vrf, ip.proto, vip) else {
+        return Ok(());
+    };
+    let mark = Mark::of_tcp(rewrite::tcp_flags(frame, &ip));
+    let backend = match t
+        .sessions
+        .backend(vrf, ip.proto, client, vip, ctx.now, mark)
+    {
+        Some(backend) => backend,
+        None => {
+            let pick = svc.pick(client).ok_or(NatDrop::NoBackend)?;
+            t.sessions
+                .open(vrf, ip.proto, (client, vip), pick.addr, ctx.now)
+                .ok_or(NatDrop::NoBackend)?
+        }
+    };
+    rewrite::set(frame, &ip, Side::Dst, backend.0, Some(backend.1));
+    let hairpin = t
+        .services
+        .backend(vrf, backend.0)
+        .filter(|h| h.net == meta.net)
+        .and_then(|h| h.pool.as_ref());
+    if let Some(pool) = hairpin {
+        let outside = t
+            .bindings
+            .outside(vrf, ip.proto, client, backend, pool, ctx.now, mark)
+            .ok_or(NatDrop::PortsExhausted)?;
+        rewrite::set(frame, &ip, Side::Src, outside.0, Some(outside.1));
+    }
+    Ok(())
+}
+
+/// A segment to the gateway that answers a backend's health probe: recorded, and a SYN-ACK
+/// answered with the reset that ends the probe's connection. `None`: not one.
+pub fn probe_answer<B: PacketBuf>(
+    ctx: &Context<'_, NatTables>,
+    in_port: u16,
+    buf: &mut B,
+    meta: &Meta,
+) -> Option<Verdict> {
+    let t = ctx.tables;
+    if t.services.is_empty() || meta.ethertype != ethertype::IPV4 {
+        return None;
+    }
+    let frame = buf.data_mut();
+    let ip = rewrite::parse(frame).filter(|ip| ip.proto == ipproto::TCP)?;
+    let (sport, dport) = rewrite::ports(frame, &ip)?;
+    let flags = rewrite::tcp_flags(frame, &ip);
+    if !t.health.answer((ip.src, sport), dport, flags) {
+        return None;
+    }
+    if flags & 0x12 != 0x12 {
+        return Some(Verdict::Consumed);
+    }
+    let ack = rewrite::tcp_ack(frame, &ip)?;
+    let len = eth::HEADER_LEN + crate::packet::ipv4::HEADER_LEN + crate::packet::tcp::HEADER_LEN;
+    if reshape(buf, len).is_err() {
+        return Some(Verdict::Consumed);
+    }
+    let frame = &mut buf.data_mut()[..len];
+    health::reset_for(frame, meta.src, (ip.dst, dport), (ip.src, sport), ack);
+    Some(Verdict::Unicast(in_port))
+}
+
+/// Sends the health probes waiting (once a poll, from one worker): each is handed to `send`
+/// with the network its backend is in.
+#[inline]
+pub fn originate(ctx: &Context<'_, NatTables>, send: impl FnMut(health::Probe)) {
+    ctx.tables.health.take_probes(send);
 }
 
 /// Outbound translation of a frame the router moved from `from_net` into `meta.net`, once the
@@ -110,6 +254,10 @@ fn translate_out(
     let Some(ip) = rewrite::parse(frame) else {
         return Ok(());
     };
+    // A backend's answer leaves from its VIP already.
+    if t.services.is_vip(ip.src) {
+        return Ok(());
+    }
     if let Some(floating) = t.floating_ip(from_net, ip.src) {
         rewrite::set(frame, &ip, Side::Src, floating, None);
         return Ok(());

@@ -1,13 +1,17 @@
 //! NAT's part of a snapshot: which networks are external, the SNAT pool each internal source
-//! leaves from, the floating IPs both ways, and every NAT address by the external network it
-//! is on. The bindings live on across snapshots (the feature's state).
+//! leaves from, the floating IPs both ways, every NAT address by the network it is on, and
+//! the services. The bindings, the services' sessions and the backends' health live on across
+//! snapshots (the feature's state).
 
 use hashbrown::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use super::bindings::Bindings;
+use super::health::Health;
 use super::pool::Pool;
+use super::service::Services;
+use super::sessions::Sessions;
 use super::validate::subnet_holds;
 use crate::model::{vrf_names, vrf_of, Model, DEFAULT_VRF};
 use crate::packet::prefix::Prefix;
@@ -37,6 +41,17 @@ pub struct NatTables {
     addresses: HashSet<(NetIdx, Ipv4Addr)>,
     pub rules: Vec<Arc<Rule>>,
     pub bindings: Arc<Bindings>,
+    pub services: Services,
+    pub sessions: Arc<Sessions>,
+    pub health: Arc<Health>,
+}
+
+/// What NAT keeps across snapshots.
+#[derive(Debug, Default)]
+pub struct NatState {
+    pub bindings: Arc<Bindings>,
+    pub sessions: Arc<Sessions>,
+    pub health: Arc<Health>,
 }
 
 /// What an address on an external network stands for.
@@ -46,13 +61,17 @@ pub enum Address {
     Floating(Ipv4Addr),
     /// An address of a SNAT pool: its bindings say for whom.
     Snat,
+    /// The gateway address of a network with service backends: a backend's answer to a
+    /// client of its own network comes back to it (hairpin); anything else is the gateway's.
+    Hairpin,
 }
 
 impl NatTables {
-    pub fn build(bindings: &Arc<Bindings>, model: &Model) -> NatTables {
+    pub fn build(state: &NatState, model: &Model) -> NatTables {
         let index = model.network_index();
         let vrfs = vrf_names(model);
         let vrf_number = |name: &str| vrfs.iter().position(|v| v == name).unwrap_or(0) as u16;
+        let vrf_number = &vrf_number;
         let mut t = NatTables {
             external: model.networks.iter().map(|n| n.external).collect(),
             vrf: model
@@ -61,9 +80,13 @@ impl NatTables {
                 .map(|n| vrf_number(vrf_of(n).unwrap_or(DEFAULT_VRF)))
                 .collect(),
             by_net: vec![None; model.networks.len()],
-            bindings: bindings.clone(),
+            bindings: state.bindings.clone(),
+            sessions: state.sessions.clone(),
+            health: state.health.clone(),
+            services: Services::build(model, vrf_number, &state.health),
             ..NatTables::default()
         };
+        t.addresses.extend(t.services.hairpin_addresses());
         // The external network an address is on: the one whose subnet holds it.
         let on_external = |ip: Ipv4Addr| {
             model
@@ -111,7 +134,7 @@ impl NatTables {
     /// Whether NAT has anything to do at all.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.addresses.is_empty()
+        self.addresses.is_empty() && self.services.is_empty()
     }
 
     #[inline]
@@ -134,6 +157,7 @@ impl NatTables {
         }
         Some(match self.endpoint_of.get(&ip) {
             Some(&endpoint) => Address::Floating(endpoint),
+            None if self.services.is_hairpin_address(net, ip) => Address::Hairpin,
             None => Address::Snat,
         })
     }
@@ -154,8 +178,9 @@ impl NatTables {
             .map(|(_, r)| r.as_ref())
     }
 
-    /// Whether `ip` is still an address of a SNAT rule (a binding on one that is not expires).
+    /// Whether `ip` is still an address of a SNAT rule or one hairpin connections leave from
+    /// (a binding on one that is not expires).
     pub fn in_a_pool(&self, ip: Ipv4Addr) -> bool {
-        self.rules.iter().any(|r| r.pool.contains(ip))
+        self.rules.iter().any(|r| r.pool.contains(ip)) || self.services.leaves_hairpin_from(ip)
     }
 }

@@ -12,7 +12,7 @@ use crate::packet::{arp, eth};
 
 const A: [u8; 6] = [2, 0, 0, 0, 0, 0xa];
 const B: [u8; 6] = [2, 0, 0, 0, 0, 0xb];
-const GW: [u8; 6] = GATEWAY_MAC.0;
+pub(super) const GW: [u8; 6] = GATEWAY_MAC.0;
 const A_IP: [u8; 4] = [198, 51, 100, 10];
 const B_IP: [u8; 4] = [203, 0, 113, 10];
 const SNAT_IP: [u8; 4] = [203, 0, 113, 100];
@@ -70,7 +70,7 @@ fn switch(snat_ports: &str, floating: bool) -> Switch {
     sw
 }
 
-fn udp(src: [u8; 6], sip: [u8; 4], dip: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
+pub(super) fn udp(src: [u8; 6], sip: [u8; 4], dip: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
     let mut out = Vec::new();
     PacketBuilder::ethernet2(src, GW)
         .ipv4(sip, dip, 64)
@@ -81,7 +81,7 @@ fn udp(src: [u8; 6], sip: [u8; 4], dip: [u8; 4], sport: u16, dport: u16) -> Vec<
 }
 
 /// Addresses and ports of a frame's IPv4 packet, after checking every checksum in it.
-fn endpoints(frame: &[u8]) -> ([u8; 4], u16, [u8; 4], u16) {
+pub(super) fn endpoints(frame: &[u8]) -> ([u8; 4], u16, [u8; 4], u16) {
     let p = SlicedPacket::from_ethernet(frame).unwrap();
     let Some(etherparse::NetSlice::Ipv4(ip)) = p.net else {
         panic!("not IPv4");

@@ -1,13 +1,18 @@
 //! NAT's part of a model: SNAT rules and floating IPs name real networks, their addresses lie
-//! in an external network's subnet and belong to no one else.
+//! in an external network's subnet and belong to no one else; a service's VIP lies outside
+//! every subnet and its backends inside one.
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::pool::Pool;
+use super::service::{locate, parse_addr, parse_proto};
 use crate::model::error::{invalid, ConfigError, Result};
-use crate::model::{vrf_of, Model, Network};
+use crate::model::{vrf_names, vrf_of, Model, Network};
 use crate::packet::prefix::Prefix;
+
+/// The largest weight of a backend (its share against the others').
+pub const MAX_WEIGHT: u32 = 100;
 
 const ADD_EXTERNAL: &str =
     "add one with `vsctl network add NAME --subnet CIDR --gateway IP --external`";
@@ -83,6 +88,93 @@ pub fn validate(model: &Model) -> Result<()> {
             return Err(invalid(format!(
                 "{owner}: endpoint {endpoint} already has a floating IP; remove that one first"
             )));
+        }
+    }
+    validate_services(model)
+}
+
+fn validate_services(model: &Model) -> Result<()> {
+    let mut names = HashSet::new();
+    let mut vips = HashSet::new();
+    let vrfs = vrf_names(model);
+    for s in &model.services {
+        let owner = format!("service {}", s.name);
+        if s.name.is_empty() {
+            return Err(invalid("service: the service needs a name"));
+        }
+        if !names.insert(s.name.as_str()) {
+            return Err(ConfigError::AlreadyExists(format!(
+                "{owner}: already exists"
+            )));
+        }
+        if !vrfs.iter().any(|v| v == s.vrf()) {
+            return Err(invalid(format!(
+                "{owner}: VRF {} has no network; add a network with a subnet in it",
+                s.vrf()
+            )));
+        }
+        let proto = parse_proto(&s.proto)
+            .ok_or_else(|| invalid(format!("{owner}: --proto {:?} is not tcp or udp", s.proto)))?;
+        let vip = parse_addr(&s.vip)
+            .ok_or_else(|| invalid(format!("{owner}: --vip {:?} is not an IPv4 IP:PORT", s.vip)))?;
+        if vip.1 == 0 {
+            return Err(invalid(format!("{owner}: --vip {} needs a port", s.vip)));
+        }
+        if let Some(n) = model.networks.iter().find(|n| subnet_holds(n, vip.0)) {
+            let what = match n
+                .gateways
+                .iter()
+                .any(|g| g.parse() == Ok(IpAddr::V4(vip.0)))
+            {
+                true => "is the gateway",
+                false => "is inside the subnet",
+            };
+            return Err(invalid(format!(
+                "{owner}: --vip {} {what} of network {}; a VIP is an address outside every subnet",
+                vip.0, n.name
+            )));
+        }
+        if !vips.insert((s.vrf(), proto, vip)) {
+            return Err(invalid(format!(
+                "{owner}: {} {} is the VIP of another service; pick another address or port",
+                s.proto, s.vip
+            )));
+        }
+        match s.health_check.as_deref() {
+            None | Some("tcp") | Some("none") => {}
+            Some(other) => {
+                return Err(invalid(format!(
+                    "{owner}: --health-check {other:?} is not tcp or none"
+                )))
+            }
+        }
+        let mut seen = HashSet::new();
+        for b in &s.backends {
+            let addr = parse_addr(&b.addr).filter(|a| a.1 != 0).ok_or_else(|| {
+                invalid(format!(
+                    "{owner}: backend {:?} is not an IPv4 IP:PORT",
+                    b.addr
+                ))
+            })?;
+            if !seen.insert(addr) {
+                return Err(invalid(format!(
+                    "{owner}: backend {} is listed twice",
+                    b.addr
+                )));
+            }
+            if locate(model, s.vrf(), addr.0).is_none() {
+                return Err(invalid(format!(
+                    "{owner}: backend {} is in no network of VRF {}; add its network first",
+                    b.addr,
+                    s.vrf()
+                )));
+            }
+            if b.weight > MAX_WEIGHT {
+                return Err(invalid(format!(
+                    "{owner}: backend {} has weight {}; weights go from 0 to {MAX_WEIGHT}",
+                    b.addr, b.weight
+                )));
+            }
         }
     }
     Ok(())

@@ -20,6 +20,11 @@ use snapshot::Topology;
 pub trait Output<B> {
     /// Queues `buf` for `port`; the output owns it from here (and counts what it cannot send).
     fn send(&mut self, port: u16, buf: B);
+    /// A new buffer holding `frame`, for a frame the switch originates; `None` when none is
+    /// available.
+    fn alloc(&mut self, _frame: &[u8]) -> Option<B> {
+        None
+    }
 }
 
 /// The stages a burst goes through, as the worker sees them: implemented by the graph.
@@ -39,6 +44,13 @@ pub trait Datapath: 'static {
         pkts: &mut Vec<B>,
         out: &mut O,
     );
+    /// Sends what the switch itself originates; one worker calls it once a poll.
+    fn originate<B: PacketBuf, O: Output<B>>(
+        _ctx: &Context<'_, Self::Tables>,
+        _scratch: &mut Self::Scratch,
+        _out: &mut O,
+    ) {
+    }
 }
 
 /// What a stage reads besides the packet: the topology, its own tables `T`, its worker's

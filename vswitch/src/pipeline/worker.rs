@@ -23,6 +23,10 @@ pub trait PortIo {
     fn tx(&mut self, port: u16, queue: u16, pkts: &mut Vec<Self::Buf>) -> usize;
     /// The worker starts polling (on its own thread).
     fn started(&mut self) {}
+    /// A buffer holding `frame` (for frames the switch originates); `None` when none is free.
+    fn alloc(&mut self, _frame: &[u8]) -> Option<Self::Buf> {
+        None
+    }
     /// The worker finished a poll and holds nothing from before it (an RCU quiescent point).
     fn quiescent(&mut self) {}
     /// The worker stopped polling.
@@ -136,6 +140,10 @@ impl<I: PortIo, T> Output<I::Buf> for TxStage<'_, I, T> {
         if self.pending.queues[idx].len() >= BURST {
             self.flush(port);
         }
+    }
+
+    fn alloc(&mut self, frame: &[u8]) -> Option<I::Buf> {
+        self.io.alloc(frame)
     }
 }
 
@@ -254,6 +262,9 @@ impl<I: PortIo, D: Datapath> Worker<I, D> {
             c.rx_bytes
                 .add(rx.iter().map(PacketBuf::pkt_len).sum::<usize>() as u64);
             D::process_burst(&ctx, scratch, q.port, rx, &mut out);
+        }
+        if self.id == 0 {
+            D::originate(&ctx, scratch, &mut out);
         }
         out.flush_all();
         got

@@ -105,6 +105,17 @@ pub fn handle<B: PacketBuf>(
     }
 }
 
+/// Sends an IPv4 packet the switch originates from its gateway in network `meta.net` (see
+/// [`forward4::originate`]).
+pub fn originate<B: PacketBuf>(
+    ctx: &Context<'_, RouterTables>,
+    rs: &mut RouterScratch,
+    buf: &mut B,
+    meta: &mut Meta,
+) -> Verdict {
+    forward4::originate(ctx, rs, buf, meta)
+}
+
 /// Answers a packet a firewall rule rejected with ICMP "administratively prohibited" from the
 /// gateway of network `net` (where it came from) to `dst_mac`, within the error budget.
 pub fn prohibit<B: PacketBuf>(

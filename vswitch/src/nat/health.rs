@@ -1,0 +1,349 @@
+//! Backend health checks: the switch probes every backend of a service that asks for it with
+//! a TCP connect — a SYN from the gateway of the backend's network every `INTERVAL` seconds.
+//! A SYN-ACK is a success (the switch answers it with a reset), a reset or silence until the
+//! next second a failure. `FALL` failures in a row take a backend out of its service's Maglev
+//! table, `RISE` successes put it back; each change is logged and makes the tables stale, so
+//! that the next housekeeping tick republishes them.
+//!
+//! The control side (housekeeping) owns the probe states; the datapath only takes the probes
+//! queued for it (without waiting on a lock) and records answers in per-probe atomic slots.
+
+use hashbrown::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+
+use super::bindings::Addr;
+use super::service::Services;
+use crate::forwarding::GATEWAY_MAC;
+use crate::packet::{eth, ethertype, ipproto, ipv4, tcp, MacAddr};
+use crate::pipeline::snapshot::NetIdx;
+
+/// Seconds between two probes of a backend.
+pub const INTERVAL: u32 = 2;
+/// Failures in a row that take a backend out.
+pub const FALL: u8 = 3;
+/// Successes in a row that bring it back.
+pub const RISE: u8 = 2;
+/// The source ports of probes, one per probed backend (kept out of the hairpin SNAT range).
+pub const PROBE_PORTS: (u16, u16) = (61_000, 64_999);
+
+const SLOTS: usize = (PROBE_PORTS.1 - PROBE_PORTS.0) as usize + 1;
+const TCP_SYN: u8 = 0x02;
+const TCP_RST: u8 = 0x04;
+const TCP_ACK: u8 = 0x10;
+
+/// What a probe's slot heard.
+const NO_ANSWER: u8 = 0;
+const ACCEPTED: u8 = 1;
+const REFUSED: u8 = 2;
+
+/// A probe waiting for an answer: the backend it went to, and what came back.
+#[derive(Default)]
+struct Slot {
+    /// The backend's address and port, with bit 48 set while a probe is out.
+    target: AtomicU64,
+    answer: AtomicU8,
+}
+
+fn target(a: Addr) -> u64 {
+    1 << 48 | u64::from(u32::from(a.0)) << 16 | u64::from(a.1)
+}
+
+/// A backend's health as `service show` tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendHealth {
+    pub up: bool,
+    /// Unix seconds of the last change (or of the first probe).
+    pub since: u64,
+    /// The last probe's outcome: `ok`, `refused`, `timeout` (empty before the first).
+    pub last: &'static str,
+}
+
+struct Probed {
+    health: BackendHealth,
+    /// Results in a row against the current state.
+    streak: u8,
+    sent_at: Option<u32>,
+    next_at: u32,
+    slot: u16,
+}
+
+#[derive(Default)]
+struct Probes {
+    /// Per service, per backend.
+    by_service: HashMap<String, HashMap<Addr, Probed>>,
+    free: Vec<u16>,
+    next_slot: u16,
+}
+
+/// A probe the datapath sends: an IPv4 frame from the gateway of network `net`.
+pub struct Probe {
+    pub net: NetIdx,
+    pub frame: Vec<u8>,
+}
+
+pub struct Health {
+    probes: Mutex<Probes>,
+    slots: Box<[Slot]>,
+    outgoing: Mutex<Vec<Probe>>,
+    queued: AtomicBool,
+    /// A backend changed state since the tables were last built.
+    stale: AtomicBool,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Health {
+            probes: Mutex::default(),
+            slots: (0..SLOTS).map(|_| Slot::default()).collect(),
+            outgoing: Mutex::default(),
+            queued: AtomicBool::new(false),
+            stale: AtomicBool::new(false),
+        }
+    }
+}
+
+impl std::fmt::Debug for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Health")
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Health {
+    /// Whether backend `addr` of service `name` may take new connections (a backend never
+    /// probed is).
+    pub fn is_up(&self, name: &str, addr: Addr) -> bool {
+        let probes = self.probes.lock();
+        probes
+            .by_service
+            .get(name)
+            .and_then(|b| b.get(&addr))
+            .is_none_or(|p| p.health.up)
+    }
+
+    /// The health of backend `addr` of service `name`, if it is probed.
+    pub fn of(&self, name: &str, addr: Addr) -> Option<BackendHealth> {
+        let probes = self.probes.lock();
+        let p = probes.by_service.get(name)?.get(&addr)?;
+        Some(p.health.clone())
+    }
+
+    /// Whether a backend changed state since the last call.
+    pub fn take_stale(&self) -> bool {
+        self.stale.swap(false, Ordering::Relaxed)
+    }
+
+    /// One housekeeping tick at `now`: judges the probes sent before it, sends those due,
+    /// forgets the backends that are gone.
+    pub fn tick(&self, services: &Services, now: u32) {
+        let mut guard = self.probes.lock();
+        let probes = &mut *guard;
+        let mut sent = Vec::new();
+        let mut seen: HashMap<&str, Vec<Addr>> = HashMap::new();
+        for svc in services.list.iter().filter(|s| s.probes) {
+            let backends = probes.by_service.entry(svc.name.clone()).or_default();
+            for b in &svc.backends {
+                let Some(gateway) = b.gateway else { continue };
+                seen.entry(svc.name.as_str()).or_default().push(b.addr);
+                if !backends.contains_key(&b.addr) {
+                    let Some(slot) = probes.free.pop().or_else(|| {
+                        let s = probes.next_slot;
+                        (usize::from(s) < SLOTS).then(|| {
+                            probes.next_slot += 1;
+                            s
+                        })
+                    }) else {
+                        continue;
+                    };
+                    backends.insert(b.addr, Probed::new(slot, now));
+                }
+                let Some(p) = backends.get_mut(&b.addr) else {
+                    continue;
+                };
+                let slot = &self.slots[usize::from(p.slot)];
+                if p.sent_at.is_some_and(|at| now > at) {
+                    p.sent_at = None;
+                    slot.target.store(0, Ordering::Relaxed);
+                    let answer = slot.answer.swap(NO_ANSWER, Ordering::Relaxed);
+                    if p.judge(answer) {
+                        let (h, name, (ip, port)) = (&p.health, &svc.name, b.addr);
+                        match h.up {
+                            true => tracing::info!(
+                                "service {name}: backend {ip}:{port} is up (probe {})",
+                                h.last
+                            ),
+                            false => tracing::warn!(
+                                "service {name}: backend {ip}:{port} is down ({FALL} probes failed, the last {})",
+                                h.last
+                            ),
+                        }
+                        self.stale.store(true, Ordering::Relaxed);
+                    }
+                }
+                if p.sent_at.is_none() && now >= p.next_at {
+                    p.sent_at = Some(now);
+                    p.next_at = now + INTERVAL;
+                    let port = PROBE_PORTS.0 + p.slot;
+                    slot.answer.store(NO_ANSWER, Ordering::Relaxed);
+                    slot.target.store(target(b.addr), Ordering::Release);
+                    let seq = now.wrapping_mul(0x9e37_79b1) ^ u32::from(port);
+                    let frame = segment((gateway, port), b.addr, seq, 0, TCP_SYN);
+                    sent.push(Probe { net: b.net, frame });
+                }
+            }
+        }
+        // Backends and services that are gone, or no longer probed, free their slots.
+        let Probes {
+            by_service, free, ..
+        } = probes;
+        by_service.retain(|name, backends| {
+            let kept = seen.get(name.as_str());
+            backends.retain(|addr, p| {
+                let keep = kept.is_some_and(|k| k.contains(addr));
+                if !keep {
+                    self.slots[usize::from(p.slot)]
+                        .target
+                        .store(0, Ordering::Relaxed);
+                    free.push(p.slot);
+                }
+                keep
+            });
+            !backends.is_empty()
+        });
+        drop(guard);
+        if !sent.is_empty() {
+            self.outgoing.lock().extend(sent);
+            self.queued.store(true, Ordering::Release);
+        }
+    }
+
+    /// Hands the queued probes to `send` (the datapath, once a poll); a probe queue that the
+    /// control side holds just now waits for the next poll.
+    #[inline]
+    pub fn take_probes(&self, send: impl FnMut(Probe)) {
+        if !self.queued.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Some(mut q) = self.outgoing.try_lock() {
+            self.queued.store(false, Ordering::Relaxed);
+            q.drain(..).for_each(send);
+        }
+    }
+
+    /// Records a TCP segment from `from` to probe port `port` with `flags`; `false` when it
+    /// answers no probe.
+    pub fn answer(&self, from: Addr, port: u16, flags: u8) -> bool {
+        let Some(slot) = port
+            .checked_sub(PROBE_PORTS.0)
+            .and_then(|i| self.slots.get(usize::from(i)))
+        else {
+            return false;
+        };
+        if slot.target.load(Ordering::Acquire) != target(from) {
+            return false;
+        }
+        let answer = match flags {
+            f if f & TCP_RST != 0 => REFUSED,
+            f if f & (TCP_SYN | TCP_ACK) == TCP_SYN | TCP_ACK => ACCEPTED,
+            _ => return true,
+        };
+        slot.answer.store(answer, Ordering::Relaxed);
+        true
+    }
+}
+
+impl Probed {
+    fn new(slot: u16, now: u32) -> Probed {
+        Probed {
+            health: BackendHealth {
+                up: true,
+                since: unix_now(),
+                last: "",
+            },
+            streak: 0,
+            sent_at: None,
+            next_at: now,
+            slot,
+        }
+    }
+
+    /// Counts a probe's `answer`; `true` when the backend changed state.
+    fn judge(&mut self, answer: u8) -> bool {
+        let ok = answer == ACCEPTED;
+        self.health.last = match answer {
+            ACCEPTED => "ok",
+            REFUSED => "refused",
+            _ => "timeout",
+        };
+        if ok == self.health.up {
+            self.streak = 0;
+            return false;
+        }
+        self.streak += 1;
+        let needed = if ok { RISE } else { FALL };
+        if self.streak < needed {
+            return false;
+        }
+        self.streak = 0;
+        self.health.up = ok;
+        self.health.since = unix_now();
+        true
+    }
+}
+
+/// An Ethernet/IPv4/TCP segment without payload from the gateway MAC (the router writes the
+/// destination MAC), with its checksums.
+pub fn segment(from: Addr, to: Addr, seq: u32, ack: u32, flags: u8) -> Vec<u8> {
+    let mut frame = vec![0u8; eth::HEADER_LEN + ipv4::HEADER_LEN + tcp::HEADER_LEN];
+    write_segment(&mut frame, MacAddr([0; 6]), from, to, (seq, ack, flags));
+    frame
+}
+
+/// Writes the segment into `frame` (exactly its length), to `dst_mac`.
+pub fn write_segment(
+    frame: &mut [u8],
+    dst_mac: MacAddr,
+    from: Addr,
+    to: Addr,
+    (seq, ack, flags): (u32, u32, u8),
+) {
+    frame.fill(0);
+    eth::Repr {
+        src: GATEWAY_MAC,
+        dst: dst_mac,
+        ethertype: ethertype::IPV4,
+    }
+    .emit(&mut eth::Frame::new_unchecked(&mut frame[..]));
+    let (l3, l4) = frame[eth::HEADER_LEN..].split_at_mut(ipv4::HEADER_LEN);
+    let mut seg = tcp::Packet::new_unchecked(&mut l4[..]);
+    seg.set_src_port(from.1);
+    seg.set_dst_port(to.1);
+    seg.set_seq_number(seq);
+    seg.set_ack_number(ack);
+    seg.set_header_len(tcp::HEADER_LEN);
+    seg.set_flags(flags);
+    seg.set_window(if flags & TCP_RST != 0 { 0 } else { 64_240 });
+    ipv4::Repr {
+        src_addr: from.0,
+        dst_addr: to.0,
+        next_header: ipproto::TCP,
+        payload_len: tcp::HEADER_LEN,
+        ttl: 64,
+    }
+    .emit(&mut ipv4::Packet::new_unchecked(&mut l3[..]));
+    seg.fill_checksum_v4(from.0, to.0);
+}
+
+/// The reset that closes the half-open connection a probe's SYN-ACK (`seq` its sequence
+/// number) started.
+pub fn reset_for(frame: &mut [u8], dst_mac: MacAddr, from: Addr, to: Addr, their_ack: u32) {
+    write_segment(frame, dst_mac, from, to, (their_ack, 0, TCP_RST));
+}

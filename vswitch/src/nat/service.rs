@@ -1,0 +1,261 @@
+//! Service VIPs as the datapath reads them: each service by its VIP, its backends with the
+//! network and gateway each is reached by, and the Maglev table of those that take new
+//! connections (weight above 0, not drained, not failing their health checks).
+
+use hashbrown::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
+
+use super::bindings::Addr;
+use super::health::{Health, PROBE_PORTS};
+use super::maglev;
+use super::pool::Pool;
+use crate::model::{vrf_of, Model, Network, Service};
+use crate::packet::ipproto;
+use crate::packet::prefix::Prefix;
+use crate::pipeline::snapshot::NetIdx;
+
+/// Maglev slots of a service with few backends (about 100 per backend, as the paper advises),
+/// and of one with many.
+const SMALL_TABLE: usize = 4_099;
+const LARGE_TABLE: usize = maglev::TABLE_SIZE;
+const SMALL_MAX_BACKENDS: usize = 40;
+
+#[derive(Debug)]
+pub struct BackendEntry {
+    pub addr: Addr,
+    pub net: NetIdx,
+    /// The gateway address of the backend's subnet: where probes and hairpin traffic come
+    /// from.
+    pub gateway: Option<Ipv4Addr>,
+    pub weight: u32,
+    pub drained: bool,
+}
+
+#[derive(Debug)]
+pub struct ServiceEntry {
+    pub name: String,
+    pub vrf: u16,
+    pub proto: u8,
+    pub vip: Addr,
+    pub affinity: bool,
+    pub probes: bool,
+    pub backends: Vec<BackendEntry>,
+    /// Maglev: the backend of each slot.
+    table: Vec<u16>,
+}
+
+/// Where a backend's address is: its network, and the pool its hairpin connections leave
+/// from (the gateway of its subnet).
+#[derive(Debug)]
+pub struct Hairpin {
+    pub net: NetIdx,
+    pub pool: Option<Pool>,
+}
+
+#[derive(Debug, Default)]
+pub struct Services {
+    by_vip: HashMap<(u16, u8, Addr), usize>,
+    vips: HashSet<Ipv4Addr>,
+    /// Every backend address, by (VRF, IP).
+    backends: HashMap<(u16, Ipv4Addr), Hairpin>,
+    /// The gateway addresses hairpin connections leave from, on their networks.
+    hairpin_addresses: HashSet<(NetIdx, Ipv4Addr)>,
+    pub list: Vec<ServiceEntry>,
+}
+
+/// Mixes a connection's key into a slot number; the same on every node, so that with
+/// affinity a client meets the same backend whichever node it comes through.
+#[inline]
+fn mix(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ x >> 33
+}
+
+impl ServiceEntry {
+    /// The backend a new connection from `client` goes to; `None` when no backend takes new
+    /// connections.
+    #[inline]
+    pub fn pick(&self, client: Addr) -> Option<&BackendEntry> {
+        if self.table.is_empty() {
+            return None;
+        }
+        let ip = u64::from(u32::from(client.0));
+        let key = match self.affinity {
+            true => ip,
+            false => ip << 16 | u64::from(client.1),
+        };
+        let slot = mix(key ^ u64::from(self.vip.1) << 48) % self.table.len() as u64;
+        self.backends.get(usize::from(self.table[slot as usize]))
+    }
+
+    /// Share of new connections each backend takes (by Maglev slots), in order.
+    pub fn shares(&self) -> Vec<f64> {
+        let mut slots = vec![0usize; self.backends.len()];
+        for b in &self.table {
+            slots[usize::from(*b)] += 1;
+        }
+        let total = self.table.len().max(1) as f64;
+        slots.into_iter().map(|s| s as f64 / total).collect()
+    }
+}
+
+/// `IP:PORT` of a VIP or a backend.
+pub fn parse_addr(s: &str) -> Option<Addr> {
+    let a: SocketAddrV4 = s.trim().parse().ok()?;
+    Some((*a.ip(), a.port()))
+}
+
+pub fn parse_proto(s: &str) -> Option<u8> {
+    match s {
+        "tcp" => Some(ipproto::TCP),
+        "udp" => Some(ipproto::UDP),
+        _ => None,
+    }
+}
+
+/// The network of VRF `vrf` whose subnet holds `ip`, with that subnet's gateway.
+pub fn locate<'m>(
+    model: &'m Model,
+    vrf: &str,
+    ip: Ipv4Addr,
+) -> Option<(usize, &'m Network, Option<Ipv4Addr>)> {
+    model.networks.iter().enumerate().find_map(|(i, n)| {
+        if vrf_of(n) != Some(vrf) {
+            return None;
+        }
+        let subnet = n
+            .subnets
+            .iter()
+            .filter_map(|s| s.parse::<Prefix>().ok())
+            .find(|p| p.contains(IpAddr::V4(ip)))?;
+        let gateway = n.gateways.iter().find_map(|g| match g.parse() {
+            Ok(IpAddr::V4(g)) if subnet.contains(IpAddr::V4(g)) => Some(g),
+            _ => None,
+        });
+        Some((i, n, gateway))
+    })
+}
+
+impl Services {
+    /// The services of `model` (validated), their tables built from the backends that take
+    /// new connections now (`health`).
+    pub fn build(model: &Model, vrf_number: impl Fn(&str) -> u16, health: &Health) -> Services {
+        let mut t = Services::default();
+        for s in &model.services {
+            let Some(entry) = Self::entry(model, s, &vrf_number, health) else {
+                continue;
+            };
+            for b in &entry.backends {
+                let pool = b.gateway.and_then(|g| {
+                    let ports = format!("1024-{}", PROBE_PORTS.0 - 1);
+                    Pool::parse(&g.to_string(), Some(&ports)).ok()
+                });
+                if let Some(g) = b.gateway {
+                    t.hairpin_addresses.insert((b.net, g));
+                }
+                t.backends
+                    .insert((entry.vrf, b.addr.0), Hairpin { net: b.net, pool });
+            }
+            t.vips.insert(entry.vip.0);
+            t.by_vip
+                .insert((entry.vrf, entry.proto, entry.vip), t.list.len());
+            t.list.push(entry);
+        }
+        t
+    }
+
+    fn entry(
+        model: &Model,
+        s: &Service,
+        vrf_number: &impl Fn(&str) -> u16,
+        health: &Health,
+    ) -> Option<ServiceEntry> {
+        let (vip, proto) = (parse_addr(&s.vip)?, parse_proto(&s.proto)?);
+        let backends: Vec<BackendEntry> = s
+            .backends
+            .iter()
+            .filter_map(|b| {
+                let addr = parse_addr(&b.addr)?;
+                let (net, _, gateway) = locate(model, s.vrf(), addr.0)?;
+                Some(BackendEntry {
+                    addr,
+                    net: net as NetIdx,
+                    gateway,
+                    weight: b.weight,
+                    drained: b.drained,
+                })
+            })
+            .collect();
+        let names: Vec<String> = s.backends.iter().map(|b| b.addr.clone()).collect();
+        let weights: Vec<u32> = backends
+            .iter()
+            .map(|b| {
+                let healthy = !s.probes() || health.is_up(&s.name, b.addr);
+                match !b.drained && healthy {
+                    true => b.weight,
+                    false => 0,
+                }
+            })
+            .collect();
+        let size = match backends.len() <= SMALL_MAX_BACKENDS {
+            true => SMALL_TABLE,
+            false => LARGE_TABLE,
+        };
+        Some(ServiceEntry {
+            name: s.name.clone(),
+            vrf: vrf_number(s.vrf()),
+            proto,
+            vip,
+            affinity: s.affinity,
+            probes: s.probes(),
+            table: maglev::build(&names, &weights, size),
+            backends,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Whether `ip` is the address of a VIP (in any VRF): a quick test before the lookup.
+    #[inline]
+    pub fn is_vip(&self, ip: Ipv4Addr) -> bool {
+        self.vips.contains(&ip)
+    }
+
+    #[inline]
+    pub fn lookup(&self, vrf: u16, proto: u8, vip: Addr) -> Option<&ServiceEntry> {
+        self.by_vip.get(&(vrf, proto, vip)).map(|i| &self.list[*i])
+    }
+
+    /// Where backend address `ip` of VRF `vrf` is, if it is one.
+    #[inline]
+    pub fn backend(&self, vrf: u16, ip: Ipv4Addr) -> Option<&Hairpin> {
+        self.backends.get(&(vrf, ip))
+    }
+
+    /// The gateway addresses hairpin connections leave from, on their networks.
+    pub fn hairpin_addresses(&self) -> impl Iterator<Item = (NetIdx, Ipv4Addr)> + '_ {
+        self.hairpin_addresses.iter().copied()
+    }
+
+    /// Whether `ip` on network `net` is a gateway address hairpin connections leave from.
+    #[inline]
+    pub fn is_hairpin_address(&self, net: NetIdx, ip: Ipv4Addr) -> bool {
+        self.hairpin_addresses.contains(&(net, ip))
+    }
+
+    /// Whether a session of VRF `vrf` to `vip` on `backend` still has both.
+    pub fn has(&self, vrf: u16, proto: u8, vip: Addr, backend: Addr) -> bool {
+        self.lookup(vrf, proto, vip)
+            .is_some_and(|s| s.backends.iter().any(|b| b.addr == backend))
+    }
+
+    /// Whether `ip` is an address hairpin connections leave from, on any network.
+    pub fn leaves_hairpin_from(&self, ip: Ipv4Addr) -> bool {
+        self.hairpin_addresses.iter().any(|(_, a)| *a == ip)
+    }
+}

@@ -1,0 +1,297 @@
+//! Service VIPs through the whole pipeline on `TestBuf`: DNAT to a backend and the answer from
+//! the VIP, connections staying on their backend, drain and removal, no backend refused,
+//! hairpin, policies on the VIP, and the health probes.
+
+use etherparse::PacketBuilder;
+
+use super::tests::{endpoints, GW};
+use super::NatDrop;
+use crate::config::harness::{arp_frame, Switch};
+use crate::packet::arp;
+
+const CLIENT: [u8; 6] = [2, 0, 0, 0, 0, 0xc];
+const B1: [u8; 6] = [2, 0, 0, 0, 0, 0x11];
+const B2: [u8; 6] = [2, 0, 0, 0, 0, 0x12];
+const CLIENT_IP: [u8; 4] = [198, 51, 100, 10];
+const B1_IP: [u8; 4] = [192, 0, 2, 11];
+const B2_IP: [u8; 4] = [192, 0, 2, 12];
+const APP_GW: [u8; 4] = [192, 0, 2, 1];
+const VIP: [u8; 4] = [203, 0, 113, 80];
+
+/// Clients in `web` (port 0), backends in `app` (B1 on port 1, B2 on port 2); web may reach
+/// the VIP (a policy on the address the operator knows) and nothing else in app.
+fn model(backends: &str, health: &str) -> String {
+    format!(
+        r#"{{
+        "networks": [
+            {{"name": "web", "subnets": ["198.51.100.0/24"], "gateways": ["198.51.100.1"]}},
+            {{"name": "app", "subnets": ["192.0.2.0/24"], "gateways": ["192.0.2.1"]}}
+        ],
+        "ports": [
+            {{"name": "p0", "type": "tap", "iface": "p0", "network": "web"}},
+            {{"name": "p1", "type": "tap", "iface": "p1", "network": "app"}},
+            {{"name": "p2", "type": "tap", "iface": "p2", "network": "app"}}
+        ],
+        "policies": [
+            {{"name": "to-vip", "from": "web", "to": "203.0.113.80/32", "action": "allow",
+              "proto": "tcp", "ports": "80"}}
+        ],
+        "services": [{{"name": "www", "vip": "203.0.113.80:80", "proto": "tcp",
+                       "backends": [{backends}], "health_check": "{health}"}}]
+    }}"#
+    )
+}
+
+const BOTH: &str = r#"{"addr": "192.0.2.11:8080"}, {"addr": "192.0.2.12:8080"}"#;
+
+/// The switch with the client and both backends known to the gateway.
+fn switch(backends: &str, health: &str) -> Switch {
+    let mut sw = Switch::new(&model(backends, health));
+    for (port, mac, ip, gw) in [
+        (0, CLIENT, CLIENT_IP, [198, 51, 100, 1]),
+        (1, B1, B1_IP, APP_GW),
+        (2, B2, B2_IP, APP_GW),
+    ] {
+        let ask = arp_frame(arp::Operation::REQUEST, mac, [0xff; 6], ip, gw);
+        assert_eq!(sw.send(port, &[ask]).len(), 1);
+    }
+    sw
+}
+
+fn tcp(
+    src: [u8; 6],
+    (sip, sport): ([u8; 4], u16),
+    (dip, dport): ([u8; 4], u16),
+    syn: bool,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    let b = PacketBuilder::ethernet2(src, GW)
+        .ipv4(sip, dip, 64)
+        .tcp(sport, dport, 1000, 64_000);
+    let b = if syn { b.syn() } else { b.ack(1) };
+    b.write(&mut out, &[]).unwrap();
+    out
+}
+
+/// Where the client's connection from `sport` went: (port, backend address, backend port).
+fn connect(sw: &mut Switch, sport: u16) -> (u16, [u8; 4], u16) {
+    let out = sw.send(0, &[tcp(CLIENT, (CLIENT_IP, sport), (VIP, 80), true)]);
+    assert_eq!(out.len(), 1, "connection from port {sport}");
+    let (src, sp, dst, dp) = endpoints(&out[0].1);
+    assert_eq!((src, sp), (CLIENT_IP, sport), "the client's address stays");
+    (out[0].0, dst, dp)
+}
+
+#[test]
+fn a_connection_to_the_vip_reaches_a_backend_and_the_answer_comes_from_the_vip() {
+    let mut sw = switch(BOTH, "none");
+    let (port, backend, bport) = connect(&mut sw, 40000);
+    assert_eq!(bport, 8080);
+    let mac = if backend == B1_IP { B1 } else { B2 };
+    assert_eq!(port, if backend == B1_IP { 1 } else { 2 });
+    let mut syn_ack = Vec::new();
+    PacketBuilder::ethernet2(mac, GW)
+        .ipv4(backend, CLIENT_IP, 64)
+        .tcp(8080, 40000, 7000, 64_000)
+        .syn()
+        .ack(1001)
+        .write(&mut syn_ack, &[])
+        .unwrap();
+    let back = sw.send(port, &[syn_ack]);
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].0, 0);
+    assert_eq!(endpoints(&back[0].1), (VIP, 80, CLIENT_IP, 40000));
+    // The connection's later packets keep their backend.
+    for _ in 0..3 {
+        let out = sw.send(0, &[tcp(CLIENT, (CLIENT_IP, 40000), (VIP, 80), false)]);
+        assert_eq!(endpoints(&out[0].1).2, backend);
+    }
+    assert_eq!(sw.snap.tables.nat.sessions.len(), 1);
+}
+
+#[test]
+fn new_connections_spread_and_a_drained_or_removed_backend_keeps_or_loses_its_own() {
+    let mut sw = switch(BOTH, "none");
+    let picks: Vec<_> = (0..400).map(|i| connect(&mut sw, 20000 + i).1).collect();
+    let on_b1 = picks.iter().filter(|b| **b == B1_IP).count();
+    assert!((140..=260).contains(&on_b1), "{on_b1} of 400 on B1");
+    // B1 drained: its connections stay, new ones go to B2.
+    let drained = r#"{"addr": "192.0.2.11:8080", "drained": true}, {"addr": "192.0.2.12:8080"}"#;
+    sw.republish(&model(drained, "none"));
+    for (i, b) in picks.iter().enumerate() {
+        assert_eq!(
+            connect(&mut sw, 20000 + i as u16).1,
+            *b,
+            "an established connection moved"
+        );
+    }
+    for i in 0..50 {
+        assert_eq!(connect(&mut sw, 30000 + i).1, B2_IP);
+    }
+    // B1 removed: its connections end; B2's stay where they are.
+    sw.republish(&model(r#"{"addr": "192.0.2.12:8080"}"#, "none"));
+    let now = sw.now;
+    sw.housekeep(now);
+    let left = sw.snap.tables.nat.sessions.len();
+    assert_eq!(left, 400 - on_b1 + 50);
+}
+
+#[test]
+fn without_a_backend_a_new_connection_is_reset_and_counted() {
+    let none = r#"{"addr": "192.0.2.11:8080", "drained": true}"#;
+    let mut sw = switch(none, "none");
+    let out = sw.send(0, &[tcp(CLIENT, (CLIENT_IP, 40000), (VIP, 80), true)]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, 0, "the reset goes back to the client");
+    assert_eq!(endpoints(&out[0].1), (VIP, 80, CLIENT_IP, 40000));
+    assert_eq!(out[0].1[47] & 0x04, 0x04, "RST");
+    assert_eq!(sw.drops(0, NatDrop::NoBackend), 1);
+}
+
+#[test]
+fn policies_see_the_vip_not_the_backend() {
+    let mut sw = switch(BOTH, "none");
+    // Allowed to the VIP on 80; straight to a backend, the same connection is not.
+    connect(&mut sw, 40000);
+    let direct = sw.send(0, &[tcp(CLIENT, (CLIENT_IP, 40001), (B1_IP, 8080), true)]);
+    assert!(direct.is_empty(), "web may not reach app directly");
+}
+
+#[test]
+fn a_backend_reaches_its_own_vip_through_the_gateway() {
+    let one = r#"{"addr": "192.0.2.11:8080"}"#;
+    let mut sw = switch(one, "none");
+    let out = sw.send(1, &[tcp(B1, (B1_IP, 50000), (VIP, 80), true)]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, 1);
+    let (src, sport, dst, dport) = endpoints(&out[0].1);
+    assert_eq!(
+        (src, dst, dport),
+        (APP_GW, B1_IP, 8080),
+        "from the gateway, to itself"
+    );
+    let back = sw.send(1, &[tcp(B1, (B1_IP, 8080), (APP_GW, sport), false)]);
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].0, 1);
+    assert_eq!(endpoints(&back[0].1), (VIP, 80, B1_IP, 50000));
+    // The gateway still answers pings.
+    let mut ping = Vec::new();
+    PacketBuilder::ethernet2(B1, GW)
+        .ipv4(B1_IP, APP_GW, 64)
+        .icmpv4_echo_request(7, 1)
+        .write(&mut ping, b"x")
+        .unwrap();
+    assert_eq!(sw.send(1, &[ping]).len(), 1);
+}
+
+/// The probe the switch sends now to each backend: (port, probe source port, backend).
+fn probes(sw: &mut Switch) -> Vec<(u16, u16, [u8; 4])> {
+    sw.originate()
+        .into_iter()
+        .map(|(port, f)| {
+            let (src, sport, dst, dport) = endpoints(&f);
+            assert_eq!((src, dport), (APP_GW, 8080));
+            (port, sport, dst)
+        })
+        .collect()
+}
+
+fn answer(sw: &mut Switch, (port, probe, backend): (u16, u16, [u8; 4]), accept: bool) {
+    let mac = if backend == B1_IP { B1 } else { B2 };
+    let mut f = Vec::new();
+    let b = PacketBuilder::ethernet2(mac, GW)
+        .ipv4(backend, APP_GW, 64)
+        .tcp(8080, probe, 5000, 64_000);
+    let b = if accept {
+        b.syn().ack(1)
+    } else {
+        b.rst().ack(0)
+    };
+    b.write(&mut f, &[]).unwrap();
+    let out = sw.send(port, &[f]);
+    if accept {
+        // The switch ends the half-open connection.
+        assert_eq!(out.len(), 1);
+        assert_eq!(endpoints(&out[0].1), (APP_GW, probe, backend, 8080));
+        assert_eq!(out[0].1[47], 0x04, "RST");
+    } else {
+        assert!(out.is_empty());
+    }
+}
+
+#[test]
+fn a_backend_failing_its_probes_leaves_the_service_and_comes_back() {
+    let mut sw = switch(BOTH, "tcp");
+    let mut now = sw.now;
+    let b1_share = |sw: &Switch| sw.snap.tables.nat.services.list[0].shares()[0];
+    // Both answer: both stay in.
+    for _ in 0..4 {
+        sw.housekeep(now);
+        for p in probes(&mut sw) {
+            answer(&mut sw, p, true);
+        }
+        now += 1;
+    }
+    assert!(b1_share(&sw) > 0.4);
+    // B1 refuses: out after three failures.
+    for round in 0..3 {
+        now += 1;
+        sw.housekeep(now);
+        for p in probes(&mut sw) {
+            answer(&mut sw, p, p.2 == B2_IP);
+        }
+        now += 1;
+        sw.housekeep(now);
+        let out = b1_share(&sw) == 0.0;
+        assert_eq!(out, round == 2, "round {round}");
+    }
+    for i in 0..20 {
+        assert_eq!(connect(&mut sw, 30000 + i).1, B2_IP);
+    }
+    // Two successes bring it back.
+    for _ in 0..3 {
+        now += 1;
+        sw.housekeep(now);
+        for p in probes(&mut sw) {
+            answer(&mut sw, p, true);
+        }
+        now += 1;
+        sw.housekeep(now);
+    }
+    assert!(b1_share(&sw) > 0.4);
+}
+
+#[test]
+fn bad_service_models_are_refused_with_one_line() {
+    let base = Switch::new(&model(BOTH, "none"));
+    drop(base);
+    let bad = [
+        (r#""vip": "192.0.2.1:80""#, "is the gateway of network app"),
+        (
+            r#""vip": "192.0.2.50:80""#,
+            "is inside the subnet of network app",
+        ),
+        (r#""vip": "203.0.113.80""#, "is not an IPv4 IP:PORT"),
+    ];
+    for (vip, want) in bad {
+        let json = model(BOTH, "none").replace(r#""vip": "203.0.113.80:80""#, vip);
+        let m = crate::model::Model::parse("json", &json).unwrap();
+        let err = crate::config::validate::validate(&m)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{err}");
+        assert!(!err.contains('\n'));
+    }
+    let outside = model(r#"{"addr": "203.0.113.9:80"}"#, "none");
+    let m = crate::model::Model::parse("json", &outside).unwrap();
+    let err = crate::config::validate::validate(&m)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("is in no network of VRF default"), "{err}");
+    let http = model(BOTH, "http:/");
+    let m = crate::model::Model::parse("json", &http).unwrap();
+    let err = crate::config::validate::validate(&m)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("is not tcp or none"), "{err}");
+}

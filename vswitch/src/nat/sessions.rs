@@ -1,0 +1,279 @@
+//! The connections to service VIPs: for each (client, VIP) the backend it went to, found from
+//! the client's side, and the VIP a backend's answer leaves from, found from the backend's
+//! side — one lookup per packet each way. Two sharded maps, like the SNAT bindings; the
+//! entries age by the same timeouts.
+
+use hashbrown::{DefaultHashBuilder, HashMap};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use parking_lot::Mutex;
+
+use super::bindings::{timeout, touch, Addr, End, Entry, Mark};
+
+const SHARDS: usize = 16;
+/// Sessions held at once; a new connection beyond is refused (counted as no backend).
+pub const DEFAULT_LIMIT: usize = 1_000_000;
+
+/// (VRF, protocol, one endpoint, the other): the client and the VIP from the client's side,
+/// the backend and the client from the backend's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key {
+    vrf: u16,
+    proto: u8,
+    a: Addr,
+    b: Addr,
+}
+
+impl Hash for Key {
+    #[inline]
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let pack = |a: Addr| u128::from(u32::from(a.0)) << 16 | u128::from(a.1);
+        let k = pack(self.a) << 48 | pack(self.b);
+        h.write_u128(k | u128::from(self.vrf) << 112 | u128::from(self.proto) << 104);
+    }
+}
+
+/// One session, for listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Session {
+    pub proto: u8,
+    pub client: Addr,
+    pub vip: Addr,
+    pub backend: Addr,
+    pub idle_secs: u32,
+}
+
+pub struct Sessions {
+    /// (client, VIP) -> backend.
+    forward: Vec<Mutex<HashMap<Key, Entry>>>,
+    /// (backend, client) -> VIP.
+    reverse: Vec<Mutex<HashMap<Key, Entry>>>,
+    hasher: DefaultHashBuilder,
+    count: AtomicUsize,
+    limit: usize,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions::new(DEFAULT_LIMIT)
+    }
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions")
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl Sessions {
+    pub fn new(limit: usize) -> Sessions {
+        Sessions {
+            forward: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            reverse: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            hasher: DefaultHashBuilder::default(),
+            count: AtomicUsize::new(0),
+            limit,
+        }
+    }
+
+    fn shard(&self, key: &Key) -> usize {
+        self.hasher.hash_one(key) as usize % SHARDS
+    }
+
+    pub fn len(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The backend of the connection from `client` to `vip`, if it has one.
+    #[inline]
+    pub fn backend(
+        &self,
+        vrf: u16,
+        proto: u8,
+        client: Addr,
+        vip: Addr,
+        now: u32,
+        mark: Mark,
+    ) -> Option<Addr> {
+        let key = Key {
+            vrf,
+            proto,
+            a: client,
+            b: vip,
+        };
+        let mut map = self.forward[self.shard(&key)].lock();
+        let e = map.get_mut(&key)?;
+        touch(e, now, mark);
+        Some(e.other)
+    }
+
+    /// Records that the connection from `client` to `vip` goes to `backend`; the backend
+    /// another worker recorded for it first wins. `None`: the table is full.
+    pub fn open(
+        &self,
+        vrf: u16,
+        proto: u8,
+        (client, vip): (Addr, Addr),
+        backend: Addr,
+        now: u32,
+    ) -> Option<Addr> {
+        if self.len() >= self.limit {
+            return None;
+        }
+        let key = Key {
+            vrf,
+            proto,
+            a: client,
+            b: vip,
+        };
+        let fresh = |other| Entry {
+            other,
+            last_seen: now,
+            end: End::Open,
+        };
+        {
+            let mut map = self.forward[self.shard(&key)].lock();
+            if let Some(e) = map.get(&key) {
+                return Some(e.other);
+            }
+            map.insert(key, fresh(backend));
+        }
+        let back = Key {
+            vrf,
+            proto,
+            a: backend,
+            b: client,
+        };
+        self.reverse[self.shard(&back)]
+            .lock()
+            .insert(back, fresh(vip));
+        self.count.fetch_add(1, Ordering::Relaxed);
+        Some(backend)
+    }
+
+    /// The VIP a packet from `backend` to `client` answers for.
+    #[inline]
+    pub fn vip(
+        &self,
+        vrf: u16,
+        proto: u8,
+        backend: Addr,
+        client: Addr,
+        now: u32,
+        mark: Mark,
+    ) -> Option<Addr> {
+        let key = Key {
+            vrf,
+            proto,
+            a: backend,
+            b: client,
+        };
+        let mut map = self.reverse[self.shard(&key)].lock();
+        let e = map.get_mut(&key)?;
+        touch(e, now, mark);
+        Some(e.other)
+    }
+
+    /// Removes the sessions idle longer than their protocol's timeout both ways, and those
+    /// `keep` (VRF, protocol, VIP, backend) no longer accepts (the service or the backend is
+    /// gone).
+    pub fn expire(&self, now: u32, keep: impl Fn(u16, u8, Addr, Addr) -> bool) {
+        for shard in &self.forward {
+            shard.lock().retain(|k, e| {
+                let back = Key {
+                    vrf: k.vrf,
+                    proto: k.proto,
+                    a: e.other,
+                    b: k.a,
+                };
+                let mut reverse = self.reverse[self.shard(&back)].lock();
+                let (last, end) = reverse.get(&back).map_or((e.last_seen, e.end), |r| {
+                    (r.last_seen.max(e.last_seen), r.end.max(e.end))
+                });
+                let live = now.saturating_sub(last) <= timeout(k.proto, end)
+                    && keep(k.vrf, k.proto, k.b, e.other);
+                if !live {
+                    reverse.remove(&back);
+                    self.count.fetch_sub(1, Ordering::Relaxed);
+                }
+                live
+            });
+        }
+    }
+
+    /// Up to `max` sessions, for listing.
+    pub fn list(&self, max: usize, now: u32) -> Vec<Session> {
+        let mut all = Vec::new();
+        for shard in &self.forward {
+            for (k, e) in shard.lock().iter() {
+                if all.len() >= max {
+                    return all;
+                }
+                all.push(Session {
+                    proto: k.proto,
+                    client: k.a,
+                    vip: k.b,
+                    backend: e.other,
+                    idle_secs: now.saturating_sub(e.last_seen),
+                });
+            }
+        }
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::ipproto;
+
+    fn a(s: &str, port: u16) -> Addr {
+        (s.parse().unwrap(), port)
+    }
+
+    #[test]
+    fn a_session_is_found_from_both_sides_and_the_first_backend_wins() {
+        let s = Sessions::default();
+        let (client, vip) = (a("198.51.100.10", 40000), a("203.0.113.80", 80));
+        let b1 = a("192.0.2.11", 8080);
+        assert_eq!(s.open(0, ipproto::TCP, (client, vip), b1, 1), Some(b1));
+        // A second worker with another pick for the same connection keeps the first.
+        let b2 = a("192.0.2.12", 8080);
+        assert_eq!(s.open(0, ipproto::TCP, (client, vip), b2, 1), Some(b1));
+        assert_eq!(
+            s.backend(0, ipproto::TCP, client, vip, 2, Mark::None),
+            Some(b1)
+        );
+        assert_eq!(s.vip(0, ipproto::TCP, b1, client, 2, Mark::None), Some(vip));
+        assert_eq!(
+            s.vip(1, ipproto::TCP, b1, client, 2, Mark::None),
+            None,
+            "another VRF"
+        );
+        assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn sessions_expire_when_idle_or_their_backend_is_gone() {
+        let s = Sessions::default();
+        let vip = a("203.0.113.80", 53);
+        let (b1, b2) = (a("192.0.2.11", 53), a("192.0.2.12", 53));
+        s.open(0, ipproto::UDP, (a("198.51.100.10", 1), vip), b1, 1);
+        s.open(0, ipproto::UDP, (a("198.51.100.10", 2), vip), b2, 1);
+        s.expire(50, |_, _, _, b| b != b2);
+        assert_eq!(s.len(), 1);
+        assert_eq!(
+            s.vip(0, ipproto::UDP, b2, a("198.51.100.10", 2), 50, Mark::None),
+            None
+        );
+        s.expire(1 + timeout(ipproto::UDP, End::Open) + 1, |_, _, _, _| true);
+        assert!(s.is_empty());
+    }
+}
