@@ -14,7 +14,9 @@
    gateway (MODE=vxlan: encap one way, decap the other): testpmd io-forward, OVS-DPDK's
    userspace VXLAN tunnel port, vswitchd's VTEP; then source NAT (MODE=snat, 10K connections
    into an external network and their replies to the SNAT address): testpmd io-forward,
-   OVS-DPDK's ct(nat), vswitchd's SNAT rule.
+   OVS-DPDK's ct(nat), vswitchd's SNAT rule; then a service VIP (MODE=vip, 10K connections to
+   the VIP, DNAT to one backend, and its replies): OVS-DPDK's ct(commit,nat(dst=...)),
+   vswitchd's service.
 2. Pipeline-only (pipeline_only.sh): net_pcap replay -> vswitchd, 1 and 2 workers; MAC-pair
    sweep (1, 1K, 100K) and frame-size sweep (64, 512, 1518).
 3. Micro-benchmarks: stage-bench cycles/packet per stage, and its instruction count under
@@ -145,6 +147,9 @@ FIREWALL_LINES = [
      r"^nat snat, established flows: \d+ flows ([\d.]+) cycles/packet; the firewall alone ([\d.]+)"),
     (("nat_new_conn_mps", "nat_binding_bytes"),
      r"^nat new connections: [\d.]+ cycles each, ([\d.]+) M/s on one core; (\d+) bytes"),
+    (("vip_established",), r"^nat vip, established flows: \d+ flows ([\d.]+) cycles/packet"),
+    (("vip_new_conn_mps",), r"^nat vip new connections: [\d.]+ cycles each, ([\d.]+) M/s"),
+    (("maglev_1000_ms",), r"^nat maglev table: 1000 backends, \d+ slots, built in ([\d.]+) ms"),
     (("vxlan_encap", "vxlan_decap", "vxlan_both", "vxlan_ratio", "vxlan_l2"),
      r"vxlan pipeline cycles/packet: encap ([\d.]+), decap ([\d.]+), both ways ([\d.]+); "
      r"([\d.]+) x the L2 pipeline \(([\d.]+)\)"),
@@ -184,7 +189,8 @@ def chart(report, path):
              ("routed", "loop_routed"), ("routed (s)", "loop_routed_server"),
              ("firewall", "loop_firewall"), ("firewall (s)", "loop_firewall_server"),
              ("VXLAN", "loop_vxlan"), ("VXLAN (s)", "loop_vxlan_server"),
-             ("SNAT", "loop_snat"), ("SNAT (s)", "loop_snat_server")]
+             ("SNAT", "loop_snat"), ("SNAT (s)", "loop_snat_server"),
+             ("VIP", "loop_vip"), ("VIP (s)", "loop_vip_server")]
     switches = ["testpmd", "ovs", "vswitchd"]
     width = 0.27
     for k, sw in enumerate(switches):
@@ -254,7 +260,7 @@ def main():
     rows_mq = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], 3, args.seconds, queues=2),
                                  hz)
     routed_rows, server_rows = {}, {}
-    for mode in ("routed", "firewall", "vxlan", "snat"):
+    for mode in ("routed", "firewall", "vxlan", "snat", "vip"):
         for profile, into in (("client", routed_rows), ("server", server_rows)):
             print(f"vhost-user loop, {mode}, generator as vhost-user {profile} ...",
                   file=sys.stderr)
@@ -293,6 +299,7 @@ def main():
               "loop_firewall_server": server_rows["firewall"],
               "loop_vxlan_server": server_rows["vxlan"],
               "loop_snat": routed_rows["snat"], "loop_snat_server": server_rows["snat"],
+              "loop_vip": routed_rows["vip"], "loop_vip_server": server_rows["vip"],
               "scaling": scaling, "pairs_sweep": pairs_sweep,
               "size_sweep": size_sweep, "stages": stages, "routed_stages": routed_stages, "guest_iperf_gbps": guests,
               "pipeline_instructions_per_packet": instr}
@@ -344,8 +351,13 @@ def main():
     print(harness.render(routed_rows["snat"], loop_columns + [("gen_full", "GEN-FULL", 9)]))
     print("  OVS-DPDK: ct(nat) both ways, ct(commit,nat(src=...)) for new from port 0; vswitchd: "
           "a stateful policy and a SNAT rule.")
+    print(f"\nservice VIP, routed, 10K UDP connections from port 0 to the VIP and the backend's "
+          f"replies (median of {args.repeats} x {args.seconds}s)")
+    print(harness.render(routed_rows["vip"], loop_columns + [("gen_full", "GEN-FULL", 9)]))
+    print("  OVS-DPDK: ct(nat) both ways, ct(commit,nat(dst=backend)) for new from port 0; "
+          "vswitchd: a stateful policy to the VIP and a service.")
     for mode, title in (("routed", "routed"), ("firewall", "stateful firewall"),
-                        ("vxlan", "VXLAN"), ("snat", "source NAT")):
+                        ("vxlan", "VXLAN"), ("snat", "source NAT"), ("vip", "service VIP")):
         print(f"\n{title}, the generator as vhost-user server (mrg_rxbuf=0, in_order=1; the "
               f"switch connects)")
         print(harness.render(server_rows[mode], loop_columns + [("gen_full", "GEN-FULL", 9)]))

@@ -191,6 +191,7 @@ LOOP_TARGETS = [
     ("stateful firewall loop (10K connections)", "loop_firewall", 0.75, 3.00),
     ("VXLAN encap+decap loop", "loop_vxlan", 0.90, 1.50),
     ("SNAT loop (10K connections)", "loop_snat", 0.60, 2.00),
+    ("VIP DNAT loop (10K connections)", "loop_vip", 0.60, 2.00),
 ]
 
 
@@ -239,6 +240,11 @@ def check_targets(report):
                    at_least(routed.get("fw_new_conn_mps"), 1.0)))
     checks.append(("new NAT connections per core (M/s)", routed.get("nat_new_conn_mps"), ">= 1.0",
                    at_least(routed.get("nat_new_conn_mps"), 1.0)))
+    checks.append(("new VIP connections per core (M/s)", routed.get("vip_new_conn_mps"), ">= 1.0",
+                   at_least(routed.get("vip_new_conn_mps"), 1.0)))
+    build = routed.get("maglev_1000_ms")
+    checks.append(("Maglev table for 1000 backends (ms)", build, "< 50",
+                   build is not None and build < 50))
     cost = routed.get("vxlan_ratio")
     checks.append(("VXLAN encap+decap cycles vs the L2 bridge", cost, "<= 2.0",
                    cost is not None and cost <= 2.0))

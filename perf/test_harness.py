@@ -117,13 +117,15 @@ class HarnessTest(unittest.TestCase):
                   "loop_routed_server": routed, "loop_firewall": fw, "loop_firewall_server": fw,
                   "loop_vxlan": vx, "loop_vxlan_server": vx,
                   "loop_snat": fw, "loop_snat_server": fw,
+                  "loop_vip": fw, "loop_vip_server": fw,
                   "scaling": {"1": 10.0, "2": 19.0},
                   "pairs_sweep": [{"pairs": 1, "mpps": 10.0}, {"pairs": 100000, "mpps": 9.5}],
                   "routed_stages": {"routes_10": 180.0, "routes_1m": 190.0,
                                     "fw_publish_100k_s": 0.3, "fw_classify_100": 200.0,
                                     "fw_classify_100k": 350.0, "fw_flows_1k": 600.0,
                                     "fw_flows_1m": 700.0, "fw_new_conn_mps": 1.2,
-                                    "vxlan_ratio": 1.8, "nat_new_conn_mps": 1.5}}
+                                    "vxlan_ratio": 1.8, "nat_new_conn_mps": 1.5,
+                                    "vip_new_conn_mps": 1.2, "maglev_1000_ms": 2.0}}
         self.assertTrue(all(ok for *_, ok in harness.check_targets(report)))
         # The second generator profile is checked on its own rows.
         report["loop_server"] = fw
@@ -171,6 +173,9 @@ STAGE_BENCH = """header
 firewall new connections: 527.4 cycles each, 4.92 M/s on one core (2.60 GHz TSC)
 nat snat, established flows: 10000 flows 495.0 cycles/packet; the firewall alone 259.8
 nat new connections: 1721.1 cycles each, 1.51 M/s on one core; 122 bytes of bindings per connection
+nat vip, established flows: 10000 flows 550.9 cycles/packet
+nat vip new connections: 2227.1 cycles each, 1.17 M/s on one core
+nat maglev table: 1000 backends, 65537 slots, built in 1.9 ms
 """
 
 
@@ -183,6 +188,9 @@ class StageBenchTest(unittest.TestCase):
         self.assertEqual(figures["nat_binding_bytes"], 122.0)
         self.assertEqual((figures["nat_established"], figures["nat_fw_established"]),
                          (495.0, 259.8))
+        self.assertEqual(figures["vip_established"], 550.9)
+        self.assertEqual(figures["vip_new_conn_mps"], 1.17)
+        self.assertEqual(figures["maglev_1000_ms"], 1.9)
 
 
 class ProfileTest(unittest.TestCase):

@@ -24,6 +24,10 @@
 # 0 leave from SNAT_IP (their ports kept), their replies come to it (loop-gen --nat). vswitchd:
 # network b external, a stateful policy a -> b and a SNAT rule a -> SNAT_IP; OVS-DPDK:
 # ct(nat) both ways, ct(commit,nat(src=SNAT_IP)) for new connections from port 0.
+# MODE=vip: the firewall loop to a service VIP: port 0's connections go to VIP (UDP 5001), the
+# switch sends them on to host 1, its backend, and host 1's replies come back from the VIP
+# (loop-gen --vip). vswitchd: a stateful policy a -> VIP and a service VIP -> host 1 (health
+# checks off); OVS-DPDK: ct(nat) both ways, ct(commit,nat(dst=host 1)) for new connections.
 # PROFILE=server: the other generator profile of real guests: the generator serves the
 # vhost-user sockets (virtio_user server=1, mrg_rxbuf=0, in_order=1; testpmd's is one flow) and
 # the switch connects to them (vswitchd vhost-user-client ports, testpmd net_vhost client=1,
@@ -64,6 +68,8 @@ VNI=5000
 INNER_IP1=198.51.100.20
 # SNAT mode: the address port 0's connections leave from.
 SNAT_IP=203.0.113.100
+# VIP mode: the service address port 0's connections go to (outside both subnets).
+VIP=192.0.2.80
 S0=$work/v0.sock
 S1=$work/v1.sock
 
@@ -119,7 +125,12 @@ start_switch() {
         $vsctl port add v1 --type "$type" --path "$S1" --network b --queues "$queues"
         $vsctl arp add "$IP0" --mac "$MAC0" --network a
         $vsctl arp add "$IP1" --mac "$MAC1" --network b
-        if [ "$mode" = firewall ] || [ "$mode" = snat ]; then
+        if [ "$mode" = vip ]; then
+          # Connections from a to the VIP (the policy names it); replies by connection tracking.
+          $vsctl policy add ab --from a --to "$VIP/32" --proto udp --action allow
+          $vsctl service add svc --vip "$VIP:5001" --proto udp --backend "$IP1:5001" \
+            --health-check none
+        elif [ "$mode" = firewall ] || [ "$mode" = snat ]; then
           # Connections from a to b; their replies pass by connection tracking.
           $vsctl policy add ab --from a --to b --proto udp --action allow
           if [ "$mode" = snat ]; then $vsctl snat add out --from a --to "$SNAT_IP"; fi
@@ -170,18 +181,23 @@ start_switch() {
           ovs-ofctl add-flow br0 "ip,dl_dst=$GW_MAC,nw_dst=203.0.113.0/24,actions=$to1"
           ovs-ofctl add-flow br0 "ip,dl_dst=$GW_MAC,nw_dst=198.51.100.0/24,actions=$to0"
           ;;
-        firewall|snat)
+        firewall|snat|vip)
           # The same router behind OVS's conntrack firewall: untracked packets go through
           # ct(), new ones from port 0 are committed, established ones pass both ways. With
           # source NAT: ct(nat) (replies are translated back there), and new connections are
           # committed with nat(src=...).
           local track="ct(table=1)" commit="ct(commit)"
+          local to_b=203.0.113.0/24
           if [ "$mode" = snat ]; then
             track="ct(nat,table=1)" commit="ct(commit,nat(src=$SNAT_IP))"
           fi
+          if [ "$mode" = vip ]; then
+            # New connections are to the VIP; ct(nat) has rewritten established ones already.
+            track="ct(nat,table=1)" commit="ct(commit,nat(dst=$IP1:5001))" to_b=$VIP/32
+          fi
           ovs-ofctl del-flows br0
           ovs-ofctl add-flow br0 "table=0,priority=10,udp,dl_dst=$GW_MAC,ct_state=-trk,actions=$track"
-          ovs-ofctl add-flow br0 "table=1,priority=10,udp,in_port=vhu0,nw_dst=203.0.113.0/24,ct_state=+trk+new,actions=$commit,$to1"
+          ovs-ofctl add-flow br0 "table=1,priority=10,udp,in_port=vhu0,nw_dst=$to_b,ct_state=+trk+new,actions=$commit,$to1"
           ovs-ofctl add-flow br0 "table=1,priority=10,udp,in_port=vhu0,nw_dst=203.0.113.0/24,ct_state=+trk+est,actions=$to1"
           ovs-ofctl add-flow br0 "table=1,priority=10,udp,in_port=vhu1,nw_dst=198.51.100.0/24,ct_state=+trk+est,actions=$to0"
           ovs-ofctl add-flow br0 "table=1,priority=0,actions=drop"
@@ -225,6 +241,7 @@ run_loop_gen() {
   local gen_flows=() peer=$GW_MAC ip1=$IP1
   if [ "$mode" = firewall ]; then gen_flows=(--flows "$flows" --replies); fi
   if [ "$mode" = snat ]; then gen_flows=(--flows "$flows" --replies --nat "$SNAT_IP"); fi
+  if [ "$mode" = vip ]; then gen_flows=(--flows "$flows" --replies --vip "$VIP"); fi
   if [ "$mode" = vxlan ]; then
     gen_flows=(--vxlan "$VTEP_LOCAL,$VTEP_REMOTE,$VNI")
     peer=$VTEP_MAC

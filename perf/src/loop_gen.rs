@@ -3,7 +3,8 @@
 //! and count what the switch delivers to them.
 //!
 //!   loop-gen --sock0 PATH --sock1 PATH --mac0 MAC --mac1 MAC --peer MAC
-//!            --ip0 IP --ip1 IP [--flows N] [--replies [--nat IP]] [--vxlan LOCAL,REMOTE,VNI]
+//!            --ip0 IP --ip1 IP [--flows N] [--replies [--nat IP | --vip IP]]
+//!            [--vxlan LOCAL,REMOTE,VNI]
 //!            [--seconds N] [--server] -- EAL-ARGS...
 //!
 //! A circulating loop (testpmd `mac` forwarding) cannot carry routed traffic: every pass
@@ -13,7 +14,9 @@
 //! Flow n of port 0 goes from UDP port 1024+n to 5001; port 1's flow n is its reply with
 //! `--replies` (5001 to 1024+n: a stateful firewall sees N connections both ways), and
 //! otherwise a flow of its own (1024+n to 5001). `--nat IP`: the replies go to IP, the address
-//! a source NAT under test gives host 0's flows (which keep their ports).
+//! a source NAT under test gives host 0's flows (which keep their ports). `--vip IP`: host 0's
+//! flows go to IP (a service VIP on UDP port 5001 whose backend is host 1) and host 1's replies
+//! come back from it.
 //! With `--vxlan`, port 1 is an underlay and host 1 sits behind the remote VTEP REMOTE: port
 //! 0 sends 64-byte frames to host 1's MAC (`--mac1`; the switch encapsulates them), port 1
 //! sends the replies as VXLAN from REMOTE to LOCAL (the VTEP under test, whose MAC is
@@ -53,6 +56,8 @@ struct Args {
     replies: bool,
     /// Where the replies go instead of host 0 (its SNAT address).
     nat: Option<Ipv4Addr>,
+    /// Where host 0's flows go instead of host 1 (a VIP host 1 is the backend of).
+    vip: Option<Ipv4Addr>,
     vxlan: Option<Tunnel>,
     /// Serve the vhost-user sockets instead of connecting to them.
     server: bool,
@@ -86,7 +91,7 @@ impl FromStr for Tunnel {
 fn usage(why: &str) -> ! {
     eprintln!(
         "loop-gen: {why}; usage: loop-gen --sock0 PATH --sock1 PATH --mac0 MAC --mac1 MAC \
-         --peer MAC --ip0 IP --ip1 IP [--flows N] [--replies [--nat IP]] \
+         --peer MAC --ip0 IP --ip1 IP [--flows N] [--replies [--nat IP | --vip IP]] \
          [--vxlan LOCAL,REMOTE,VNI] [--seconds N] [--server] -- EAL-ARGS..."
     );
     std::process::exit(2)
@@ -100,7 +105,7 @@ fn parse<T: FromStr>(flag: &str, v: Option<String>) -> T {
 fn args() -> Args {
     let (mut sock, mut mac, mut ip) = ([None, None], [None, None], [None, None]);
     let (mut peer, mut flows, mut seconds, mut replies) = (None, 1024u16, 10u64, false);
-    let (mut vxlan, mut server, mut nat) = (None, false, None);
+    let (mut vxlan, mut server, mut nat, mut vip) = (None, false, None, None);
     let mut eal = vec!["loop-gen".to_string()];
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -117,6 +122,7 @@ fn args() -> Args {
             "--seconds" => seconds = parse(&a, it.next()),
             "--replies" => replies = true,
             "--nat" => nat = Some(parse::<Ipv4Addr>(&a, it.next())),
+            "--vip" => vip = Some(parse::<Ipv4Addr>(&a, it.next())),
             "--server" => server = true,
             "--vxlan" => vxlan = Some(parse::<Tunnel>(&a, it.next())),
             "--" => {
@@ -138,6 +144,7 @@ fn args() -> Args {
         flows,
         replies,
         nat,
+        vip,
         vxlan,
         server,
         seconds,
@@ -189,14 +196,18 @@ fn template(args: &Args, i: usize, n: u16) -> Vec<u8> {
     let (from, to) = (&args.sides[i], &args.sides[1 - i]);
     let Some(t) = args.vxlan else {
         let reply = args.replies && i == 1;
-        return match args.nat.filter(|_| reply) {
+        let translated = match reply {
+            true => args.nat,
+            false => args.vip,
+        };
+        return match translated {
             Some(ip) => {
                 let to = Side {
                     sock: String::new(),
                     mac: to.mac,
                     ip,
                 };
-                frame(from, &to, args.peer, n, true)
+                frame(from, &to, args.peer, n, reply)
             }
             None => frame(from, to, args.peer, n, reply),
         };

@@ -185,7 +185,10 @@ fn main() {
             return;
         }
         Some("vxlan") => return vxlan::only(bursts, rounds),
-        Some("nat") => return nat::run(rounds),
+        Some("nat") => {
+            nat::run(rounds);
+            return nat::run_vip(rounds);
+        }
         Some(other) => {
             eprintln!("stage-bench: --only {other}: use routed, vxlan or nat");
             std::process::exit(2);
@@ -259,5 +262,6 @@ fn main() {
     if firewall {
         firewall::run(rounds);
         nat::run(rounds);
+        nat::run_vip(rounds);
     }
 }
