@@ -173,7 +173,7 @@ pub fn run_vip(rounds: usize) {
 
     let per_round = 1_000_000u32;
     let hz = tsc_hz();
-    let mut costs = Vec::new();
+    let (mut costs, mut bytes) = (Vec::new(), 0.0);
     for round in 0..rounds.max(3) as u32 {
         snap.tables
             .nat
@@ -191,10 +191,12 @@ pub fn run_vip(rounds: usize) {
         );
         assert_eq!(out, bursts * BURST, "every new connection passed");
         costs.push(c);
+        let s = &snap.tables.nat.sessions;
+        bytes = s.memory_bytes() as f64 / s.len() as f64;
     }
     let cost = median(costs);
     println!(
-        "nat vip new connections: {cost:.1} cycles each, {:.2} M/s on one core",
+        "nat vip new connections: {cost:.1} cycles each, {:.2} M/s on one core; {bytes:.0} bytes of sessions per connection",
         hz / cost / 1e6
     );
 

@@ -6,7 +6,7 @@
 # VIPs on port 80: web cannot reach app's addresses directly.
 # Shows: 3000 connections spread within +-10 % of the weights; removing a backend moves only
 # its share (affinity clients of the others keep theirs) and long-lived connections to the
-# others never break; a drained backend gets no new connection; a backend whose server is
+# others never break; adding one under load breaks nothing; a drained backend gets no new connection; a backend whose server is
 # killed is out within interval x fall and no new connection fails after that, and it comes
 # back when restarted; hairpin (a backend calling its own VIP); no backend left: reset and
 # counted; bad service input: one line, model unchanged; a malformed packet to a VIP counted.
@@ -115,6 +115,19 @@ wait_for 12 "b3 to be up again" health_is www "$B3:8080" up
 res=$(inns cl "$PYTHON" "$VIPTOOL" spread "$VIP" 80 300)
 assert_gt "$(json_get "d['counts'].get('b3', 0)" <<<"$res")" 0 "connections on b3 once it is back"
 vs service show www
+
+step "adding a backend under load: no connection fails, the new one takes its share"
+bg ip netns exec "$(hns cl)" sh -c "'$PYTHON' '$VIPTOOL' hold $VIP 80 16 8 >$WORK/hold2.json"
+HOLD=$BGPID
+sleep 2
+vs service backend add www "$B2:8080" >/dev/null
+res=$(inns cl "$PYTHON" "$VIPTOOL" spread "$VIP" 80 400)
+log "$res"
+assert_eq "$(json_get "d['failed']" <<<"$res")" 0 "failed connections while b2 joined"
+assert_gt "$(json_get "d['counts'].get('b2', 0)" <<<"$res")" 0 "new connections on b2"
+wait "$HOLD" || true
+broken=$(json_get "len([c for c in d if c['failures'] or len(c['names']) != 1])" <"$WORK/hold2.json")
+assert_eq "$broken" 0 "long-lived connections that broke or moved while b2 joined"
 
 step "hairpin: b1 reaches its own VIP"
 got=$(inns b1 curl -s -m 3 "http://$VIP/" || true)

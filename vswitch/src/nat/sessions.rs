@@ -208,6 +208,14 @@ impl Sessions {
         }
     }
 
+    /// Bytes the two maps hold allocated (for the memory a session takes).
+    pub fn memory_bytes(&self) -> usize {
+        let sum = |maps: &[Mutex<HashMap<Key, Entry>>]| -> usize {
+            maps.iter().map(|m| m.lock().allocation_size()).sum()
+        };
+        sum(&self.forward) + sum(&self.reverse)
+    }
+
     /// Up to `max` sessions, for listing.
     pub fn list(&self, max: usize, now: u32) -> Vec<Session> {
         let mut all = Vec::new();
