@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Service VIPs against Linux hosts in namespaces: clients in web 198.51.100.0/24 (cl .10 with
-# 150 more addresses), backends in app 192.0.2.0/24 (b1 .11, b2 .12, b3 .13), each an HTTP
-# server answering its name. Service www 203.0.113.80:80 over the three with weights 1,1,2;
-# service sticky 203.0.113.81:80 with client-IP affinity. The only policy lets web reach the
+# Service VIPs against Linux hosts in namespaces: clients in web 198.51.100.0/24 and
+# 2001:db8:a::/64 (cl .10 with 150 more addresses), backends in app 192.0.2.0/24 and
+# 2001:db8:b::/64 (b1 .11, b2 .12, b3 .13), each an HTTP server answering its name. Service
+# www 203.0.113.80:80 over the three with weights 1,1,2; service sticky 203.0.113.81:80 with
+# client-IP affinity; service www6 on [2001:db8:ff::80]:80. The only policy lets web reach the
 # VIPs on port 80: web cannot reach app's addresses directly.
 # Shows: 3000 connections spread within +-10 % of the weights; removing a backend moves only
 # its share (affinity clients of the others keep theirs) and long-lived connections to the
@@ -20,11 +21,15 @@ VIP=203.0.113.80 STICKY=203.0.113.81
 VIPTOOL="$E2E_DIR/tools/vip.py"
 
 start_daemon
-vs network add web --subnet 198.51.100.0/24 --gateway 198.51.100.1 >/dev/null
-vs network add app --subnet 192.0.2.0/24 --gateway 192.0.2.1 >/dev/null
+vs network add web --subnet 198.51.100.0/24 --subnet 2001:db8:a::/64 \
+    --gateway 198.51.100.1 --gateway 2001:db8:a::1 >/dev/null
+vs network add app --subnet 192.0.2.0/24 --subnet 2001:db8:b::/64 \
+    --gateway 192.0.2.1 --gateway 2001:db8:b::1 >/dev/null
 vs policy add to-vips --from web --to 203.0.113.80/31 --proto tcp --port 80 --action allow >/dev/null
-make_host cl "$CL/24"
+vs policy add to-vip6 --from web --to 2001:db8:ff::80/128 --proto tcp --port 80 --action allow >/dev/null
+make_host cl "$CL/24" 2001:db8:a::10/64
 inns cl ip route add default via 198.51.100.1
+inns cl ip -6 route add default via 2001:db8:a::1
 for i in $(seq 100 249); do inns cl ip addr add "198.51.100.$i/24" dev "$(hif cl)"; done
 vs port add pc --type af-packet --iface "$(rif cl)" --network web >/dev/null
 declare -A SERVER
@@ -35,13 +40,16 @@ start_backend() { # NAME
 }
 for b in b1:$B1 b2:$B2 b3:$B3; do
     name=${b%%:*} ip=${b#*:}
-    make_host "$name" "$ip/24"
+    make_host "$name" "$ip/24" "2001:db8:b::${ip##*.}/64"
     inns "$name" ip route add default via 192.0.2.1
+    inns "$name" ip -6 route add default via 2001:db8:b::1
     vs port add "p$name" --type af-packet --iface "$(rif "$name")" --network app >/dev/null
     start_backend "$name"
 done
 vs service add www --vip "$VIP:80" --proto tcp --backend "$B1:8080,$B2:8080,$B3:8080" --weight 1,1,2 >/dev/null
 vs service add sticky --vip "$STICKY:80" --proto tcp --backend "$B1:8080,$B2:8080,$B3:8080" --affinity >/dev/null
+vs service add www6 --vip "[2001:db8:ff::80]:80" --proto tcp \
+    --backend "[2001:db8:b::11]:8080,[2001:db8:b::12]:8080,[2001:db8:b::13]:8080" >/dev/null
 
 health_of() { # SERVICE BACKEND
     vs --json service show "$1" | json_get "[b.get('health', '') for b in d['services'][0]['backends'] if b['addr'] == '$2'][0]"
@@ -67,6 +75,15 @@ for want in b1:750 b2:750 b3:1500; do
     got=$(json_get "d['counts'].get('$name', 0)" <<<"$res")
     assert_ge "$got" $((n * 90 / 100)) "$name's connections"
     assert_le "$got" $((n * 110 / 100)) "$name's connections"
+done
+
+step "an IPv6 VIP: 300 connections spread over its three backends, probed over IPv6"
+wait_for 15 "the IPv6 probes to find b1..b3 up" all_up www6
+res=$(inns cl "$PYTHON" "$VIPTOOL" spread 2001:db8:ff::80 80 300)
+log "$res"
+assert_eq "$(json_get "d['failed']" <<<"$res")" 0 "failed IPv6 connections"
+for name in b1 b2 b3; do
+    assert_gt "$(json_get "d['counts'].get('$name', 0)" <<<"$res")" 50 "$name's IPv6 connections"
 done
 
 step "removing b2 moves only its share; long-lived connections to b1 and b3 never break"
@@ -132,7 +149,7 @@ assert_eq "$broken" 0 "long-lived connections that broke or moved while b2 joine
 step "hairpin: b1 reaches its own VIP"
 got=$(inns b1 curl -s -m 3 "http://$VIP/" || true)
 log "b1 -> $VIP: $got"
-assert_contains "b1 b3" "${got:-none}" "b1's answer through its VIP"
+assert_contains "b1 b2 b3" "${got:-none}" "b1's answer through its VIP"
 got=$(inns b1 curl -s -m 3 "http://$STICKY/" || true)
 assert_contains "b1 b3" "${got:-none}" "b1's answer through sticky"
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A service VIP's backends and clients, over HTTP/1.1.
 
-    vip.py serve NAME PORT            an HTTP server whose every answer is NAME (keep-alive)
+    vip.py serve NAME PORT            an HTTP server whose every answer is NAME (keep-alive),
+                                      on IPv4 and IPv6
     vip.py spread HOST PORT N         N new connections (32 at a time), one GET each; prints
                                       {"counts": {NAME: n}, "failed": k}
     vip.py sources HOST PORT IP...    one GET from each source address; prints {IP: NAME}
@@ -36,8 +37,12 @@ def serve(name, port):
         def log_message(self, *args):
             pass
 
-    http.server.ThreadingHTTPServer.allow_reuse_address = True
-    server = http.server.ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    class Server(http.server.ThreadingHTTPServer):
+        # Both families: an IPv6 socket that takes IPv4 too.
+        address_family = socket.AF_INET6
+        allow_reuse_address = True
+
+    server = Server(("::", port), Handler)
     server.daemon_threads = True
     server.serve_forever()
 

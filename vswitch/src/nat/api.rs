@@ -213,7 +213,9 @@ pub fn list_services(mgr: &ConfigManager, name: Option<&str>) -> Result<Vec<Serv
     let (model, _) = mgr.model();
     let snap = mgr.snapshot_cell().load();
     let nat = &snap.tables.nat;
-    let sessions = nat.sessions.list(usize::MAX, clock::now_secs());
+    let now = clock::now_secs();
+    let mut sessions = nat.sessions.list(usize::MAX, now);
+    sessions.extend(nat.sessions6.list(usize::MAX, now));
     if let Some(n) = name.filter(|n| !model.services.iter().any(|s| s.name == *n)) {
         return Err(ConfigError::NotFound(format!(
             "service {n}: no such service"

@@ -63,9 +63,9 @@ impl Hash for InKey {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Entry {
+pub(super) struct Entry<A = Ipv4Addr> {
     /// The endpoint on the other side of the translation.
-    pub(super) other: Addr,
+    pub(super) other: (A, u16),
     pub(super) last_seen: u32,
     /// How far this side has ended the connection (TCP).
     pub(super) end: End,
@@ -119,7 +119,7 @@ pub struct Binding {
 /// Marks a binding used at `now` with what the packet said (`mark`); the line is written only
 /// when something changed.
 #[inline]
-pub(super) fn touch(e: &mut Entry, now: u32, mark: Mark) {
+pub(super) fn touch<A>(e: &mut Entry<A>, now: u32, mark: Mark) {
     if e.last_seen != now {
         e.last_seen = now;
     }

@@ -14,10 +14,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
-use super::bindings::Addr;
-use super::service::Services;
+use std::net::IpAddr;
+
+use super::service::{Endpoint as Addr, Services};
 use crate::forwarding::GATEWAY_MAC;
-use crate::packet::{eth, ethertype, ipproto, ipv4, tcp, MacAddr};
+use crate::packet::{eth, ethertype, ipproto, ipv4, ipv6, tcp, MacAddr};
 use crate::pipeline::snapshot::NetIdx;
 
 /// Seconds between two probes of a backend.
@@ -47,8 +48,17 @@ struct Slot {
     answer: AtomicU8,
 }
 
+/// The backend a probe went to, in 64 bits (an IPv6 address folded: a probe's answer must
+/// also come to the probe's own port).
 fn target(a: Addr) -> u64 {
-    1 << 48 | u64::from(u32::from(a.0)) << 16 | u64::from(a.1)
+    let ip = match a.0 {
+        IpAddr::V4(v4) => u64::from(u32::from(v4)),
+        IpAddr::V6(v6) => {
+            let x = u128::from(v6);
+            ((x >> 64) as u64 ^ x as u64) & 0xffff_ffff_ffff
+        }
+    };
+    1 << 63 | ip << 16 | u64::from(a.1)
 }
 
 /// A backend's health as `service show` tells it.
@@ -78,7 +88,7 @@ struct Probes {
     next_slot: u16,
 }
 
-/// A probe the datapath sends: an IPv4 frame from the gateway of network `net`.
+/// A probe the datapath sends: an IP frame from the gateway of network `net`.
 pub struct Probe {
     pub net: NetIdx,
     pub frame: Vec<u8>,
@@ -299,15 +309,24 @@ impl Probed {
     }
 }
 
-/// An Ethernet/IPv4/TCP segment without payload from the gateway MAC (the router writes the
+/// The length of a TCP segment without payload or options from `from`, in its frame.
+pub fn segment_len(from: IpAddr) -> usize {
+    let ip = match from {
+        IpAddr::V4(_) => ipv4::HEADER_LEN,
+        IpAddr::V6(_) => ipv6::HEADER_LEN,
+    };
+    eth::HEADER_LEN + ip + tcp::HEADER_LEN
+}
+
+/// An Ethernet/IP/TCP segment without payload from the gateway MAC (the router writes the
 /// destination MAC), with its checksums.
 pub fn segment(from: Addr, to: Addr, seq: u32, ack: u32, flags: u8) -> Vec<u8> {
-    let mut frame = vec![0u8; eth::HEADER_LEN + ipv4::HEADER_LEN + tcp::HEADER_LEN];
+    let mut frame = vec![0u8; segment_len(from.0)];
     write_segment(&mut frame, MacAddr([0; 6]), from, to, (seq, ack, flags));
     frame
 }
 
-/// Writes the segment into `frame` (exactly its length), to `dst_mac`.
+/// Writes the segment into `frame` (exactly `segment_len` long), to `dst_mac`.
 pub fn write_segment(
     frame: &mut [u8],
     dst_mac: MacAddr,
@@ -316,13 +335,17 @@ pub fn write_segment(
     (seq, ack, flags): (u32, u32, u8),
 ) {
     frame.fill(0);
+    let (ethertype, ip_len) = match from.0 {
+        IpAddr::V4(_) => (ethertype::IPV4, ipv4::HEADER_LEN),
+        IpAddr::V6(_) => (ethertype::IPV6, ipv6::HEADER_LEN),
+    };
     eth::Repr {
         src: GATEWAY_MAC,
         dst: dst_mac,
-        ethertype: ethertype::IPV4,
+        ethertype,
     }
     .emit(&mut eth::Frame::new_unchecked(&mut frame[..]));
-    let (l3, l4) = frame[eth::HEADER_LEN..].split_at_mut(ipv4::HEADER_LEN);
+    let (l3, l4) = frame[eth::HEADER_LEN..].split_at_mut(ip_len);
     let mut seg = tcp::Packet::new_unchecked(&mut l4[..]);
     seg.set_src_port(from.1);
     seg.set_dst_port(to.1);
@@ -331,15 +354,32 @@ pub fn write_segment(
     seg.set_header_len(tcp::HEADER_LEN);
     seg.set_flags(flags);
     seg.set_window(if flags & TCP_RST != 0 { 0 } else { 64_240 });
-    ipv4::Repr {
-        src_addr: from.0,
-        dst_addr: to.0,
-        next_header: ipproto::TCP,
-        payload_len: tcp::HEADER_LEN,
-        ttl: 64,
+    match (from.0, to.0) {
+        (IpAddr::V4(src_addr), IpAddr::V4(dst_addr)) => {
+            ipv4::Repr {
+                src_addr,
+                dst_addr,
+                next_header: ipproto::TCP,
+                payload_len: tcp::HEADER_LEN,
+                ttl: 64,
+            }
+            .emit(&mut ipv4::Packet::new_unchecked(&mut l3[..]));
+            seg.fill_checksum_v4(src_addr, dst_addr);
+        }
+        (IpAddr::V6(src_addr), IpAddr::V6(dst_addr)) => {
+            ipv6::Repr {
+                src_addr,
+                dst_addr,
+                next_header: ipproto::TCP,
+                payload_len: tcp::HEADER_LEN,
+                hop_limit: 64,
+            }
+            .emit(&mut ipv6::Packet::new_unchecked(&mut l3[..]));
+            seg.fill_checksum_v6(src_addr, dst_addr);
+        }
+        // A backend and its gateway are of one family (validated).
+        _ => {}
     }
-    .emit(&mut ipv4::Packet::new_unchecked(&mut l3[..]));
-    seg.fill_checksum_v4(from.0, to.0);
 }
 
 /// The reset that closes the half-open connection a probe's SYN-ACK (`seq` its sequence

@@ -7,6 +7,7 @@
 //! - `service`, `maglev`: the services' VIPs and backends, and the consistent hash that picks
 //!   a new connection's backend;
 //! - `sessions`: the connections to VIPs, found from either side;
+//! - `rewrite6`, `ip`: IPv6 packets to and from VIPs, and what both families share;
 //! - `health`: the backends' TCP probes;
 //! - `table`: NAT's part of a snapshot;
 //! - `rewrite`: addresses, ports and checksums rewritten in place;
@@ -16,9 +17,11 @@
 pub mod api;
 pub mod bindings;
 pub mod health;
+pub mod ip;
 pub mod maglev;
 pub mod pool;
 pub mod rewrite;
+pub mod rewrite6;
 pub mod service;
 #[cfg(test)]
 mod service_tests;
@@ -52,7 +55,10 @@ impl crate::feature::Feature for Nat {
         tables.bindings.expire(now, |ip| tables.in_a_pool(ip));
         let services = &tables.services;
         tables.sessions.expire(now, |vrf, proto, vip, backend| {
-            services.has(vrf, proto, vip, backend)
+            services.has(vrf, proto, any(vip), any(backend))
+        });
+        tables.sessions6.expire(now, |vrf, proto, vip, backend| {
+            services.has(vrf, proto, any(vip), any(backend))
         });
         tables.health.tick(services, now);
     }
@@ -60,6 +66,11 @@ impl crate::feature::Feature for Nat {
     fn stale(tables: &Self::Tables) -> bool {
         tables.health.take_stale()
     }
+}
+
+/// An endpoint of either family as an `IpAddr` one.
+fn any<A: Into<std::net::IpAddr>>(a: (A, u16)) -> (std::net::IpAddr, u16) {
+    (a.0.into(), a.1)
 }
 
 crate::drop_reasons! {

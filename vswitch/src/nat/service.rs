@@ -3,9 +3,8 @@
 //! connections (weight above 0, not drained, not failing their health checks).
 
 use hashbrown::{HashMap, HashSet};
-use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use super::bindings::Addr;
 use super::health::{Health, PROBE_PORTS};
 use super::maglev;
 use super::pool::Pool;
@@ -20,13 +19,16 @@ const SMALL_TABLE: usize = 4_099;
 const LARGE_TABLE: usize = maglev::TABLE_SIZE;
 const SMALL_MAX_BACKENDS: usize = 40;
 
+/// An address (IPv4 or IPv6) and port.
+pub type Endpoint = (IpAddr, u16);
+
 #[derive(Debug)]
 pub struct BackendEntry {
-    pub addr: Addr,
+    pub addr: Endpoint,
     pub net: NetIdx,
     /// The gateway address of the backend's subnet: where probes and hairpin traffic come
     /// from.
-    pub gateway: Option<Ipv4Addr>,
+    pub gateway: Option<IpAddr>,
     pub weight: u32,
     pub drained: bool,
 }
@@ -36,7 +38,7 @@ pub struct ServiceEntry {
     pub name: String,
     pub vrf: u16,
     pub proto: u8,
-    pub vip: Addr,
+    pub vip: Endpoint,
     pub affinity: bool,
     pub probes: bool,
     pub backends: Vec<BackendEntry>,
@@ -45,7 +47,7 @@ pub struct ServiceEntry {
 }
 
 /// Where a backend's address is: its network, and the pool its hairpin connections leave
-/// from (the gateway of its subnet).
+/// from (the gateway of its IPv4 subnet; IPv6 backends have none).
 #[derive(Debug)]
 pub struct Hairpin {
     pub net: NetIdx,
@@ -54,10 +56,10 @@ pub struct Hairpin {
 
 #[derive(Debug, Default)]
 pub struct Services {
-    by_vip: HashMap<(u16, u8, Addr), usize>,
-    vips: HashSet<Ipv4Addr>,
+    by_vip: HashMap<(u16, u8, Endpoint), usize>,
+    vips: HashSet<IpAddr>,
     /// Every backend address, by (VRF, IP).
-    backends: HashMap<(u16, Ipv4Addr), Hairpin>,
+    backends: HashMap<(u16, IpAddr), Hairpin>,
     /// The gateway addresses hairpin connections leave from, on their networks.
     hairpin_addresses: HashSet<(NetIdx, Ipv4Addr)>,
     pub list: Vec<ServiceEntry>,
@@ -78,11 +80,17 @@ impl ServiceEntry {
     /// The backend a new connection from `client` goes to; `None` when no backend takes new
     /// connections.
     #[inline]
-    pub fn pick(&self, client: Addr) -> Option<&BackendEntry> {
+    pub fn pick(&self, client: Endpoint) -> Option<&BackendEntry> {
         if self.table.is_empty() {
             return None;
         }
-        let ip = u64::from(u32::from(client.0));
+        let ip = match client.0 {
+            IpAddr::V4(v4) => u64::from(u32::from(v4)),
+            IpAddr::V6(v6) => {
+                let x = u128::from(v6);
+                (x >> 64) as u64 ^ x as u64
+            }
+        };
         let key = match self.affinity {
             true => ip,
             false => ip << 16 | u64::from(client.1),
@@ -102,10 +110,10 @@ impl ServiceEntry {
     }
 }
 
-/// `IP:PORT` of a VIP or a backend.
-pub fn parse_addr(s: &str) -> Option<Addr> {
-    let a: SocketAddrV4 = s.trim().parse().ok()?;
-    Some((*a.ip(), a.port()))
+/// `IP:PORT` (IPv6: `[IP]:PORT`) of a VIP or a backend.
+pub fn parse_addr(s: &str) -> Option<Endpoint> {
+    let a: SocketAddr = s.trim().parse().ok()?;
+    Some((a.ip(), a.port()))
 }
 
 pub fn parse_proto(s: &str) -> Option<u8> {
@@ -120,8 +128,8 @@ pub fn parse_proto(s: &str) -> Option<u8> {
 pub fn locate<'m>(
     model: &'m Model,
     vrf: &str,
-    ip: Ipv4Addr,
-) -> Option<(usize, &'m Network, Option<Ipv4Addr>)> {
+    ip: IpAddr,
+) -> Option<(usize, &'m Network, Option<IpAddr>)> {
     model.networks.iter().enumerate().find_map(|(i, n)| {
         if vrf_of(n) != Some(vrf) {
             return None;
@@ -130,9 +138,9 @@ pub fn locate<'m>(
             .subnets
             .iter()
             .filter_map(|s| s.parse::<Prefix>().ok())
-            .find(|p| p.contains(IpAddr::V4(ip)))?;
+            .find(|p| p.contains(ip))?;
         let gateway = n.gateways.iter().find_map(|g| match g.parse() {
-            Ok(IpAddr::V4(g)) if subnet.contains(IpAddr::V4(g)) => Some(g),
+            Ok(g) if subnet.contains(g) => Some(g),
             _ => None,
         });
         Some((i, n, gateway))
@@ -149,11 +157,15 @@ impl Services {
                 continue;
             };
             for b in &entry.backends {
-                let pool = b.gateway.and_then(|g| {
+                let gateway = match b.gateway {
+                    Some(IpAddr::V4(g)) => Some(g),
+                    _ => None,
+                };
+                let pool = gateway.and_then(|g| {
                     let ports = format!("1024-{}", PROBE_PORTS.0 - 1);
                     Pool::parse(&g.to_string(), Some(&ports)).ok()
                 });
-                if let Some(g) = b.gateway {
+                if let Some(g) = gateway {
                     t.hairpin_addresses.insert((b.net, g));
                 }
                 t.backends
@@ -222,18 +234,18 @@ impl Services {
 
     /// Whether `ip` is the address of a VIP (in any VRF): a quick test before the lookup.
     #[inline]
-    pub fn is_vip(&self, ip: Ipv4Addr) -> bool {
+    pub fn is_vip(&self, ip: IpAddr) -> bool {
         self.vips.contains(&ip)
     }
 
     #[inline]
-    pub fn lookup(&self, vrf: u16, proto: u8, vip: Addr) -> Option<&ServiceEntry> {
+    pub fn lookup(&self, vrf: u16, proto: u8, vip: Endpoint) -> Option<&ServiceEntry> {
         self.by_vip.get(&(vrf, proto, vip)).map(|i| &self.list[*i])
     }
 
     /// Where backend address `ip` of VRF `vrf` is, if it is one.
     #[inline]
-    pub fn backend(&self, vrf: u16, ip: Ipv4Addr) -> Option<&Hairpin> {
+    pub fn backend(&self, vrf: u16, ip: IpAddr) -> Option<&Hairpin> {
         self.backends.get(&(vrf, ip))
     }
 
@@ -249,7 +261,7 @@ impl Services {
     }
 
     /// Whether a session of VRF `vrf` to `vip` on `backend` still has both.
-    pub fn has(&self, vrf: u16, proto: u8, vip: Addr, backend: Addr) -> bool {
+    pub fn has(&self, vrf: u16, proto: u8, vip: Endpoint, backend: Endpoint) -> bool {
         self.lookup(vrf, proto, vip)
             .is_some_and(|s| s.backends.iter().any(|b| b.addr == backend))
     }

@@ -271,7 +271,7 @@ fn bad_service_models_are_refused_with_one_line() {
             r#""vip": "192.0.2.50:80""#,
             "is inside the subnet of network app",
         ),
-        (r#""vip": "203.0.113.80""#, "is not an IPv4 IP:PORT"),
+        (r#""vip": "203.0.113.80""#, "is not IP:PORT"),
     ];
     for (vip, want) in bad {
         let json = model(BOTH, "none").replace(r#""vip": "203.0.113.80:80""#, vip);
@@ -294,4 +294,144 @@ fn bad_service_models_are_refused_with_one_line() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("is not tcp or none"), "{err}");
+}
+
+/// web and app with IPv6 subnets, the hosts known statically; a service on an IPv6 VIP.
+fn model6(health: &str) -> String {
+    format!(
+        r#"{{
+        "networks": [
+            {{"name": "web", "subnets": ["2001:db8:a::/64"], "gateways": ["2001:db8:a::1"]}},
+            {{"name": "app", "subnets": ["2001:db8:b::/64"], "gateways": ["2001:db8:b::1"]}}
+        ],
+        "ports": [
+            {{"name": "p0", "type": "tap", "iface": "p0", "network": "web"}},
+            {{"name": "p1", "type": "tap", "iface": "p1", "network": "app"}},
+            {{"name": "p2", "type": "tap", "iface": "p2", "network": "app"}}
+        ],
+        "neighbors": [
+            {{"ip": "2001:db8:a::10", "mac": "02:00:00:00:00:0c", "network": "web"}},
+            {{"ip": "2001:db8:b::11", "mac": "02:00:00:00:00:11", "network": "app"}},
+            {{"ip": "2001:db8:b::12", "mac": "02:00:00:00:00:12", "network": "app"}}
+        ],
+        "policies": [
+            {{"name": "to-vip", "from": "web", "to": "2001:db8:ff::80/128", "action": "allow",
+              "proto": "tcp", "ports": "80"}}
+        ],
+        "services": [{{"name": "www6", "vip": "[2001:db8:ff::80]:80", "proto": "tcp",
+                       "backends": [{{"addr": "[2001:db8:b::11]:8080"}},
+                                    {{"addr": "[2001:db8:b::12]:8080"}}],
+                       "health_check": "{health}"}}]
+    }}"#
+    )
+}
+
+const CLIENT6: [u8; 16] = [0x20, 1, 0xd, 0xb8, 0, 0xa, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10];
+const VIP6: [u8; 16] = [0x20, 1, 0xd, 0xb8, 0, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80];
+
+fn tcp6(
+    src: [u8; 6],
+    (sip, sport): ([u8; 16], u16),
+    (dip, dport): ([u8; 16], u16),
+    flags: &str,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    let b = PacketBuilder::ethernet2(src, GW)
+        .ipv6(sip, dip, 64)
+        .tcp(sport, dport, 1000, 64_000);
+    let b = match flags {
+        "S" => b.syn(),
+        "SA" => b.syn().ack(1001),
+        _ => b.ack(1),
+    };
+    b.write(&mut out, &[]).unwrap();
+    out
+}
+
+/// Addresses and ports of a frame's IPv6 TCP segment, after checking its checksum.
+fn endpoints6(frame: &[u8]) -> ([u8; 16], u16, [u8; 16], u16) {
+    let p = etherparse::SlicedPacket::from_ethernet(frame).unwrap();
+    let Some(etherparse::NetSlice::Ipv6(ip)) = p.net else {
+        panic!("not IPv6");
+    };
+    let h = ip.header().to_header();
+    let Some(etherparse::TransportSlice::Tcp(t)) = p.transport else {
+        panic!("not TCP");
+    };
+    let sum = t.to_header().calc_checksum_ipv6(&h, t.payload()).unwrap();
+    assert_eq!(sum, t.checksum(), "TCP checksum");
+    (
+        h.source,
+        t.source_port(),
+        h.destination,
+        t.destination_port(),
+    )
+}
+
+/// The IPv6 switch, with each host's port learned (each sent a frame).
+fn switch6(health: &str) -> Switch {
+    let mut sw = Switch::new(&model6(health));
+    for (port, mac) in [(0, CLIENT), (1, B1), (2, B2)] {
+        let hello = arp_frame(arp::Operation::REQUEST, mac, [0xff; 6], [0; 4], [0; 4]);
+        sw.send(port, &[hello]);
+    }
+    sw
+}
+
+#[test]
+fn an_ipv6_vip_reaches_a_backend_and_answers_from_the_vip() {
+    let mut sw = switch6("none");
+    let out = sw.send(0, &[tcp6(CLIENT, (CLIENT6, 40000), (VIP6, 80), "S")]);
+    assert_eq!(out.len(), 1);
+    let (src, sport, backend, bport) = endpoints6(&out[0].1);
+    assert_eq!((src, sport, bport), (CLIENT6, 40000, 8080));
+    let mac = if backend[15] == 0x11 { B1 } else { B2 };
+    let back = sw.send(
+        out[0].0,
+        &[tcp6(mac, (backend, 8080), (CLIENT6, 40000), "SA")],
+    );
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].0, 0);
+    assert_eq!(endpoints6(&back[0].1), (VIP6, 80, CLIENT6, 40000));
+    assert_eq!(sw.snap.tables.nat.sessions6.len(), 1);
+    // New connections spread over both.
+    let picks: Vec<u8> = (0..200)
+        .map(|i| {
+            let out = sw.send(0, &[tcp6(CLIENT, (CLIENT6, 20000 + i), (VIP6, 80), "S")]);
+            endpoints6(&out[0].1).2[15]
+        })
+        .collect();
+    let on_b1 = picks.iter().filter(|b| **b == 0x11).count();
+    assert!((60..=140).contains(&on_b1), "{on_b1} of 200 on B1");
+}
+
+#[test]
+fn ipv6_backends_are_probed_from_the_gateway() {
+    let mut sw = switch6("tcp");
+    let now = sw.now;
+    sw.housekeep(now);
+    let probes = sw.originate();
+    assert_eq!(probes.len(), 2);
+    for (port, f) in &probes {
+        let (src, probe, dst, dport) = endpoints6(f);
+        assert_eq!(src[15], 1, "from the gateway");
+        assert_eq!(dport, 8080);
+        let mac = if dst[15] == 0x11 { B1 } else { B2 };
+        assert_eq!(*port, if dst[15] == 0x11 { 1 } else { 2 });
+        let mut answer = Vec::new();
+        PacketBuilder::ethernet2(mac, GW)
+            .ipv6(dst, src, 64)
+            .tcp(8080, probe, 5000, 64_000)
+            .syn()
+            .ack(1)
+            .write(&mut answer, &[])
+            .unwrap();
+        let rst = sw.send(*port, &[answer]);
+        assert_eq!(rst.len(), 1);
+        assert_eq!(endpoints6(&rst[0].1), (src, probe, dst, 8080));
+    }
+    sw.housekeep(now + 1);
+    let b1 = ("2001:db8:b::11".parse().unwrap(), 8080);
+    let health = &sw.snap.tables.nat.health;
+    assert_eq!(health.of("www6", b1).map(|h| h.last), Some("ok"));
 }

@@ -1,15 +1,40 @@
 //! The connections to service VIPs: for each (client, VIP) the backend it went to, found from
 //! the client's side, and the VIP a backend's answer leaves from, found from the backend's
 //! side — one lookup per packet each way. Two sharded maps, like the SNAT bindings; the
-//! entries age by the same timeouts.
+//! entries age by the same timeouts. One table per address family.
 
 use hashbrown::{DefaultHashBuilder, HashMap};
+use std::fmt::Debug;
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
-use super::bindings::{timeout, touch, Addr, End, Entry, Mark};
+use super::bindings::{timeout, touch, End, Entry, Mark};
+
+/// An address family the sessions key on.
+pub trait Family: Copy + Eq + Debug + Into<IpAddr> + Send + Sync + 'static {
+    /// Feeds the endpoint to the hasher in as few words as it takes.
+    fn write<H: Hasher>(e: (Self, u16), h: &mut H);
+}
+
+impl Family for Ipv4Addr {
+    #[inline]
+    fn write<H: Hasher>(e: (Self, u16), h: &mut H) {
+        h.write_u64(u64::from(u32::from(e.0)) << 16 | u64::from(e.1));
+    }
+}
+
+impl Family for Ipv6Addr {
+    #[inline]
+    fn write<H: Hasher>(e: (Self, u16), h: &mut H) {
+        h.write_u128(u128::from(e.0));
+        h.write_u16(e.1);
+    }
+}
+
+type Addr<A> = (A, u16);
 
 const SHARDS: usize = 16;
 /// Sessions held at once; a new connection beyond is refused (counted as no backend).
@@ -18,19 +43,19 @@ pub const DEFAULT_LIMIT: usize = 1_000_000;
 /// (VRF, protocol, one endpoint, the other): the client and the VIP from the client's side,
 /// the backend and the client from the backend's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Key {
+struct Key<A> {
     vrf: u16,
     proto: u8,
-    a: Addr,
-    b: Addr,
+    a: Addr<A>,
+    b: Addr<A>,
 }
 
-impl Hash for Key {
+impl<A: Family> Hash for Key<A> {
     #[inline]
     fn hash<H: Hasher>(&self, h: &mut H) {
-        let pack = |a: Addr| u128::from(u32::from(a.0)) << 16 | u128::from(a.1);
-        let k = pack(self.a) << 48 | pack(self.b);
-        h.write_u128(k | u128::from(self.vrf) << 112 | u128::from(self.proto) << 104);
+        h.write_u32(u32::from(self.vrf) << 8 | u32::from(self.proto));
+        A::write(self.a, h);
+        A::write(self.b, h);
     }
 }
 
@@ -38,29 +63,31 @@ impl Hash for Key {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Session {
     pub proto: u8,
-    pub client: Addr,
-    pub vip: Addr,
-    pub backend: Addr,
+    pub client: (IpAddr, u16),
+    pub vip: (IpAddr, u16),
+    pub backend: (IpAddr, u16),
     pub idle_secs: u32,
 }
 
-pub struct Sessions {
+type Shards<A> = Vec<Mutex<HashMap<Key<A>, Entry<A>>>>;
+
+pub struct Sessions<A: Family = Ipv4Addr> {
     /// (client, VIP) -> backend.
-    forward: Vec<Mutex<HashMap<Key, Entry>>>,
+    forward: Shards<A>,
     /// (backend, client) -> VIP.
-    reverse: Vec<Mutex<HashMap<Key, Entry>>>,
+    reverse: Shards<A>,
     hasher: DefaultHashBuilder,
     count: AtomicUsize,
     limit: usize,
 }
 
-impl Default for Sessions {
+impl<A: Family> Default for Sessions<A> {
     fn default() -> Self {
         Sessions::new(DEFAULT_LIMIT)
     }
 }
 
-impl std::fmt::Debug for Sessions {
+impl<A: Family> std::fmt::Debug for Sessions<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sessions")
             .field("len", &self.len())
@@ -68,8 +95,8 @@ impl std::fmt::Debug for Sessions {
     }
 }
 
-impl Sessions {
-    pub fn new(limit: usize) -> Sessions {
+impl<A: Family> Sessions<A> {
+    pub fn new(limit: usize) -> Sessions<A> {
         Sessions {
             forward: (0..SHARDS).map(|_| Mutex::default()).collect(),
             reverse: (0..SHARDS).map(|_| Mutex::default()).collect(),
@@ -79,7 +106,7 @@ impl Sessions {
         }
     }
 
-    fn shard(&self, key: &Key) -> usize {
+    fn shard(&self, key: &Key<A>) -> usize {
         self.hasher.hash_one(key) as usize % SHARDS
     }
 
@@ -97,11 +124,11 @@ impl Sessions {
         &self,
         vrf: u16,
         proto: u8,
-        client: Addr,
-        vip: Addr,
+        client: Addr<A>,
+        vip: Addr<A>,
         now: u32,
         mark: Mark,
-    ) -> Option<Addr> {
+    ) -> Option<Addr<A>> {
         let key = Key {
             vrf,
             proto,
@@ -120,10 +147,10 @@ impl Sessions {
         &self,
         vrf: u16,
         proto: u8,
-        (client, vip): (Addr, Addr),
-        backend: Addr,
+        (client, vip): (Addr<A>, Addr<A>),
+        backend: Addr<A>,
         now: u32,
-    ) -> Option<Addr> {
+    ) -> Option<Addr<A>> {
         if self.len() >= self.limit {
             return None;
         }
@@ -164,11 +191,11 @@ impl Sessions {
         &self,
         vrf: u16,
         proto: u8,
-        backend: Addr,
-        client: Addr,
+        backend: Addr<A>,
+        client: Addr<A>,
         now: u32,
         mark: Mark,
-    ) -> Option<Addr> {
+    ) -> Option<Addr<A>> {
         let key = Key {
             vrf,
             proto,
@@ -184,7 +211,7 @@ impl Sessions {
     /// Removes the sessions idle longer than their protocol's timeout both ways, and those
     /// `keep` (VRF, protocol, VIP, backend) no longer accepts (the service or the backend is
     /// gone).
-    pub fn expire(&self, now: u32, keep: impl Fn(u16, u8, Addr, Addr) -> bool) {
+    pub fn expire(&self, now: u32, keep: impl Fn(u16, u8, Addr<A>, Addr<A>) -> bool) {
         for shard in &self.forward {
             shard.lock().retain(|k, e| {
                 let back = Key {
@@ -210,7 +237,7 @@ impl Sessions {
 
     /// Bytes the two maps hold allocated (for the memory a session takes).
     pub fn memory_bytes(&self) -> usize {
-        let sum = |maps: &[Mutex<HashMap<Key, Entry>>]| -> usize {
+        let sum = |maps: &[Mutex<HashMap<Key<A>, Entry<A>>>]| -> usize {
             maps.iter().map(|m| m.lock().allocation_size()).sum()
         };
         sum(&self.forward) + sum(&self.reverse)
@@ -224,11 +251,12 @@ impl Sessions {
                 if all.len() >= max {
                     return all;
                 }
+                let any = |a: Addr<A>| (a.0.into(), a.1);
                 all.push(Session {
                     proto: k.proto,
-                    client: k.a,
-                    vip: k.b,
-                    backend: e.other,
+                    client: any(k.a),
+                    vip: any(k.b),
+                    backend: any(e.other),
                     idle_secs: now.saturating_sub(e.last_seen),
                 });
             }
@@ -242,13 +270,13 @@ mod tests {
     use super::*;
     use crate::packet::ipproto;
 
-    fn a(s: &str, port: u16) -> Addr {
+    fn a(s: &str, port: u16) -> Addr<Ipv4Addr> {
         (s.parse().unwrap(), port)
     }
 
     #[test]
     fn a_session_is_found_from_both_sides_and_the_first_backend_wins() {
-        let s = Sessions::default();
+        let s = Sessions::<Ipv4Addr>::default();
         let (client, vip) = (a("198.51.100.10", 40000), a("203.0.113.80", 80));
         let b1 = a("192.0.2.11", 8080);
         assert_eq!(s.open(0, ipproto::TCP, (client, vip), b1, 1), Some(b1));
@@ -270,7 +298,7 @@ mod tests {
 
     #[test]
     fn sessions_expire_when_idle_or_their_backend_is_gone() {
-        let s = Sessions::default();
+        let s = Sessions::<Ipv4Addr>::default();
         let vip = a("203.0.113.80", 53);
         let (b1, b2) = (a("192.0.2.11", 53), a("192.0.2.12", 53));
         s.open(0, ipproto::UDP, (a("198.51.100.10", 1), vip), b1, 1);

@@ -7,9 +7,13 @@
 //! SNAT rule. The NAT addresses answer ARP on their external networks, and the answers to
 //! the backends' health probes are taken.
 
+use std::net::IpAddr;
+
 use super::bindings::Mark;
 use super::health;
+use super::ip::ServicePacket;
 use super::rewrite::{self, Ip4, Side};
+use super::rewrite6::{self, Ip6};
 use super::table::{Address, NatTables};
 use super::NatDrop;
 use crate::forwarding::arp::ArpFrame;
@@ -30,19 +34,25 @@ pub fn arrive<B: PacketBuf>(
     meta: &Meta,
 ) -> Result<(), DropReason> {
     let t = ctx.tables;
-    if t.is_empty() || meta.ethertype != ethertype::IPV4 || meta.dst != GATEWAY_MAC {
+    if t.is_empty() || meta.dst != GATEWAY_MAC {
         return Ok(());
     }
     let frame = buf.data_mut();
-    // Malformed IP is the router's to count.
-    let Some(ip) = rewrite::parse(frame) else {
-        return Ok(());
-    };
-    if let Some(address) = t.address(meta.net, ip.dst) {
-        translate_in(ctx, frame, &ip, address)?;
-    }
-    if !t.services.is_empty() {
-        from_backend(ctx, frame, meta.net);
+    match meta.ethertype {
+        ethertype::IPV4 => {
+            // Malformed IP is the router's to count.
+            let Some(ip) = rewrite::parse(frame) else {
+                return Ok(());
+            };
+            if let Some(address) = t.address(meta.net, ip.dst) {
+                translate_in(ctx, frame, &ip, address)?;
+            }
+            if !t.services.is_empty() {
+                from_backend::<Ip4>(ctx, frame, meta.net);
+            }
+        }
+        ethertype::IPV6 if !t.services.is_empty() => from_backend::<Ip6>(ctx, frame, meta.net),
+        _ => {}
     }
     Ok(())
 }
@@ -97,29 +107,23 @@ fn translate_in(
 }
 
 /// A backend's answer to a client of its service leaves from the VIP the client called.
-fn from_backend(ctx: &Context<'_, NatTables>, frame: &mut [u8], net: NetIdx) {
+fn from_backend<P: ServicePacket>(ctx: &Context<'_, NatTables>, frame: &mut [u8], net: NetIdx) {
     let t = ctx.tables;
-    let Some(ip) = rewrite::parse(frame) else {
+    let Some(ip) = P::parse(frame) else {
         return;
     };
     let vrf = t.vrf(net);
-    if t.services.backend(vrf, ip.src).is_none() {
+    if t.services.backend(vrf, ip.src().into()).is_none() {
         return;
     }
-    let Some((sport, dport)) = rewrite::ports(frame, &ip) else {
+    let Some((sport, dport)) = ip.ports(frame) else {
         return;
     };
-    let mark = Mark::of_tcp(rewrite::tcp_flags(frame, &ip));
-    let session = t.sessions.vip(
-        vrf,
-        ip.proto,
-        (ip.src, sport),
-        (ip.dst, dport),
-        ctx.now,
-        mark,
-    );
+    let mark = Mark::of_tcp(ip.tcp_flags(frame));
+    let (backend, client) = ((ip.src(), sport), (ip.dst(), dport));
+    let session = P::sessions(t).vip(vrf, ip.proto(), backend, client, ctx.now, mark);
     if let Some(vip) = session {
-        rewrite::set(frame, &ip, Side::Src, vip.0, Some(vip.1));
+        ip.set(frame, Side::Src, vip);
     }
 }
 
@@ -135,50 +139,88 @@ pub fn to_service<B: PacketBuf>(
     meta: &Meta,
 ) -> Result<(), DropReason> {
     let t = ctx.tables;
-    if t.services.is_empty() || meta.ethertype != ethertype::IPV4 || meta.dst != GATEWAY_MAC {
+    if t.services.is_empty() || meta.dst != GATEWAY_MAC {
         return Ok(());
     }
-    let frame = buf.data_mut();
-    let Some(ip) = rewrite::parse(frame).filter(|ip| t.services.is_vip(ip.dst)) else {
+    match meta.ethertype {
+        ethertype::IPV4 => to_service_in::<Ip4>(ctx, buf.data_mut(), meta.net),
+        ethertype::IPV6 => to_service_in::<Ip6>(ctx, buf.data_mut(), meta.net),
+        _ => Ok(()),
+    }
+}
+
+fn to_service_in<P: ServicePacket>(
+    ctx: &Context<'_, NatTables>,
+    frame: &mut [u8],
+    net: NetIdx,
+) -> Result<(), DropReason> {
+    let t = ctx.tables;
+    let Some(ip) = P::parse(frame).filter(|ip| t.services.is_vip(ip.dst().into())) else {
         return Ok(());
     };
-    let Some((sport, dport)) = rewrite::ports(frame, &ip) else {
-        return match ip.proto {
+    let Some((sport, dport)) = ip.ports(frame) else {
+        return match ip.proto() {
             ipproto::TCP | ipproto::UDP => Err(NatDrop::Untranslatable.into()),
             _ => Ok(()),
         };
     };
-    let vrf = t.vrf(meta.net);
-    let (client, vip) = ((ip.src, sport), (ip.dst, dport));
-    let Some(svc) = t.services.lookup(vrf, ip.proto, vip) else {
+    let vrf = t.vrf(net);
+    let (client, vip) = ((ip.src(), sport), (ip.dst(), dport));
+    let any = |a: (P::Addr, u16)| (a.0.into(), a.1);
+    let Some(svc) = t.services.lookup(vrf, ip.proto(), any(vip)) else {
         return Ok(());
     };
-    let mark = Mark::of_tcp(rewrite::tcp_flags(frame, &ip));
-    let backend = match t
-        .sessions
-        .backend(vrf, ip.proto, client, vip, ctx.now, mark)
-    {
+    let mark = Mark::of_tcp(ip.tcp_flags(frame));
+    let sessions = P::sessions(t);
+    let backend = match sessions.backend(vrf, ip.proto(), client, vip, ctx.now, mark) {
         Some(backend) => backend,
         None => {
-            let pick = svc.pick(client).ok_or(NatDrop::NoBackend)?;
-            t.sessions
-                .open(vrf, ip.proto, (client, vip), pick.addr, ctx.now)
+            let pick = svc.pick(any(client)).ok_or(NatDrop::NoBackend)?;
+            let addr = P::of(pick.addr.0).ok_or(NatDrop::NoBackend)?;
+            sessions
+                .open(vrf, ip.proto(), (client, vip), (addr, pick.addr.1), ctx.now)
                 .ok_or(NatDrop::NoBackend)?
         }
     };
-    rewrite::set(frame, &ip, Side::Dst, backend.0, Some(backend.1));
-    let hairpin = t
+    ip.set(frame, Side::Dst, backend);
+    hairpin(ctx, frame, net, (any(client), any(backend)), mark)
+}
+
+/// A client in the backend's own network leaves from the gateway's address there, so that
+/// the backend answers through the switch (IPv4: the SNAT bindings hand out the port).
+fn hairpin(
+    ctx: &Context<'_, NatTables>,
+    frame: &mut [u8],
+    net: NetIdx,
+    (client, backend): ((IpAddr, u16), (IpAddr, u16)),
+    mark: Mark,
+) -> Result<(), DropReason> {
+    let t = ctx.tables;
+    let (IpAddr::V4(c), IpAddr::V4(b)) = (client.0, backend.0) else {
+        return Ok(());
+    };
+    let vrf = t.vrf(net);
+    let pool = t
         .services
         .backend(vrf, backend.0)
-        .filter(|h| h.net == meta.net)
+        .filter(|h| h.net == net)
         .and_then(|h| h.pool.as_ref());
-    if let Some(pool) = hairpin {
-        let outside = t
-            .bindings
-            .outside(vrf, ip.proto, client, backend, pool, ctx.now, mark)
-            .ok_or(NatDrop::PortsExhausted)?;
-        rewrite::set(frame, &ip, Side::Src, outside.0, Some(outside.1));
-    }
+    let (Some(pool), Some(ip)) = (pool, rewrite::parse(frame)) else {
+        return Ok(());
+    };
+    let outside = t
+        .bindings
+        .outside(
+            vrf,
+            ip.proto,
+            (c, client.1),
+            (b, backend.1),
+            pool,
+            ctx.now,
+            mark,
+        )
+        .ok_or(NatDrop::PortsExhausted)?;
+    rewrite::set(frame, &ip, Side::Src, outside.0, Some(outside.1));
     Ok(())
 }
 
@@ -191,26 +233,49 @@ pub fn probe_answer<B: PacketBuf>(
     meta: &Meta,
 ) -> Option<Verdict> {
     let t = ctx.tables;
-    if t.services.is_empty() || meta.ethertype != ethertype::IPV4 {
+    if t.services.is_empty() {
         return None;
     }
-    let frame = buf.data_mut();
-    let ip = rewrite::parse(frame).filter(|ip| ip.proto == ipproto::TCP)?;
-    let (sport, dport) = rewrite::ports(frame, &ip)?;
-    let flags = rewrite::tcp_flags(frame, &ip);
-    if !t.health.answer((ip.src, sport), dport, flags) {
+    let frame = buf.data();
+    let (from, to, (sport, dport), flags, ack) = match meta.ethertype {
+        ethertype::IPV4 => {
+            let ip = rewrite::parse(frame).filter(|ip| ip.proto == ipproto::TCP)?;
+            let ports = rewrite::ports(frame, &ip)?;
+            let ack = rewrite::tcp_ack(frame, &ip)?;
+            (
+                ip.src.into(),
+                ip.dst.into(),
+                ports,
+                rewrite::tcp_flags(frame, &ip),
+                ack,
+            )
+        }
+        ethertype::IPV6 => {
+            let ip = rewrite6::parse(frame).filter(|ip| ip.proto == ipproto::TCP)?;
+            let ports = rewrite6::ports(frame, &ip)?;
+            let ack = rewrite6::tcp_ack(frame, &ip)?;
+            (
+                ip.src.into(),
+                ip.dst.into(),
+                ports,
+                rewrite6::tcp_flags(frame, &ip),
+                ack,
+            )
+        }
+        _ => return None,
+    };
+    if !t.health.answer((from, sport), dport, flags) {
         return None;
     }
     if flags & 0x12 != 0x12 {
         return Some(Verdict::Consumed);
     }
-    let ack = rewrite::tcp_ack(frame, &ip)?;
-    let len = eth::HEADER_LEN + crate::packet::ipv4::HEADER_LEN + crate::packet::tcp::HEADER_LEN;
+    let len = health::segment_len(to);
     if reshape(buf, len).is_err() {
         return Some(Verdict::Consumed);
     }
     let frame = &mut buf.data_mut()[..len];
-    health::reset_for(frame, meta.src, (ip.dst, dport), (ip.src, sport), ack);
+    health::reset_for(frame, meta.src, (to, dport), (from, sport), ack);
     Some(Verdict::Unicast(in_port))
 }
 
@@ -255,7 +320,7 @@ fn translate_out(
         return Ok(());
     };
     // A backend's answer leaves from its VIP already.
-    if t.services.is_vip(ip.src) {
+    if t.services.is_vip(ip.src.into()) {
         return Ok(());
     }
     if let Some(floating) = t.floating_ip(from_net, ip.src) {

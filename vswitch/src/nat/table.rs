@@ -4,7 +4,7 @@
 //! snapshots (the feature's state).
 
 use hashbrown::{HashMap, HashSet};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use super::bindings::Bindings;
@@ -43,6 +43,7 @@ pub struct NatTables {
     pub bindings: Arc<Bindings>,
     pub services: Services,
     pub sessions: Arc<Sessions>,
+    pub sessions6: Arc<Sessions<Ipv6Addr>>,
     pub health: Arc<Health>,
 }
 
@@ -51,6 +52,7 @@ pub struct NatTables {
 pub struct NatState {
     pub bindings: Arc<Bindings>,
     pub sessions: Arc<Sessions>,
+    pub sessions6: Arc<Sessions<Ipv6Addr>>,
     pub health: Arc<Health>,
 }
 
@@ -82,6 +84,7 @@ impl NatTables {
             by_net: vec![None; model.networks.len()],
             bindings: state.bindings.clone(),
             sessions: state.sessions.clone(),
+            sessions6: state.sessions6.clone(),
             health: state.health.clone(),
             services: Services::build(model, vrf_number, &state.health),
             ..NatTables::default()

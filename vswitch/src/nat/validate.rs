@@ -115,17 +115,17 @@ fn validate_services(model: &Model) -> Result<()> {
         }
         let proto = parse_proto(&s.proto)
             .ok_or_else(|| invalid(format!("{owner}: --proto {:?} is not tcp or udp", s.proto)))?;
-        let vip = parse_addr(&s.vip)
-            .ok_or_else(|| invalid(format!("{owner}: --vip {:?} is not an IPv4 IP:PORT", s.vip)))?;
+        let vip = parse_addr(&s.vip).ok_or_else(|| {
+            invalid(format!(
+                "{owner}: --vip {:?} is not IP:PORT (IPv6: [IP]:PORT)",
+                s.vip
+            ))
+        })?;
         if vip.1 == 0 {
             return Err(invalid(format!("{owner}: --vip {} needs a port", s.vip)));
         }
-        if let Some(n) = model.networks.iter().find(|n| subnet_holds(n, vip.0)) {
-            let what = match n
-                .gateways
-                .iter()
-                .any(|g| g.parse() == Ok(IpAddr::V4(vip.0)))
-            {
+        if let Some(n) = model.networks.iter().find(|n| holds(n, vip.0)) {
+            let what = match n.gateways.iter().any(|g| g.parse() == Ok(vip.0)) {
                 true => "is the gateway",
                 false => "is inside the subnet",
             };
@@ -152,10 +152,16 @@ fn validate_services(model: &Model) -> Result<()> {
         for b in &s.backends {
             let addr = parse_addr(&b.addr).filter(|a| a.1 != 0).ok_or_else(|| {
                 invalid(format!(
-                    "{owner}: backend {:?} is not an IPv4 IP:PORT",
+                    "{owner}: backend {:?} is not IP:PORT (IPv6: [IP]:PORT)",
                     b.addr
                 ))
             })?;
+            if addr.0.is_ipv4() != vip.0.is_ipv4() {
+                return Err(invalid(format!(
+                    "{owner}: backend {} and the VIP {} are of two address families",
+                    b.addr, s.vip
+                )));
+            }
             if !seen.insert(addr) {
                 return Err(invalid(format!(
                     "{owner}: backend {} is listed twice",
@@ -225,8 +231,13 @@ fn check_outside(model: &Model, owner: &str, ip: Ipv4Addr) -> Result<()> {
 
 /// A subnet of network `n` holds `ip`.
 pub(super) fn subnet_holds(n: &Network, ip: Ipv4Addr) -> bool {
+    holds(n, IpAddr::V4(ip))
+}
+
+/// A subnet of network `n` (of either family) holds `ip`.
+fn holds(n: &Network, ip: IpAddr) -> bool {
     n.subnets
         .iter()
         .filter_map(|s| s.parse::<Prefix>().ok())
-        .any(|p| p.contains(IpAddr::V4(ip)))
+        .any(|p| p.contains(ip))
 }

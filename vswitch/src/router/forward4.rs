@@ -150,38 +150,6 @@ pub fn route<B: PacketBuf>(
     rewrite(buf, out.mac);
     next_hop::hand_off(meta, to_net, &out)
 }
-/// Sends an IPv4 packet the switch originates from its gateway in network `meta.net`: the
-/// route and next hop of its destination, the MACs written (its TTL is its own); an unknown
-/// next hop is asked for instead (the packet is lost, its sender tries again).
-pub fn originate<B: PacketBuf>(
-    ctx: &Context<'_, RouterTables>,
-    rs: &mut RouterScratch,
-    buf: &mut B,
-    meta: &mut Meta,
-) -> Verdict {
-    let Some(gw) = ctx.tables.gateway(meta.net) else {
-        return Verdict::Drop(RouterDrop::NotRoutable.into());
-    };
-    let h = match parse(buf) {
-        Ok(h) => h,
-        Err(reason) => return Verdict::Drop(reason),
-    };
-    let vrf = &ctx.tables.vrfs[usize::from(gw.vrf)];
-    let route = vrf.v4.lookup(u32::from(h.dst));
-    let dst = IpAddr::V4(h.dst);
-    match next_hop::find(ctx, &mut rs.memo, gw.vrf, route, dst, || 0) {
-        Found::Out(net, out) => {
-            if let Some(f) = buf.data_mut().get_mut(..12) {
-                f[..6].copy_from_slice(&out.mac.0);
-                f[6..].copy_from_slice(&GATEWAY_MAC.0);
-            }
-            next_hop::hand_off(meta, net, &out)
-        }
-        Found::NoRoute => Verdict::Drop(RouterDrop::NoRoute.into()),
-        Found::Unresolved(net, hop) => next_hop::ask(ctx, buf, meta, net, hop),
-    }
-}
-
 /// The frame, to the next hop from the gateway, one hop older: MACs rewritten, TTL decremented
 /// and the header checksum updated for it (RFC 1624), in place. The header was checked whole
 /// (`header`), so the fixed-size view never fails and needs no bounds checks.

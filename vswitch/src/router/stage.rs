@@ -1,13 +1,17 @@
 //! The router's datapath entry: which frames the gateway takes, and where each kind goes.
 
 use super::icmp_error::{self, Icmp6Error, IcmpError, IcmpLimiter};
-use super::next_hop::BurstMemo;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::next_hop::{self, BurstMemo, Found};
 use super::table::RouterTables;
 use super::{arp, forward4, forward6, nd, ra};
 use crate::forwarding::GATEWAY_MAC;
+use crate::packet::eth::set_macs;
+use crate::packet::prefix::bits;
 use crate::packet::{eth, ethertype, MacAddr};
 use crate::pipeline::buf::PacketBuf;
-use crate::pipeline::drop::DropReason;
+use crate::pipeline::drop::{DropReason, EngineDrop};
 use crate::pipeline::meta::{Meta, Verdict};
 use crate::pipeline::Context;
 use crate::router::RouterDrop;
@@ -105,15 +109,42 @@ pub fn handle<B: PacketBuf>(
     }
 }
 
-/// Sends an IPv4 packet the switch originates from its gateway in network `meta.net` (see
-/// [`forward4::originate`]).
+/// Sends an IP packet the switch originates from its gateway in network `meta.net`: the
+/// route and next hop of its destination, the MACs written (its TTL is its own); an unknown
+/// next hop is asked for instead (the packet is lost, its sender tries again).
 pub fn originate<B: PacketBuf>(
     ctx: &Context<'_, RouterTables>,
     rs: &mut RouterScratch,
     buf: &mut B,
     meta: &mut Meta,
 ) -> Verdict {
-    forward4::originate(ctx, rs, buf, meta)
+    let Some(gw) = ctx.tables.gateway(meta.net) else {
+        return Verdict::Drop(RouterDrop::NotRoutable.into());
+    };
+    let vrf = &ctx.tables.vrfs[usize::from(gw.vrf)];
+    let frame = buf.data();
+    let l3 = frame.get(eth::HEADER_LEN..).unwrap_or_default();
+    let (dst, route) = match (l3.first().map(|b| b >> 4), l3.len()) {
+        (Some(4), 20..) => {
+            let ip = Ipv4Addr::from([l3[16], l3[17], l3[18], l3[19]]);
+            (IpAddr::V4(ip), vrf.v4.lookup(u32::from(ip)))
+        }
+        (Some(6), 40..) => {
+            let mut octets = [0u8; 16];
+            octets.copy_from_slice(&l3[24..40]);
+            let ip = IpAddr::V6(Ipv6Addr::from(octets));
+            (ip, vrf.v6.lookup(bits(ip)))
+        }
+        _ => return Verdict::Drop(EngineDrop::BadIp.into()),
+    };
+    match next_hop::find(ctx, &mut rs.memo, gw.vrf, route, dst, || 0) {
+        Found::Out(net, out) => {
+            set_macs(buf.data_mut(), out.mac, GATEWAY_MAC);
+            next_hop::hand_off(meta, net, &out)
+        }
+        Found::NoRoute => Verdict::Drop(RouterDrop::NoRoute.into()),
+        Found::Unresolved(net, hop) => next_hop::ask(ctx, buf, meta, net, hop),
+    }
 }
 
 /// Answers a packet a firewall rule rejected with ICMP "administratively prohibited" from the
