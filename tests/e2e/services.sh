@@ -146,12 +146,15 @@ wait "$HOLD" || true
 broken=$(json_get "len([c for c in d if c['failures'] or len(c['names']) != 1])" <"$WORK/hold2.json")
 assert_eq "$broken" 0 "long-lived connections that broke or moved while b2 joined"
 
-step "hairpin: b1 reaches its own VIP"
+step "hairpin: b1 reaches its own VIPs (IPv4 and IPv6)"
 got=$(inns b1 curl -s -m 3 "http://$VIP/" || true)
 log "b1 -> $VIP: $got"
 assert_contains "b1 b2 b3" "${got:-none}" "b1's answer through its VIP"
 got=$(inns b1 curl -s -m 3 "http://$STICKY/" || true)
 assert_contains "b1 b3" "${got:-none}" "b1's answer through sticky"
+got=$(inns b1 curl -s -m 3 "http://[2001:db8:ff::80]/" || true)
+log "b1 -> [2001:db8:ff::80]: $got"
+assert_contains "b1 b2 b3" "${got:-none}" "b1's answer through its IPv6 VIP"
 
 step "no backend left: a new connection is reset and counted"
 vs service backend drain sticky "$B1:8080" >/dev/null

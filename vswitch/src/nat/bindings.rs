@@ -8,8 +8,9 @@
 //! its claim back and takes the winner's.
 
 use hashbrown::{DefaultHashBuilder, HashMap};
+use std::fmt::Debug;
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
@@ -19,46 +20,98 @@ use crate::packet::ipproto;
 
 /// An IPv4 address and port (the echo identifier for pings; 0 for the remote of a ping).
 pub type Addr = (Ipv4Addr, u16);
+/// An address of family `A` and port.
+type Ep<A> = (A, u16);
+
+/// An address family the bindings (and the services' sessions) key on.
+pub trait Family: Copy + Eq + Debug + Into<IpAddr> + Send + Sync + 'static {
+    /// Feeds the endpoint to the hasher in as few words as it takes.
+    fn write<H: Hasher>(e: (Self, u16), h: &mut H);
+}
+
+impl Family for Ipv4Addr {
+    #[inline]
+    fn write<H: Hasher>(e: (Self, u16), h: &mut H) {
+        h.write_u64(u64::from(u32::from(e.0)) << 16 | u64::from(e.1));
+    }
+}
+
+impl Family for Ipv6Addr {
+    #[inline]
+    fn write<H: Hasher>(e: (Self, u16), h: &mut H) {
+        h.write_u128(u128::from(e.0));
+        h.write_u16(e.1);
+    }
+}
+
+/// Where new bindings take their outside endpoints from.
+pub trait Source<A> {
+    /// The address an inside host's connections leave from.
+    fn address_for(&self, inside: A) -> A;
+    /// First and last port, inclusive.
+    fn ports(&self) -> (u16, u16);
+}
+
+impl Source<Ipv4Addr> for Pool {
+    fn address_for(&self, inside: Ipv4Addr) -> Ipv4Addr {
+        Pool::address_for(self, inside)
+    }
+    fn ports(&self) -> (u16, u16) {
+        self.ports
+    }
+}
+
+/// One IPv6 address and a port range (where IPv6 hairpin connections leave from).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Single6 {
+    pub ip: Ipv6Addr,
+    pub ports: (u16, u16),
+}
+
+impl Source<Ipv6Addr> for Single6 {
+    fn address_for(&self, _: Ipv6Addr) -> Ipv6Addr {
+        self.ip
+    }
+    fn ports(&self) -> (u16, u16) {
+        self.ports
+    }
+}
 
 const SHARDS: usize = 16;
 /// Bindings held at once; new connections beyond are refused (counted as exhausted).
 pub const DEFAULT_LIMIT: usize = 1_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct OutKey {
+struct OutKey<A> {
     vrf: u16,
     proto: u8,
-    inside: Addr,
-    remote: Addr,
+    inside: Ep<A>,
+    remote: Ep<A>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct InKey {
+struct InKey<A> {
     proto: u8,
-    outside: Addr,
-    remote: Addr,
+    outside: Ep<A>,
+    remote: Ep<A>,
 }
 
-/// An endpoint in 48 bits.
-#[inline]
-fn pack(a: Addr) -> u128 {
-    u128::from(u32::from(a.0)) << 16 | u128::from(a.1)
-}
-
-// The keys hash as one packed integer: one write into the hasher instead of one per field.
-impl Hash for OutKey {
+// The keys hash as a few whole words, not one write per field.
+impl<A: Family> Hash for OutKey<A> {
     #[inline]
     fn hash<H: Hasher>(&self, h: &mut H) {
-        let k = pack(self.inside) << 48 | pack(self.remote);
-        h.write_u128(k | u128::from(self.vrf) << 112 | u128::from(self.proto) << 104);
+        h.write_u32(u32::from(self.vrf) << 8 | u32::from(self.proto));
+        A::write(self.inside, h);
+        A::write(self.remote, h);
     }
 }
 
-impl Hash for InKey {
+impl<A: Family> Hash for InKey<A> {
     #[inline]
     fn hash<H: Hasher>(&self, h: &mut H) {
-        let k = pack(self.outside) << 48 | pack(self.remote);
-        h.write_u128(k | u128::from(self.proto) << 104);
+        h.write_u32(u32::from(self.proto));
+        A::write(self.outside, h);
+        A::write(self.remote, h);
     }
 }
 
@@ -108,11 +161,11 @@ impl Mark {
 
 /// One binding, for listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Binding {
+pub struct Binding<A = Ipv4Addr> {
     pub proto: u8,
-    pub inside: Addr,
-    pub outside: Addr,
-    pub remote: Addr,
+    pub inside: Ep<A>,
+    pub outside: Ep<A>,
+    pub remote: Ep<A>,
     pub idle_secs: u32,
 }
 
@@ -142,9 +195,9 @@ pub fn timeout(proto: u8, end: End) -> u32 {
     }
 }
 
-pub struct Bindings {
-    outbound: Vec<Mutex<HashMap<OutKey, Entry>>>,
-    inbound: Vec<Mutex<HashMap<InKey, Entry>>>,
+pub struct Bindings<A: Family = Ipv4Addr> {
+    outbound: Vec<Mutex<HashMap<OutKey<A>, Entry<A>>>>,
+    inbound: Vec<Mutex<HashMap<InKey<A>, Entry<A>>>>,
     hasher: DefaultHashBuilder,
     count: AtomicUsize,
     limit: usize,
@@ -152,7 +205,7 @@ pub struct Bindings {
     pub exhausted: AtomicU64,
 }
 
-impl std::fmt::Debug for Bindings {
+impl<A: Family> std::fmt::Debug for Bindings<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bindings")
             .field("len", &self.len())
@@ -161,14 +214,14 @@ impl std::fmt::Debug for Bindings {
     }
 }
 
-impl Default for Bindings {
+impl<A: Family> Default for Bindings<A> {
     fn default() -> Self {
         Bindings::new(DEFAULT_LIMIT)
     }
 }
 
-impl Bindings {
-    pub fn new(limit: usize) -> Bindings {
+impl<A: Family> Bindings<A> {
+    pub fn new(limit: usize) -> Bindings<A> {
         Bindings {
             outbound: (0..SHARDS).map(|_| Mutex::default()).collect(),
             inbound: (0..SHARDS).map(|_| Mutex::default()).collect(),
@@ -199,12 +252,12 @@ impl Bindings {
         &self,
         vrf: u16,
         proto: u8,
-        inside: Addr,
-        remote: Addr,
-        pool: &Pool,
+        inside: Ep<A>,
+        remote: Ep<A>,
+        pool: &impl Source<A>,
         now: u32,
         mark: Mark,
-    ) -> Option<Addr> {
+    ) -> Option<Ep<A>> {
         let key = OutKey {
             vrf,
             proto,
@@ -246,19 +299,27 @@ impl Bindings {
     fn allocate(
         &self,
         proto: u8,
-        inside: Addr,
-        remote: Addr,
-        pool: &Pool,
+        inside: Ep<A>,
+        remote: Ep<A>,
+        pool: &impl Source<A>,
         now: u32,
-    ) -> Option<Addr> {
+    ) -> Option<Ep<A>> {
         const HASHED_TRIES: u32 = 16;
         if self.count.load(Ordering::Relaxed) >= self.limit {
             return None;
         }
         let ip = pool.address_for(inside.0);
-        let (lo, hi) = pool.ports;
+        let (lo, hi) = pool.ports();
         let span = u32::from(hi - lo) + 1;
-        let hashed = |i: u32| (self.hasher.hash_one((inside, remote, i)) % u64::from(span)) as u32;
+        let hashed = |i: u32| {
+            let key = OutKey {
+                vrf: i as u16,
+                proto,
+                inside,
+                remote,
+            };
+            (self.hasher.hash_one(key) % u64::from(span)) as u32
+        };
         let first = match (lo..=hi).contains(&inside.1) {
             true => u32::from(inside.1 - lo),
             false => hashed(0),
@@ -291,7 +352,7 @@ impl Bindings {
         None
     }
 
-    fn release(&self, proto: u8, outside: Addr, remote: Addr) {
+    fn release(&self, proto: u8, outside: Ep<A>, remote: Ep<A>) {
         let key = InKey {
             proto,
             outside,
@@ -306,11 +367,11 @@ impl Bindings {
     pub fn inside(
         &self,
         proto: u8,
-        outside: Addr,
-        remote: Addr,
+        outside: Ep<A>,
+        remote: Ep<A>,
         now: u32,
         mark: Mark,
-    ) -> Option<Addr> {
+    ) -> Option<Ep<A>> {
         let key = InKey {
             proto,
             outside,
@@ -324,7 +385,7 @@ impl Bindings {
 
     /// Removes the bindings idle longer than their protocol's timeout both ways, and those
     /// whose outside address `keep` no longer accepts (its rule was removed or changed).
-    pub fn expire(&self, now: u32, keep: impl Fn(Ipv4Addr) -> bool) {
+    pub fn expire(&self, now: u32, keep: impl Fn(A) -> bool) {
         for shard in &self.outbound {
             let mut out = shard.lock();
             out.retain(|k, e| {
@@ -362,7 +423,7 @@ impl Bindings {
     }
 
     /// Up to `max` bindings, for listing.
-    pub fn list(&self, max: usize, now: u32) -> Vec<Binding> {
+    pub fn list(&self, max: usize, now: u32) -> Vec<Binding<A>> {
         let mut all = Vec::new();
         for shard in &self.outbound {
             for (k, e) in shard.lock().iter() {

@@ -54,6 +54,9 @@ impl crate::feature::Feature for Nat {
     fn housekeep(tables: &Self::Tables, now: u32) {
         tables.bindings.expire(now, |ip| tables.in_a_pool(ip));
         let services = &tables.services;
+        tables
+            .bindings6
+            .expire(now, |ip| services.leaves_hairpin_from(ip.into()));
         tables.sessions.expire(now, |vrf, proto, vip, backend| {
             services.has(vrf, proto, any(vip), any(backend))
         });

@@ -5,6 +5,7 @@
 use hashbrown::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use super::bindings::Single6;
 use super::health::{Health, PROBE_PORTS};
 use super::maglev;
 use super::pool::Pool;
@@ -47,11 +48,12 @@ pub struct ServiceEntry {
 }
 
 /// Where a backend's address is: its network, and the pool its hairpin connections leave
-/// from (the gateway of its IPv4 subnet; IPv6 backends have none).
+/// from (the gateway of its subnet).
 #[derive(Debug)]
 pub struct Hairpin {
     pub net: NetIdx,
     pub pool: Option<Pool>,
+    pub pool6: Option<Single6>,
 }
 
 #[derive(Debug, Default)]
@@ -61,7 +63,7 @@ pub struct Services {
     /// Every backend address, by (VRF, IP).
     backends: HashMap<(u16, IpAddr), Hairpin>,
     /// The gateway addresses hairpin connections leave from, on their networks.
-    hairpin_addresses: HashSet<(NetIdx, Ipv4Addr)>,
+    hairpin_addresses: HashSet<(NetIdx, IpAddr)>,
     pub list: Vec<ServiceEntry>,
 }
 
@@ -157,19 +159,25 @@ impl Services {
                 continue;
             };
             for b in &entry.backends {
-                let gateway = match b.gateway {
-                    Some(IpAddr::V4(g)) => Some(g),
-                    _ => None,
-                };
-                let pool = gateway.and_then(|g| {
-                    let ports = format!("1024-{}", PROBE_PORTS.0 - 1);
-                    Pool::parse(&g.to_string(), Some(&ports)).ok()
-                });
-                if let Some(g) = gateway {
+                let ports = (1024, PROBE_PORTS.0 - 1);
+                let (mut pool, mut pool6) = (None, None);
+                match b.gateway {
+                    Some(IpAddr::V4(g)) => {
+                        let range = format!("{}-{}", ports.0, ports.1);
+                        pool = Pool::parse(&g.to_string(), Some(&range)).ok();
+                    }
+                    Some(IpAddr::V6(ip)) => pool6 = Some(Single6 { ip, ports }),
+                    None => {}
+                }
+                if let Some(g) = b.gateway {
                     t.hairpin_addresses.insert((b.net, g));
                 }
-                t.backends
-                    .insert((entry.vrf, b.addr.0), Hairpin { net: b.net, pool });
+                let hairpin = Hairpin {
+                    net: b.net,
+                    pool,
+                    pool6,
+                };
+                t.backends.insert((entry.vrf, b.addr.0), hairpin);
             }
             t.vips.insert(entry.vip.0);
             t.by_vip
@@ -251,12 +259,15 @@ impl Services {
 
     /// The gateway addresses hairpin connections leave from, on their networks.
     pub fn hairpin_addresses(&self) -> impl Iterator<Item = (NetIdx, Ipv4Addr)> + '_ {
-        self.hairpin_addresses.iter().copied()
+        self.hairpin_addresses.iter().filter_map(|(n, a)| match a {
+            IpAddr::V4(v4) => Some((*n, *v4)),
+            IpAddr::V6(_) => None,
+        })
     }
 
     /// Whether `ip` on network `net` is a gateway address hairpin connections leave from.
     #[inline]
-    pub fn is_hairpin_address(&self, net: NetIdx, ip: Ipv4Addr) -> bool {
+    pub fn is_hairpin_address(&self, net: NetIdx, ip: IpAddr) -> bool {
         self.hairpin_addresses.contains(&(net, ip))
     }
 
@@ -267,7 +278,7 @@ impl Services {
     }
 
     /// Whether `ip` is an address hairpin connections leave from, on any network.
-    pub fn leaves_hairpin_from(&self, ip: Ipv4Addr) -> bool {
+    pub fn leaves_hairpin_from(&self, ip: IpAddr) -> bool {
         self.hairpin_addresses.iter().any(|(_, a)| *a == ip)
     }
 }

@@ -435,3 +435,18 @@ fn ipv6_backends_are_probed_from_the_gateway() {
     let health = &sw.snap.tables.nat.health;
     assert_eq!(health.of("www6", b1).map(|h| h.last), Some("ok"));
 }
+
+#[test]
+fn an_ipv6_backend_reaches_its_own_vip_through_the_gateway() {
+    let mut sw = switch6("none");
+    let b1 = [0x20, 1, 0xd, 0xb8, 0, 0xb, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x11];
+    let out = sw.send(1, &[tcp6(B1, (b1, 50000), (VIP6, 80), "S")]);
+    assert_eq!(out.len(), 1);
+    let (src, sport, backend, bport) = endpoints6(&out[0].1);
+    assert_eq!((src[15], bport), (1, 8080), "from the gateway");
+    let mac = if backend[15] == 0x11 { B1 } else { B2 };
+    let back = sw.send(out[0].0, &[tcp6(mac, (backend, 8080), (src, sport), "SA")]);
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].0, 1);
+    assert_eq!(endpoints6(&back[0].1), (VIP6, 80, b1, 50000));
+}

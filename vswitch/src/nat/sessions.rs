@@ -4,35 +4,14 @@
 //! entries age by the same timeouts. One table per address family.
 
 use hashbrown::{DefaultHashBuilder, HashMap};
-use std::fmt::Debug;
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
+pub use super::bindings::Family;
 use super::bindings::{timeout, touch, End, Entry, Mark};
-
-/// An address family the sessions key on.
-pub trait Family: Copy + Eq + Debug + Into<IpAddr> + Send + Sync + 'static {
-    /// Feeds the endpoint to the hasher in as few words as it takes.
-    fn write<H: Hasher>(e: (Self, u16), h: &mut H);
-}
-
-impl Family for Ipv4Addr {
-    #[inline]
-    fn write<H: Hasher>(e: (Self, u16), h: &mut H) {
-        h.write_u64(u64::from(u32::from(e.0)) << 16 | u64::from(e.1));
-    }
-}
-
-impl Family for Ipv6Addr {
-    #[inline]
-    fn write<H: Hasher>(e: (Self, u16), h: &mut H) {
-        h.write_u128(u128::from(e.0));
-        h.write_u16(e.1);
-    }
-}
 
 type Addr<A> = (A, u16);
 

@@ -51,7 +51,10 @@ pub fn arrive<B: PacketBuf>(
                 from_backend::<Ip4>(ctx, frame, meta.net);
             }
         }
-        ethertype::IPV6 if !t.services.is_empty() => from_backend::<Ip6>(ctx, frame, meta.net),
+        ethertype::IPV6 if !t.services.is_empty() => {
+            hairpin_back6(ctx, frame, meta.net);
+            from_backend::<Ip6>(ctx, frame, meta.net);
+        }
         _ => {}
     }
     Ok(())
@@ -187,7 +190,7 @@ fn to_service_in<P: ServicePacket>(
 }
 
 /// A client in the backend's own network leaves from the gateway's address there, so that
-/// the backend answers through the switch (IPv4: the SNAT bindings hand out the port).
+/// the backend answers through the switch (the bindings of the family hand out the port).
 fn hairpin(
     ctx: &Context<'_, NatTables>,
     frame: &mut [u8],
@@ -196,32 +199,57 @@ fn hairpin(
     mark: Mark,
 ) -> Result<(), DropReason> {
     let t = ctx.tables;
-    let (IpAddr::V4(c), IpAddr::V4(b)) = (client.0, backend.0) else {
-        return Ok(());
-    };
     let vrf = t.vrf(net);
-    let pool = t
-        .services
-        .backend(vrf, backend.0)
-        .filter(|h| h.net == net)
-        .and_then(|h| h.pool.as_ref());
-    let (Some(pool), Some(ip)) = (pool, rewrite::parse(frame)) else {
+    let Some(h) = t.services.backend(vrf, backend.0).filter(|h| h.net == net) else {
         return Ok(());
     };
-    let outside = t
-        .bindings
-        .outside(
-            vrf,
-            ip.proto,
-            (c, client.1),
-            (b, backend.1),
-            pool,
-            ctx.now,
-            mark,
-        )
-        .ok_or(NatDrop::PortsExhausted)?;
-    rewrite::set(frame, &ip, Side::Src, outside.0, Some(outside.1));
+    let exhausted = || DropReason::from(NatDrop::PortsExhausted);
+    match (client.0, backend.0, &h.pool, &h.pool6) {
+        (IpAddr::V4(c), IpAddr::V4(b), Some(pool), _) => {
+            let Some(ip) = rewrite::parse(frame) else {
+                return Ok(());
+            };
+            let (inside, remote) = ((c, client.1), (b, backend.1));
+            let outside = t
+                .bindings
+                .outside(vrf, ip.proto, inside, remote, pool, ctx.now, mark)
+                .ok_or_else(exhausted)?;
+            rewrite::set(frame, &ip, Side::Src, outside.0, Some(outside.1));
+        }
+        (IpAddr::V6(c), IpAddr::V6(b), _, Some(pool)) => {
+            let Some(ip) = rewrite6::parse(frame) else {
+                return Ok(());
+            };
+            let (inside, remote) = ((c, client.1), (b, backend.1));
+            let outside = t
+                .bindings6
+                .outside(vrf, ip.proto, inside, remote, pool, ctx.now, mark)
+                .ok_or_else(exhausted)?;
+            rewrite6::set(frame, &ip, Side::Src, outside.0, outside.1);
+        }
+        _ => {}
+    }
     Ok(())
+}
+
+/// A backend's answer to a hairpin connection, to the gateway's IPv6 address: on to the
+/// client (the IPv4 one is a NAT address, see `translate_in`).
+fn hairpin_back6(ctx: &Context<'_, NatTables>, frame: &mut [u8], net: NetIdx) {
+    let t = ctx.tables;
+    let Some(ip) = rewrite6::parse(frame) else {
+        return;
+    };
+    if !t.services.is_hairpin_address(net, ip.dst.into()) {
+        return;
+    }
+    let Some((sport, dport)) = rewrite6::ports(frame, &ip) else {
+        return;
+    };
+    let mark = Mark::of_tcp(rewrite6::tcp_flags(frame, &ip));
+    let (outside, remote) = ((ip.dst, dport), (ip.src, sport));
+    if let Some(inside) = t.bindings6.inside(ip.proto, outside, remote, ctx.now, mark) {
+        rewrite6::set(frame, &ip, Side::Dst, inside.0, inside.1);
+    }
 }
 
 /// A segment to the gateway that answers a backend's health probe: recorded, and a SYN-ACK

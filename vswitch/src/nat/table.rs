@@ -41,6 +41,7 @@ pub struct NatTables {
     addresses: HashSet<(NetIdx, Ipv4Addr)>,
     pub rules: Vec<Arc<Rule>>,
     pub bindings: Arc<Bindings>,
+    pub bindings6: Arc<Bindings<Ipv6Addr>>,
     pub services: Services,
     pub sessions: Arc<Sessions>,
     pub sessions6: Arc<Sessions<Ipv6Addr>>,
@@ -51,6 +52,7 @@ pub struct NatTables {
 #[derive(Debug, Default)]
 pub struct NatState {
     pub bindings: Arc<Bindings>,
+    pub bindings6: Arc<Bindings<Ipv6Addr>>,
     pub sessions: Arc<Sessions>,
     pub sessions6: Arc<Sessions<Ipv6Addr>>,
     pub health: Arc<Health>,
@@ -83,6 +85,7 @@ impl NatTables {
                 .collect(),
             by_net: vec![None; model.networks.len()],
             bindings: state.bindings.clone(),
+            bindings6: state.bindings6.clone(),
             sessions: state.sessions.clone(),
             sessions6: state.sessions6.clone(),
             health: state.health.clone(),
@@ -160,7 +163,7 @@ impl NatTables {
         }
         Some(match self.endpoint_of.get(&ip) {
             Some(&endpoint) => Address::Floating(endpoint),
-            None if self.services.is_hairpin_address(net, ip) => Address::Hairpin,
+            None if self.services.is_hairpin_address(net, ip.into()) => Address::Hairpin,
             None => Address::Snat,
         })
     }
@@ -184,6 +187,7 @@ impl NatTables {
     /// Whether `ip` is still an address of a SNAT rule or one hairpin connections leave from
     /// (a binding on one that is not expires).
     pub fn in_a_pool(&self, ip: Ipv4Addr) -> bool {
-        self.rules.iter().any(|r| r.pool.contains(ip)) || self.services.leaves_hairpin_from(ip)
+        self.rules.iter().any(|r| r.pool.contains(ip))
+            || self.services.leaves_hairpin_from(ip.into())
     }
 }
