@@ -7,7 +7,8 @@
 # SNAT inside -> 203.0.113.100: h1 pings ext, talks TCP and UDP to it, and a capture on ext
 # sees only the SNAT address; 5000 concurrent TCP connections from h1 get 5000 distinct
 # outside ports. A floating IP 203.0.113.50 for h2: ext pings it and opens TCP to it, and
-# h2's own connections leave from it. traceroute (time exceeded) and a PMTU error from beyond
+# h2's own connections leave from it; the same over IPv6 (2001:db8:e::50 for h2's
+# 2001:db8:1::11, answered by ND). traceroute (time exceeded) and a PMTU error from beyond
 # ext reach h1 translated back. To the SNAT address without a binding: dropped and counted.
 # Bad NAT input: one line, model unchanged.
 # shellcheck source=lib.sh
@@ -17,18 +18,22 @@ need_cmd nc traceroute
 
 H1=198.51.100.10 H2=198.51.100.11 EXT=203.0.113.10 FAR=192.0.2.10
 SNAT=203.0.113.100 FIP=203.0.113.50
+H2_6=2001:db8:1::11 EXT6=2001:db8:e::10 FIP6=2001:db8:e::50
 
 start_daemon
-vs network add inside --subnet 198.51.100.0/24 --gateway 198.51.100.1 >/dev/null
-vs network add outside --subnet 203.0.113.0/24 --gateway 203.0.113.1 --external >/dev/null
+vs network add inside --subnet 198.51.100.0/24 --subnet 2001:db8:1::/64 \
+    --gateway 198.51.100.1 --gateway 2001:db8:1::1 >/dev/null
+vs network add outside --subnet 203.0.113.0/24 --subnet 2001:db8:e::/64 \
+    --gateway 203.0.113.1 --gateway 2001:db8:e::1 --external >/dev/null
 vs policy add in-out --from inside --to outside --action allow >/dev/null
 vs route add 192.0.2.0/24 --via "$EXT" >/dev/null
 vs snat add out --from inside --to "$SNAT" >/dev/null
 make_host h1 "$H1/24"
-make_host h2 "$H2/24"
-make_host ext "$EXT/24"
+make_host h2 "$H2/24" "$H2_6/64"
+make_host ext "$EXT/24" "$EXT6/64"
 inns h1 ip route add default via 198.51.100.1
 inns h2 ip route add default via 198.51.100.1
+inns h2 ip -6 route add default via 2001:db8:1::1
 # far, one hop beyond ext, over a link with a smaller MTU.
 _add_ns far
 ip -n "$(hns ext)" link add "${PFX}xf" type veth peer name "${PFX}fx" netns "$(hns far)"
@@ -92,6 +97,21 @@ assert_ping h2 "$EXT"
 capture_stop "$CAPPID"
 seen=$(capture_read "$WORK/fip.pcap")
 assert_contains "$seen" "$FIP > $EXT: ICMP echo request" "ext's capture of h2's pings"
+
+step "an IPv6 floating IP: ext reaches h2 at $FIP6 (ND answered), and h2 leaves from it"
+vs floating-ip add "$FIP6" --endpoint "$H2_6" >/dev/null
+vs policy add fip6-in --from outside --to inside --proto tcp --port 2223 --action allow >/dev/null
+bg ip netns exec "$(hns h2)" sh -c "echo 'hello over IPv6' | timeout 20 nc -6 -l -N 2223 >$WORK/fip6.got"
+wait_for 10 "nc to listen on h2:2223" sh -c "ip netns exec $(hns h2) ss -ltn | grep -q ':2223 '"
+got=$(echo "hi from ext" | inns ext timeout 5 nc -6 -N -w 3 "$FIP6" 2223 2>&1 || true)
+assert_eq "$got" "hello over IPv6" "ext -> [$FIP6]:2223"
+wait_for 5 "h2 to get ext's line" grep -q "hi from ext" "$WORK/fip6.got"
+assert_contains "$(inns ext ip -6 neigh show "$FIP6")" "02:76:73:00:00:01" "ext's neighbor entry for $FIP6"
+capture_start ext "$WORK/fip6.pcap" "" icmp6
+inns h2 ping -6 -c 2 -W 2 "$EXT6" >/dev/null || fail "h2 cannot ping $EXT6"
+capture_stop "$CAPPID"
+seen=$(capture_read "$WORK/fip6.pcap")
+assert_contains "$seen" "$FIP6 > $EXT6: ICMP6, echo request" "ext's capture of h2's pings"
 vs floating-ip list
 
 step "ICMP errors from beyond ext reach h1 translated back"

@@ -237,9 +237,12 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
                         .or_else(|| dhcp::handle(&dhcp_ctx, in_port, &mut buf, meta))
                         .unwrap_or(Verdict::Drop(r))
                 }
-                // ARP the router leaves to the bridge may ask for a NAT address.
+                // ARP or ND the router leaves to the bridge may ask for a NAT address.
                 v if meta.ethertype == ethertype::ARP => {
                     nat::answer_arp(&nat_ctx, in_port, &mut buf, meta).unwrap_or(v)
+                }
+                v if meta.ethertype == ethertype::IPV6 => {
+                    nat::answer_nd(&nat_ctx, in_port, &mut buf, meta).unwrap_or(v)
                 }
                 v => v,
             }

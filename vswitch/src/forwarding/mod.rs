@@ -1,10 +1,11 @@
 //! What several features share to forward a packet: where a MAC is (the FDB the bridge learns
-//! and the router and VTEP read), the neighbor tables of the gateway and the VTEP, the ARP frames
-//! both write, and the switch's own gateway addresses. The one module features may import
+//! and the router and VTEP read), the neighbor tables of the gateway and the VTEP, the ARP and
+//! neighbor discovery frames they (and NAT) write, and the switch's own gateway addresses. The one module features may import
 //! besides the engine, `packet`, `sys` and `model`.
 
 pub mod arp;
 pub mod fdb;
+pub mod nd;
 pub mod neighbor;
 
 use std::net::Ipv6Addr;

@@ -68,6 +68,36 @@ pub fn tcp_flags(frame: &[u8], ip: &Ip6) -> u8 {
     }
 }
 
+/// Sets the address of `side` to `to` (a floating IP), and the checksum of a TCP, UDP or
+/// ICMPv6 header that covers it.
+pub fn set_addr(frame: &mut [u8], ip: &Ip6, side: Side, to: Ipv6Addr) {
+    let addr_at = AT + if side == Side::Src { 8 } else { 24 };
+    let Some(old) = frame
+        .get(addr_at..addr_at + 16)
+        .and_then(|b| <[u8; 16]>::try_from(b).ok())
+    else {
+        return;
+    };
+    let new = to.octets();
+    frame[addr_at..addr_at + 16].copy_from_slice(&new);
+    let sum_at = match ip.proto {
+        ipproto::TCP => ip.l4 + 16,
+        ipproto::UDP => ip.l4 + 6,
+        ipproto::ICMPV6 => ip.l4 + 2,
+        _ => return,
+    };
+    if sum_at + 2 > ip.end {
+        return;
+    }
+    if let Some(sum) = word(frame, sum_at) {
+        let mut sum = checksum::update_bytes(sum, &old, &new);
+        if ip.proto == ipproto::UDP && sum == 0 {
+            sum = 0xffff;
+        }
+        frame[sum_at..sum_at + 2].copy_from_slice(&sum.to_be_bytes());
+    }
+}
+
 /// The acknowledgement number of a TCP segment.
 pub fn tcp_ack(frame: &[u8], ip: &Ip6) -> Option<u32> {
     if ip.proto != ipproto::TCP || ip.l4 + 12 > ip.end {

@@ -17,8 +17,9 @@ use super::rewrite6::{self, Ip6};
 use super::table::{Address, NatTables};
 use super::NatDrop;
 use crate::forwarding::arp::ArpFrame;
+use crate::forwarding::nd;
 use crate::forwarding::GATEWAY_MAC;
-use crate::packet::{arp, eth, ethertype, ipproto};
+use crate::packet::{arp, eth, ethertype, icmp, ipproto};
 use crate::pipeline::buf::{reshape, PacketBuf};
 use crate::pipeline::drop::DropReason;
 use crate::pipeline::meta::{Meta, Verdict};
@@ -51,9 +52,14 @@ pub fn arrive<B: PacketBuf>(
                 from_backend::<Ip4>(ctx, frame, meta.net);
             }
         }
-        ethertype::IPV6 if !t.services.is_empty() => {
-            hairpin_back6(ctx, frame, meta.net);
-            from_backend::<Ip6>(ctx, frame, meta.net);
+        ethertype::IPV6 => {
+            if t.has_floating6() {
+                floating_in6(ctx, frame, meta.net);
+            }
+            if !t.services.is_empty() {
+                hairpin_back6(ctx, frame, meta.net);
+                from_backend::<Ip6>(ctx, frame, meta.net);
+            }
         }
         _ => {}
     }
@@ -232,6 +238,16 @@ fn hairpin(
     Ok(())
 }
 
+/// To an IPv6 floating IP on its external network: on to its endpoint.
+fn floating_in6(ctx: &Context<'_, NatTables>, frame: &mut [u8], net: NetIdx) {
+    let Some(ip) = rewrite6::parse(frame) else {
+        return;
+    };
+    if let Some(endpoint) = ctx.tables.endpoint6(net, ip.dst) {
+        rewrite6::set_addr(frame, &ip, Side::Dst, endpoint);
+    }
+}
+
 /// A backend's answer to a hairpin connection, to the gateway's IPv6 address: on to the
 /// client (the IPv4 one is a NAT address, see `translate_in`).
 fn hairpin_back6(ctx: &Context<'_, NatTables>, frame: &mut [u8], net: NetIdx) {
@@ -332,6 +348,18 @@ pub fn depart<B: PacketBuf>(
     if t.is_empty() || !leaving || !t.external(meta.net) || t.external(from_net) {
         return verdict;
     }
+    if meta.ethertype == ethertype::IPV6 {
+        let frame = buf.data_mut();
+        if let Some(ip) = rewrite6::parse(frame) {
+            let leaves_from = (!t.services.is_vip(ip.src.into()))
+                .then(|| t.floating_ip6(from_net, ip.src))
+                .flatten();
+            if let Some(floating) = leaves_from {
+                rewrite6::set_addr(frame, &ip, Side::Src, floating);
+            }
+        }
+        return verdict;
+    }
     match translate_out(ctx, buf.data_mut(), from_net) {
         Ok(()) => verdict,
         Err(reason) => Verdict::Drop(reason),
@@ -375,6 +403,30 @@ fn translate_out(
         .ok_or(NatDrop::PortsExhausted)?;
     rewrite::set(frame, &ip, Side::Src, outside.0, Some(outside.1));
     Ok(())
+}
+
+/// Answers a neighbor solicitation on an external network for one of its IPv6 floating IPs
+/// with the gateway's MAC. `None`: not one.
+pub fn answer_nd<B: PacketBuf>(
+    ctx: &Context<'_, NatTables>,
+    in_port: u16,
+    buf: &mut B,
+    meta: &Meta,
+) -> Option<Verdict> {
+    let t = ctx.tables;
+    if !t.has_floating6() || meta.ethertype != ethertype::IPV6 || !t.external(meta.net) {
+        return None;
+    }
+    let msg = nd::parse(buf.data()).ok().flatten()?;
+    if msg.kind != icmp::v6::NEIGHBOR_SOLICIT || msg.src.is_unspecified() {
+        return None;
+    }
+    t.endpoint6(meta.net, msg.target)?;
+    let na = nd::NdFrame::advert(&msg, meta.src, GATEWAY_MAC, 0);
+    Some(match na.write(buf) {
+        Ok(()) => Verdict::Unicast(in_port),
+        Err(reason) => Verdict::Drop(reason),
+    })
 }
 
 /// Answers an ARP request on an external network for one of its NAT addresses with the

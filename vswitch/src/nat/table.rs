@@ -12,7 +12,7 @@ use super::health::Health;
 use super::pool::Pool;
 use super::service::Services;
 use super::sessions::Sessions;
-use super::validate::subnet_holds;
+use super::validate::{holds, subnet_holds};
 use crate::model::{vrf_names, vrf_of, Model, DEFAULT_VRF};
 use crate::packet::prefix::Prefix;
 use crate::pipeline::snapshot::NetIdx;
@@ -39,6 +39,9 @@ pub struct NatTables {
     endpoint_of: HashMap<Ipv4Addr, Ipv4Addr>,
     /// Every NAT address, on the external network it is on.
     addresses: HashSet<(NetIdx, Ipv4Addr)>,
+    /// IPv6 floating IPs both ways, and on their external networks.
+    floating_of6: HashMap<(u16, Ipv6Addr), Ipv6Addr>,
+    endpoint_of6: HashMap<(NetIdx, Ipv6Addr), Ipv6Addr>,
     pub rules: Vec<Arc<Rule>>,
     pub bindings: Arc<Bindings>,
     pub bindings6: Arc<Bindings<Ipv6Addr>>,
@@ -125,13 +128,26 @@ impl NatTables {
         t.by_cidr
             .sort_by_key(|(p, _)| std::cmp::Reverse(p.prefix_len()));
         for f in &model.floating_ips {
-            let (Ok(ip), Ok(endpoint)) = (f.ip.parse(), f.endpoint.parse()) else {
-                continue;
-            };
-            t.floating_of.insert((vrf_number(f.vrf()), endpoint), ip);
-            t.endpoint_of.insert(ip, endpoint);
-            if let Some(net) = on_external(ip) {
-                t.addresses.insert((net as NetIdx, ip));
+            let vrf = vrf_number(f.vrf());
+            match (f.ip.parse(), f.endpoint.parse()) {
+                (Ok(IpAddr::V4(ip)), Ok(IpAddr::V4(endpoint))) => {
+                    t.floating_of.insert((vrf, endpoint), ip);
+                    t.endpoint_of.insert(ip, endpoint);
+                    if let Some(net) = on_external(ip) {
+                        t.addresses.insert((net as NetIdx, ip));
+                    }
+                }
+                (Ok(IpAddr::V6(ip)), Ok(IpAddr::V6(endpoint))) => {
+                    t.floating_of6.insert((vrf, endpoint), ip);
+                    let net = model
+                        .networks
+                        .iter()
+                        .position(|n| n.external && holds(n, IpAddr::V6(ip)));
+                    if let Some(net) = net {
+                        t.endpoint_of6.insert((net as NetIdx, ip), endpoint);
+                    }
+                }
+                _ => {}
             }
         }
         t
@@ -140,7 +156,24 @@ impl NatTables {
     /// Whether NAT has anything to do at all.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.addresses.is_empty() && self.services.is_empty()
+        self.addresses.is_empty() && self.services.is_empty() && self.endpoint_of6.is_empty()
+    }
+
+    /// The inside endpoint IPv6 floating IP `ip` on external network `net` stands for.
+    #[inline]
+    pub fn endpoint6(&self, net: NetIdx, ip: Ipv6Addr) -> Option<Ipv6Addr> {
+        self.endpoint_of6.get(&(net, ip)).copied()
+    }
+
+    /// The IPv6 floating IP of inside endpoint `ip` of network `net`.
+    pub fn floating_ip6(&self, net: NetIdx, ip: Ipv6Addr) -> Option<Ipv6Addr> {
+        self.floating_of6.get(&(self.vrf(net), ip)).copied()
+    }
+
+    /// Whether there is an IPv6 floating IP at all.
+    #[inline]
+    pub fn has_floating6(&self) -> bool {
+        !self.endpoint_of6.is_empty()
     }
 
     #[inline]

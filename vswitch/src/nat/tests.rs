@@ -329,3 +329,102 @@ fn a_flooded_routed_frame_is_translated_too() {
     assert_eq!(out.len(), 1);
     assert_eq!(endpoints(&out[0].1), (SNAT_IP, 40000, B_IP, 53));
 }
+
+/// inside and outside with IPv6 subnets; floating IP 2001:db8:e::50 for inside's ::11.
+const MODEL6: &str = r#"{
+    "networks": [
+        {"name": "inside", "subnets": ["2001:db8:1::/64"], "gateways": ["2001:db8:1::1"]},
+        {"name": "outside", "subnets": ["2001:db8:e::/64"], "gateways": ["2001:db8:e::1"],
+         "external": true}
+    ],
+    "ports": [
+        {"name": "p0", "type": "tap", "iface": "p0", "network": "inside"},
+        {"name": "p1", "type": "tap", "iface": "p1", "network": "outside"}
+    ],
+    "neighbors": [
+        {"ip": "2001:db8:1::11", "mac": "02:00:00:00:00:0a", "network": "inside"},
+        {"ip": "2001:db8:e::10", "mac": "02:00:00:00:00:0b", "network": "outside"}
+    ],
+    "policies": [
+        {"name": "in-out", "from": "inside", "to": "outside", "action": "allow"},
+        {"name": "out-in", "from": "outside", "to": "inside", "action": "allow",
+         "proto": "tcp", "ports": "22"}
+    ],
+    "floating_ips": [{"ip": "2001:db8:e::50", "endpoint": "2001:db8:1::11"}]
+}"#;
+
+const IN6: [u8; 16] = [0x20, 1, 0xd, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x11];
+const OUT6: [u8; 16] = [0x20, 1, 0xd, 0xb8, 0, 0xe, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10];
+const FLOAT6: [u8; 16] = [0x20, 1, 0xd, 0xb8, 0, 0xe, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x50];
+
+fn tcp6(src: [u8; 6], (sip, sport): ([u8; 16], u16), (dip, dport): ([u8; 16], u16)) -> Vec<u8> {
+    let mut out = Vec::new();
+    PacketBuilder::ethernet2(src, GW)
+        .ipv6(sip, dip, 64)
+        .tcp(sport, dport, 1, 64_000)
+        .syn()
+        .write(&mut out, &[])
+        .unwrap();
+    out
+}
+
+fn tcp6_endpoints(frame: &[u8]) -> ([u8; 16], [u8; 16]) {
+    let p = SlicedPacket::from_ethernet(frame).unwrap();
+    let Some(etherparse::NetSlice::Ipv6(ip)) = p.net else {
+        panic!("not IPv6");
+    };
+    let h = ip.header().to_header();
+    let Some(TransportSlice::Tcp(t)) = p.transport else {
+        panic!("not TCP");
+    };
+    let sum = t.to_header().calc_checksum_ipv6(&h, t.payload()).unwrap();
+    assert_eq!(sum, t.checksum(), "TCP checksum");
+    (h.source, h.destination)
+}
+
+#[test]
+fn an_ipv6_floating_ip_answers_nd_and_translates_both_ways() {
+    use crate::forwarding::nd::{NdFrame, OPT_SOURCE_LLADDR};
+    use crate::packet::{icmp, MacAddr};
+    use crate::pipeline::buf::{PacketBuf, TestBuf};
+    let mut sw = Switch::new(MODEL6);
+    for (port, mac) in [(0, A), (1, B)] {
+        sw.send(
+            port,
+            &[arp_frame(
+                arp::Operation::REQUEST,
+                mac,
+                [0xff; 6],
+                [0; 4],
+                [0; 4],
+            )],
+        );
+    }
+    // The outside host asks for the floating IP: the gateway's MAC answers.
+    let ns = NdFrame {
+        kind: icmp::v6::NEIGHBOR_SOLICIT,
+        flags: 0,
+        eth: (MacAddr([0x33, 0x33, 0xff, 0, 0, 0x50]), MacAddr(B)),
+        ip: (OUT6.into(), "ff02::1:ff00:50".parse().unwrap()),
+        target: FLOAT6.into(),
+        option: (OPT_SOURCE_LLADDR, MacAddr(B)),
+    };
+    let mut buf = TestBuf::new(1, &[0u8; 60]);
+    ns.write(&mut buf).unwrap();
+    let out = sw.send(1, &[buf.data().to_vec()]);
+    assert_eq!(out.len(), 1, "one advertisement");
+    assert_eq!(out[0].0, 1);
+    let na = &out[0].1;
+    assert_eq!(na[54], icmp::v6::NEIGHBOR_ADVERT);
+    assert_eq!(&na[62..78], &FLOAT6, "for the floating IP");
+    assert_eq!(&na[80..86], &GW, "at the gateway's MAC");
+    // In to the endpoint, out from the floating IP.
+    let inbound = sw.send(1, &[tcp6(B, (OUT6, 40000), (FLOAT6, 22))]);
+    assert_eq!(inbound.len(), 1);
+    assert_eq!(inbound[0].0, 0);
+    assert_eq!(tcp6_endpoints(&inbound[0].1), (OUT6, IN6));
+    let outbound = sw.send(0, &[tcp6(A, (IN6, 5000), (OUT6, 80))]);
+    assert_eq!(outbound.len(), 1);
+    assert_eq!(outbound[0].0, 1);
+    assert_eq!(tcp6_endpoints(&outbound[0].1), (FLOAT6, OUT6));
+}

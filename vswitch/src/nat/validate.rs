@@ -40,7 +40,7 @@ pub fn validate(model: &Model) -> Result<()> {
             )));
         }
         for ip in pool.addresses() {
-            check_outside(model, &owner, ip)?;
+            check_outside(model, &owner, IpAddr::V4(ip))?;
         }
         if let Some((other, _)) = pools.iter().find(|(_, p)| p.overlaps(&pool)) {
             return Err(invalid(format!(
@@ -54,30 +54,36 @@ pub fn validate(model: &Model) -> Result<()> {
     let mut endpoints = HashSet::new();
     for f in &model.floating_ips {
         let owner = format!("floating-ip {}", f.ip);
-        let ip: Ipv4Addr =
+        let ip: IpAddr =
             f.ip.parse()
-                .map_err(|_| invalid(format!("{owner}: not an IPv4 address")))?;
+                .map_err(|_| invalid(format!("{owner}: not an IP address")))?;
         if !floating.insert(ip) {
             return Err(ConfigError::AlreadyExists(format!(
                 "{owner}: already exists"
             )));
         }
         check_outside(model, &owner, ip)?;
-        if let Some((rule, _)) = pools.iter().find(|(_, p)| p.contains(ip)) {
+        let in_pool = |p: &Pool| matches!(ip, IpAddr::V4(v4) if p.contains(v4));
+        if let Some((rule, _)) = pools.iter().find(|(_, p)| in_pool(p)) {
             return Err(invalid(format!(
                 "{owner}: the address is used by snat {rule}; pick another"
             )));
         }
-        let endpoint: Ipv4Addr = f.endpoint.parse().map_err(|_| {
-            invalid(format!(
-                "{owner}: --endpoint {:?} is not an IPv4 address",
-                f.endpoint
-            ))
-        })?;
+        let endpoint: IpAddr = f
+            .endpoint
+            .parse()
+            .ok()
+            .filter(|e: &IpAddr| e.is_ipv4() == ip.is_ipv4())
+            .ok_or_else(|| {
+                invalid(format!(
+                    "{owner}: --endpoint {:?} is not an address of the floating IP's family",
+                    f.endpoint
+                ))
+            })?;
         let inside = model
             .networks
             .iter()
-            .any(|n| !n.external && vrf_of(n) == Some(f.vrf()) && subnet_holds(n, endpoint));
+            .any(|n| !n.external && vrf_of(n) == Some(f.vrf()) && holds(n, endpoint));
         if !inside {
             return Err(invalid(format!(
                 "{owner}: --endpoint {endpoint} is in no internal network of VRF {}",
@@ -210,17 +216,13 @@ fn check_source(model: &Model, owner: &str, from: &str) -> Result<()> {
 }
 
 /// An outside address: in an external network's subnet, not its gateway.
-fn check_outside(model: &Model, owner: &str, ip: Ipv4Addr) -> Result<()> {
-    let Some(net) = model
-        .networks
-        .iter()
-        .find(|n| n.external && subnet_holds(n, ip))
-    else {
+fn check_outside(model: &Model, owner: &str, ip: IpAddr) -> Result<()> {
+    let Some(net) = model.networks.iter().find(|n| n.external && holds(n, ip)) else {
         return Err(invalid(format!(
             "{owner}: {ip} is in no external network's subnet; {ADD_EXTERNAL}"
         )));
     };
-    if net.gateways.iter().any(|g| g.parse() == Ok(IpAddr::V4(ip))) {
+    if net.gateways.iter().any(|g| g.parse() == Ok(ip)) {
         return Err(invalid(format!(
             "{owner}: {ip} is the gateway of network {}; pick another address",
             net.name
@@ -235,7 +237,7 @@ pub(super) fn subnet_holds(n: &Network, ip: Ipv4Addr) -> bool {
 }
 
 /// A subnet of network `n` (of either family) holds `ip`.
-fn holds(n: &Network, ip: IpAddr) -> bool {
+pub(super) fn holds(n: &Network, ip: IpAddr) -> bool {
     n.subnets
         .iter()
         .filter_map(|s| s.parse::<Prefix>().ok())

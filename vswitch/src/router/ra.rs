@@ -2,8 +2,8 @@
 //! network with `--dhcp` and an IPv6 /64 gets an advertisement of the gateway (from its
 //! link-local address) with the /64 prefixes to configure addresses from.
 
-use super::nd::{ALL_NODES, ALL_NODES_MAC, ND_HOP_LIMIT, OPT_SOURCE_LLADDR};
 use super::table::RouterTables;
+use crate::forwarding::nd::{ALL_NODES, ALL_NODES_MAC, ND_HOP_LIMIT, OPT_SOURCE_LLADDR};
 use crate::forwarding::{GATEWAY_LINK_LOCAL, GATEWAY_MAC};
 use crate::packet::eth::set_macs;
 use crate::packet::{eth, ethertype, icmp, ipproto, ipv6};
