@@ -25,22 +25,25 @@ type Ep<A> = (A, u16);
 
 /// An address family the bindings (and the services' sessions) key on.
 pub trait Family: Copy + Eq + Debug + Into<IpAddr> + Send + Sync + 'static {
-    /// Feeds the endpoint to the hasher in as few words as it takes.
-    fn write<H: Hasher>(e: (Self, u16), h: &mut H);
+    /// Feeds a key — two endpoints and 24 more bits — to the hasher in as few words as it
+    /// takes (IPv4: one).
+    fn write_key<H: Hasher>(extra: u32, a: (Self, u16), b: (Self, u16), h: &mut H);
 }
 
 impl Family for Ipv4Addr {
     #[inline]
-    fn write<H: Hasher>(e: (Self, u16), h: &mut H) {
-        h.write_u64(u64::from(u32::from(e.0)) << 16 | u64::from(e.1));
+    fn write_key<H: Hasher>(extra: u32, a: (Self, u16), b: (Self, u16), h: &mut H) {
+        let pack = |e: (Self, u16)| u128::from(u32::from(e.0)) << 16 | u128::from(e.1);
+        h.write_u128(u128::from(extra) << 96 | pack(a) << 48 | pack(b));
     }
 }
 
 impl Family for Ipv6Addr {
     #[inline]
-    fn write<H: Hasher>(e: (Self, u16), h: &mut H) {
-        h.write_u128(u128::from(e.0));
-        h.write_u16(e.1);
+    fn write_key<H: Hasher>(extra: u32, a: (Self, u16), b: (Self, u16), h: &mut H) {
+        h.write_u128(u128::from(a.0));
+        h.write_u128(u128::from(b.0));
+        h.write_u64(u64::from(extra) << 32 | u64::from(a.1) << 16 | u64::from(b.1));
     }
 }
 
@@ -100,18 +103,15 @@ struct InKey<A> {
 impl<A: Family> Hash for OutKey<A> {
     #[inline]
     fn hash<H: Hasher>(&self, h: &mut H) {
-        h.write_u32(u32::from(self.vrf) << 8 | u32::from(self.proto));
-        A::write(self.inside, h);
-        A::write(self.remote, h);
+        let extra = u32::from(self.vrf) << 8 | u32::from(self.proto);
+        A::write_key(extra, self.inside, self.remote, h);
     }
 }
 
 impl<A: Family> Hash for InKey<A> {
     #[inline]
     fn hash<H: Hasher>(&self, h: &mut H) {
-        h.write_u32(u32::from(self.proto));
-        A::write(self.outside, h);
-        A::write(self.remote, h);
+        A::write_key(u32::from(self.proto), self.outside, self.remote, h);
     }
 }
 

@@ -64,6 +64,8 @@ pub struct Services {
     backends: HashMap<(u16, IpAddr), Hairpin>,
     /// The gateway addresses hairpin connections leave from, on their networks.
     hairpin_addresses: HashSet<(NetIdx, IpAddr)>,
+    /// Per network: whether a backend is in it (most packets need no backend lookup).
+    backend_nets: Vec<bool>,
     pub list: Vec<ServiceEntry>,
 }
 
@@ -172,6 +174,11 @@ impl Services {
                 if let Some(g) = b.gateway {
                     t.hairpin_addresses.insert((b.net, g));
                 }
+                let net = usize::from(b.net);
+                if t.backend_nets.len() <= net {
+                    t.backend_nets.resize(net + 1, false);
+                }
+                t.backend_nets[net] = true;
                 let hairpin = Hairpin {
                     net: b.net,
                     pool,
@@ -249,6 +256,15 @@ impl Services {
     #[inline]
     pub fn lookup(&self, vrf: u16, proto: u8, vip: Endpoint) -> Option<&ServiceEntry> {
         self.by_vip.get(&(vrf, proto, vip)).map(|i| &self.list[*i])
+    }
+
+    /// Whether network `net` has a backend in it.
+    #[inline]
+    pub fn has_backends(&self, net: NetIdx) -> bool {
+        self.backend_nets
+            .get(usize::from(net))
+            .copied()
+            .unwrap_or(false)
     }
 
     /// Where backend address `ip` of VRF `vrf` is, if it is one.

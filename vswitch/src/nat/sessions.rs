@@ -32,9 +32,8 @@ struct Key<A> {
 impl<A: Family> Hash for Key<A> {
     #[inline]
     fn hash<H: Hasher>(&self, h: &mut H) {
-        h.write_u32(u32::from(self.vrf) << 8 | u32::from(self.proto));
-        A::write(self.a, h);
-        A::write(self.b, h);
+        let extra = u32::from(self.vrf) << 8 | u32::from(self.proto);
+        A::write_key(extra, self.a, self.b, h);
     }
 }
 

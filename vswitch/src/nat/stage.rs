@@ -118,6 +118,9 @@ fn translate_in(
 /// A backend's answer to a client of its service leaves from the VIP the client called.
 fn from_backend<P: ServicePacket>(ctx: &Context<'_, NatTables>, frame: &mut [u8], net: NetIdx) {
     let t = ctx.tables;
+    if !t.services.has_backends(net) {
+        return;
+    }
     let Some(ip) = P::parse(frame) else {
         return;
     };
@@ -205,6 +208,9 @@ fn hairpin(
     mark: Mark,
 ) -> Result<(), DropReason> {
     let t = ctx.tables;
+    if !t.services.has_backends(net) {
+        return Ok(());
+    }
     let vrf = t.vrf(net);
     let Some(h) = t.services.backend(vrf, backend.0).filter(|h| h.net == net) else {
         return Ok(());

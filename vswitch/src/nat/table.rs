@@ -39,6 +39,8 @@ pub struct NatTables {
     endpoint_of: HashMap<Ipv4Addr, Ipv4Addr>,
     /// Every NAT address, on the external network it is on.
     addresses: HashSet<(NetIdx, Ipv4Addr)>,
+    /// Per network: whether a NAT address is on it (most packets need no address lookup).
+    address_nets: Vec<bool>,
     /// IPv6 floating IPs both ways, and on their external networks.
     floating_of6: HashMap<(u16, Ipv6Addr), Ipv6Addr>,
     endpoint_of6: HashMap<(NetIdx, Ipv6Addr), Ipv6Addr>,
@@ -150,6 +152,12 @@ impl NatTables {
                 _ => {}
             }
         }
+        t.address_nets = vec![false; model.networks.len()];
+        for (net, _) in &t.addresses {
+            if let Some(here) = t.address_nets.get_mut(usize::from(*net)) {
+                *here = true;
+            }
+        }
         t
     }
 
@@ -191,7 +199,8 @@ impl NatTables {
     /// What `ip` on external network `net` stands for, if it is a NAT address there.
     #[inline]
     pub fn address(&self, net: NetIdx, ip: Ipv4Addr) -> Option<Address> {
-        if !self.addresses.contains(&(net, ip)) {
+        let here = self.address_nets.get(usize::from(net)).copied();
+        if here != Some(true) || !self.addresses.contains(&(net, ip)) {
             return None;
         }
         Some(match self.endpoint_of.get(&ip) {
