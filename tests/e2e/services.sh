@@ -10,7 +10,8 @@
 # others never break; adding one under load breaks nothing; a drained backend gets no new connection; a backend whose server is
 # killed is out within interval x fall and no new connection fails after that, and it comes
 # back when restarted; hairpin (a backend calling its own VIP); no backend left: reset and
-# counted; bad service input: one line, model unchanged; a malformed packet to a VIP counted.
+# counted; a backend's ICMP error reaches the client's socket from the VIP; bad service input:
+# one line, model unchanged; a malformed packet to a VIP counted.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 e2e_init services
@@ -155,6 +156,26 @@ assert_contains "b1 b3" "${got:-none}" "b1's answer through sticky"
 got=$(inns b1 curl -s -m 3 "http://[2001:db8:ff::80]/" || true)
 log "b1 -> [2001:db8:ff::80]: $got"
 assert_contains "b1 b2 b3" "${got:-none}" "b1's answer through its IPv6 VIP"
+
+step "a UDP service whose backend's port is closed: the client's socket sees the ICMP error"
+vs policy add to-dns --from web --to 203.0.113.82/32 --proto udp --port 53 --action allow >/dev/null
+vs service add dns --vip 203.0.113.82:53 --proto udp --backend "$B1:5353" --health-check none >/dev/null
+out=$(inns cl "$PYTHON" - <<'EOF'
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.connect(("203.0.113.82", 53))
+s.send(b"query")
+try:
+    s.recv(100)
+    print("answer")
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("timeout")
+EOF
+)
+assert_eq "$out" refused "the client's UDP socket (port unreachable from b1, translated to the VIP)"
 
 step "no backend left: a new connection is reset and counted"
 vs service backend drain sticky "$B1:8080" >/dev/null

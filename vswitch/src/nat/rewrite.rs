@@ -205,11 +205,18 @@ pub fn quoted_ports(frame: &[u8], outer: &Ip4, q: &Ip4) -> Option<(u16, u16)> {
 /// `to`, and the error's destination to its address; the ICMP checksum is summed again over
 /// the message.
 pub fn set_quoted_src(frame: &mut [u8], outer: &Ip4, q: &Ip4, to: (Ipv4Addr, u16)) {
+    set_quoted(frame, outer, q, Side::Src, to);
+}
+
+/// Translates the `side` of an ICMP error's quoted packet to `to`, and the error's opposite
+/// side to its address (a quoted source is the error's destination, a quoted destination its
+/// source); the ICMP checksum is summed again over the message.
+pub fn set_quoted(frame: &mut [u8], outer: &Ip4, q: &Ip4, side: Side, to: (Ipv4Addr, u16)) {
     {
         let end = outer.end;
         let message = &mut frame[..end];
-        let port = ports(message, q).map(|_| to.1);
-        set(message, q, Side::Src, to.0, port);
+        let port = ports_of(message, q).map(|_| to.1);
+        set(message, q, side, to.0, port);
     }
     let sum_at = outer.l4 + 2;
     set_word(frame, sum_at, 0);
@@ -217,7 +224,11 @@ pub fn set_quoted_src(frame: &mut [u8], outer: &Ip4, q: &Ip4, to: (Ipv4Addr, u16
         let sum = checksum::fold(checksum::sum(message));
         set_word(frame, sum_at, sum);
     }
-    set(frame, outer, Side::Dst, to.0, None);
+    let outer_side = match side {
+        Side::Src => Side::Dst,
+        Side::Dst => Side::Src,
+    };
+    set(frame, outer, outer_side, to.0, None);
 }
 
 #[cfg(test)]

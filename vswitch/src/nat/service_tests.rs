@@ -450,3 +450,64 @@ fn an_ipv6_backend_reaches_its_own_vip_through_the_gateway() {
     assert_eq!(back[0].0, 1);
     assert_eq!(endpoints6(&back[0].1), (VIP6, 80, b1, 50000));
 }
+
+#[test]
+fn an_icmp_error_from_a_backend_reaches_the_client_from_the_vip() {
+    let json = model(BOTH, "none")
+        .replace(
+            r#""proto": "tcp", "ports": "80""#,
+            r#""proto": "udp", "ports": "53""#,
+        )
+        .replace(
+            r#""vip": "203.0.113.80:80", "proto": "tcp""#,
+            r#""vip": "203.0.113.80:53", "proto": "udp""#,
+        );
+    let mut sw = Switch::new(&json);
+    for (port, mac, ip, gw) in [
+        (0, CLIENT, CLIENT_IP, [198, 51, 100, 1]),
+        (1, B1, B1_IP, APP_GW),
+        (2, B2, B2_IP, APP_GW),
+    ] {
+        sw.send(
+            port,
+            &[arp_frame(arp::Operation::REQUEST, mac, [0xff; 6], ip, gw)],
+        );
+    }
+    let mut query = Vec::new();
+    PacketBuilder::ethernet2(CLIENT, GW)
+        .ipv4(CLIENT_IP, VIP, 64)
+        .udp(40000, 53)
+        .write(&mut query, b"query")
+        .unwrap();
+    let out = sw.send(0, &[query]);
+    assert_eq!(out.len(), 1);
+    let (port, forwarded) = (out[0].0, &out[0].1);
+    let (_, _, backend, _) = endpoints(forwarded);
+    let mac = if backend == B1_IP { B1 } else { B2 };
+    // The backend's port is closed: its kernel quotes what it got.
+    let mut error = Vec::new();
+    PacketBuilder::ethernet2(mac, GW)
+        .ipv4(backend, CLIENT_IP, 64)
+        .icmpv4(etherparse::Icmpv4Type::DestinationUnreachable(
+            etherparse::icmpv4::DestUnreachableHeader::Port,
+        ))
+        .write(&mut error, &forwarded[14..])
+        .unwrap();
+    let back = sw.send(port, &[error]);
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].0, 0);
+    let f = &back[0].1;
+    let (src, _, dst, _) = endpoints(f);
+    assert_eq!((src, dst), (VIP, CLIENT_IP), "from the VIP");
+    let quote = 14 + 20 + 8;
+    assert_eq!(
+        &f[quote + 16..quote + 20],
+        &VIP,
+        "the quoted destination is the VIP"
+    );
+    assert_eq!(
+        &f[quote + 22..quote + 24],
+        &53u16.to_be_bytes(),
+        "and its port"
+    );
+}

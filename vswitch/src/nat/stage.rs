@@ -48,7 +48,7 @@ pub fn arrive<B: PacketBuf>(
             if let Some(address) = t.address(meta.net, ip.dst) {
                 translate_in(ctx, frame, &ip, address)?;
             }
-            if !t.services.is_empty() {
+            if !t.services.is_empty() && !error_from_backend(ctx, frame, &ip, meta.net) {
                 from_backend::<Ip4>(ctx, frame, meta.net);
             }
         }
@@ -137,6 +137,35 @@ fn from_backend<P: ServicePacket>(ctx: &Context<'_, NatTables>, frame: &mut [u8]
     if let Some(vip) = session {
         ip.set(frame, Side::Src, vip);
     }
+}
+
+/// An ICMP error from a backend's network about a packet of a VIP connection (a UDP service's
+/// port unreachable, a PMTU error): the quoted destination and the error's source become the
+/// VIP again, so that the client matches it to its socket. `false`: not one.
+fn error_from_backend(
+    ctx: &Context<'_, NatTables>,
+    frame: &mut [u8],
+    ip: &Ip4,
+    net: NetIdx,
+) -> bool {
+    let t = ctx.tables;
+    if !t.services.has_backends(net) {
+        return false;
+    }
+    let Some(q) = rewrite::quoted(frame, ip) else {
+        return false;
+    };
+    let Some((sport, dport)) = rewrite::quoted_ports(frame, ip, &q) else {
+        return true;
+    };
+    let (backend, client) = ((q.dst, dport), (q.src, sport));
+    let vip = t
+        .sessions
+        .vip(t.vrf(net), q.proto, backend, client, ctx.now, Mark::None);
+    if let Some(vip) = vip {
+        rewrite::set_quoted(frame, ip, &q, Side::Dst, vip);
+    }
+    true
 }
 
 /// A frame to a service VIP goes on to the backend of its connection: the one it has, or one
