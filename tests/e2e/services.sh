@@ -15,7 +15,7 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 e2e_init services
-need_cmd curl
+need_cmd curl traceroute
 
 CL=198.51.100.10 B1=192.0.2.11 B2=192.0.2.12 B3=192.0.2.13
 VIP=203.0.113.80 STICKY=203.0.113.81
@@ -156,6 +156,12 @@ assert_contains "b1 b3" "${got:-none}" "b1's answer through sticky"
 got=$(inns b1 curl -s -m 3 "http://[2001:db8:ff::80]/" || true)
 log "b1 -> [2001:db8:ff::80]: $got"
 assert_contains "b1 b2 b3" "${got:-none}" "b1's answer through its IPv6 VIP"
+
+step "traceroute -T to the VIP: hop 1 the gateway (its time exceeded quotes the VIP), hop 2 the VIP"
+out=$(inns cl timeout 30 traceroute -n -T -p 80 -q 1 -w 2 -m 3 "$VIP") || fail "traceroute failed: $out"
+log "$out"
+assert_eq "$(printf '%s\n' "$out" | awk '$1 == 1 {print $2}')" 198.51.100.1 "traceroute hop 1"
+assert_eq "$(printf '%s\n' "$out" | awk '$1 == 2 {print $2}')" "$VIP" "traceroute hop 2"
 
 step "a UDP service whose backend's port is closed: the client's socket sees the ICMP error"
 vs policy add to-dns --from web --to 203.0.113.82/32 --proto udp --port 53 --action allow >/dev/null

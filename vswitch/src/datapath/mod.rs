@@ -211,7 +211,7 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
         // 6. To a service VIP: on to a backend (the firewall read the flow: it sees the VIP).
         let to_service = match meta.to_router {
             true => nat::to_service(&nat_ctx, &mut buf, meta),
-            false => Ok(()),
+            false => Ok(false),
         };
         // The gateway: DHCP, or the router (which may move the frame to another network).
         let mut verdict = if let Err(reason) = to_service {
@@ -247,6 +247,11 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
                 v => v,
             }
         };
+        // The router's own ICMP error about a packet sent on to a backend (TTL, PMTU) quotes
+        // the VIP again.
+        if to_service == Ok(true) && verdict == Verdict::Unicast(in_port) {
+            nat::error_to_client(&nat_ctx, &mut buf, meta);
+        }
         // 7. The firewall, for what crossed networks or touches a port with security groups.
         let origin = Origin {
             net: from_net,

@@ -212,6 +212,17 @@ pub fn set_quoted_src(frame: &mut [u8], outer: &Ip4, q: &Ip4, to: (Ipv4Addr, u16
 /// side to its address (a quoted source is the error's destination, a quoted destination its
 /// source); the ICMP checksum is summed again over the message.
 pub fn set_quoted(frame: &mut [u8], outer: &Ip4, q: &Ip4, side: Side, to: (Ipv4Addr, u16)) {
+    set_quoted_only(frame, outer, q, side, to);
+    let outer_side = match side {
+        Side::Src => Side::Dst,
+        Side::Dst => Side::Src,
+    };
+    set(frame, outer, outer_side, to.0, None);
+}
+
+/// Translates the `side` of an ICMP error's quoted packet to `to`, the error's own addresses
+/// left as they are; the ICMP checksum is summed again over the message.
+pub fn set_quoted_only(frame: &mut [u8], outer: &Ip4, q: &Ip4, side: Side, to: (Ipv4Addr, u16)) {
     {
         let end = outer.end;
         let message = &mut frame[..end];
@@ -224,11 +235,6 @@ pub fn set_quoted(frame: &mut [u8], outer: &Ip4, q: &Ip4, side: Side, to: (Ipv4A
         let sum = checksum::fold(checksum::sum(message));
         set_word(frame, sum_at, sum);
     }
-    let outer_side = match side {
-        Side::Src => Side::Dst,
-        Side::Dst => Side::Src,
-    };
-    set(frame, outer, outer_side, to.0, None);
 }
 
 #[cfg(test)]

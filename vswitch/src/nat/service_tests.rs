@@ -511,3 +511,29 @@ fn an_icmp_error_from_a_backend_reaches_the_client_from_the_vip() {
         "and its port"
     );
 }
+
+#[test]
+fn the_routers_own_icmp_error_about_a_vip_packet_quotes_the_vip() {
+    let mut sw = switch(BOTH, "none");
+    let mut syn = Vec::new();
+    PacketBuilder::ethernet2(CLIENT, GW)
+        .ipv4(CLIENT_IP, VIP, 1)
+        .tcp(40000, 80, 1000, 64_000)
+        .syn()
+        .write(&mut syn, &[])
+        .unwrap();
+    let out = sw.send(0, &[syn]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, 0, "back to the client");
+    let f = &out[0].1;
+    let (src, _, dst, _) = endpoints(f);
+    assert_eq!(
+        (src, dst),
+        ([198, 51, 100, 1], CLIENT_IP),
+        "from the gateway"
+    );
+    assert_eq!(f[34], 11, "time exceeded");
+    let quote = 14 + 20 + 8;
+    assert_eq!(&f[quote + 16..quote + 20], &VIP, "the quote names the VIP");
+    assert_eq!(&f[quote + 22..quote + 24], &80u16.to_be_bytes());
+}

@@ -172,21 +172,21 @@ fn error_from_backend(
 /// the service's Maglev table picks for a new connection. A client in the backend's own
 /// network also leaves from the gateway's address there (hairpin), so that the answer comes
 /// back through the switch. Runs after the firewall read the flow (policies see the VIP)
-/// and before the router (which routes to the backend).
+/// and before the router (which routes to the backend). `Ok(true)`: sent on to a backend.
 #[inline]
 pub fn to_service<B: PacketBuf>(
     ctx: &Context<'_, NatTables>,
     buf: &mut B,
     meta: &Meta,
-) -> Result<(), DropReason> {
+) -> Result<bool, DropReason> {
     let t = ctx.tables;
     if t.services.is_empty() || meta.dst != GATEWAY_MAC {
-        return Ok(());
+        return Ok(false);
     }
     match meta.ethertype {
         ethertype::IPV4 => to_service_in::<Ip4>(ctx, buf.data_mut(), meta.net),
         ethertype::IPV6 => to_service_in::<Ip6>(ctx, buf.data_mut(), meta.net),
-        _ => Ok(()),
+        _ => Ok(false),
     }
 }
 
@@ -194,22 +194,22 @@ fn to_service_in<P: ServicePacket>(
     ctx: &Context<'_, NatTables>,
     frame: &mut [u8],
     net: NetIdx,
-) -> Result<(), DropReason> {
+) -> Result<bool, DropReason> {
     let t = ctx.tables;
     let Some(ip) = P::parse(frame).filter(|ip| t.services.is_vip(ip.dst().into())) else {
-        return Ok(());
+        return Ok(false);
     };
     let Some((sport, dport)) = ip.ports(frame) else {
         return match ip.proto() {
             ipproto::TCP | ipproto::UDP => Err(NatDrop::Untranslatable.into()),
-            _ => Ok(()),
+            _ => Ok(false),
         };
     };
     let vrf = t.vrf(net);
     let (client, vip) = ((ip.src(), sport), (ip.dst(), dport));
     let any = |a: (P::Addr, u16)| (a.0.into(), a.1);
     let Some(svc) = t.services.lookup(vrf, ip.proto(), any(vip)) else {
-        return Ok(());
+        return Ok(false);
     };
     let mark = Mark::of_tcp(ip.tcp_flags(frame));
     let sessions = P::sessions(t);
@@ -224,7 +224,34 @@ fn to_service_in<P: ServicePacket>(
         }
     };
     ip.set(frame, Side::Dst, backend);
-    hairpin(ctx, frame, net, (any(client), any(backend)), mark)
+    hairpin(ctx, frame, net, (any(client), any(backend)), mark)?;
+    Ok(true)
+}
+
+/// The router answered a packet `to_service` had sent on to a backend with an ICMP error of
+/// its own (time exceeded, fragmentation needed): its quote names the backend, the client
+/// knows the VIP. The quote's destination becomes the VIP again; the error stays the
+/// gateway's (IPv4; a hairpin connection's quote keeps the gateway's source).
+pub fn error_to_client<B: PacketBuf>(ctx: &Context<'_, NatTables>, buf: &mut B, meta: &Meta) {
+    let t = ctx.tables;
+    let frame = buf.data_mut();
+    let Some(ip) = rewrite::parse(frame) else {
+        return;
+    };
+    let Some(q) = rewrite::quoted(frame, &ip) else {
+        return;
+    };
+    let Some((sport, dport)) = rewrite::quoted_ports(frame, &ip, &q) else {
+        return;
+    };
+    let (backend, client) = ((q.dst, dport), (q.src, sport));
+    let vrf = t.vrf(meta.net);
+    if let Some(vip) = t
+        .sessions
+        .vip(vrf, q.proto, backend, client, ctx.now, Mark::None)
+    {
+        rewrite::set_quoted_only(frame, &ip, &q, Side::Dst, vip);
+    }
 }
 
 /// A client in the backend's own network leaves from the gateway's address there, so that
