@@ -3,6 +3,7 @@
 //! connections (weight above 0, not drained, not failing their health checks).
 
 use hashbrown::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::bindings::Single6;
@@ -58,15 +59,43 @@ pub struct Hairpin {
 
 #[derive(Debug, Default)]
 pub struct Services {
-    by_vip: HashMap<(u16, u8, Endpoint), usize>,
-    vips: HashSet<IpAddr>,
+    by_vip: HashMap<(u16, u8, Ip, u16), usize>,
+    vips: HashSet<Ip>,
     /// Every backend address, by (VRF, IP).
-    backends: HashMap<(u16, IpAddr), Hairpin>,
+    backends: HashMap<(u16, Ip), Hairpin>,
     /// The gateway addresses hairpin connections leave from, on their networks.
-    hairpin_addresses: HashSet<(NetIdx, IpAddr)>,
+    hairpin_addresses: HashSet<(NetIdx, Ip)>,
     /// Per network: whether a backend is in it (most packets need no backend lookup).
     backend_nets: Vec<bool>,
     pub list: Vec<ServiceEntry>,
+}
+
+/// An address of either family as one 128-bit word (IPv4 as IPv4-mapped IPv6): the tables'
+/// keys hash it with one write, not IpAddr's tag and byte slice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Ip(u128);
+
+impl Hash for Ip {
+    #[inline]
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write_u128(self.0);
+    }
+}
+
+impl From<IpAddr> for Ip {
+    #[inline]
+    fn from(ip: IpAddr) -> Ip {
+        match ip {
+            IpAddr::V4(v4) => Ip(u128::from(v4.to_ipv6_mapped())),
+            IpAddr::V6(v6) => Ip(u128::from(v6)),
+        }
+    }
+}
+
+impl Ip {
+    fn v4(self) -> Option<Ipv4Addr> {
+        std::net::Ipv6Addr::from(self.0).to_ipv4_mapped()
+    }
 }
 
 /// Mixes a connection's key into a slot number; the same on every node, so that with
@@ -172,7 +201,7 @@ impl Services {
                     None => {}
                 }
                 if let Some(g) = b.gateway {
-                    t.hairpin_addresses.insert((b.net, g));
+                    t.hairpin_addresses.insert((b.net, Ip::from(g)));
                 }
                 let net = usize::from(b.net);
                 if t.backend_nets.len() <= net {
@@ -184,11 +213,11 @@ impl Services {
                     pool,
                     pool6,
                 };
-                t.backends.insert((entry.vrf, b.addr.0), hairpin);
+                t.backends.insert((entry.vrf, Ip::from(b.addr.0)), hairpin);
             }
-            t.vips.insert(entry.vip.0);
-            t.by_vip
-                .insert((entry.vrf, entry.proto, entry.vip), t.list.len());
+            t.vips.insert(Ip::from(entry.vip.0));
+            let key = (entry.vrf, entry.proto, Ip::from(entry.vip.0), entry.vip.1);
+            t.by_vip.insert(key, t.list.len());
             t.list.push(entry);
         }
         t
@@ -250,12 +279,13 @@ impl Services {
     /// Whether `ip` is the address of a VIP (in any VRF): a quick test before the lookup.
     #[inline]
     pub fn is_vip(&self, ip: IpAddr) -> bool {
-        self.vips.contains(&ip)
+        self.vips.contains(&Ip::from(ip))
     }
 
     #[inline]
     pub fn lookup(&self, vrf: u16, proto: u8, vip: Endpoint) -> Option<&ServiceEntry> {
-        self.by_vip.get(&(vrf, proto, vip)).map(|i| &self.list[*i])
+        let key = (vrf, proto, Ip::from(vip.0), vip.1);
+        self.by_vip.get(&key).map(|i| &self.list[*i])
     }
 
     /// Whether network `net` has a backend in it.
@@ -270,21 +300,20 @@ impl Services {
     /// Where backend address `ip` of VRF `vrf` is, if it is one.
     #[inline]
     pub fn backend(&self, vrf: u16, ip: IpAddr) -> Option<&Hairpin> {
-        self.backends.get(&(vrf, ip))
+        self.backends.get(&(vrf, Ip::from(ip)))
     }
 
     /// The gateway addresses hairpin connections leave from, on their networks.
     pub fn hairpin_addresses(&self) -> impl Iterator<Item = (NetIdx, Ipv4Addr)> + '_ {
-        self.hairpin_addresses.iter().filter_map(|(n, a)| match a {
-            IpAddr::V4(v4) => Some((*n, *v4)),
-            IpAddr::V6(_) => None,
-        })
+        self.hairpin_addresses
+            .iter()
+            .filter_map(|(n, a)| a.v4().map(|v4| (*n, v4)))
     }
 
     /// Whether `ip` on network `net` is a gateway address hairpin connections leave from.
     #[inline]
     pub fn is_hairpin_address(&self, net: NetIdx, ip: IpAddr) -> bool {
-        self.hairpin_addresses.contains(&(net, ip))
+        self.hairpin_addresses.contains(&(net, Ip::from(ip)))
     }
 
     /// Whether a session of VRF `vrf` to `vip` on `backend` still has both.
@@ -295,6 +324,7 @@ impl Services {
 
     /// Whether `ip` is an address hairpin connections leave from, on any network.
     pub fn leaves_hairpin_from(&self, ip: IpAddr) -> bool {
+        let ip = Ip::from(ip);
         self.hairpin_addresses.iter().any(|(_, a)| *a == ip)
     }
 }
