@@ -229,22 +229,28 @@ impl Health {
             !backends.is_empty()
         });
         drop(guard);
+        let mut q = self.outgoing.lock();
+        // What the datapath sent is freed here, not on a worker.
+        if !self.queued.load(Ordering::Acquire) {
+            q.clear();
+        }
         if !sent.is_empty() {
-            self.outgoing.lock().extend(sent);
+            q.extend(sent);
             self.queued.store(true, Ordering::Release);
         }
     }
 
-    /// Hands the queued probes to `send` (the datapath, once a poll); a probe queue that the
-    /// control side holds just now waits for the next poll.
+    /// Hands the queued probes to `send` (the datapath, once a poll; it copies each frame); a
+    /// probe queue that the control side holds just now waits for the next poll. The frames
+    /// stay in the queue for the control side to free.
     #[inline]
-    pub fn take_probes(&self, send: impl FnMut(Probe)) {
-        if !self.queued.load(Ordering::Relaxed) {
+    pub fn take_probes(&self, send: impl FnMut(&Probe)) {
+        if !self.queued.load(Ordering::Acquire) {
             return;
         }
-        if let Some(mut q) = self.outgoing.try_lock() {
-            self.queued.store(false, Ordering::Relaxed);
-            q.drain(..).for_each(send);
+        if let Some(q) = self.outgoing.try_lock() {
+            q.iter().for_each(send);
+            self.queued.store(false, Ordering::Release);
         }
     }
 

@@ -388,7 +388,7 @@ pub fn probe_answer<B: PacketBuf>(
 /// Sends the health probes waiting (once a poll, from one worker): each is handed to `send`
 /// with the network its backend is in.
 #[inline]
-pub fn originate(ctx: &Context<'_, NatTables>, send: impl FnMut(health::Probe)) {
+pub fn originate(ctx: &Context<'_, NatTables>, send: impl FnMut(&health::Probe)) {
     ctx.tables.health.take_probes(send);
 }
 
