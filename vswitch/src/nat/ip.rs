@@ -17,6 +17,8 @@ pub trait ServicePacket: Sized + Copy {
     /// TCP or UDP ports, the whole L4 header there.
     fn ports(&self, frame: &[u8]) -> Option<(u16, u16)>;
     fn tcp_flags(&self, frame: &[u8]) -> u8;
+    /// The acknowledgement number of a TCP segment.
+    fn tcp_ack(&self, frame: &[u8]) -> Option<u32>;
     fn set(&self, frame: &mut [u8], side: Side, to: (Self::Addr, u16));
     /// The sessions of this family.
     fn sessions(t: &NatTables) -> &Sessions<Self::Addr>;
@@ -44,6 +46,9 @@ impl ServicePacket for Ip4 {
     }
     fn tcp_flags(&self, frame: &[u8]) -> u8 {
         rewrite::tcp_flags(frame, self)
+    }
+    fn tcp_ack(&self, frame: &[u8]) -> Option<u32> {
+        rewrite::tcp_ack(frame, self)
     }
     fn set(&self, frame: &mut [u8], side: Side, to: (Ipv4Addr, u16)) {
         rewrite::set(frame, self, side, to.0, Some(to.1));
@@ -79,6 +84,9 @@ impl ServicePacket for Ip6 {
     }
     fn tcp_flags(&self, frame: &[u8]) -> u8 {
         rewrite6::tcp_flags(frame, self)
+    }
+    fn tcp_ack(&self, frame: &[u8]) -> Option<u32> {
+        rewrite6::tcp_ack(frame, self)
     }
     fn set(&self, frame: &mut [u8], side: Side, to: (Ipv6Addr, u16)) {
         rewrite6::set(frame, self, side, to.0, to.1);

@@ -110,30 +110,21 @@ pub fn tcp_ack(frame: &[u8], ip: &Ip6) -> Option<u32> {
 /// Sets the address of `side` to `to` and its port to `port` (TCP or UDP, checked by
 /// `ports`).
 pub fn set(frame: &mut [u8], ip: &Ip6, side: Side, to: Ipv6Addr, port: u16) {
-    let addr_at = AT + if side == Side::Src { 8 } else { 24 };
+    set_addr(frame, ip, side, to);
     let port_at = ip.l4 + if side == Side::Src { 0 } else { 2 };
     let sum_at = match ip.proto {
         ipproto::TCP => ip.l4 + 16,
         ipproto::UDP => ip.l4 + 6,
         _ => return,
     };
-    let (Some(old_addr), Some(old_port), Some(sum)) = (
-        frame
-            .get(addr_at..addr_at + 16)
-            .and_then(|b| <[u8; 16]>::try_from(b).ok()),
-        word(frame, port_at),
-        word(frame, sum_at),
-    ) else {
+    let (Some(old_port), Some(sum)) = (word(frame, port_at), word(frame, sum_at)) else {
         return;
     };
-    let new_addr = to.octets();
-    let mut sum = checksum::update_bytes(sum, &old_addr, &new_addr);
-    sum = checksum::update16(sum, old_port, port);
+    let mut sum = checksum::update16(sum, old_port, port);
     // A UDP checksum is never 0 over IPv6.
     if ip.proto == ipproto::UDP && sum == 0 {
         sum = 0xffff;
     }
-    frame[addr_at..addr_at + 16].copy_from_slice(&new_addr);
     frame[port_at..port_at + 2].copy_from_slice(&port.to_be_bytes());
     frame[sum_at..sum_at + 2].copy_from_slice(&sum.to_be_bytes());
 }

@@ -107,13 +107,21 @@ impl<A: Family> Sessions<A> {
         now: u32,
         mark: Mark,
     ) -> Option<Addr<A>> {
-        let key = Key {
-            vrf,
-            proto,
-            a: client,
-            b: vip,
-        };
-        let mut map = self.forward[self.shard(&key)].lock();
+        self.find(&self.forward, (vrf, proto, client, vip), now, mark)
+    }
+
+    /// The other endpoint of key (VRF, protocol, a, b) in one direction's `maps`, the entry
+    /// marked used at `now` with what the packet said.
+    #[inline]
+    fn find(
+        &self,
+        maps: &Shards<A>,
+        (vrf, proto, a, b): (u16, u8, Addr<A>, Addr<A>),
+        now: u32,
+        mark: Mark,
+    ) -> Option<Addr<A>> {
+        let key = Key { vrf, proto, a, b };
+        let mut map = maps[self.shard(&key)].lock();
         let e = map.get_mut(&key)?;
         touch(e, now, mark);
         Some(e.other)
@@ -174,16 +182,7 @@ impl<A: Family> Sessions<A> {
         now: u32,
         mark: Mark,
     ) -> Option<Addr<A>> {
-        let key = Key {
-            vrf,
-            proto,
-            a: backend,
-            b: client,
-        };
-        let mut map = self.reverse[self.shard(&key)].lock();
-        let e = map.get_mut(&key)?;
-        touch(e, now, mark);
-        Some(e.other)
+        self.find(&self.reverse, (vrf, proto, backend, client), now, mark)
     }
 
     /// Removes the sessions idle longer than their protocol's timeout both ways, and those
@@ -215,9 +214,8 @@ impl<A: Family> Sessions<A> {
 
     /// Bytes the two maps hold allocated (for the memory a session takes).
     pub fn memory_bytes(&self) -> usize {
-        let sum = |maps: &[Mutex<HashMap<Key<A>, Entry<A>>>]| -> usize {
-            maps.iter().map(|m| m.lock().allocation_size()).sum()
-        };
+        let sum =
+            |maps: &Shards<A>| -> usize { maps.iter().map(|m| m.lock().allocation_size()).sum() };
         sum(&self.forward) + sum(&self.reverse)
     }
 

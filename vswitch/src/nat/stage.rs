@@ -344,30 +344,8 @@ pub fn probe_answer<B: PacketBuf>(
     }
     let frame = buf.data();
     let (from, to, (sport, dport), flags, ack) = match meta.ethertype {
-        ethertype::IPV4 => {
-            let ip = rewrite::parse(frame).filter(|ip| ip.proto == ipproto::TCP)?;
-            let ports = rewrite::ports(frame, &ip)?;
-            let ack = rewrite::tcp_ack(frame, &ip)?;
-            (
-                ip.src.into(),
-                ip.dst.into(),
-                ports,
-                rewrite::tcp_flags(frame, &ip),
-                ack,
-            )
-        }
-        ethertype::IPV6 => {
-            let ip = rewrite6::parse(frame).filter(|ip| ip.proto == ipproto::TCP)?;
-            let ports = rewrite6::ports(frame, &ip)?;
-            let ack = rewrite6::tcp_ack(frame, &ip)?;
-            (
-                ip.src.into(),
-                ip.dst.into(),
-                ports,
-                rewrite6::tcp_flags(frame, &ip),
-                ack,
-            )
-        }
+        ethertype::IPV4 => tcp_segment::<Ip4>(frame)?,
+        ethertype::IPV6 => tcp_segment::<Ip6>(frame)?,
         _ => return None,
     };
     if !t.health.answer((from, sport), dport, flags) {
@@ -383,6 +361,16 @@ pub fn probe_answer<B: PacketBuf>(
     let frame = &mut buf.data_mut()[..len];
     health::reset_for(frame, meta.src, (to, dport), (from, sport), ack);
     Some(Verdict::Unicast(in_port))
+}
+
+/// A TCP segment's addresses, ports, flags and acknowledgement number.
+#[allow(clippy::type_complexity)]
+fn tcp_segment<P: ServicePacket>(frame: &[u8]) -> Option<(IpAddr, IpAddr, (u16, u16), u8, u32)> {
+    let ip = P::parse(frame).filter(|ip| ip.proto() == ipproto::TCP)?;
+    let ports = ip.ports(frame)?;
+    let ack = ip.tcp_ack(frame)?;
+    let (src, dst) = (ip.src().into(), ip.dst().into());
+    Some((src, dst, ports, ip.tcp_flags(frame), ack))
 }
 
 /// Sends the health probes waiting (once a poll, from one worker): each is handed to `send`
