@@ -12,6 +12,7 @@ use std::net::Ipv4Addr;
 
 use vswitch::datapath::Snapshot;
 use vswitch::nat::maglev;
+use vswitch::nat::table::NatTables;
 use vswitch::pipeline::buf::{PacketBuf, TestBuf};
 use vswitch::pipeline::meta::BURST;
 
@@ -86,28 +87,43 @@ pub fn run(rounds: usize) {
 
     // New connections, each with its binding: 1M per round; the tables are emptied between
     // rounds.
-    let per_round = 1_000_000u32;
     let (snap, _) = opened(POOL, BURST as u32);
     let (hz, none) = (tsc_hz(), Outside::new());
-    let (mut costs, mut bytes) = (Vec::new(), 0.0);
-    for round in 0..rounds.max(3) as u32 {
-        snap.tables.nat.bindings.expire(u32::MAX, |_| false);
-        snap.tables.firewall.conntrack.flush(1, None);
-        let first = round * per_round;
-        let bursts = per_round as usize / BURST;
-        let (c, out) = run_flows_of(&snap, first, per_round, bursts, false, |n, r| {
-            packet(n, r, &none)
-        });
-        assert_eq!(out, bursts * BURST, "every new flow passed");
-        costs.push(c);
-        let b = &snap.tables.nat.bindings;
-        bytes = b.memory_bytes() as f64 / b.len() as f64;
-    }
-    let cost = median(costs);
+    let (cost, bytes) = new_connections(
+        &snap,
+        rounds,
+        |n, r| packet(n, r, &none),
+        |t| t.bindings.expire(u32::MAX, |_| false),
+        |t| t.bindings.memory_bytes() as f64 / t.bindings.len() as f64,
+    );
     println!(
         "nat new connections: {cost:.1} cycles each, {:.2} M/s on one core; {bytes:.0} bytes of bindings per connection",
         hz / cost / 1e6
     );
+}
+
+/// New connections, 1M per round, each opening its NAT state: the median cycles per
+/// connection, and the bytes of NAT state per connection (`bytes`). Each round starts with
+/// the NAT state (`empty`) and the connection table emptied.
+fn new_connections(
+    snap: &Snapshot,
+    rounds: usize,
+    make: impl Fn(u32, bool) -> TestBuf + Copy,
+    empty: impl Fn(&NatTables),
+    bytes: impl Fn(&NatTables) -> f64,
+) -> (f64, f64) {
+    let per_round = 1_000_000u32;
+    let (mut costs, mut per_connection) = (Vec::new(), 0.0);
+    for round in 0..rounds.max(3) as u32 {
+        empty(&snap.tables.nat);
+        snap.tables.firewall.conntrack.flush(1, None);
+        let bursts = per_round as usize / BURST;
+        let (c, out) = run_flows_of(snap, round * per_round, per_round, bursts, false, make);
+        assert_eq!(out, bursts * BURST, "every new connection passed");
+        costs.push(c);
+        per_connection = bytes(&snap.tables.nat);
+    }
+    (median(costs), per_connection)
 }
 
 /// The service VIP of the VIP cases (outside both subnets), and its port.
@@ -171,30 +187,14 @@ pub fn run_vip(rounds: usize) {
         median(costs)
     );
 
-    let per_round = 1_000_000u32;
     let hz = tsc_hz();
-    let (mut costs, mut bytes) = (Vec::new(), 0.0);
-    for round in 0..rounds.max(3) as u32 {
-        snap.tables
-            .nat
-            .sessions
-            .expire(u32::MAX, |_, _, _, _| false);
-        snap.tables.firewall.conntrack.flush(1, None);
-        let bursts = per_round as usize / BURST;
-        let (c, out) = run_flows_of(
-            &snap,
-            round * per_round,
-            per_round,
-            bursts,
-            false,
-            vip_packet,
-        );
-        assert_eq!(out, bursts * BURST, "every new connection passed");
-        costs.push(c);
-        let s = &snap.tables.nat.sessions;
-        bytes = s.memory_bytes() as f64 / s.len() as f64;
-    }
-    let cost = median(costs);
+    let (cost, bytes) = new_connections(
+        &snap,
+        rounds,
+        vip_packet,
+        |t| t.sessions.expire(u32::MAX, |_, _, _, _| false),
+        |t| t.sessions.memory_bytes() as f64 / t.sessions.len() as f64,
+    );
     println!(
         "nat vip new connections: {cost:.1} cycles each, {:.2} M/s on one core; {bytes:.0} bytes of sessions per connection",
         hz / cost / 1e6
