@@ -8,8 +8,8 @@ use crate::error::Error;
 use crate::output::{self, or_dash, Fields, Table};
 use crate::pb::vtep_service_client::VtepServiceClient;
 use crate::pb::{
-    AddVtepRemoteRequest, DeleteVtepRemoteRequest, DeleteVtepRequest, GetVtepRequest,
-    SetVtepRequest, Vtep,
+    AddVtepRemoteRequest, DeleteVtepAgentRequest, DeleteVtepRemoteRequest, DeleteVtepRequest,
+    GetVtepAgentRequest, GetVtepRequest, SetVtepAgentRequest, SetVtepRequest, Vtep, VtepAgent,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -49,6 +49,102 @@ pub enum VtepCmd {
     /// The flood lists: remote VTEPs per VNI.
     #[command(subcommand)]
     Remote(RemoteCmd),
+    /// The hardware_vtep agent: this switch programmed through an OVSDB hardware_vtep
+    /// database (vtep-ctl, ovn-controller-vtep).
+    #[command(subcommand)]
+    Agent(AgentCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCmd {
+    /// Connect to the database and mirror it, registered as physical switch NAME.
+    Set {
+        /// The OVSDB server: unix:PATH, tcp:IP:PORT or ssl:IP:PORT.
+        #[arg(long, value_name = "TARGET")]
+        db: String,
+        /// The Physical_Switch this switch registers as.
+        #[arg(long, value_name = "PHYSICAL_SWITCH")]
+        name: String,
+        /// Private key for ssl: (PEM).
+        #[arg(long, value_name = "FILE")]
+        tls_key: Option<String>,
+        /// Certificate for ssl: (PEM).
+        #[arg(long, value_name = "FILE")]
+        tls_cert: Option<String>,
+        /// CA certificate the server's must be signed by (PEM).
+        #[arg(long, value_name = "FILE")]
+        tls_ca: Option<String>,
+    },
+    /// The connection, the last transaction, what is mirrored, and errors.
+    Show,
+    /// Stop the agent and remove what it mirrored.
+    Del {
+        /// Succeed if none is set.
+        #[arg(long)]
+        missing_ok: bool,
+    },
+}
+
+async fn run_agent(ctx: &Ctx, cmd: AgentCmd) -> Result<(), Error> {
+    let mut client = crate::client!(VtepServiceClient, ctx);
+    let agent = match cmd {
+        AgentCmd::Set {
+            db,
+            name,
+            tls_key,
+            tls_cert,
+            tls_ca,
+        } => {
+            let request = SetVtepAgentRequest {
+                db,
+                name,
+                tls_key: tls_key.unwrap_or_default(),
+                tls_cert: tls_cert.unwrap_or_default(),
+                tls_ca: tls_ca.unwrap_or_default(),
+            };
+            client.set_vtep_agent(request).await?.into_inner()
+        }
+        AgentCmd::Show => client
+            .get_vtep_agent(GetVtepAgentRequest {})
+            .await?
+            .into_inner(),
+        AgentCmd::Del { missing_ok } => {
+            let reply = client
+                .delete_vtep_agent(DeleteVtepAgentRequest { missing_ok })
+                .await?
+                .into_inner();
+            return output::emit(ctx.json, &reply, |_| String::new());
+        }
+    };
+    output::emit(ctx.json, &agent, render_agent)
+}
+
+fn render_agent(a: &VtepAgent) -> String {
+    let mut f = Fields::new();
+    let last = match a.last_transaction.is_empty() {
+        true => "-".to_string(),
+        false => format!(
+            "{} ({}s ago)",
+            a.last_transaction, a.last_transaction_age_secs
+        ),
+    };
+    f.add("database", &a.db)
+        .add("physical switch", &a.name)
+        .add("state", format!("{} for {}s", a.state, a.state_secs))
+        .add("connects", a.connects)
+        .add("transactions", a.transactions)
+        .add("last transaction", last)
+        .add("logical switches", a.logical_switches)
+        .add("vlan bindings", a.bindings)
+        .add("remote macs", a.remote_macs)
+        .add("flood remotes", a.flood_remotes)
+        .add("local macs", a.local_macs)
+        .add("errors", a.error_count);
+    let mut text = f.render();
+    for e in &a.errors {
+        text.push_str(&format!("\n  error: {e}"));
+    }
+    text
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +212,7 @@ pub async fn run(ctx: &Ctx, cmd: VtepCmd) -> Result<(), Error> {
             };
             client.delete_vtep_remote(request).await?.into_inner()
         }
+        VtepCmd::Agent(cmd) => return run_agent(ctx, cmd).await,
     };
     output::emit(ctx.json, &vtep, render)
 }

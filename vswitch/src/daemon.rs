@@ -252,6 +252,7 @@ pub fn run(opts: Options, ready: impl FnOnce()) -> Result<(), String> {
         state_dir: opts.state_dir.clone(),
         hugepages,
         worker_cpus: opts.worker_cpus.clone(),
+        vtep_agent: Default::default(),
     });
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -264,6 +265,7 @@ pub fn run(opts: Options, ready: impl FnOnce()) -> Result<(), String> {
         let listener = tokio::net::UnixListener::from_std(listener_std)
             .map_err(|e| format!("control socket: {e}"))?;
         let housekeeping = tokio::spawn(housekeeping(shared.clone()));
+        shared.vtep_agent.sync(&shared);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(control::serve(shared.clone(), listener, async {
             let _ = stop_rx.await;
@@ -274,6 +276,7 @@ pub fn run(opts: Options, ready: impl FnOnce()) -> Result<(), String> {
         let _ = stop_tx.send(());
         let served = server.await.map_err(|e| format!("control server: {e}"))?;
         housekeeping.abort();
+        shared.vtep_agent.stop();
         served
     });
     drop(rt);

@@ -17,4 +17,5 @@ pub mod packet;
 pub mod pipeline;
 pub mod router;
 pub mod sys;
+pub mod vtep_agent;
 pub mod vxlan;

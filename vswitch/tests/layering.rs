@@ -36,7 +36,14 @@ fn allowed(module: &str, file: &Path) -> Vec<&'static str> {
         // The graph: the engine, what features share, and every feature.
         "datapath" => [BELOW_FEATURES, FEATURES].concat(),
         "config" => [BELOW_FEATURES, FEATURES, &["datapath"]].concat(),
-        "control" => [BELOW_FEATURES, FEATURES, &["datapath", "config", "dpdk"]].concat(),
+        "control" => [
+            BELOW_FEATURES,
+            FEATURES,
+            &["datapath", "config", "dpdk", "vtep_agent"],
+        ]
+        .concat(),
+        // The hardware_vtep agent edits the model through the config manager, like a handler.
+        "vtep_agent" => [BELOW_FEATURES, FEATURES, &["datapath", "config"]].concat(),
         "dpdk" => vec!["pipeline", "packet", "sys", "model", "config"],
         m if FEATURES.contains(&m) => BELOW_FEATURES.to_vec(),
         // lib.rs, main.rs, daemon.rs: the daemon wires everything.

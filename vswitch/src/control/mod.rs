@@ -36,6 +36,14 @@ pub struct Daemon {
     pub hugepages: bool,
     /// CPU of each worker.
     pub worker_cpus: Vec<usize>,
+    /// The hardware_vtep agent, when the model sets one.
+    pub vtep_agent: crate::vtep_agent::Supervisor,
+}
+
+impl AsRef<ConfigManager> for Daemon {
+    fn as_ref(&self) -> &ConfigManager {
+        &self.manager
+    }
 }
 
 pub type Shared = Arc<Daemon>;

@@ -4,10 +4,12 @@ use tonic::{Request, Response, Status};
 
 use super::pb::vtep_service_server::VtepService;
 use super::pb::{
-    AddVtepRemoteRequest, DeleteVtepRemoteRequest, DeleteVtepRequest, DeleteVtepResponse,
-    GetVtepRequest, SetVtepRequest, Vtep, VtepNeighbor, VtepNetwork,
+    AddVtepRemoteRequest, DeleteVtepAgentRequest, DeleteVtepAgentResponse, DeleteVtepRemoteRequest,
+    DeleteVtepRequest, DeleteVtepResponse, GetVtepAgentRequest, GetVtepRequest,
+    SetVtepAgentRequest, SetVtepRequest, Vtep, VtepAgent, VtepNeighbor, VtepNetwork,
 };
 use super::{status, Shared};
+use crate::vtep_agent::api::{self as agent, AgentSettings};
 use crate::vxlan::api::{self, VtepSettings, VtepView};
 
 pub struct VtepApi(pub Shared);
@@ -16,6 +18,33 @@ impl VtepApi {
     fn get(&self) -> Result<Vtep, Status> {
         api::show(&self.0.manager).map(to_pb).map_err(status)
     }
+
+    fn agent(&self) -> Result<VtepAgent, Status> {
+        let s = agent::settings(&self.0.manager).map_err(status)?;
+        let v = self.0.vtep_agent.view().unwrap_or_default();
+        let (last, age) = v.last_transaction.unwrap_or_default();
+        Ok(VtepAgent {
+            db: s.db,
+            name: s.name,
+            state: v.state.to_string(),
+            state_secs: v.state_secs,
+            connects: v.connects,
+            transactions: v.transactions,
+            last_transaction: last,
+            last_transaction_age_secs: age,
+            logical_switches: v.counts.logical_switches as u64,
+            bindings: v.counts.bindings as u64,
+            remote_macs: v.counts.remote_macs as u64,
+            flood_remotes: v.counts.flood_remotes as u64,
+            local_macs: v.local_macs as u64,
+            errors: v.errors,
+            error_count: v.error_count,
+        })
+    }
+}
+
+fn nonempty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
 }
 
 fn to_pb(v: VtepView) -> Vtep {
@@ -101,5 +130,38 @@ impl VtepService for VtepApi {
         let r = req.into_inner();
         api::delete_remote(&self.0.manager, &r.ip, r.vni, r.missing_ok).map_err(status)?;
         self.get().map(Response::new)
+    }
+
+    async fn set_vtep_agent(
+        &self,
+        req: Request<SetVtepAgentRequest>,
+    ) -> Result<Response<VtepAgent>, Status> {
+        let r = req.into_inner();
+        let settings = AgentSettings {
+            db: r.db,
+            name: r.name,
+            tls_key: nonempty(r.tls_key),
+            tls_cert: nonempty(r.tls_cert),
+            tls_ca: nonempty(r.tls_ca),
+        };
+        agent::set(&self.0.manager, settings).map_err(status)?;
+        self.0.vtep_agent.sync(&self.0);
+        self.agent().map(Response::new)
+    }
+
+    async fn get_vtep_agent(
+        &self,
+        _req: Request<GetVtepAgentRequest>,
+    ) -> Result<Response<VtepAgent>, Status> {
+        self.agent().map(Response::new)
+    }
+
+    async fn delete_vtep_agent(
+        &self,
+        req: Request<DeleteVtepAgentRequest>,
+    ) -> Result<Response<DeleteVtepAgentResponse>, Status> {
+        agent::delete(&self.0.manager, req.into_inner().missing_ok).map_err(status)?;
+        self.0.vtep_agent.sync(&self.0);
+        Ok(Response::new(DeleteVtepAgentResponse {}))
     }
 }

@@ -47,6 +47,56 @@ pub struct Model {
     /// Service VIPs, each balancing new connections over its backends.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<Service>,
+    /// The hardware_vtep agent: the OVSDB database this switch mirrors, and what it mirrored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vtep_agent: Option<VtepAgent>,
+}
+
+/// The hardware_vtep agent's settings, and the objects it mirrored from the database into this
+/// model: it adds, changes and removes only those, never an operator's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VtepAgent {
+    /// The OVSDB server: `unix:PATH`, `tcp:IP:PORT` or `ssl:IP:PORT`.
+    pub db: String,
+    /// The `Physical_Switch` this node registers as.
+    pub name: String,
+    /// TLS files for an `ssl:` database (PEM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<String>,
+    #[serde(default, skip_serializing_if = "AgentOwned::is_empty")]
+    pub owned: AgentOwned,
+}
+
+/// What the vtep agent mirrored into the model.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentOwned {
+    /// Networks it created, one per logical switch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub networks: Vec<String>,
+    /// Ports whose VLAN membership it sets (from their `vlan_bindings`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<String>,
+    /// MACs behind remote VTEPs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fdb: Vec<StaticMac>,
+    /// Flood-list entries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remotes: Vec<VtepRemote>,
+}
+
+impl AgentOwned {
+    pub fn is_empty(&self) -> bool {
+        self.networks.is_empty()
+            && self.ports.is_empty()
+            && self.fdb.is_empty()
+            && self.remotes.is_empty()
+    }
 }
 
 /// Source NAT: connections from `from` (an internal network, or a CIDR of internal addresses)

@@ -1,0 +1,401 @@
+//! The database, read as model objects: each logical switch bound to one of this switch's
+//! ports becomes a network with its tunnel key as VNI, its VLAN bindings the ports' VLAN
+//! membership, its remote MACs static FDB entries behind their locators, and its `unknown-dst`
+//! locators the VNI's flood list. Worked out against the model, so that an operator's objects
+//! are never touched, and applied in one transaction; a logical switch the model refuses is
+//! left out with its error, the others apply.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use serde_json::Value;
+
+use super::datum::{map, optional_int, set, uuid};
+use super::replica::{text, Replica, Row};
+use crate::config::validate::validate;
+use crate::model::{AgentOwned, Model, Network, StaticMac, VtepRemote};
+use crate::packet::MacAddr;
+
+/// The MAC of a `Mcast_Macs_Remote` row that names a logical switch's flood list.
+const UNKNOWN_DST: &str = "unknown-dst";
+/// The only tunnel this switch speaks.
+const VXLAN: &str = "vxlan_over_ipv4";
+const MAX_VNI: i64 = (1 << 24) - 1;
+
+/// One logical switch's part of the model.
+#[derive(Debug, Clone, PartialEq)]
+struct Unit {
+    ls: String,
+    network: Network,
+    /// Ports bound with VLAN 0: untagged members.
+    untagged: Vec<String>,
+    /// Ports carrying the network's VLAN tagged.
+    tagged: Vec<String>,
+    macs: Vec<StaticMac>,
+    remotes: Vec<VtepRemote>,
+}
+
+/// What the database asks of this switch.
+#[derive(Debug, Default)]
+pub struct Desired {
+    units: Vec<Unit>,
+    /// Objects left out, each with its name and the fix.
+    pub errors: Vec<String>,
+}
+
+/// How much of the database is mirrored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub logical_switches: usize,
+    pub bindings: usize,
+    pub remote_macs: usize,
+    pub flood_remotes: usize,
+}
+
+/// The model's VTEP address, without its prefix length.
+pub fn tunnel_ip(model: &Model) -> Option<Ipv4Addr> {
+    let v = model.vtep.as_ref()?;
+    v.local_ip.split('/').next()?.parse().ok()
+}
+
+/// Reads what the database binds to `switch` against `model`.
+pub fn desired(replica: &Replica, switch: &str, model: &Model) -> Desired {
+    let mut d = Desired::default();
+    let Some((_, ps)) = replica.find("Physical_Switch", "name", switch) else {
+        return d;
+    };
+    let by_ls = bindings(replica, ps, model, &mut d.errors);
+    let no_vtep = model.vtep.is_none();
+    for (ls_uuid, binds) in by_ls {
+        if let Some(u) = unit(replica, &ls_uuid, &binds, model, &mut d.errors) {
+            d.units.push(u);
+        }
+    }
+    let remote_state = d
+        .units
+        .iter()
+        .any(|u| !u.macs.is_empty() || !u.remotes.is_empty());
+    if no_vtep && remote_state {
+        d.errors.push(
+            "vtep agent: no VTEP is set; set one with `vsctl vtep set --local-ip CIDR --port PORT` to reach remote MACs"
+                .into(),
+        );
+        for u in &mut d.units {
+            u.macs.clear();
+            u.remotes.clear();
+        }
+    }
+    d
+}
+
+/// The (port, VLAN) bindings of each logical switch (by UUID) on the ports of `ps` that the
+/// model lets the agent bind.
+fn bindings(
+    replica: &Replica,
+    ps: &Row,
+    model: &Model,
+    errors: &mut Vec<String>,
+) -> BTreeMap<String, Vec<(String, u16)>> {
+    let owned = owned(model);
+    let underlay = model.vtep.as_ref().map(|v| v.port.as_str());
+    let mut by_ls: BTreeMap<String, Vec<(String, u16)>> = BTreeMap::new();
+    let ports = ps.get("ports").map(set).unwrap_or_default();
+    for port_uuid in ports.into_iter().filter_map(uuid) {
+        let Some(row) = replica.row("Physical_Port", port_uuid) else {
+            continue;
+        };
+        let name = text(row, "name");
+        let binds: Vec<(u16, &str)> = row
+            .get("vlan_bindings")
+            .map(map)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(k, v)| Some((u16::try_from(k.as_i64()?).ok()?, uuid(v)?)))
+            .collect();
+        if binds.is_empty() {
+            continue;
+        }
+        let refuse = match model.port(name) {
+            None => Some(format!(
+                "physical port {name}: vswitchd has no port of that name; add it with `vsctl port add {name} ...` or unbind it"
+            )),
+            Some(_) if Some(name) == underlay => Some(format!(
+                "physical port {name}: is the VTEP's underlay port; bind another port"
+            )),
+            Some(p) if !owned.ports.iter().any(|o| o == name)
+                && (p.network.is_some() || p.vlan.is_some() || !p.trunk.is_empty()) =>
+            {
+                Some(format!(
+                    "physical port {name}: its networks were set with vsctl; remove them (vsctl port del {name}, then add it with no network) to let the database bind it"
+                ))
+            }
+            Some(_) if binds.len() > 1 && binds.iter().any(|(v, _)| *v == 0) => Some(format!(
+                "physical port {name}: VLAN 0 (untagged) bound together with tagged VLANs; bind either"
+            )),
+            Some(_) => None,
+        };
+        if let Some(e) = refuse {
+            errors.push(e);
+            continue;
+        }
+        for (vlan, ls) in binds {
+            by_ls
+                .entry(ls.to_string())
+                .or_default()
+                .push((name.to_string(), vlan));
+        }
+    }
+    by_ls
+}
+
+/// What the agent mirrored before (nothing without an agent).
+fn owned(model: &Model) -> &AgentOwned {
+    static NOTHING: AgentOwned = AgentOwned {
+        networks: Vec::new(),
+        ports: Vec::new(),
+        fdb: Vec::new(),
+        remotes: Vec::new(),
+    };
+    model.vtep_agent.as_ref().map_or(&NOTHING, |a| &a.owned)
+}
+
+/// One bound logical switch as model objects, or `None` (with its error) when it cannot be.
+fn unit(
+    replica: &Replica,
+    ls_uuid: &str,
+    binds: &[(String, u16)],
+    model: &Model,
+    errors: &mut Vec<String>,
+) -> Option<Unit> {
+    let Some(row) = replica.row("Logical_Switch", ls_uuid) else {
+        errors.push(format!(
+            "physical port {}: bound to logical switch {ls_uuid}, which does not exist",
+            binds[0].0
+        ));
+        return None;
+    };
+    let ls = text(row, "name").to_string();
+    let Some(key) = row.get("tunnel_key").and_then(optional_int) else {
+        errors.push(format!(
+            "logical switch {ls}: has no tunnel_key; set one with `vtep-ctl set Logical_Switch {ls} tunnel_key=N`"
+        ));
+        return None;
+    };
+    if !(1..=MAX_VNI).contains(&key) {
+        errors.push(format!(
+            "logical switch {ls}: tunnel_key {key} is not a VNI (1-{MAX_VNI})"
+        ));
+        return None;
+    }
+    let mut vlans: Vec<u16> = binds.iter().map(|b| b.1).filter(|v| *v != 0).collect();
+    vlans.sort_unstable();
+    vlans.dedup();
+    if vlans.len() > 1 {
+        errors.push(format!(
+            "logical switch {ls}: bound to VLANs {vlans:?}; this switch bridges one VLAN per logical switch, bind the same VLAN everywhere"
+        ));
+        return None;
+    }
+    let mine = owned(model).networks.contains(&ls);
+    if !mine && model.network(&ls).is_some() {
+        errors.push(format!(
+            "logical switch {ls}: a network of that name was made with vsctl; rename one of them"
+        ));
+        return None;
+    }
+    let ports = |tagged: bool| -> Vec<String> {
+        binds
+            .iter()
+            .filter(|b| (b.1 != 0) == tagged)
+            .map(|b| b.0.clone())
+            .collect()
+    };
+    Some(Unit {
+        network: Network {
+            name: ls.clone(),
+            vni: Some(key as u32),
+            vlan: vlans.first().copied(),
+            ..Network::default()
+        },
+        untagged: ports(false),
+        tagged: ports(true),
+        macs: remote_macs(replica, ls_uuid, &ls, errors),
+        remotes: flood_list(replica, ls_uuid, key as u32, tunnel_ip(model)),
+        ls,
+    })
+}
+
+/// The VXLAN locator `locator` names: its IPv4 destination.
+fn locator_ip(replica: &Replica, locator: &Value) -> Result<Ipv4Addr, String> {
+    let row = uuid(locator)
+        .and_then(|u| replica.row("Physical_Locator", u))
+        .ok_or("a locator that does not exist")?;
+    let encap = set(row.get("encapsulation_type").unwrap_or(&Value::Null))
+        .first()
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
+    if encap != VXLAN {
+        return Err(format!(
+            "locator encapsulation {encap:?} is not supported ({VXLAN} only)"
+        ));
+    }
+    let ip = text(row, "dst_ip");
+    ip.parse()
+        .map_err(|_| format!("locator dst_ip {ip:?} is not an IPv4 address"))
+}
+
+fn remote_macs(
+    replica: &Replica,
+    ls_uuid: &str,
+    ls: &str,
+    errors: &mut Vec<String>,
+) -> Vec<StaticMac> {
+    let mut macs = Vec::new();
+    for (_, row) in replica.rows("Ucast_Macs_Remote") {
+        if row.get("logical_switch").and_then(uuid) != Some(ls_uuid) {
+            continue;
+        }
+        let mac = text(row, "MAC");
+        let parsed = mac
+            .parse::<MacAddr>()
+            .map_err(|_| format!("{mac:?} is not a MAC address"))
+            .and_then(|m| {
+                let ip = locator_ip(replica, row.get("locator").unwrap_or(&Value::Null))?;
+                Ok((m, ip))
+            });
+        match parsed {
+            Ok((m, ip)) => macs.push(StaticMac {
+                network: ls.to_string(),
+                mac: m.to_string(),
+                port: String::new(),
+                remote: Some(ip.to_string()),
+            }),
+            Err(e) => errors.push(format!("remote MAC {mac} of logical switch {ls}: {e}")),
+        }
+    }
+    macs.sort_by(|a, b| a.mac.cmp(&b.mac));
+    macs.dedup_by(|a, b| a.mac == b.mac);
+    macs
+}
+
+/// The remote VTEPs of a logical switch's `unknown-dst` row (this switch's own left out).
+fn flood_list(
+    replica: &Replica,
+    ls_uuid: &str,
+    vni: u32,
+    own: Option<Ipv4Addr>,
+) -> Vec<VtepRemote> {
+    let mut ips: Vec<Ipv4Addr> = replica
+        .rows("Mcast_Macs_Remote")
+        .filter(|(_, r)| {
+            text(r, "MAC") == UNKNOWN_DST && r.get("logical_switch").and_then(uuid) == Some(ls_uuid)
+        })
+        .filter_map(|(_, r)| replica.row("Physical_Locator_Set", uuid(r.get("locator_set")?)?))
+        .flat_map(|s| s.get("locators").map(set).unwrap_or_default())
+        .filter_map(|l| locator_ip(replica, l).ok())
+        .filter(|ip| Some(*ip) != own)
+        .collect();
+    ips.sort_unstable();
+    ips.dedup();
+    ips.into_iter()
+        .map(|ip| VtepRemote {
+            ip: ip.to_string(),
+            vni,
+        })
+        .collect()
+}
+
+impl Desired {
+    pub fn counts(&self) -> Counts {
+        Counts {
+            logical_switches: self.units.len(),
+            bindings: self
+                .units
+                .iter()
+                .map(|u| u.untagged.len() + u.tagged.len())
+                .sum(),
+            remote_macs: self.units.iter().map(|u| u.macs.len()).sum(),
+            flood_remotes: self.units.iter().map(|u| u.remotes.len()).sum(),
+        }
+    }
+
+    /// `model` with what the agent mirrored before replaced by this; a logical switch the
+    /// model refuses is left out and its error added to `errors`.
+    pub fn apply(&mut self, model: &Model) -> Model {
+        let mut base = model.clone();
+        clear_owned(&mut base);
+        let mut all = base.clone();
+        for u in &self.units {
+            add(&mut all, u);
+        }
+        if validate(&all).is_ok() {
+            return all;
+        }
+        let mut kept = Vec::new();
+        for u in std::mem::take(&mut self.units) {
+            let mut candidate = base.clone();
+            add(&mut candidate, &u);
+            match validate(&candidate) {
+                Ok(()) => {
+                    base = candidate;
+                    kept.push(u);
+                }
+                Err(e) => self.errors.push(format!("logical switch {}: {e}", u.ls)),
+            }
+        }
+        self.units = kept;
+        base
+    }
+}
+
+/// Removes what the agent mirrored into `model`.
+pub fn clear_owned(model: &mut Model) {
+    let Some(agent) = model.vtep_agent.as_mut() else {
+        return;
+    };
+    let owned = std::mem::take(&mut agent.owned);
+    model.fdb.retain(|e| !owned.fdb.contains(e));
+    if let Some(v) = model.vtep.as_mut() {
+        v.remotes.retain(|r| !owned.remotes.contains(r));
+    }
+    for p in model
+        .ports
+        .iter_mut()
+        .filter(|p| owned.ports.contains(&p.name))
+    {
+        p.network = None;
+        p.vlan = None;
+        p.trunk.clear();
+    }
+    model.networks.retain(|n| !owned.networks.contains(&n.name));
+}
+
+fn add(model: &mut Model, u: &Unit) {
+    model.networks.push(u.network.clone());
+    for p in model.ports.iter_mut() {
+        if u.untagged.contains(&p.name) {
+            p.network = Some(u.ls.clone());
+        }
+        if let Some(vlan) = u.network.vlan.filter(|_| u.tagged.contains(&p.name)) {
+            p.trunk.push(vlan);
+            p.trunk.sort_unstable();
+        }
+    }
+    model.fdb.extend(u.macs.iter().cloned());
+    if let Some(v) = model.vtep.as_mut() {
+        v.remotes.extend(u.remotes.iter().cloned());
+    }
+    let Some(agent) = model.vtep_agent.as_mut() else {
+        return;
+    };
+    let owned = &mut agent.owned;
+    owned.networks.push(u.ls.clone());
+    for p in u.untagged.iter().chain(&u.tagged) {
+        if !owned.ports.contains(p) {
+            owned.ports.push(p.clone());
+        }
+    }
+    owned.fdb.extend(u.macs.iter().cloned());
+    owned.remotes.extend(u.remotes.iter().cloned());
+}

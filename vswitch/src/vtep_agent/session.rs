@@ -1,0 +1,172 @@
+//! One connection to the database: monitor the tables, mirror every change into the model,
+//! register the switch, and write the learned MACs back; it ends when the connection does.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::jsonrpc::Connection;
+use super::mirror::{self, tunnel_ip};
+use super::replica::{monitor_requests, Replica};
+use super::status::Status;
+use super::target::Target;
+use super::writes;
+use super::DATABASE;
+use crate::bridge::api as fdb;
+use crate::config::manager::ConfigManager;
+use crate::model::VtepAgent;
+
+/// How often the agent looks for work (a mirrored change, learned MACs).
+const TICK: Duration = Duration::from_millis(50);
+/// How often the learned MACs are compared with the database.
+const LOCAL_MACS_EVERY: Duration = Duration::from_secs(1);
+/// After a transaction's reply, time for its own update to arrive before the next write.
+const SETTLE: Duration = Duration::from_millis(100);
+
+/// A transaction waiting for its reply.
+struct InFlight {
+    id: u64,
+    what: &'static str,
+}
+
+pub async fn run(mgr: &ConfigManager, settings: &VtepAgent, status: &Status) -> Result<(), String> {
+    let target = Target::parse(&settings.db)?;
+    let (mut conn, mut rx) = Connection::open(&target).await?;
+    let monitor = conn
+        .request("monitor", json!([DATABASE, null, monitor_requests()]))
+        .await?;
+    let mut replica = Replica::default();
+    let (mut synced, mut dirty) = (false, false);
+    let mut in_flight: Option<InFlight> = None;
+    let mut settle = Instant::now();
+    let mut last_local: Option<Instant> = None;
+    let mut tick = tokio::time::interval(TICK);
+    loop {
+        tokio::select! {
+            msg = rx.recv() => {
+                let msg = msg.ok_or("the connection ended")??;
+                let id = msg.get("id").cloned().unwrap_or(Value::Null);
+                match msg.get("method").and_then(Value::as_str) {
+                    Some("echo") => conn.reply(id, msg["params"].clone()).await?,
+                    Some("update") => {
+                        replica.update(&msg["params"][1])?;
+                        dirty = true;
+                    }
+                    Some(_) => {}
+                    None if id == json!(monitor) => {
+                        if !msg["error"].is_null() {
+                            return Err(format!("monitor {DATABASE}: {}", msg["error"]));
+                        }
+                        replica.update(&msg["result"])?;
+                        (synced, dirty) = (true, true);
+                        status.connected();
+                    }
+                    None => {
+                        if let Some(t) = in_flight.take_if(|t| id == json!(t.id)) {
+                            match transaction_error(&msg) {
+                                Some(e) => status.failed(format!("transaction ({}): {e}", t.what)),
+                                None => status.transacted(t.what),
+                            }
+                            settle = Instant::now() + SETTLE;
+                        }
+                    }
+                }
+            }
+            _ = tick.tick() => {
+                if !synced {
+                    continue;
+                }
+                if dirty {
+                    dirty = false;
+                    mirror(mgr, &replica, settings, status);
+                }
+                if in_flight.is_some() || Instant::now() < settle {
+                    continue;
+                }
+                let (ops, what) = match writes_due(mgr, &replica, settings, status, &mut last_local) {
+                    Some(w) => w,
+                    None => continue,
+                };
+                let mut params = vec![json!(DATABASE)];
+                params.extend(ops);
+                let id = conn.request("transact", Value::Array(params)).await?;
+                in_flight = Some(InFlight { id, what });
+            }
+        }
+    }
+}
+
+/// The first error of a transaction's reply: the request's, or an operation's.
+fn transaction_error(reply: &Value) -> Option<String> {
+    if !reply["error"].is_null() {
+        return Some(reply["error"].to_string());
+    }
+    reply["result"].as_array()?.iter().find_map(|r| {
+        let e = r.get("error")?;
+        Some(format!("{e} {}", r.get("details").unwrap_or(&Value::Null)))
+    })
+}
+
+/// Mirrors the replica into the model in one transaction.
+fn mirror(mgr: &ConfigManager, replica: &Replica, settings: &VtepAgent, status: &Status) {
+    let mut outcome = None;
+    let applied = mgr.apply(|m| {
+        // Deleted or changed meanwhile: the supervisor stops this session.
+        if m.vtep_agent.as_ref().map(|a| &a.name) != Some(&settings.name) {
+            return Ok(());
+        }
+        let mut d = mirror::desired(replica, &settings.name, m);
+        *m = d.apply(m);
+        outcome = Some((d.counts(), d.errors));
+        Ok(())
+    });
+    let (counts, mut errors) = outcome.unwrap_or_default();
+    if let Err(e) = applied {
+        errors.push(format!("applying the database: {e}"));
+    }
+    status.mirrored(counts, errors);
+}
+
+/// The next transaction to send: the registration, else (once a second) the local MACs.
+fn writes_due(
+    mgr: &ConfigManager,
+    replica: &Replica,
+    settings: &VtepAgent,
+    status: &Status,
+    last_local: &mut Option<Instant>,
+) -> Option<(Vec<Value>, &'static str)> {
+    let model = mgr.model().0;
+    let ip = tunnel_ip(&model);
+    let underlay = model.vtep.as_ref().map(|v| v.port.as_str());
+    let ports: Vec<String> = model
+        .ports
+        .iter()
+        .filter(|p| Some(p.name.as_str()) != underlay)
+        .map(|p| p.name.clone())
+        .collect();
+    let ops = writes::registration(replica, &settings.name, ip, &ports);
+    if !ops.is_empty() {
+        return Some((ops, "register the physical switch and its ports"));
+    }
+    if last_local.is_some_and(|t| t.elapsed() < LOCAL_MACS_EVERY) {
+        return None;
+    }
+    *last_local = Some(Instant::now());
+    let ip = ip?;
+    let bound: BTreeSet<String> = model
+        .vtep_agent
+        .as_ref()
+        .map(|a| a.owned.networks.iter().cloned().collect())
+        .unwrap_or_default();
+    let learned: BTreeSet<(String, String)> = fdb::list(mgr, None)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| !r.is_static && r.remote.is_none() && !r.port.is_empty())
+        .filter(|r| bound.contains(&r.network))
+        .map(|r| (r.mac.to_string(), r.network))
+        .collect();
+    status.local_macs(learned.len());
+    let ops = writes::local_macs(replica, ip, &learned, &bound);
+    (!ops.is_empty()).then_some((ops, "local MACs"))
+}

@@ -1,0 +1,202 @@
+//! The agent's reading of a database and what it writes back, on fixed database contents.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use super::mirror::{clear_owned, desired};
+use super::replica::Replica;
+use super::writes::{local_macs, registration};
+use crate::config::validate::validate;
+use crate::model::{Model, VtepAgent};
+
+/// gw1 with ports p1 (VLAN 100 -> ls0) and p2 (untagged -> ls1, which has no tunnel key);
+/// ls0 has a remote MAC and an unknown-dst flood list at 203.0.113.2.
+fn database() -> Replica {
+    let mut r = Replica::default();
+    r.update(&json!({
+        "Physical_Switch": {"ps": {"new": {"name": "gw1", "tunnel_ips": "203.0.113.1",
+            "ports": ["set", [["uuid", "port1"], ["uuid", "port2"]]]}}},
+        "Physical_Port": {
+            "port1": {"new": {"name": "p1", "vlan_bindings": ["map", [[100, ["uuid", "ls0"]]]]}},
+            "port2": {"new": {"name": "p2", "vlan_bindings": ["map", [[0, ["uuid", "ls1"]]]]}}},
+        "Logical_Switch": {
+            "ls0": {"new": {"name": "ls0", "tunnel_key": 5000}},
+            "ls1": {"new": {"name": "ls1", "tunnel_key": ["set", []]}}},
+        "Physical_Locator": {
+            "loc2": {"new": {"dst_ip": "203.0.113.2", "encapsulation_type": "vxlan_over_ipv4"}},
+            "loc1": {"new": {"dst_ip": "203.0.113.1", "encapsulation_type": "vxlan_over_ipv4"}}},
+        "Physical_Locator_Set": {"set2": {"new": {"locators": ["uuid", "loc2"]}}},
+        "Ucast_Macs_Remote": {"m1": {"new": {"MAC": "02:00:00:00:00:99",
+            "logical_switch": ["uuid", "ls0"], "locator": ["uuid", "loc2"]}}},
+        "Mcast_Macs_Remote": {"f1": {"new": {"MAC": "unknown-dst",
+            "logical_switch": ["uuid", "ls0"], "locator_set": ["uuid", "set2"]}}}
+    }))
+    .expect("update");
+    r
+}
+
+fn model() -> Model {
+    let mut m: Model = serde_json::from_value(json!({
+        "ports": [{"name": "pu", "type": "tap", "iface": "u0"},
+                  {"name": "p1", "type": "tap", "iface": "t1"},
+                  {"name": "p2", "type": "tap", "iface": "t2"}],
+        "vtep": {"local_ip": "203.0.113.1/24", "port": "pu"}
+    }))
+    .expect("model");
+    m.vtep_agent = Some(VtepAgent {
+        db: "unix:/run/vtep.sock".into(),
+        name: "gw1".into(),
+        ..VtepAgent::default()
+    });
+    m
+}
+
+#[test]
+fn mirrors_bound_logical_switches_and_reports_the_rest() {
+    let (r, m) = (database(), model());
+    let mut d = desired(&r, "gw1", &m);
+    let new = d.apply(&m);
+    validate(&new).expect("the mirrored model is valid");
+    let net = new.network("ls0").expect("ls0 became a network");
+    assert_eq!((net.vni, net.vlan), (Some(5000), Some(100)));
+    assert_eq!(new.port("p1").map(|p| p.trunk.clone()), Some(vec![100]));
+    assert_eq!(new.fdb.len(), 1);
+    assert_eq!(new.fdb[0].remote.as_deref(), Some("203.0.113.2"));
+    let remotes = &new.vtep.as_ref().expect("vtep").remotes;
+    assert_eq!(remotes.len(), 1, "the own locator is not a flood remote");
+    assert!(new.network("ls1").is_none());
+    assert_eq!(d.errors.len(), 1, "{:?}", d.errors);
+    assert!(d.errors[0].contains("ls1") && d.errors[0].contains("tunnel_key"));
+    let c = d.counts();
+    assert_eq!(
+        (
+            c.logical_switches,
+            c.bindings,
+            c.remote_macs,
+            c.flood_remotes
+        ),
+        (1, 1, 1, 1)
+    );
+
+    // The same database again: the same model (nothing to publish).
+    let again = desired(&r, "gw1", &new).apply(&new);
+    assert_eq!(again, new);
+    // Cleared, only the operator's objects stay.
+    let mut cleared = new.clone();
+    clear_owned(&mut cleared);
+    assert!(cleared.networks.is_empty() && cleared.fdb.is_empty());
+    assert!(cleared.port("p1").is_some_and(|p| p.trunk.is_empty()));
+}
+
+#[test]
+fn never_takes_an_operators_objects() {
+    let r = database();
+    let mut m = model();
+    // The operator's own network ls0, and p1 in it.
+    m.networks
+        .push(serde_json::from_value(json!({"name": "ls0", "vlan": 7})).expect("net"));
+    m.ports[1].vlan = Some(7);
+    let mut d = desired(&r, "gw1", &m);
+    let new = d.apply(&m);
+    assert_eq!(
+        new.network("ls0").and_then(|n| n.vni),
+        None,
+        "the operator's ls0 stays"
+    );
+    assert_eq!(new.port("p1").and_then(|p| p.vlan), Some(7));
+    assert!(
+        d.errors.iter().any(|e| e.contains("physical port p1")),
+        "{:?}",
+        d.errors
+    );
+}
+
+#[test]
+fn a_unit_the_model_refuses_is_left_out_and_the_rest_applies() {
+    let mut r = database();
+    // ls1 gets a key that an operator's network already uses.
+    r.update(&json!({"Logical_Switch": {"ls1": {"new": {"tunnel_key": 7000}}}}))
+        .expect("update");
+    let mut m = model();
+    m.networks
+        .push(serde_json::from_value(json!({"name": "other", "vni": 7000})).expect("net"));
+    let mut d = desired(&r, "gw1", &m);
+    let new = d.apply(&m);
+    assert!(new.network("ls0").is_some());
+    assert!(new.network("ls1").is_none());
+    assert!(
+        d.errors
+            .iter()
+            .any(|e| e.starts_with("logical switch ls1:") && e.contains("VNI 7000")),
+        "{:?}",
+        d.errors
+    );
+}
+
+#[test]
+fn registers_once_and_writes_local_macs_at_its_locator() {
+    let mut r = Replica::default();
+    let ports = vec!["p1".to_string(), "p2".to_string()];
+    let ip = "203.0.113.1".parse().ok();
+    let ops = registration(&r, "gw1", ip, &ports);
+    let tables: Vec<&str> = ops.iter().filter_map(|o| o["table"].as_str()).collect();
+    assert_eq!(
+        tables,
+        [
+            "Physical_Port",
+            "Physical_Port",
+            "Physical_Switch",
+            "Global"
+        ]
+    );
+    // Registered (as the database now says): nothing more to write.
+    r = database();
+    assert!(registration(&r, "gw1", ip, &ports[..1]).is_empty());
+    let added = registration(&r, "gw1", ip, &["p3".to_string()]);
+    assert_eq!(added.len(), 2, "p3's row and the switch's ports: {added:?}");
+
+    let learned: BTreeSet<(String, String)> =
+        [("02:00:00:00:00:01".to_string(), "ls0".to_string())].into();
+    let bound: BTreeSet<String> = ["ls0".to_string()].into();
+    let ops = local_macs(&r, "203.0.113.1".parse().expect("ip"), &learned, &bound);
+    let what: Vec<(&str, &str)> = ops
+        .iter()
+        .map(|o| {
+            (
+                o["op"].as_str().unwrap_or(""),
+                o["table"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        what,
+        [
+            ("insert", "Ucast_Macs_Local"),
+            ("insert", "Physical_Locator_Set"),
+            ("insert", "Mcast_Macs_Local")
+        ]
+    );
+    assert_eq!(
+        ops[0]["row"]["locator"],
+        json!(["uuid", "loc1"]),
+        "the existing own locator"
+    );
+    // Once the database has them, nothing to write; a MAC aged out is deleted.
+    r.update(&json!({
+        "Ucast_Macs_Local": {"l1": {"new": {"MAC": "02:00:00:00:00:01",
+            "logical_switch": ["uuid", "ls0"], "locator": ["uuid", "loc1"]}}},
+        "Physical_Locator_Set": {"set1": {"new": {"locators": ["uuid", "loc1"]}}},
+        "Mcast_Macs_Local": {"f2": {"new": {"MAC": "unknown-dst",
+            "logical_switch": ["uuid", "ls0"], "locator_set": ["uuid", "set1"]}}}
+    }))
+    .expect("update");
+    let ip = "203.0.113.1".parse().expect("ip");
+    assert_eq!(local_macs(&r, ip, &learned, &bound), Vec::<Value>::new());
+    let ops = local_macs(&r, ip, &BTreeSet::new(), &bound);
+    assert_eq!(ops.len(), 1);
+    assert_eq!(
+        (ops[0]["op"].as_str(), ops[0]["table"].as_str()),
+        (Some("delete"), Some("Ucast_Macs_Local"))
+    );
+}
