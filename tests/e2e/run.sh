@@ -29,6 +29,7 @@ CASES=(
     services:240
     vxlan:150
     vxlan_pair:120
+    vtep_agent:150
     vm_guests:420
 )
 

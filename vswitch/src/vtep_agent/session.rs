@@ -55,8 +55,8 @@ pub async fn run(mgr: &ConfigManager, settings: &VtepAgent, status: &Status) -> 
                     }
                     Some(_) => {}
                     None if id == json!(monitor) => {
-                        if !msg["error"].is_null() {
-                            return Err(format!("monitor {DATABASE}: {}", msg["error"]));
+                        if let Some(e) = rpc_error(&msg) {
+                            return Err(format!("monitor {DATABASE}: {e}"));
                         }
                         replica.update(&msg["result"])?;
                         (synced, dirty) = (true, true);
@@ -97,14 +97,32 @@ pub async fn run(mgr: &ConfigManager, settings: &VtepAgent, status: &Status) -> 
     }
 }
 
+/// An error object's `error` and `details`, as one line.
+fn describe(e: &Value) -> String {
+    let text = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    match (text("error"), text("details")) {
+        (error, details) if details.is_empty() => error,
+        (error, details) => format!("{error}: {details}"),
+    }
+}
+
+/// A reply's error, if it is one.
+fn rpc_error(reply: &Value) -> Option<String> {
+    let e = reply.get("error").filter(|e| !e.is_null())?;
+    Some(match e.is_object() {
+        true => describe(e),
+        false => e.to_string(),
+    })
+}
+
 /// The first error of a transaction's reply: the request's, or an operation's.
 fn transaction_error(reply: &Value) -> Option<String> {
-    if !reply["error"].is_null() {
-        return Some(reply["error"].to_string());
-    }
-    reply["result"].as_array()?.iter().find_map(|r| {
-        let e = r.get("error")?;
-        Some(format!("{e} {}", r.get("details").unwrap_or(&Value::Null)))
+    rpc_error(reply).or_else(|| {
+        reply["result"]
+            .as_array()?
+            .iter()
+            .find(|r| r.get("error").is_some_and(|e| !e.is_null()))
+            .map(describe)
     })
 }
 
