@@ -2,7 +2,7 @@
 //! the runtime changes (ports created or destroyed), publish a snapshot, wait until no worker
 //! uses the old one, then release what it referenced. Any failure restores the old model.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -359,25 +359,37 @@ impl ConfigManager {
         }
     }
 
-    /// Makes each table's static entries exactly the model's.
+    /// Makes each table's static entries exactly the model's. A table that already holds
+    /// them (the common case: a change elsewhere) is checked by lookups, not by a walk over
+    /// its slots.
     fn sync_static(&self, st: &State, model: &Model) {
         let now = clock::now_secs();
+        let mut wanted: HashMap<&str, Vec<(MacAddr, Dest)>> = HashMap::new();
+        for e in &model.fdb {
+            let Ok(mac) = e.mac.parse() else { continue };
+            let dest = match &e.remote {
+                Some(ip) => ip.parse().ok().map(Dest::Remote),
+                None => st.devices.get(&e.port).map(|d| Dest::Port(d.id)),
+            };
+            if let Some(dest) = dest {
+                wanted
+                    .entry(e.network.as_str())
+                    .or_default()
+                    .push((mac, dest));
+            }
+        }
         for (name, table) in st.learned.fdbs.iter() {
-            let wanted: Vec<(MacAddr, Dest)> = model
-                .fdb
-                .iter()
-                .filter(|e| &e.network == name)
-                .filter_map(|e| {
-                    let mac = e.mac.parse().ok()?;
-                    let dest = match &e.remote {
-                        Some(ip) => Dest::Remote(ip.parse().ok()?),
-                        None => Dest::Port(st.devices.get(&e.port)?.id),
-                    };
-                    Some((mac, dest))
-                })
-                .collect();
+            let wanted = wanted.remove(name.as_str()).unwrap_or_default();
+            let holds_them = table.statics() == wanted.len()
+                && wanted
+                    .iter()
+                    .all(|(mac, dest)| table.static_dest(*mac) == Some(*dest));
+            if holds_them {
+                continue;
+            }
+            let keep: HashSet<(MacAddr, Dest)> = wanted.iter().copied().collect();
             for entry in table.entries() {
-                if entry.is_static && !wanted.contains(&(entry.mac, entry.dest)) {
+                if entry.is_static && !keep.contains(&(entry.mac, entry.dest)) {
                     table.remove(entry.mac);
                 }
             }

@@ -85,6 +85,8 @@ pub fn validate(model: &Model) -> Result<()> {
     }
 
     let mut macs = HashSet::new();
+    // By name: a model may hold thousands of networks and a hundred thousand static MACs.
+    let networks: HashSet<&str> = model.networks.iter().map(|n| n.name.as_str()).collect();
     for e in &model.fdb {
         let mac = parse_static_mac(&e.mac)?;
         if !mac.is_unicast() || mac.is_zero() {
@@ -92,7 +94,7 @@ pub fn validate(model: &Model) -> Result<()> {
                 "fdb entry {mac}: a static entry needs a unicast MAC"
             )));
         }
-        if model.network(&e.network).is_none() {
+        if !networks.contains(e.network.as_str()) {
             return Err(ConfigError::NotFound(format!(
                 "fdb entry {mac}: network {} does not exist",
                 e.network

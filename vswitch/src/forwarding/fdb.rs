@@ -117,6 +117,9 @@ pub struct FdbTable {
     mask: usize,
     limit: u32,
     count: AtomicU32,
+    /// Static entries among `count`: aging skips a table of static entries only, and a
+    /// model's static entries are compared without scanning the slots.
+    statics: AtomicU32,
     writer: Mutex<()>,
 }
 
@@ -138,6 +141,7 @@ impl FdbTable {
             mask: slots - 1,
             limit,
             count: AtomicU32::new(0),
+            statics: AtomicU32::new(0),
             writer: Mutex::new(()),
         }
     }
@@ -152,6 +156,18 @@ impl FdbTable {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Static entries.
+    pub fn statics(&self) -> usize {
+        self.statics.load(Ordering::Relaxed) as usize
+    }
+
+    /// Where static entry `mac` points, if `mac` is one.
+    pub fn static_dest(&self, mac: MacAddr) -> Option<Dest> {
+        let slot = self.find(mac.to_u64())?;
+        let key = slot.key.load(Ordering::Acquire);
+        (key & STATIC != 0).then(|| Dest::decode(slot.dest.load(Ordering::Acquire)))
     }
 
     /// With many MACs, lookups miss the cache and prefetching overlaps the misses; with a few
@@ -243,6 +259,11 @@ impl FdbTable {
                 slot.seen.store(now, Ordering::Relaxed);
                 let flag = if is_static { STATIC } else { 0 };
                 slot.key.store(VALID | flag | mac, Ordering::Release);
+                match (key & STATIC != 0, is_static) {
+                    (false, true) => self.statics.fetch_add(1, Ordering::Relaxed),
+                    (true, false) => self.statics.fetch_sub(1, Ordering::Relaxed),
+                    _ => 0,
+                };
                 return Learned::Moved;
             }
             if key & VALID == 0 && free.is_none() {
@@ -264,6 +285,9 @@ impl FdbTable {
         let flag = if is_static { STATIC } else { 0 };
         slot.key.store(VALID | flag | mac, Ordering::Release);
         self.count.fetch_add(1, Ordering::Relaxed);
+        if is_static {
+            self.statics.fetch_add(1, Ordering::Relaxed);
+        }
         Learned::Added
     }
 
@@ -293,6 +317,9 @@ impl FdbTable {
             if pred(key, dest, slot.seen.load(Ordering::Relaxed)) {
                 slot.key.store(TOMBSTONE, Ordering::Release);
                 self.count.fetch_sub(1, Ordering::Relaxed);
+                if key & STATIC != 0 {
+                    self.statics.fetch_sub(1, Ordering::Relaxed);
+                }
                 removed += 1;
             }
         }
@@ -301,6 +328,10 @@ impl FdbTable {
 
     /// Removes learned entries idle for more than `aging` seconds. Returns how many.
     pub fn age(&self, now: u32, aging: u32) -> usize {
+        // Nothing learned: nothing to age (and no slots to walk).
+        if self.len() == self.statics() {
+            return 0;
+        }
         self.remove_where(|key, _, seen| key & STATIC == 0 && now.saturating_sub(seen) > aging)
     }
 
@@ -346,6 +377,23 @@ mod tests {
 
     fn mac(n: u64) -> MacAddr {
         MacAddr::from_u64(0x0200_0000_0000 | n)
+    }
+
+    #[test]
+    fn static_entries_are_counted_and_found_without_a_walk() {
+        let t = FdbTable::new(16);
+        let remote = Dest::Remote("203.0.113.2".parse().unwrap());
+        t.add_static(mac(1), remote, 1).unwrap();
+        t.learn(mac(2), 3, 1);
+        assert_eq!((t.len(), t.statics()), (2, 1));
+        assert_eq!(t.static_dest(mac(1)), Some(remote));
+        assert_eq!(t.static_dest(mac(2)), None, "learned, not static");
+        // A learned MAC made static, then removed.
+        t.add_static(mac(2), Dest::Port(4), 1).unwrap();
+        assert_eq!(t.statics(), 2);
+        assert_eq!(t.age(1000, 300), 0, "static entries never age");
+        assert!(t.remove(mac(1)));
+        assert_eq!((t.len(), t.statics()), (1, 1));
     }
 
     #[test]

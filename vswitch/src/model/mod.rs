@@ -76,26 +76,18 @@ pub struct VtepAgent {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentOwned {
-    /// Networks it created, one per logical switch.
+    /// Networks it created, one per logical switch: with their static remote MACs and the
+    /// flood lists of their VNIs, they are the database's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub networks: Vec<String>,
     /// Ports whose VLAN membership it sets (from their `vlan_bindings`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<String>,
-    /// MACs behind remote VTEPs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub fdb: Vec<StaticMac>,
-    /// Flood-list entries.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub remotes: Vec<VtepRemote>,
 }
 
 impl AgentOwned {
     pub fn is_empty(&self) -> bool {
-        self.networks.is_empty()
-            && self.ports.is_empty()
-            && self.fdb.is_empty()
-            && self.remotes.is_empty()
+        self.networks.is_empty() && self.ports.is_empty()
     }
 }
 

@@ -11,10 +11,17 @@ use super::target::Target;
 /// Bytes a message may take; a peer that sends more without finishing one is cut off.
 const MAX_MESSAGE: usize = 64 << 20;
 
-/// Splits a byte stream into JSON values.
+/// Splits a byte stream into JSON values. Each byte is scanned once for the end of its message
+/// (the brace that closes the top-level object, outside strings), and a message is parsed once
+/// it is whole: a monitor's initial contents of tens of megabytes arrive in many reads.
 #[derive(Debug, Default)]
 pub struct Framer {
     buf: Vec<u8>,
+    /// Bytes of `buf` scanned so far.
+    scanned: usize,
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
 }
 
 impl Framer {
@@ -22,23 +29,42 @@ impl Framer {
     pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<Value>, String> {
         self.buf.extend_from_slice(bytes);
         let mut values = Vec::new();
-        let mut stream = serde_json::Deserializer::from_slice(&self.buf).into_iter::<Value>();
-        let mut used = 0;
-        loop {
-            match stream.next() {
-                Some(Ok(v)) => {
-                    values.push(v);
-                    used = stream.byte_offset();
+        let mut start = 0;
+        for i in self.scanned..self.buf.len() {
+            let b = self.buf[i];
+            if self.in_string {
+                match (self.escaped, b) {
+                    (true, _) => self.escaped = false,
+                    (false, b'\\') => self.escaped = true,
+                    (false, b'"') => self.in_string = false,
+                    _ => {}
                 }
-                Some(Err(e)) if e.is_eof() => break,
-                Some(Err(e)) => return Err(format!("the server sent malformed JSON: {e}")),
-                None => {
-                    used = self.buf.len();
-                    break;
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => {
+                    self.depth = self
+                        .depth
+                        .checked_sub(1)
+                        .ok_or("the server sent malformed JSON: an unbalanced bracket")?;
+                    if self.depth == 0 {
+                        let v = serde_json::from_slice(&self.buf[start..=i])
+                            .map_err(|e| format!("the server sent malformed JSON: {e}"))?;
+                        values.push(v);
+                        start = i + 1;
+                    }
                 }
+                b' ' | b'\t' | b'\r' | b'\n' => {}
+                _ if self.depth == 0 => {
+                    return Err("the server sent something other than a JSON object".into())
+                }
+                _ => {}
             }
         }
-        self.buf.drain(..used);
+        self.buf.drain(..start);
+        self.scanned = self.buf.len();
         if self.buf.len() > MAX_MESSAGE {
             return Err(format!("a message over {MAX_MESSAGE} bytes"));
         }
@@ -158,6 +184,12 @@ mod tests {
         let rest = f.push(br#" 2, "result": [1]}"#).expect("well-formed");
         assert_eq!(rest, vec![json!({"id": 2, "result": [1]})]);
         assert!(f.push(b"\n").expect("whitespace").is_empty());
-        assert!(f.push(b"}{").is_err(), "malformed JSON is an error");
+        // Braces inside strings, escaped quotes, a message split inside a string.
+        let tricky = br#"{"a":"}{\"]","b":["x"#;
+        assert!(f.push(tricky).expect("well-formed so far").is_empty());
+        let end = f.push(br#"y"]}"#).expect("well-formed");
+        assert_eq!(end, vec![json!({"a": "}{\"]", "b": ["xy"]})]);
+        assert!(f.push(b"}").is_err(), "an unbalanced bracket is an error");
+        assert!(Framer::default().push(b"nonsense").is_err());
     }
 }

@@ -3,9 +3,10 @@
 //! membership, its remote MACs static FDB entries behind their locators, and its `unknown-dst`
 //! locators the VNI's flood list. Worked out against the model, so that an operator's objects
 //! are never touched, and applied in one transaction; a logical switch the model refuses is
-//! left out with its error, the others apply.
+//! left out with its error, the others apply. A network the agent created is the database's
+//! whole: its static remote MACs and its VNI's flood list are the agent's too.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use serde_json::Value;
@@ -58,6 +59,27 @@ pub fn tunnel_ip(model: &Model) -> Option<Ipv4Addr> {
     v.local_ip.split('/').next()?.parse().ok()
 }
 
+/// The rows of a MAC table, by the UUID of their logical switch.
+fn by_logical_switch<'r>(replica: &'r Replica, table: &str) -> HashMap<&'r str, Vec<&'r Row>> {
+    let mut index: HashMap<&str, Vec<&Row>> = HashMap::new();
+    for (_, row) in replica.rows(table) {
+        if let Some(ls) = row.get("logical_switch").and_then(uuid) {
+            index.entry(ls).or_default().push(row);
+        }
+    }
+    index
+}
+
+/// What `desired` reads besides one logical switch's rows, worked out once.
+struct Context<'a> {
+    replica: &'a Replica,
+    networks: HashSet<&'a str>,
+    owned: HashSet<&'a str>,
+    own_ip: Option<Ipv4Addr>,
+    ucast: HashMap<&'a str, Vec<&'a Row>>,
+    mcast: HashMap<&'a str, Vec<&'a Row>>,
+}
+
 /// Reads what the database binds to `switch` against `model`.
 pub fn desired(replica: &Replica, switch: &str, model: &Model) -> Desired {
     let mut d = Desired::default();
@@ -66,8 +88,16 @@ pub fn desired(replica: &Replica, switch: &str, model: &Model) -> Desired {
     };
     let by_ls = bindings(replica, ps, model, &mut d.errors);
     let no_vtep = model.vtep.is_none();
+    let cx = Context {
+        replica,
+        networks: model.networks.iter().map(|n| n.name.as_str()).collect(),
+        owned: owned(model).networks.iter().map(String::as_str).collect(),
+        own_ip: tunnel_ip(model),
+        ucast: by_logical_switch(replica, "Ucast_Macs_Remote"),
+        mcast: by_logical_switch(replica, "Mcast_Macs_Remote"),
+    };
     for (ls_uuid, binds) in by_ls {
-        if let Some(u) = unit(replica, &ls_uuid, &binds, model, &mut d.errors) {
+        if let Some(u) = unit(&cx, &ls_uuid, &binds, &mut d.errors) {
             d.units.push(u);
         }
     }
@@ -153,21 +183,18 @@ fn owned(model: &Model) -> &AgentOwned {
     static NOTHING: AgentOwned = AgentOwned {
         networks: Vec::new(),
         ports: Vec::new(),
-        fdb: Vec::new(),
-        remotes: Vec::new(),
     };
     model.vtep_agent.as_ref().map_or(&NOTHING, |a| &a.owned)
 }
 
 /// One bound logical switch as model objects, or `None` (with its error) when it cannot be.
 fn unit(
-    replica: &Replica,
+    cx: &Context<'_>,
     ls_uuid: &str,
     binds: &[(String, u16)],
-    model: &Model,
     errors: &mut Vec<String>,
 ) -> Option<Unit> {
-    let Some(row) = replica.row("Logical_Switch", ls_uuid) else {
+    let Some(row) = cx.replica.row("Logical_Switch", ls_uuid) else {
         errors.push(format!(
             "physical port {}: bound to logical switch {ls_uuid}, which does not exist",
             binds[0].0
@@ -196,8 +223,7 @@ fn unit(
         ));
         return None;
     }
-    let mine = owned(model).networks.contains(&ls);
-    if !mine && model.network(&ls).is_some() {
+    if !cx.owned.contains(ls.as_str()) && cx.networks.contains(ls.as_str()) {
         errors.push(format!(
             "logical switch {ls}: a network of that name was made with vsctl; rename one of them"
         ));
@@ -219,8 +245,8 @@ fn unit(
         },
         untagged: ports(false),
         tagged: ports(true),
-        macs: remote_macs(replica, ls_uuid, &ls, errors),
-        remotes: flood_list(replica, ls_uuid, key as u32, tunnel_ip(model)),
+        macs: remote_macs(cx, ls_uuid, &ls, errors),
+        remotes: flood_list(cx, ls_uuid, key as u32),
         ls,
     })
 }
@@ -246,16 +272,14 @@ fn locator_ip(replica: &Replica, locator: &Value) -> Result<Ipv4Addr, String> {
 }
 
 fn remote_macs(
-    replica: &Replica,
+    cx: &Context<'_>,
     ls_uuid: &str,
     ls: &str,
     errors: &mut Vec<String>,
 ) -> Vec<StaticMac> {
+    let replica = cx.replica;
     let mut macs = Vec::new();
-    for (_, row) in replica.rows("Ucast_Macs_Remote") {
-        if row.get("logical_switch").and_then(uuid) != Some(ls_uuid) {
-            continue;
-        }
+    for row in cx.ucast.get(ls_uuid).into_iter().flatten() {
         let mac = text(row, "MAC");
         let parsed = mac
             .parse::<MacAddr>()
@@ -280,21 +304,18 @@ fn remote_macs(
 }
 
 /// The remote VTEPs of a logical switch's `unknown-dst` row (this switch's own left out).
-fn flood_list(
-    replica: &Replica,
-    ls_uuid: &str,
-    vni: u32,
-    own: Option<Ipv4Addr>,
-) -> Vec<VtepRemote> {
-    let mut ips: Vec<Ipv4Addr> = replica
-        .rows("Mcast_Macs_Remote")
-        .filter(|(_, r)| {
-            text(r, "MAC") == UNKNOWN_DST && r.get("logical_switch").and_then(uuid) == Some(ls_uuid)
-        })
-        .filter_map(|(_, r)| replica.row("Physical_Locator_Set", uuid(r.get("locator_set")?)?))
+fn flood_list(cx: &Context<'_>, ls_uuid: &str, vni: u32) -> Vec<VtepRemote> {
+    let replica = cx.replica;
+    let mut ips: Vec<Ipv4Addr> = cx
+        .mcast
+        .get(ls_uuid)
+        .into_iter()
+        .flatten()
+        .filter(|r| text(r, "MAC") == UNKNOWN_DST)
+        .filter_map(|r| replica.row("Physical_Locator_Set", uuid(r.get("locator_set")?)?))
         .flat_map(|s| s.get("locators").map(set).unwrap_or_default())
         .filter_map(|l| locator_ip(replica, l).ok())
-        .filter(|ip| Some(*ip) != own)
+        .filter(|ip| Some(*ip) != cx.own_ip)
         .collect();
     ips.sort_unstable();
     ips.dedup();
@@ -329,6 +350,7 @@ impl Desired {
         for u in &self.units {
             add(&mut all, u);
         }
+        sort_trunks(&mut all);
         if validate(&all).is_ok() {
             return all;
         }
@@ -336,6 +358,7 @@ impl Desired {
         for u in std::mem::take(&mut self.units) {
             let mut candidate = base.clone();
             add(&mut candidate, &u);
+            sort_trunks(&mut candidate);
             match validate(&candidate) {
                 Ok(()) => {
                     base = candidate;
@@ -349,26 +372,42 @@ impl Desired {
     }
 }
 
-/// Removes what the agent mirrored into `model`.
+/// Removes what the agent mirrored into `model`: its networks with their static remote MACs
+/// and flood lists, and the VLAN membership of its ports.
 pub fn clear_owned(model: &mut Model) {
     let Some(agent) = model.vtep_agent.as_mut() else {
         return;
     };
     let owned = std::mem::take(&mut agent.owned);
-    model.fdb.retain(|e| !owned.fdb.contains(e));
+    let networks: HashSet<&str> = owned.networks.iter().map(String::as_str).collect();
+    let vnis: HashSet<u32> = model
+        .networks
+        .iter()
+        .filter(|n| networks.contains(n.name.as_str()))
+        .filter_map(|n| n.vni)
+        .collect();
+    model
+        .fdb
+        .retain(|e| !(e.remote.is_some() && networks.contains(e.network.as_str())));
     if let Some(v) = model.vtep.as_mut() {
-        v.remotes.retain(|r| !owned.remotes.contains(r));
+        v.remotes.retain(|r| !vnis.contains(&r.vni));
     }
-    for p in model
-        .ports
-        .iter_mut()
-        .filter(|p| owned.ports.contains(&p.name))
-    {
-        p.network = None;
-        p.vlan = None;
-        p.trunk.clear();
+    for p in model.ports.iter_mut() {
+        if owned.ports.contains(&p.name) {
+            p.network = None;
+            p.vlan = None;
+            p.trunk.clear();
+        }
     }
-    model.networks.retain(|n| !owned.networks.contains(&n.name));
+    model
+        .networks
+        .retain(|n| !networks.contains(n.name.as_str()));
+}
+
+fn sort_trunks(model: &mut Model) {
+    for p in model.ports.iter_mut() {
+        p.trunk.sort_unstable();
+    }
 }
 
 fn add(model: &mut Model, u: &Unit) {
@@ -379,7 +418,6 @@ fn add(model: &mut Model, u: &Unit) {
         }
         if let Some(vlan) = u.network.vlan.filter(|_| u.tagged.contains(&p.name)) {
             p.trunk.push(vlan);
-            p.trunk.sort_unstable();
         }
     }
     model.fdb.extend(u.macs.iter().cloned());
@@ -396,6 +434,4 @@ fn add(model: &mut Model, u: &Unit) {
             owned.ports.push(p.clone());
         }
     }
-    owned.fdb.extend(u.macs.iter().cloned());
-    owned.remotes.extend(u.remotes.iter().cloned());
 }

@@ -13,8 +13,8 @@ use super::status::Status;
 use super::target::Target;
 use super::writes;
 use super::DATABASE;
-use crate::bridge::api as fdb;
 use crate::config::manager::ConfigManager;
+use crate::forwarding::Dest;
 use crate::model::VtepAgent;
 
 /// How often the agent looks for work (a mirrored change, learned MACs).
@@ -71,6 +71,11 @@ pub async fn run(mgr: &ConfigManager, settings: &VtepAgent, status: &Status) -> 
                             settle = Instant::now() + SETTLE;
                         }
                     }
+                }
+                // A change is mirrored at once, with whatever arrived along with it.
+                if synced && dirty && rx.is_empty() {
+                    dirty = false;
+                    mirror(mgr, &replica, settings, status);
                 }
             }
             _ = tick.tick() => {
@@ -177,14 +182,25 @@ fn writes_due(
         .as_ref()
         .map(|a| a.owned.networks.iter().cloned().collect())
         .unwrap_or_default();
-    let learned: BTreeSet<(String, String)> = fdb::list(mgr, None)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| !r.is_static && r.remote.is_none() && !r.port.is_empty())
-        .filter(|r| bound.contains(&r.network))
-        .map(|r| (r.mac.to_string(), r.network))
-        .collect();
+    let learned = learned_macs(mgr, &bound);
     status.local_macs(learned.len());
     let ops = writes::local_macs(replica, ip, &learned, &bound);
     (!ops.is_empty()).then_some((ops, "local MACs"))
+}
+
+/// The (MAC, network) pairs learned on local ports in the networks of `bound` (only the tables
+/// that learned anything are read).
+fn learned_macs(mgr: &ConfigManager, bound: &BTreeSet<String>) -> BTreeSet<(String, String)> {
+    let mut learned = BTreeSet::new();
+    for (net, table) in mgr.fdb_tables() {
+        if !bound.contains(&net) || table.len() == table.statics() {
+            continue;
+        }
+        for e in table.entries() {
+            if !e.is_static && matches!(e.dest, Dest::Port(_)) {
+                learned.insert((e.mac.to_string(), net.clone()));
+            }
+        }
+    }
+    learned
 }

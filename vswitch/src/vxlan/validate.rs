@@ -1,7 +1,7 @@
 //! Checks of the VTEP in a model: its underlay address, port and next hop, and the flood list
 //! of each VNI.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use crate::model::error::ConfigError;
@@ -135,11 +135,16 @@ pub fn underlay(v: &Vtep) -> Result<Underlay, VtepError> {
 
 /// The whole VTEP of `model`, if it has one, and the static MACs behind remote VTEPs.
 pub fn validate(model: &Model) -> Result<(), VtepError> {
+    let networks: HashMap<&str, &Network> = model
+        .networks
+        .iter()
+        .map(|n| (n.name.as_str(), n))
+        .collect();
     for e in model.fdb.iter().filter(|e| e.port.is_empty()) {
         // What is not a MAC of a network is the bridge's to refuse.
         let (Some(remote), Some(network), Ok(mac)) = (
             &e.remote,
-            model.network(&e.network),
+            networks.get(e.network.as_str()),
             e.mac.parse::<MacAddr>(),
         ) else {
             continue;
@@ -163,6 +168,7 @@ pub fn validate(model: &Model) -> Result<(), VtepError> {
         return Err(VtepError::UdpPortZero);
     }
     let mut seen = HashSet::new();
+    let vnis: HashSet<u32> = model.networks.iter().filter_map(|n| n.vni).collect();
     for r in &v.remotes {
         let ip = remote_ip(&r.ip).map_err(|why| VtepError::Remote {
             ip: r.ip.clone(),
@@ -171,7 +177,7 @@ pub fn validate(model: &Model) -> Result<(), VtepError> {
         if ip == u.ip {
             return Err(VtepError::RemoteIsLocal(ip));
         }
-        if !model.networks.iter().any(|n| n.vni == Some(r.vni)) {
+        if !vnis.contains(&r.vni) {
             return Err(VtepError::UnknownVni { ip, vni: r.vni });
         }
         if !seen.insert((ip, r.vni)) {
