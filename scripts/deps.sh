@@ -9,7 +9,7 @@ PACKAGES=(
   # tests and demo: real Linux peers
   iproute2 iputils-ping iperf3 netcat-openbsd tcpdump tshark ethtool procps psmisc python3 traceroute busybox
   # the hardware_vtep agent's peer: ovsdb-server, the vtep schema and vtep-ctl
-  openvswitch-vtep
+  openvswitch-vtep openssl
 )
 [ "${1:-}" = "--bench" ] && PACKAGES+=(openvswitch-switch-dpdk valgrind)
 

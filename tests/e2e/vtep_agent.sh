@@ -12,23 +12,45 @@
 # locator and r's MAC as a remote MAC: a and t reach r (ping, a file with matching sha256);
 # the MACs vswitchd learns appear as local MACs; unbinding and deleting take effect within a
 # second; ovsdb-server killed and restarted: forwarding never stops, the agent resynchronises
-# without duplicates. Bad input (a logical switch without a tunnel key, a binding to a port
+# without duplicates; the same database over ssl: with certificates of a test CA (and a
+# server certificate of another CA refused). Bad input (a logical switch without a tunnel key, a binding to a port
 # vswitchd does not have, a database without the schema) is reported by name and counted.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 e2e_init vtep_agent
-need_cmd ovsdb-server ovsdb-tool vtep-ctl nc sha256sum ss
+need_cmd ovsdb-server ovsdb-tool vtep-ctl nc sha256sum ss openssl
 
 A=198.51.100.1 R=198.51.100.2 T=198.51.100.3
 VTEP=203.0.113.1 KVTEP=203.0.113.2
 SCHEMA=/usr/share/openvswitch/vtep.ovsschema
 [ -f "$SCHEMA" ] || fail "no vtep schema at $SCHEMA (package openvswitch-vtep)"
 DB=$WORK/vtep.db DBSOCK=$WORK/vtep.sock
+# The database's TLS port, on loopback.
+SSLPORT=$((20000 + $$ % 20000))
 vc() { timeout 10 vtep-ctl --db="unix:$DBSOCK" "$@"; }
 
-# ovsdb_start: serves $DB on $DBSOCK (in the foreground of a background job; killed on exit).
+# certs: a test CA and certificates it signs for the server and the agent, one of another CA.
+certs() {
+    local n ca
+    for ca in ca other; do
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/$ca.key" -out "$WORK/$ca.pem" \
+            -days 2 -subj "/CN=vtep-test-$ca" 2>/dev/null
+    done
+    for n in server client; do
+        openssl req -newkey rsa:2048 -nodes -keyout "$WORK/$n.key" -out "$WORK/$n.csr" \
+            -subj "/CN=$n" 2>/dev/null
+        printf 'basicConstraints=CA:FALSE\nsubjectAltName=DNS:%s\n' "$n" >"$WORK/$n.ext"
+        openssl x509 -req -in "$WORK/$n.csr" -CA "$WORK/ca.pem" -CAkey "$WORK/ca.key" \
+            -CAcreateserial -out "$WORK/$n.pem" -days 2 -extfile "$WORK/$n.ext" 2>/dev/null
+    done
+}
+
+# ovsdb_start: serves $DB on $DBSOCK and on TLS port $SSLPORT of loopback (in the foreground
+# of a background job; killed on exit).
 ovsdb_start() {
-    bg ovsdb-server --remote="punix:$DBSOCK" --unixctl="$WORK/ovsdb.ctl" \
+    bg ovsdb-server --remote="punix:$DBSOCK" --remote="pssl:$SSLPORT:127.0.0.1" \
+        --private-key="$WORK/server.key" --certificate="$WORK/server.pem" \
+        --ca-cert="$WORK/ca.pem" --unixctl="$WORK/ovsdb.ctl" \
         --log-file="$WORK/ovsdb.log" "$DB" 2>>"$WORK/ovsdb.err"
     OVSDB_PID=$BGPID
     wait_for 10 "ovsdb-server on $DBSOCK" test -S "$DBSOCK"
@@ -46,10 +68,13 @@ local_macs_have() {
     macs=$(vc list-local-macs ls0)
     for m in "$@"; do grep -q "$m" <<<"$macs" || return 1; done
 }
+# one_logical_switch: the agent mirrors one logical switch.
+one_logical_switch() { [ "$(agent_field logical_switches)" = 1 ]; }
 # static_in_ls0 MAC: MAC is a static FDB entry of ls0.
 static_in_ls0() { vs fdb show --network ls0 | grep "$1" | grep -q static; }
 
-step "ovsdb-server with the hardware_vtep schema"
+step "ovsdb-server with the hardware_vtep schema, on a Unix socket and TLS"
+certs
 ovsdb-tool create "$DB" "$SCHEMA"
 ovsdb_start
 
@@ -172,6 +197,16 @@ vc unbind-ls gw1 pt 100
 wait_for 1 "pt out of ls0" eval '! vs port show pt | grep -q "trunk: 100"'
 assert_no_ping t "$R"
 assert_ping a "$R"
+
+step "the database over ssl:, its certificate checked against the CA"
+vs vtep agent set --db "ssl:127.0.0.1:$SSLPORT" --name gw1 --tls-key "$WORK/client.key" \
+    --tls-cert "$WORK/client.pem" --tls-ca "$WORK/ca.pem" >/dev/null
+wait_for 10 "the agent connected over TLS" agent_says "state: connected"
+wait_for 5 "ls0 mirrored over TLS" one_logical_switch
+assert_ping a "$R"
+vs vtep agent set --db "ssl:127.0.0.1:$SSLPORT" --name gw1 --tls-key "$WORK/client.key" \
+    --tls-cert "$WORK/client.pem" --tls-ca "$WORK/other.pem" >/dev/null
+wait_for 10 "a server certificate of another CA refused" agent_says "invalid peer certificate"
 
 step "vtep agent del: the agent stops and what it mirrored goes"
 vs vtep agent del

@@ -7,6 +7,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::target::Target;
+use super::tls::TlsFiles;
 
 /// Bytes a message may take; a peer that sends more without finishing one is cut off.
 const MAX_MESSAGE: usize = 64 << 20;
@@ -93,8 +94,12 @@ impl Drop for Connection {
 }
 
 impl Connection {
-    /// Connects to `target`; messages arrive on the returned channel until it closes.
-    pub async fn open(target: &Target) -> Result<(Connection, mpsc::Receiver<Incoming>), String> {
+    /// Connects to `target` (with `tls` for an `ssl:` one); messages arrive on the returned
+    /// channel until it closes.
+    pub async fn open(
+        target: &Target,
+        tls: Option<TlsFiles<'_>>,
+    ) -> Result<(Connection, mpsc::Receiver<Incoming>), String> {
         let stream: Box<dyn Stream> = match target {
             Target::Unix(path) => Box::new(
                 tokio::net::UnixStream::connect(path)
@@ -107,9 +112,19 @@ impl Connection {
                     .map_err(|e| format!("connect {addr}: {e}"))?,
             ),
             Target::Ssl(addr) => {
-                return Err(format!(
-                    "connect ssl:{addr}: TLS to the database is not supported; use unix: or tcp:"
-                ))
+                let files = tls.ok_or_else(|| {
+                    format!("connect ssl:{addr}: no TLS files; set --tls-key, --tls-cert, --tls-ca")
+                })?;
+                let connector = super::tls::connector(files)?;
+                let tcp = tokio::net::TcpStream::connect(addr)
+                    .await
+                    .map_err(|e| format!("connect {addr}: {e}"))?;
+                Box::new(
+                    connector
+                        .connect(super::tls::server_name(*addr), tcp)
+                        .await
+                        .map_err(|e| format!("TLS with {addr}: {e}"))?,
+                )
             }
         };
         let (mut reader, writer) = tokio::io::split(stream);

@@ -20,6 +20,7 @@ mod supervisor;
 mod target;
 #[cfg(test)]
 mod tests;
+mod tls;
 mod writes;
 
 pub use status::{AgentView, Status};

@@ -11,6 +11,7 @@ use super::mirror::{self, tunnel_ip};
 use super::replica::{monitor_requests, Replica};
 use super::status::Status;
 use super::target::Target;
+use super::tls::TlsFiles;
 use super::writes;
 use super::DATABASE;
 use crate::config::manager::ConfigManager;
@@ -32,7 +33,11 @@ struct InFlight {
 
 pub async fn run(mgr: &ConfigManager, settings: &VtepAgent, status: &Status) -> Result<(), String> {
     let target = Target::parse(&settings.db)?;
-    let (mut conn, mut rx) = Connection::open(&target).await?;
+    let tls = match (&settings.tls_key, &settings.tls_cert, &settings.tls_ca) {
+        (Some(key), Some(cert), Some(ca)) => Some(TlsFiles { key, cert, ca }),
+        _ => None,
+    };
+    let (mut conn, mut rx) = Connection::open(&target, tls).await?;
     let monitor = conn
         .request("monitor", json!([DATABASE, null, monitor_requests()]))
         .await?;
