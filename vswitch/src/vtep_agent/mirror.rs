@@ -22,6 +22,10 @@ const UNKNOWN_DST: &str = "unknown-dst";
 /// The only tunnel this switch speaks.
 const VXLAN: &str = "vxlan_over_ipv4";
 const MAX_VNI: i64 = (1 << 24) - 1;
+/// The MAC limit of a mirrored network: a switch of thousands of logical switches must not
+/// size each table for the default 65 536 MACs (a table's slots are allocated up front); one
+/// the database gives more remote MACs than half of it gets the default.
+const SMALL_MAC_LIMIT: u32 = 8192;
 
 /// One logical switch's part of the model.
 #[derive(Debug, Clone, PartialEq)]
@@ -236,16 +240,19 @@ fn unit(
             .map(|b| b.0.clone())
             .collect()
     };
+    let macs = remote_macs(cx, ls_uuid, &ls, errors);
+    let mac_limit = (macs.len() <= SMALL_MAC_LIMIT as usize / 2).then_some(SMALL_MAC_LIMIT);
     Some(Unit {
         network: Network {
             name: ls.clone(),
             vni: Some(key as u32),
             vlan: vlans.first().copied(),
+            mac_limit,
             ..Network::default()
         },
         untagged: ports(false),
         tagged: ports(true),
-        macs: remote_macs(cx, ls_uuid, &ls, errors),
+        macs,
         remotes: flood_list(cx, ls_uuid, key as u32),
         ls,
     })
