@@ -221,6 +221,13 @@ def check_targets(report):
         checks.append(("loss 1 -> 100K MAC pairs", loss, "<= 0.10", loss <= 0.10))
     else:
         checks.append(("loss 1 -> 100K MAC pairs", None, "<= 0.10", False))
+    vtep = report.get("vtep_scale", {})
+    sync, med, p99 = (vtep.get(k) for k in ("full_sync_s", "new_mac_median_ms", "new_mac_p99_ms"))
+    checks.append(("vtep agent: 4K switches, 100K MACs from a fresh connection (s)", sync, "< 5",
+                   sync is not None and sync < 5))
+    for name, v in (("median", med), ("p99", p99)):
+        checks.append((f"vtep agent: a new remote MAC forwarding, {name} (ms)", v, "<= 50",
+                       v is not None and v <= 50))
     routed = report.get("routed_stages", {})
     small, large = routed.get("routes_10"), routed.get("routes_1m")
     loss = round(1 - small / large, 3) if small and large else None

@@ -125,7 +125,9 @@ class HarnessTest(unittest.TestCase):
                                     "fw_classify_100k": 350.0, "fw_flows_1k": 600.0,
                                     "fw_flows_1m": 700.0, "fw_new_conn_mps": 1.2,
                                     "vxlan_ratio": 1.8, "nat_new_conn_mps": 1.5,
-                                    "vip_new_conn_mps": 1.2, "maglev_1000_ms": 2.0}}
+                                    "vip_new_conn_mps": 1.2, "maglev_1000_ms": 2.0},
+                  "vtep_scale": {"full_sync_s": 3.4, "new_mac_median_ms": 20.0,
+                                 "new_mac_p99_ms": 45.0}}
         self.assertTrue(all(ok for *_, ok in harness.check_targets(report)))
         # The second generator profile is checked on its own rows.
         report["loop_server"] = fw
