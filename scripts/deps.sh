@@ -8,8 +8,8 @@ PACKAGES=(
   dpdk dpdk-dev libdpdk-dev pkg-config libclang-dev clang protobuf-compiler
   # tests and demo: real Linux peers
   iproute2 iputils-ping iperf3 netcat-openbsd tcpdump tshark ethtool procps psmisc python3 traceroute busybox
-  # the hardware_vtep agent's peer: ovsdb-server, the vtep schema and vtep-ctl
-  openvswitch-vtep openssl
+  # the hardware_vtep agent's peers: ovsdb-server, vtep-ctl, OVN's northd and controller-vtep
+  openvswitch-vtep openssl ovn-central ovn-controller-vtep
 )
 [ "${1:-}" = "--bench" ] && PACKAGES+=(openvswitch-switch-dpdk valgrind)
 

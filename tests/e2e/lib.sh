@@ -244,6 +244,28 @@ make_host() {
     _host_addrs "$h" "$i" "$@"
 }
 
+# kernel_vtep VNI [RMAC]: the Linux kernel as a remote VTEP: host k ($KVTEP/24) with VXLAN
+# device vx0 (VNI, default destination $VTEP), bridged with host r ($R/24, MTU 1450, MAC RMAC
+# if given). Sets $kif (k's underlay interface) and $rmac.
+kernel_vtep() {
+    local vni=$1 mac=${2:-} rk="${PFX}rk" rh="${PFX}rh" l
+    make_host k "$KVTEP/24"
+    kif=$(hif k)
+    _add_ns r
+    ip link add "$rk" netns "$(hns k)" type veth peer name "$rh" netns "$(hns r)"
+    inns k ethtool -K "$rk" tx off tso off gso off gro off >/dev/null 2>&1
+    inns r ethtool -K "$rh" tx off tso off gso off gro off >/dev/null 2>&1
+    inns k ip link add vx0 type vxlan id "$vni" dstport 4789 local "$KVTEP" remote "$VTEP" dev "$kif"
+    inns k ip link add br0 type bridge
+    inns k ip link set vx0 master br0
+    inns k ip link set "$rk" master br0
+    for l in vx0 "$rk" br0; do inns k ip link set "$l" up; done
+    inns r ip link set "$rh" mtu 1450
+    [ -z "$mac" ] || inns r ip link set "$rh" address "$mac"
+    _host_addrs r "$rh" "$R/24"
+    rmac=$(host_mac r "$rh")
+}
+
 # make_tap_host H PORT ADDR/LEN [vsctl port add args...]: vswitchd creates TAP $(tif H), which is
 # then moved into netns $(hns H). The TAP dies with the daemon: not for restart cases.
 make_tap_host() {

@@ -30,6 +30,7 @@ CASES=(
     vxlan:150
     vxlan_pair:120
     vtep_agent:150
+    vtep_ovn:150
     vm_guests:420
 )
 

@@ -79,21 +79,7 @@ ovsdb-tool create "$DB" "$SCHEMA"
 ovsdb_start
 
 step "the kernel VTEP: namespace k, vx0 (VNI 5000) bridged with host r"
-make_host k "$KVTEP/24"
-kif=$(hif k)
-_add_ns r
-rk="${PFX}rk" rh="${PFX}rh"
-ip link add "$rk" netns "$(hns k)" type veth peer name "$rh" netns "$(hns r)"
-inns k ethtool -K "$rk" tx off tso off gso off gro off >/dev/null 2>&1
-inns r ethtool -K "$rh" tx off tso off gso off gro off >/dev/null 2>&1
-inns k ip link add vx0 type vxlan id 5000 dstport 4789 local "$KVTEP" remote "$VTEP" dev "$kif"
-inns k ip link add br0 type bridge
-inns k ip link set vx0 master br0
-inns k ip link set "$rk" master br0
-for l in vx0 "$rk" br0; do inns k ip link set "$l" up; done
-inns r ip link set "$rh" mtu 1450
-_host_addrs r "$rh" "$R/24"
-rmac=$(host_mac r "$rh")
+kernel_vtep 5000
 
 step "vswitchd: a VTEP on pu, ports pa and pt in no network, the agent as gw1"
 start_daemon

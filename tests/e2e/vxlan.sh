@@ -26,23 +26,7 @@ start_daemon
 vs network add blue --vni 5000 --vlan 100
 
 step "the kernel VTEP: namespace k, vx0 (VNI 5000) bridged with host r"
-make_host k "$KVTEP/24"
-kif=$(hif k)
-_add_ns r
-rk="${PFX}rk" rh="${PFX}rh"
-ip link add "$rk" netns "$(hns k)" type veth peer name "$rh" netns "$(hns r)"
-inns k ethtool -K "$rk" tx off tso off gso off gro off >/dev/null 2>&1
-inns r ethtool -K "$rh" tx off tso off gso off gro off >/dev/null 2>&1
-inns k ip link add vx0 type vxlan id 5000 dstport 4789 local "$KVTEP" remote "$VTEP" dev "$kif"
-inns k ip link add br0 type bridge
-inns k ip link set vx0 master br0
-inns k ip link set "$rk" master br0
-inns k ip link set vx0 up
-inns k ip link set "$rk" up
-inns k ip link set br0 up
-inns r ip link set "$rh" mtu 1450
-_host_addrs r "$rh" "$R/24"
-rmac=$(host_mac r "$rh")
+kernel_vtep 5000
 
 step "vswitchd: VTEP on pu, host a on blue, trunk of VLAN 100 to t"
 vs port add pu --type af-packet --iface "$(rif k)"
