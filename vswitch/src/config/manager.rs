@@ -40,6 +40,8 @@ struct State {
     /// Counter values a port id had when its current port was created.
     baselines: HashMap<u16, PortTotals>,
     backend: Box<dyn PortBackend>,
+    /// Static MACs programmed beside the model (see `programmed.rs`).
+    programmed: programmed::Programmed,
 }
 
 pub struct ConfigManager {
@@ -64,6 +66,7 @@ impl ConfigManager {
                 learned: LearnedTables::default(),
                 baselines: HashMap::new(),
                 backend,
+                programmed: Default::default(),
             }),
             cell,
             workers,
@@ -201,6 +204,7 @@ impl ConfigManager {
     /// Publishes the snapshot for `model` with the devices in `st` and waits for the workers.
     fn publish(&self, st: &mut State, model: &Model) {
         st.learned.sync(model);
+        programmed::keep_existing(st);
         st.generation += 1;
         let snap = build::build(
             model,
@@ -365,6 +369,10 @@ impl ConfigManager {
     fn sync_static(&self, st: &State, model: &Model) {
         let now = clock::now_secs();
         let mut wanted: HashMap<&str, Vec<(MacAddr, Dest)>> = HashMap::new();
+        for (network, macs) in &st.programmed {
+            let entries = wanted.entry(network.as_str()).or_default();
+            entries.extend(macs.iter().map(|(m, d)| (*m, *d)));
+        }
         for e in &model.fdb {
             let Ok(mac) = e.mac.parse() else { continue };
             let dest = match &e.remote {
@@ -444,3 +452,6 @@ impl ConfigManager {
 
 #[cfg(test)]
 mod tests;
+
+mod programmed;
+pub use programmed::{MacChange, Programmed};

@@ -1,10 +1,11 @@
 //! The database, read as model objects: each logical switch bound to one of this switch's
 //! ports becomes a network with its tunnel key as VNI, its VLAN bindings the ports' VLAN
-//! membership, its remote MACs static FDB entries behind their locators, and its `unknown-dst`
-//! locators the VNI's flood list. Worked out against the model, so that an operator's objects
-//! are never touched, and applied in one transaction; a logical switch the model refuses is
-//! left out with its error, the others apply. A network the agent created is the database's
-//! whole: its static remote MACs and its VNI's flood list are the agent's too.
+//! membership, and its `unknown-dst` locators the VNI's flood list. Worked out against the
+//! model, so that an operator's objects are never touched, and applied in one transaction; a
+//! logical switch the model refuses is left out with its error, the others apply. A network
+//! the agent created is the database's whole: its VNI's flood list is the agent's too. Its
+//! remote MACs are programmed into the FDB beside the model (`remote_macs`, and one at a time
+//! by `mac_changes` as rows change), not written into it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::Ipv4Addr;
@@ -13,8 +14,10 @@ use serde_json::Value;
 
 use super::datum::{map, optional_int, set, uuid};
 use super::replica::{text, Replica, Row};
+use crate::config::manager::{MacChange, Programmed};
 use crate::config::validate::validate;
-use crate::model::{AgentOwned, Model, Network, StaticMac, VtepRemote};
+use crate::forwarding::Dest;
+use crate::model::{AgentOwned, Model, Network, VtepRemote};
 use crate::packet::MacAddr;
 
 /// The MAC of a `Mcast_Macs_Remote` row that names a logical switch's flood list.
@@ -27,16 +30,17 @@ const MAX_VNI: i64 = (1 << 24) - 1;
 /// the database gives more remote MACs than half of it gets the default.
 const SMALL_MAC_LIMIT: u32 = 8192;
 
-/// One logical switch's part of the model.
+/// One logical switch's part of the model, and its remote MACs.
 #[derive(Debug, Clone, PartialEq)]
 struct Unit {
     ls: String,
+    ls_uuid: String,
     network: Network,
     /// Ports bound with VLAN 0: untagged members.
     untagged: Vec<String>,
     /// Ports carrying the network's VLAN tagged.
     tagged: Vec<String>,
-    macs: Vec<StaticMac>,
+    macs: Vec<(MacAddr, Ipv4Addr)>,
     remotes: Vec<VtepRemote>,
 }
 
@@ -255,6 +259,7 @@ fn unit(
         macs,
         remotes: flood_list(cx, ls_uuid, key as u32),
         ls,
+        ls_uuid: ls_uuid.to_string(),
     })
 }
 
@@ -283,31 +288,62 @@ fn remote_macs(
     ls_uuid: &str,
     ls: &str,
     errors: &mut Vec<String>,
-) -> Vec<StaticMac> {
-    let replica = cx.replica;
+) -> Vec<(MacAddr, Ipv4Addr)> {
     let mut macs = Vec::new();
     for row in cx.ucast.get(ls_uuid).into_iter().flatten() {
-        let mac = text(row, "MAC");
-        let parsed = mac
-            .parse::<MacAddr>()
-            .map_err(|_| format!("{mac:?} is not a MAC address"))
-            .and_then(|m| {
-                let ip = locator_ip(replica, row.get("locator").unwrap_or(&Value::Null))?;
-                Ok((m, ip))
-            });
-        match parsed {
-            Ok((m, ip)) => macs.push(StaticMac {
-                network: ls.to_string(),
-                mac: m.to_string(),
-                port: String::new(),
-                remote: Some(ip.to_string()),
-            }),
-            Err(e) => errors.push(format!("remote MAC {mac} of logical switch {ls}: {e}")),
+        match remote_mac(cx.replica, row) {
+            Ok(m) => macs.push(m),
+            Err(e) => errors.push(format!(
+                "remote MAC {} of logical switch {ls}: {e}",
+                text(row, "MAC")
+            )),
         }
     }
-    macs.sort_by(|a, b| a.mac.cmp(&b.mac));
-    macs.dedup_by(|a, b| a.mac == b.mac);
+    macs.sort_unstable();
+    macs.dedup_by(|a, b| a.0 == b.0);
     macs
+}
+
+/// A `Ucast_Macs_Remote` row's MAC and the VTEP it is behind.
+fn remote_mac(replica: &Replica, row: &Row) -> Result<(MacAddr, Ipv4Addr), String> {
+    let mac = text(row, "MAC");
+    let parsed = mac
+        .parse::<MacAddr>()
+        .map_err(|_| format!("{mac:?} is not a MAC address"))?;
+    let ip = locator_ip(replica, row.get("locator").unwrap_or(&Value::Null))?;
+    Ok((parsed, ip))
+}
+
+/// The FDB changes an update of `Ucast_Macs_Remote` rows makes, for the logical switches
+/// mirrored as networks (`mirrored`: UUID to network). `before` is the replica before the
+/// update, `after` after it; `None` when a changed row cannot be read (the whole mirror then
+/// runs and reports it).
+pub fn mac_changes(
+    before: &[(String, Option<Row>)],
+    after: &Replica,
+    mirrored: &HashMap<String, String>,
+) -> Option<Vec<MacChange>> {
+    let mut changes = Vec::new();
+    let network = |row: &Row| {
+        let ls = row.get("logical_switch").and_then(uuid)?;
+        mirrored.get(ls).cloned()
+    };
+    for (_, old) in before {
+        let Some(old) = old else { continue };
+        if let (Some(net), Ok(mac)) = (network(old), text(old, "MAC").parse::<MacAddr>()) {
+            changes.push((net, mac, None));
+        }
+    }
+    for (row_uuid, _) in before {
+        let Some(new) = after.row("Ucast_Macs_Remote", row_uuid) else {
+            continue;
+        };
+        if let Some(net) = network(new) {
+            let (mac, ip) = remote_mac(after, new).ok()?;
+            changes.push((net, mac, Some(Dest::Remote(ip))));
+        }
+    }
+    Some(changes)
 }
 
 /// The remote VTEPs of a logical switch's `unknown-dst` row (this switch's own left out).
@@ -335,6 +371,25 @@ fn flood_list(cx: &Context<'_>, ls_uuid: &str, vni: u32) -> Vec<VtepRemote> {
 }
 
 impl Desired {
+    /// The remote MACs to program, by network.
+    pub fn remote_macs(&self) -> Programmed {
+        self.units
+            .iter()
+            .map(|u| {
+                let macs = u.macs.iter().map(|(m, ip)| (*m, Dest::Remote(*ip)));
+                (u.ls.clone(), macs.collect())
+            })
+            .collect()
+    }
+
+    /// The mirrored logical switches: UUID to network.
+    pub fn mirrored(&self) -> HashMap<String, String> {
+        self.units
+            .iter()
+            .map(|u| (u.ls_uuid.clone(), u.ls.clone()))
+            .collect()
+    }
+
     pub fn counts(&self) -> Counts {
         Counts {
             logical_switches: self.units.len(),
@@ -393,9 +448,7 @@ pub fn clear_owned(model: &mut Model) {
         .filter(|n| networks.contains(n.name.as_str()))
         .filter_map(|n| n.vni)
         .collect();
-    model
-        .fdb
-        .retain(|e| !(e.remote.is_some() && networks.contains(e.network.as_str())));
+    model.fdb.retain(|e| !networks.contains(e.network.as_str()));
     if let Some(v) = model.vtep.as_mut() {
         v.remotes.retain(|r| !vnis.contains(&r.vni));
     }
@@ -427,7 +480,6 @@ fn add(model: &mut Model, u: &Unit) {
             p.trunk.push(vlan);
         }
     }
-    model.fdb.extend(u.macs.iter().cloned());
     if let Some(v) = model.vtep.as_mut() {
         v.remotes.extend(u.remotes.iter().cloned());
     }

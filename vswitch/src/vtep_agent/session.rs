@@ -1,14 +1,14 @@
 //! One connection to the database: monitor the tables, mirror every change into the model,
 //! register the switch, and write the learned MACs back; it ends when the connection does.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use super::jsonrpc::Connection;
 use super::mirror::{self, tunnel_ip};
-use super::replica::{monitor_requests, Replica};
+use super::replica::{monitor_requests, Replica, Row};
 use super::status::Status;
 use super::target::Target;
 use super::tls::TlsFiles;
@@ -42,6 +42,8 @@ pub async fn run(mgr: &ConfigManager, settings: &VtepAgent, status: &Status) -> 
         .request("monitor", json!([DATABASE, null, monitor_requests()]))
         .await?;
     let mut replica = Replica::default();
+    // The logical switches mirrored as networks: UUID to name.
+    let mut mirrored = HashMap::new();
     let (mut synced, mut dirty) = (false, false);
     let mut in_flight: Option<InFlight> = None;
     let mut settle = Instant::now();
@@ -55,8 +57,20 @@ pub async fn run(mgr: &ConfigManager, settings: &VtepAgent, status: &Status) -> 
                 match msg.get("method").and_then(Value::as_str) {
                     Some("echo") => conn.reply(id, msg["params"].clone()).await?,
                     Some("update") => {
-                        replica.update(&msg["params"][1])?;
-                        dirty = true;
+                        let updates = &msg["params"][1];
+                        let before = remote_mac_rows(&replica, updates);
+                        replica.update(updates)?;
+                        // Remote MACs alone: programmed one by one, no model transaction.
+                        let changes = before
+                            .filter(|_| !dirty)
+                            .and_then(|b| mirror::mac_changes(&b, &replica, &mirrored));
+                        match changes {
+                            Some(changes) => {
+                                mgr.program_macs(&changes);
+                                status.remote_macs(mgr.programmed_len());
+                            }
+                            None => dirty = true,
+                        }
                     }
                     Some(_) => {}
                     None if id == json!(monitor) => {
@@ -80,7 +94,7 @@ pub async fn run(mgr: &ConfigManager, settings: &VtepAgent, status: &Status) -> 
                 // A change is mirrored at once, with whatever arrived along with it.
                 if synced && dirty && rx.is_empty() {
                     dirty = false;
-                    mirror(mgr, &replica, settings, status);
+                    mirrored = mirror(mgr, &replica, settings, status);
                 }
             }
             _ = tick.tick() => {
@@ -89,7 +103,7 @@ pub async fn run(mgr: &ConfigManager, settings: &VtepAgent, status: &Status) -> 
                 }
                 if dirty {
                     dirty = false;
-                    mirror(mgr, &replica, settings, status);
+                    mirrored = mirror(mgr, &replica, settings, status);
                 }
                 if in_flight.is_some() || Instant::now() < settle {
                     continue;
@@ -136,8 +150,14 @@ fn transaction_error(reply: &Value) -> Option<String> {
     })
 }
 
-/// Mirrors the replica into the model in one transaction.
-fn mirror(mgr: &ConfigManager, replica: &Replica, settings: &VtepAgent, status: &Status) {
+/// Mirrors the replica into the model in one transaction, and programs the remote MACs;
+/// returns the logical switches mirrored (UUID to network).
+fn mirror(
+    mgr: &ConfigManager,
+    replica: &Replica,
+    settings: &VtepAgent,
+    status: &Status,
+) -> HashMap<String, String> {
     let mut outcome = None;
     let applied = mgr.apply(|m| {
         // Deleted or changed meanwhile: the supervisor stops this session.
@@ -146,14 +166,38 @@ fn mirror(mgr: &ConfigManager, replica: &Replica, settings: &VtepAgent, status: 
         }
         let mut d = mirror::desired(replica, &settings.name, m);
         *m = d.apply(m);
-        outcome = Some((d.counts(), d.errors));
+        outcome = Some(d);
         Ok(())
     });
-    let (counts, mut errors) = outcome.unwrap_or_default();
-    if let Err(e) = applied {
-        errors.push(format!("applying the database: {e}"));
+    let Some(d) = outcome else {
+        return HashMap::new();
+    };
+    let mut errors = d.errors.clone();
+    match applied {
+        Ok(_) => mgr.replace_programmed(d.remote_macs()),
+        Err(e) => errors.push(format!("applying the database: {e}")),
     }
-    status.mirrored(counts, errors);
+    status.mirrored(d.counts(), errors);
+    d.mirrored()
+}
+
+/// The `Ucast_Macs_Remote` rows an update changes, as they are before it, when that (and new
+/// locators) is all it changes; `None` for any other update.
+fn remote_mac_rows(replica: &Replica, updates: &Value) -> Option<Vec<(String, Option<Row>)>> {
+    let tables = updates.as_object()?;
+    if tables
+        .keys()
+        .any(|t| t != "Ucast_Macs_Remote" && t != "Physical_Locator")
+    {
+        return None;
+    }
+    let rows = tables.get("Ucast_Macs_Remote").and_then(Value::as_object);
+    Some(
+        rows.into_iter()
+            .flatten()
+            .map(|(u, _)| (u.clone(), replica.row("Ucast_Macs_Remote", u).cloned()))
+            .collect(),
+    )
 }
 
 /// The next transaction to send: the registration, else (once a second) the local MACs.

@@ -96,6 +96,11 @@ impl Status {
         s.object_errors = now;
     }
 
+    /// The remote MACs programmed, after a change of only them.
+    pub fn remote_macs(&self, n: usize) {
+        self.0.lock().view.counts.remote_macs = n;
+    }
+
     pub fn local_macs(&self, n: usize) {
         self.0.lock().view.local_macs = n;
     }

@@ -4,11 +4,13 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use super::mirror::{clear_owned, desired};
+use super::mirror::{clear_owned, desired, mac_changes};
 use super::replica::Replica;
 use super::writes::{local_macs, registration};
 use crate::config::validate::validate;
+use crate::forwarding::Dest;
 use crate::model::{Model, VtepAgent};
+use crate::packet::MacAddr;
 
 /// gw1 with ports p1 (VLAN 100 -> ls0) and p2 (untagged -> ls1, which has no tunnel key);
 /// ls0 has a remote MAC and an unknown-dst flood list at 203.0.113.2.
@@ -61,8 +63,14 @@ fn mirrors_bound_logical_switches_and_reports_the_rest() {
     let net = new.network("ls0").expect("ls0 became a network");
     assert_eq!((net.vni, net.vlan), (Some(5000), Some(100)));
     assert_eq!(new.port("p1").map(|p| p.trunk.clone()), Some(vec![100]));
-    assert_eq!(new.fdb.len(), 1);
-    assert_eq!(new.fdb[0].remote.as_deref(), Some("203.0.113.2"));
+    assert!(
+        new.fdb.is_empty(),
+        "remote MACs are programmed, not in the model"
+    );
+    let macs = d.remote_macs();
+    let remote = Dest::Remote("203.0.113.2".parse().expect("ip"));
+    let mac: MacAddr = "02:00:00:00:00:99".parse().expect("mac");
+    assert_eq!(macs["ls0"].get(&mac), Some(&remote));
     let remotes = &new.vtep.as_ref().expect("vtep").remotes;
     assert_eq!(remotes.len(), 1, "the own locator is not a flood remote");
     assert!(new.network("ls1").is_none());
@@ -85,7 +93,7 @@ fn mirrors_bound_logical_switches_and_reports_the_rest() {
     // Cleared, only the operator's objects stay.
     let mut cleared = new.clone();
     clear_owned(&mut cleared);
-    assert!(cleared.networks.is_empty() && cleared.fdb.is_empty());
+    assert!(cleared.networks.is_empty());
     assert!(cleared.port("p1").is_some_and(|p| p.trunk.is_empty()));
 }
 
@@ -198,5 +206,53 @@ fn registers_once_and_writes_local_macs_at_its_locator() {
     assert_eq!(
         (ops[0]["op"].as_str(), ops[0]["table"].as_str()),
         (Some("delete"), Some("Ucast_Macs_Local"))
+    );
+}
+
+#[test]
+fn a_remote_mac_row_changes_one_fdb_entry() {
+    let mut r = database();
+    let mirrored = [("ls0".to_string(), "ls0".to_string())].into();
+    let before = vec![("m1".to_string(), r.row("Ucast_Macs_Remote", "m1").cloned())];
+    // m1 moves to a new locator inserted by the same update.
+    r.update(&json!({
+        "Physical_Locator": {"loc3": {"new": {"dst_ip": "203.0.113.3",
+            "encapsulation_type": "vxlan_over_ipv4"}}},
+        "Ucast_Macs_Remote": {"m1": {"new": {"locator": ["uuid", "loc3"]}}}
+    }))
+    .expect("update");
+    let changes = mac_changes(&before, &r, &mirrored).expect("readable rows");
+    let mac: MacAddr = "02:00:00:00:00:99".parse().expect("mac");
+    let to = Dest::Remote("203.0.113.3".parse().expect("ip"));
+    assert_eq!(
+        changes,
+        vec![
+            ("ls0".to_string(), mac, None),
+            ("ls0".to_string(), mac, Some(to))
+        ]
+    );
+    // Deleted: removed from the FDB; of a switch not mirrored: nothing.
+    let before = vec![("m1".to_string(), r.row("Ucast_Macs_Remote", "m1").cloned())];
+    r.update(&json!({"Ucast_Macs_Remote": {"m1": {"old": {}}}}))
+        .expect("update");
+    let removed = mac_changes(&before, &r, &mirrored).expect("rows");
+    assert_eq!(removed, vec![("ls0".to_string(), mac, None)]);
+    assert_eq!(mac_changes(&before, &r, &Default::default()), Some(vec![]));
+}
+
+#[test]
+fn a_locator_of_another_encapsulation_is_reported_and_left_out() {
+    let mut r = database();
+    r.update(&json!({"Physical_Locator": {"loc2": {"new": {"encapsulation_type": "stt"}}}}))
+        .expect("update");
+    let m = model();
+    let d = desired(&r, "gw1", &m);
+    assert!(d.remote_macs()["ls0"].is_empty());
+    assert!(
+        d.errors
+            .iter()
+            .any(|e| e.contains("02:00:00:00:00:99") && e.contains("not supported")),
+        "{:?}",
+        d.errors
     );
 }

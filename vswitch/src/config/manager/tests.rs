@@ -211,3 +211,49 @@ fn static_remote_macs_are_installed_and_a_removed_remote_forgets_its_macs() {
         .unwrap_err();
     assert!(err.to_string().contains("vtep del"), "{err}");
 }
+
+#[test]
+fn programmed_macs_stay_across_model_changes_and_go_with_their_network() {
+    let (m, _) = manager();
+    m.replace(model(
+        r#"{"networks":[{"name":"red","vni":5000},{"name":"blue"}]}"#,
+    ))
+    .unwrap();
+    let mac: MacAddr = "02:00:00:00:00:99".parse().unwrap();
+    let remote = Dest::Remote("203.0.113.2".parse().unwrap());
+    let fdb = |net: &str| {
+        m.fdb_tables()
+            .into_iter()
+            .find(|(n, _)| n == net)
+            .unwrap()
+            .1
+    };
+    let changes = [
+        ("red".to_string(), mac, Some(remote)),
+        ("nowhere".to_string(), mac, Some(remote)),
+    ];
+    assert_eq!(
+        m.program_macs(&changes),
+        1,
+        "a network that does not exist is skipped"
+    );
+    assert_eq!(fdb("red").static_dest(mac), Some(remote));
+    // Another change of the model keeps it (its static entries are re-made from the model).
+    m.apply(|md| {
+        md.networks[1].isolated = true;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(fdb("red").static_dest(mac), Some(remote));
+    assert!(m.model().0.fdb.is_empty(), "not a model object");
+    // A full replacement without it removes it; the network's removal forgets the rest.
+    m.replace_programmed(Default::default());
+    assert_eq!(fdb("red").static_dest(mac), None);
+    m.program_macs(&changes[..1]);
+    m.apply(|md| {
+        md.networks.remove(0);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(m.programmed_len(), 0);
+}
