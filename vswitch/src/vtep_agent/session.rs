@@ -58,13 +58,18 @@ pub async fn run(mgr: &ConfigManager, settings: &VtepAgent, status: &Status) -> 
                     Some("echo") => conn.reply(id, msg["params"].clone()).await?,
                     Some("update") => {
                         let updates = &msg["params"][1];
-                        let before = remote_mac_rows(&replica, updates);
+                        let change = change_of(&replica, updates);
                         replica.update(updates)?;
                         // Remote MACs alone: programmed one by one, no model transaction.
-                        let changes = before
-                            .filter(|_| !dirty)
-                            .and_then(|b| mirror::mac_changes(&b, &replica, &mirrored));
-                        match changes {
+                        let macs = match change {
+                            Change::None => Some(vec![]),
+                            Change::RemoteMacs(before) if !dirty => {
+                                mirror::mac_changes(&before, &replica, &mirrored)
+                            }
+                            _ => None,
+                        };
+                        match macs {
+                            Some(changes) if changes.is_empty() => {}
                             Some(changes) => {
                                 mgr.program_macs(&changes);
                                 status.remote_macs(mgr.programmed_len());
@@ -181,23 +186,43 @@ fn mirror(
     d.mirrored()
 }
 
-/// The `Ucast_Macs_Remote` rows an update changes, as they are before it, when that (and new
-/// locators) is all it changes; `None` for any other update.
-fn remote_mac_rows(replica: &Replica, updates: &Value) -> Option<Vec<(String, Option<Row>)>> {
-    let tables = updates.as_object()?;
-    if tables
+/// The tables the mirror reads rows of (locators and their sets only through them).
+const MIRRORED: &[&str] = &[
+    "Physical_Switch",
+    "Physical_Port",
+    "Logical_Switch",
+    "Ucast_Macs_Remote",
+    "Mcast_Macs_Remote",
+];
+
+/// What an update asks of the mirror.
+enum Change {
+    /// Nothing it reads (the local MACs the agent wrote, locators no row names yet).
+    None,
+    /// Remote MAC rows alone: these, as they were before it.
+    RemoteMacs(Vec<(String, Option<Row>)>),
+    /// Anything else: mirror everything again.
+    All,
+}
+
+fn change_of(replica: &Replica, updates: &Value) -> Change {
+    let Some(tables) = updates.as_object() else {
+        return Change::All;
+    };
+    let read: Vec<&String> = tables
         .keys()
-        .any(|t| t != "Ucast_Macs_Remote" && t != "Physical_Locator")
-    {
-        return None;
+        .filter(|t| MIRRORED.contains(&t.as_str()))
+        .collect();
+    match read.as_slice() {
+        [] => Change::None,
+        [t] if t.as_str() == "Ucast_Macs_Remote" => {
+            let rows = tables[t.as_str()].as_object().into_iter().flatten();
+            let before =
+                rows.map(|(u, _)| (u.clone(), replica.row("Ucast_Macs_Remote", u).cloned()));
+            Change::RemoteMacs(before.collect())
+        }
+        _ => Change::All,
     }
-    let rows = tables.get("Ucast_Macs_Remote").and_then(Value::as_object);
-    Some(
-        rows.into_iter()
-            .flatten()
-            .map(|(u, _)| (u.clone(), replica.row("Ucast_Macs_Remote", u).cloned()))
-            .collect(),
-    )
 }
 
 /// The next transaction to send: the registration, else (once a second) the local MACs.

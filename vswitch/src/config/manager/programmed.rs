@@ -22,28 +22,38 @@ impl ConfigManager {
     /// that does not exist is skipped. Returns how many applied.
     pub fn program_macs(&self, changes: &[MacChange]) -> usize {
         let mut st = self.state.lock();
+        let State {
+            learned,
+            programmed,
+            ..
+        } = &mut *st;
         let now = clock::now_secs();
         let mut applied = 0;
-        for (network, mac, dest) in changes {
-            let Some(table) = st.learned.fdbs.get(network).cloned() else {
+        // Changes come grouped by network (a resynchronisation's hundred thousand): the
+        // network's table and map are looked up once per group.
+        for group in changes.chunk_by(|a, b| a.0 == b.0) {
+            let network = &group[0].0;
+            let Some(table) = learned.fdbs.get(network) else {
                 continue;
             };
-            let macs = st.programmed.entry(network.clone()).or_default();
-            match dest {
-                Some(dest) => {
-                    if let Err(e) = table.add_static(*mac, *dest, now) {
-                        tracing::error!("network {network}: programmed MAC {mac}: {e}");
-                        continue;
+            let macs = programmed.entry(network.clone()).or_default();
+            for (_, mac, dest) in group {
+                match dest {
+                    Some(dest) => {
+                        if let Err(e) = table.add_static(*mac, *dest, now) {
+                            tracing::error!("network {network}: programmed MAC {mac}: {e}");
+                            continue;
+                        }
+                        macs.insert(*mac, *dest);
                     }
-                    macs.insert(*mac, *dest);
-                }
-                None => {
-                    if macs.remove(mac).is_some() {
-                        table.remove(*mac);
+                    None => {
+                        if macs.remove(mac).is_some() {
+                            table.remove(*mac);
+                        }
                     }
                 }
+                applied += 1;
             }
-            applied += 1;
         }
         applied
     }
