@@ -31,6 +31,25 @@ struct InFlight {
     what: &'static str,
 }
 
+/// One connection's state.
+struct Session<'a> {
+    mgr: &'a ConfigManager,
+    settings: &'a VtepAgent,
+    status: &'a Status,
+    /// The id of the monitor request, whose reply is the initial contents.
+    monitor: u64,
+    replica: Replica,
+    /// The logical switches mirrored as networks: UUID to name.
+    mirrored: HashMap<String, String>,
+    /// The initial contents arrived.
+    synced: bool,
+    /// The replica changed in what the mirror reads.
+    dirty: bool,
+    in_flight: Option<InFlight>,
+    settle: Instant,
+    last_local: Option<Instant>,
+}
+
 pub async fn run(mgr: &ConfigManager, settings: &VtepAgent, status: &Status) -> Result<(), String> {
     let target = Target::parse(&settings.db)?;
     let tls = match (&settings.tls_key, &settings.tls_cert, &settings.tls_ca) {
@@ -41,88 +60,140 @@ pub async fn run(mgr: &ConfigManager, settings: &VtepAgent, status: &Status) -> 
     let monitor = conn
         .request("monitor", json!([DATABASE, null, monitor_requests()]))
         .await?;
-    let mut replica = Replica::default();
-    // The logical switches mirrored as networks: UUID to name.
-    let mut mirrored = HashMap::new();
-    let (mut synced, mut dirty) = (false, false);
-    let mut in_flight: Option<InFlight> = None;
-    let mut settle = Instant::now();
-    let mut last_local: Option<Instant> = None;
+    let mut s = Session {
+        mgr,
+        settings,
+        status,
+        monitor,
+        replica: Replica::default(),
+        mirrored: HashMap::new(),
+        synced: false,
+        dirty: false,
+        in_flight: None,
+        settle: Instant::now(),
+        last_local: None,
+    };
     let mut tick = tokio::time::interval(TICK);
     loop {
         tokio::select! {
             msg = rx.recv() => {
                 let msg = msg.ok_or("the connection ended")??;
-                let id = msg.get("id").cloned().unwrap_or(Value::Null);
-                match msg.get("method").and_then(Value::as_str) {
-                    Some("echo") => conn.reply(id, msg["params"].clone()).await?,
-                    Some("update") => {
-                        let updates = &msg["params"][1];
-                        let change = change_of(&replica, updates);
-                        replica.update(updates)?;
-                        // Remote MACs alone: programmed one by one, no model transaction.
-                        let macs = match change {
-                            Change::None => Some(vec![]),
-                            Change::RemoteMacs(before) if !dirty => {
-                                mirror::mac_changes(&before, &replica, &mirrored)
-                            }
-                            _ => None,
-                        };
-                        match macs {
-                            Some(changes) if changes.is_empty() => {}
-                            Some(changes) => {
-                                mgr.program_macs(&changes);
-                                status.remote_macs(mgr.programmed_len());
-                            }
-                            None => dirty = true,
-                        }
-                    }
-                    Some(_) => {}
-                    None if id == json!(monitor) => {
-                        if let Some(e) = rpc_error(&msg) {
-                            return Err(format!("monitor {DATABASE}: {e}"));
-                        }
-                        replica.update(&msg["result"])?;
-                        (synced, dirty) = (true, true);
-                        status.connected();
-                    }
-                    None => {
-                        if let Some(t) = in_flight.take_if(|t| id == json!(t.id)) {
-                            match transaction_error(&msg) {
-                                Some(e) => status.failed(format!("transaction ({}): {e}", t.what)),
-                                None => status.transacted(t.what),
-                            }
-                            settle = Instant::now() + SETTLE;
-                        }
-                    }
-                }
+                s.message(&mut conn, msg).await?;
                 // A change is mirrored at once, with whatever arrived along with it.
-                if synced && dirty && rx.is_empty() {
-                    dirty = false;
-                    mirrored = mirror(mgr, &replica, settings, status);
+                if rx.is_empty() {
+                    s.mirror_if_dirty();
                 }
             }
-            _ = tick.tick() => {
-                if !synced {
-                    continue;
+            _ = tick.tick() => s.tick(&mut conn).await?,
+        }
+    }
+}
+
+impl Session<'_> {
+    async fn message(&mut self, conn: &mut Connection, msg: Value) -> Result<(), String> {
+        let id = msg.get("id").cloned().unwrap_or(Value::Null);
+        match msg.get("method").and_then(Value::as_str) {
+            Some("echo") => conn.reply(id, msg["params"].clone()).await?,
+            Some("update") => self.update(&msg["params"][1])?,
+            Some(_) => {}
+            None if id == json!(self.monitor) => {
+                if let Some(e) = rpc_error(&msg) {
+                    return Err(format!("monitor {DATABASE}: {e}"));
                 }
-                if dirty {
-                    dirty = false;
-                    mirrored = mirror(mgr, &replica, settings, status);
+                self.replica.update(&msg["result"])?;
+                (self.synced, self.dirty) = (true, true);
+                self.status.connected();
+            }
+            None => {
+                if let Some(t) = self.in_flight.take_if(|t| id == json!(t.id)) {
+                    match transaction_error(&msg) {
+                        Some(e) => self.status.failed(format!("transaction ({}): {e}", t.what)),
+                        None => self.status.transacted(t.what),
+                    }
+                    self.settle = Instant::now() + SETTLE;
                 }
-                if in_flight.is_some() || Instant::now() < settle {
-                    continue;
-                }
-                let (ops, what) = match writes_due(mgr, &replica, settings, status, &mut last_local) {
-                    Some(w) => w,
-                    None => continue,
-                };
-                let mut params = vec![json!(DATABASE)];
-                params.extend(ops);
-                let id = conn.request("transact", Value::Array(params)).await?;
-                in_flight = Some(InFlight { id, what });
             }
         }
+        Ok(())
+    }
+
+    /// An `update` notification: remote MAC rows alone are programmed one by one (no model
+    /// transaction); anything else the mirror reads marks the replica dirty.
+    fn update(&mut self, updates: &Value) -> Result<(), String> {
+        let change = change_of(&self.replica, updates);
+        self.replica.update(updates)?;
+        let macs = match change {
+            Change::None => return Ok(()),
+            Change::RemoteMacs(before) if !self.dirty => {
+                mirror::mac_changes(&before, &self.replica, &self.mirrored)
+            }
+            _ => None,
+        };
+        match macs {
+            Some(changes) => {
+                self.mgr.program_macs(&changes);
+                self.status.remote_macs(self.mgr.programmed_len());
+            }
+            None => self.dirty = true,
+        }
+        Ok(())
+    }
+
+    fn mirror_if_dirty(&mut self) {
+        if self.synced && self.dirty {
+            self.dirty = false;
+            self.mirrored = mirror(self.mgr, &self.replica, self.settings, self.status);
+        }
+    }
+
+    /// Mirrors what is pending, then sends the next write due, one transaction at a time.
+    async fn tick(&mut self, conn: &mut Connection) -> Result<(), String> {
+        self.mirror_if_dirty();
+        if !self.synced || self.in_flight.is_some() || Instant::now() < self.settle {
+            return Ok(());
+        }
+        let Some((ops, what)) = self.writes_due() else {
+            return Ok(());
+        };
+        let mut params = vec![json!(DATABASE)];
+        params.extend(ops);
+        let id = conn.request("transact", Value::Array(params)).await?;
+        self.in_flight = Some(InFlight { id, what });
+        Ok(())
+    }
+
+    /// The next transaction to send: the registration, else (once a second) the local MACs.
+    fn writes_due(&mut self) -> Option<(Vec<Value>, &'static str)> {
+        let model = self.mgr.model().0;
+        let ip = tunnel_ip(&model);
+        let underlay = model.vtep.as_ref().map(|v| v.port.as_str());
+        let ports: Vec<String> = model
+            .ports
+            .iter()
+            .filter(|p| Some(p.name.as_str()) != underlay)
+            .map(|p| p.name.clone())
+            .collect();
+        let ops = writes::registration(&self.replica, &self.settings.name, ip, &ports);
+        if !ops.is_empty() {
+            return Some((ops, "register the physical switch and its ports"));
+        }
+        if self
+            .last_local
+            .is_some_and(|t| t.elapsed() < LOCAL_MACS_EVERY)
+        {
+            return None;
+        }
+        self.last_local = Some(Instant::now());
+        let ip = ip?;
+        let bound: BTreeSet<String> = model
+            .vtep_agent
+            .as_ref()
+            .map(|a| a.owned.networks.iter().cloned().collect())
+            .unwrap_or_default();
+        let learned = learned_macs(self.mgr, &bound);
+        self.status.local_macs(learned.len());
+        let ops = writes::local_macs(&self.replica, ip, &learned, &bound);
+        (!ops.is_empty()).then_some((ops, "local MACs"))
     }
 }
 
@@ -223,43 +294,6 @@ fn change_of(replica: &Replica, updates: &Value) -> Change {
         }
         _ => Change::All,
     }
-}
-
-/// The next transaction to send: the registration, else (once a second) the local MACs.
-fn writes_due(
-    mgr: &ConfigManager,
-    replica: &Replica,
-    settings: &VtepAgent,
-    status: &Status,
-    last_local: &mut Option<Instant>,
-) -> Option<(Vec<Value>, &'static str)> {
-    let model = mgr.model().0;
-    let ip = tunnel_ip(&model);
-    let underlay = model.vtep.as_ref().map(|v| v.port.as_str());
-    let ports: Vec<String> = model
-        .ports
-        .iter()
-        .filter(|p| Some(p.name.as_str()) != underlay)
-        .map(|p| p.name.clone())
-        .collect();
-    let ops = writes::registration(replica, &settings.name, ip, &ports);
-    if !ops.is_empty() {
-        return Some((ops, "register the physical switch and its ports"));
-    }
-    if last_local.is_some_and(|t| t.elapsed() < LOCAL_MACS_EVERY) {
-        return None;
-    }
-    *last_local = Some(Instant::now());
-    let ip = ip?;
-    let bound: BTreeSet<String> = model
-        .vtep_agent
-        .as_ref()
-        .map(|a| a.owned.networks.iter().cloned().collect())
-        .unwrap_or_default();
-    let learned = learned_macs(mgr, &bound);
-    status.local_macs(learned.len());
-    let ops = writes::local_macs(replica, ip, &learned, &bound);
-    (!ops.is_empty()).then_some((ops, "local MACs"))
 }
 
 /// The (MAC, network) pairs learned on local ports in the networks of `bound` (only the tables
