@@ -12,7 +12,8 @@
 # locator and r's MAC as a remote MAC: a and t reach r (ping, a file with matching sha256);
 # the MACs vswitchd learns appear as local MACs; unbinding and deleting take effect within a
 # second; ovsdb-server killed and restarted: forwarding never stops, the agent resynchronises
-# without duplicates; the same database over ssl: with certificates of a test CA (and a
+# without duplicates; a port whose binding cannot be instantiated reports invalid_vlan_map in
+# its port_fault_status; the same database over ssl: with certificates of a test CA (and a
 # server certificate of another CA refused). Bad input (a logical switch without a tunnel key, a binding to a port
 # vswitchd does not have, a database without the schema) is reported by name and counted.
 # shellcheck source=lib.sh
@@ -70,6 +71,8 @@ local_macs_have() {
 }
 # one_logical_switch: the agent mirrors one logical switch.
 one_logical_switch() { [ "$(agent_field logical_switches)" = 1 ]; }
+# port_fault PORT FAULT: the database's port_fault_status of PORT is [FAULT] ([] for "").
+port_fault() { [ "$(vc get Physical_Port "$1" port_fault_status)" = "[$2]" ]; }
 # static_in_ls0 MAC: MAC is a static FDB entry of ls0.
 static_in_ls0() { vs fdb show --network ls0 | grep "$1" | grep -q static; }
 
@@ -118,6 +121,7 @@ step "bad input: a logical switch without a tunnel key is reported by name"
 vc add-ls ls0
 vc bind-ls gw1 pt 100 ls0
 wait_for 5 "the agent to report ls0's missing tunnel key" agent_says "logical switch ls0: has no tunnel_key"
+wait_for 5 "pt's fault in the database" port_fault pt invalid_vlan_map
 assert_not_contains "$(vs network list)" "ls0" "no network for a logical switch without a key"
 
 step "vtep-ctl programs ls0: key 5000, VLAN 100 on pt and untagged on pa, the kernel VTEP"
@@ -126,6 +130,7 @@ vc bind-ls gw1 pa 0 ls0
 vc add-mcast-remote ls0 unknown-dst "$KVTEP"
 vc add-ucast-remote ls0 "$rmac" "$KVTEP"
 wait_for 5 "ls0 mirrored as a network" static_in_ls0 "$rmac"
+wait_for 5 "pt's fault cleared" port_fault pt ""
 show=$(vs vtep agent show)
 log "$show"
 assert_contains "$show" "state: connected" "agent state"
@@ -156,6 +161,7 @@ step "bad input: a binding to a port vswitchd does not have is reported; the res
 vc add-port gw1 ghost
 vc bind-ls gw1 ghost 0 ls0
 wait_for 5 "the agent to report port ghost" agent_says "physical port ghost: vswitchd has no port"
+wait_for 5 "ghost's fault in the database" port_fault ghost invalid_vlan_map
 assert_ping a "$R"
 assert_ge "$(agent_field error_count)" 2 "errors counted (the missing key, the missing port)"
 

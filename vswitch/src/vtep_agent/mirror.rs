@@ -7,7 +7,7 @@
 //! remote MACs are programmed into the FDB beside the model (`remote_macs`, and one at a time
 //! by `mac_changes` as rows change), not written into it.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use serde_json::Value;
@@ -50,6 +50,8 @@ pub struct Desired {
     units: Vec<Unit>,
     /// Objects left out, each with its name and the fix.
     pub errors: Vec<String>,
+    /// Ports with a binding the switch could not instantiate (`invalid_vlan_map`).
+    pub faulted: BTreeSet<String>,
 }
 
 /// How much of the database is mirrored.
@@ -94,7 +96,7 @@ pub fn desired(replica: &Replica, switch: &str, model: &Model) -> Desired {
     let Some((_, ps)) = replica.find("Physical_Switch", "name", switch) else {
         return d;
     };
-    let by_ls = bindings(replica, ps, model, &mut d.errors);
+    let by_ls = bindings(replica, ps, model, &mut d);
     let no_vtep = model.vtep.is_none();
     let cx = Context {
         replica,
@@ -105,8 +107,9 @@ pub fn desired(replica: &Replica, switch: &str, model: &Model) -> Desired {
         mcast: by_logical_switch(replica, "Mcast_Macs_Remote"),
     };
     for (ls_uuid, binds) in by_ls {
-        if let Some(u) = unit(&cx, &ls_uuid, &binds, &mut d.errors) {
-            d.units.push(u);
+        match unit(&cx, &ls_uuid, &binds, &mut d.errors) {
+            Some(u) => d.units.push(u),
+            None => d.faulted.extend(binds.into_iter().map(|b| b.0)),
         }
     }
     let remote_state = d
@@ -132,7 +135,7 @@ fn bindings(
     replica: &Replica,
     ps: &Row,
     model: &Model,
-    errors: &mut Vec<String>,
+    d: &mut Desired,
 ) -> BTreeMap<String, Vec<(String, u16)>> {
     let owned = owned(model);
     let underlay = model.vtep.as_ref().map(|v| v.port.as_str());
@@ -173,7 +176,8 @@ fn bindings(
             Some(_) => None,
         };
         if let Some(e) = refuse {
-            errors.push(e);
+            d.errors.push(e);
+            d.faulted.insert(name.to_string());
             continue;
         }
         for (vlan, ls) in binds {
@@ -426,7 +430,11 @@ impl Desired {
                     base = candidate;
                     kept.push(u);
                 }
-                Err(e) => self.errors.push(format!("logical switch {}: {e}", u.ls)),
+                Err(e) => {
+                    self.errors.push(format!("logical switch {}: {e}", u.ls));
+                    self.faulted
+                        .extend(u.untagged.iter().chain(&u.tagged).cloned());
+                }
             }
         }
         self.units = kept;

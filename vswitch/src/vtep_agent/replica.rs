@@ -11,7 +11,10 @@ pub type Row = Map<String, Value>;
 pub const MONITORED: &[(&str, &[&str])] = &[
     ("Global", &["switches"]),
     ("Physical_Switch", &["name", "ports", "tunnel_ips"]),
-    ("Physical_Port", &["name", "vlan_bindings"]),
+    (
+        "Physical_Port",
+        &["name", "vlan_bindings", "port_fault_status"],
+    ),
     ("Logical_Switch", &["name", "tunnel_key"]),
     ("Physical_Locator", &["encapsulation_type", "dst_ip"]),
     ("Physical_Locator_Set", &["locators"]),

@@ -41,6 +41,8 @@ struct Session<'a> {
     replica: Replica,
     /// The logical switches mirrored as networks: UUID to name.
     mirrored: HashMap<String, String>,
+    /// Ports with a binding that could not be instantiated.
+    faulted: BTreeSet<String>,
     /// The initial contents arrived.
     synced: bool,
     /// The replica changed in what the mirror reads.
@@ -67,6 +69,7 @@ pub async fn run(mgr: &ConfigManager, settings: &VtepAgent, status: &Status) -> 
         monitor,
         replica: Replica::default(),
         mirrored: HashMap::new(),
+        faulted: BTreeSet::new(),
         synced: false,
         dirty: false,
         in_flight: None,
@@ -142,7 +145,8 @@ impl Session<'_> {
     fn mirror_if_dirty(&mut self) {
         if self.synced && self.dirty {
             self.dirty = false;
-            self.mirrored = mirror(self.mgr, &self.replica, self.settings, self.status);
+            (self.mirrored, self.faulted) =
+                mirror(self.mgr, &self.replica, self.settings, self.status);
         }
     }
 
@@ -176,6 +180,10 @@ impl Session<'_> {
         let ops = writes::registration(&self.replica, &self.settings.name, ip, &ports);
         if !ops.is_empty() {
             return Some((ops, "register the physical switch and its ports"));
+        }
+        let ops = writes::port_faults(&self.replica, &self.settings.name, &self.faulted);
+        if !ops.is_empty() {
+            return Some((ops, "port fault status"));
         }
         if self
             .last_local
@@ -227,13 +235,14 @@ fn transaction_error(reply: &Value) -> Option<String> {
 }
 
 /// Mirrors the replica into the model in one transaction, and programs the remote MACs;
-/// returns the logical switches mirrored (UUID to network).
+/// returns the logical switches mirrored (UUID to network) and the ports with a binding
+/// that could not be instantiated.
 fn mirror(
     mgr: &ConfigManager,
     replica: &Replica,
     settings: &VtepAgent,
     status: &Status,
-) -> HashMap<String, String> {
+) -> (HashMap<String, String>, BTreeSet<String>) {
     let mut outcome = None;
     let applied = mgr.apply(|m| {
         // Deleted or changed meanwhile: the supervisor stops this session.
@@ -246,7 +255,7 @@ fn mirror(
         Ok(())
     });
     let Some(d) = outcome else {
-        return HashMap::new();
+        return Default::default();
     };
     let mut errors = d.errors.clone();
     match applied {
@@ -254,7 +263,7 @@ fn mirror(
         Err(e) => errors.push(format!("applying the database: {e}")),
     }
     status.mirrored(d.counts(), errors);
-    d.mirrored()
+    (d.mirrored(), d.faulted)
 }
 
 /// The tables the mirror reads rows of (locators and their sets only through them).

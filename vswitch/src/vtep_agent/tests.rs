@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::mirror::{clear_owned, desired, mac_changes};
 use super::replica::Replica;
-use super::writes::{local_macs, registration};
+use super::writes::{local_macs, port_faults, registration};
 use crate::config::validate::validate;
 use crate::forwarding::Dest;
 use crate::model::{Model, VtepAgent};
@@ -76,6 +76,21 @@ fn mirrors_bound_logical_switches_and_reports_the_rest() {
     assert!(new.network("ls1").is_none());
     assert_eq!(d.errors.len(), 1, "{:?}", d.errors);
     assert!(d.errors[0].contains("ls1") && d.errors[0].contains("tunnel_key"));
+    assert_eq!(
+        d.faulted,
+        ["p2".to_string()].into(),
+        "p2's binding is not instantiated"
+    );
+    let ops = port_faults(&r, "gw1", &d.faulted);
+    assert_eq!(ops.len(), 1, "{ops:?}");
+    assert_eq!(
+        ops[0]["row"]["port_fault_status"],
+        json!(["set", ["invalid_vlan_map"]])
+    );
+    assert!(
+        port_faults(&r, "gw1", &Default::default()).is_empty(),
+        "no fault, none set"
+    );
     let c = d.counts();
     assert_eq!(
         (
@@ -118,6 +133,7 @@ fn never_takes_an_operators_objects() {
         "{:?}",
         d.errors
     );
+    assert!(d.faulted.contains("p1"));
 }
 
 #[test]

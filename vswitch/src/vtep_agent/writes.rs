@@ -87,6 +87,40 @@ pub fn registration(
     ops
 }
 
+/// The fault a port reports when a binding of it could not be instantiated (vtep(5)).
+const INVALID_VLAN_MAP: &str = "invalid_vlan_map";
+
+/// Sets `port_fault_status` of `switch`'s ports: `invalid_vlan_map` on those in `faulted`,
+/// nothing on the others.
+pub fn port_faults(replica: &Replica, switch: &str, faulted: &BTreeSet<String>) -> Vec<Value> {
+    let Some((_, ps)) = replica.find("Physical_Switch", "name", switch) else {
+        return vec![];
+    };
+    let ports = ps.get("ports").map(set).unwrap_or_default();
+    let mut ops = Vec::new();
+    for port_uuid in ports.into_iter().filter_map(uuid) {
+        let Some(row) = replica.row("Physical_Port", port_uuid) else {
+            continue;
+        };
+        let have: Vec<&str> = row
+            .get("port_fault_status")
+            .map(set)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let want: Vec<&str> = match faulted.contains(text(row, "name")) {
+            true => vec![INVALID_VLAN_MAP],
+            false => vec![],
+        };
+        if have != want {
+            ops.push(json!({"op": "update", "table": "Physical_Port", "where": by_uuid(port_uuid),
+                            "row": {"port_fault_status": set_of(want.into_iter().map(|w| json!(w)).collect())}}));
+        }
+    }
+    ops
+}
+
 /// This switch's locator (the VXLAN one to its tunnel IP): a reference to the row, or to one
 /// `ops` inserts.
 fn own_locator(replica: &Replica, ip: Ipv4Addr, ops: &mut Vec<Value>) -> (Value, Option<String>) {
