@@ -81,7 +81,7 @@ fn by_logical_switch<'r>(replica: &'r Replica, table: &str) -> HashMap<&'r str, 
 }
 
 /// What `desired` reads besides one logical switch's rows, worked out once.
-struct Context<'a> {
+struct Lookups<'a> {
     replica: &'a Replica,
     networks: HashSet<&'a str>,
     owned: HashSet<&'a str>,
@@ -98,7 +98,7 @@ pub fn desired(replica: &Replica, switch: &str, model: &Model) -> Desired {
     };
     let by_ls = bindings(replica, ps, model, &mut d);
     let no_vtep = model.vtep.is_none();
-    let cx = Context {
+    let cx = Lookups {
         replica,
         networks: model.networks.iter().map(|n| n.name.as_str()).collect(),
         owned: owned(model).networks.iter().map(String::as_str).collect(),
@@ -201,7 +201,7 @@ fn owned(model: &Model) -> &AgentOwned {
 
 /// One bound logical switch as model objects, or `None` (with its error) when it cannot be.
 fn unit(
-    cx: &Context<'_>,
+    cx: &Lookups<'_>,
     ls_uuid: &str,
     binds: &[(String, u16)],
     errors: &mut Vec<String>,
@@ -288,7 +288,7 @@ fn locator_ip(replica: &Replica, locator: &Value) -> Result<Ipv4Addr, String> {
 }
 
 fn remote_macs(
-    cx: &Context<'_>,
+    cx: &Lookups<'_>,
     ls_uuid: &str,
     ls: &str,
     errors: &mut Vec<String>,
@@ -351,7 +351,7 @@ pub fn mac_changes(
 }
 
 /// The remote VTEPs of a logical switch's `unknown-dst` row (this switch's own left out).
-fn flood_list(cx: &Context<'_>, ls_uuid: &str, vni: u32) -> Vec<VtepRemote> {
+fn flood_list(cx: &Lookups<'_>, ls_uuid: &str, vni: u32) -> Vec<VtepRemote> {
     let replica = cx.replica;
     let mut ips: Vec<Ipv4Addr> = cx
         .mcast
