@@ -40,9 +40,9 @@ impl FdbTables {
 
     /// Tables for exactly the model's networks: kept, created or dropped.
     pub fn sync(&mut self, model: &Model) {
-        let names: std::collections::HashSet<&str> =
-            model.networks.iter().map(|n| n.name.as_str()).collect();
-        self.tables.retain(|name, _| names.contains(name.as_str()));
+        let names = model.network_index();
+        self.tables
+            .retain(|name, _| names.contains_key(name.as_str()));
         for n in &model.networks {
             let limit = n.mac_limit.unwrap_or(DEFAULT_MAC_LIMIT);
             let keep = self.tables.get(&n.name).is_some_and(|t| t.limit() == limit);

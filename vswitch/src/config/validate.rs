@@ -86,7 +86,7 @@ pub fn validate(model: &Model) -> Result<()> {
 
     let mut macs = HashSet::new();
     // By name: a model may hold thousands of networks and a hundred thousand static MACs.
-    let networks: HashSet<&str> = model.networks.iter().map(|n| n.name.as_str()).collect();
+    let networks = model.network_index();
     for e in &model.fdb {
         let mac = parse_static_mac(&e.mac)?;
         if !mac.is_unicast() || mac.is_zero() {
@@ -94,7 +94,7 @@ pub fn validate(model: &Model) -> Result<()> {
                 "fdb entry {mac}: a static entry needs a unicast MAC"
             )));
         }
-        if !networks.contains(e.network.as_str()) {
+        if !networks.contains_key(e.network.as_str()) {
             return Err(ConfigError::NotFound(format!(
                 "fdb entry {mac}: network {} does not exist",
                 e.network

@@ -83,7 +83,8 @@ fn by_logical_switch<'r>(replica: &'r Replica, table: &str) -> HashMap<&'r str, 
 /// What `desired` reads besides one logical switch's rows, worked out once.
 struct Lookups<'a> {
     replica: &'a Replica,
-    networks: HashSet<&'a str>,
+    /// The model's networks by name.
+    networks: HashMap<&'a str, u16>,
     owned: HashSet<&'a str>,
     own_ip: Option<Ipv4Addr>,
     ucast: HashMap<&'a str, Vec<&'a Row>>,
@@ -100,7 +101,7 @@ pub fn desired(replica: &Replica, switch: &str, model: &Model) -> Desired {
     let no_vtep = model.vtep.is_none();
     let cx = Lookups {
         replica,
-        networks: model.networks.iter().map(|n| n.name.as_str()).collect(),
+        networks: model.network_index(),
         owned: owned(model).networks.iter().map(String::as_str).collect(),
         own_ip: tunnel_ip(model),
         ucast: by_logical_switch(replica, "Ucast_Macs_Remote"),
@@ -235,7 +236,7 @@ fn unit(
         ));
         return None;
     }
-    if !cx.owned.contains(ls.as_str()) && cx.networks.contains(ls.as_str()) {
+    if !cx.owned.contains(ls.as_str()) && cx.networks.contains_key(ls.as_str()) {
         errors.push(format!(
             "logical switch {ls}: a network of that name was made with vsctl; rename one of them"
         ));

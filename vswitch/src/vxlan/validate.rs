@@ -1,7 +1,7 @@
 //! Checks of the VTEP in a model: its underlay address, port and next hop, and the flood list
 //! of each VNI.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
 use crate::model::error::ConfigError;
@@ -135,16 +135,14 @@ pub fn underlay(v: &Vtep) -> Result<Underlay, VtepError> {
 
 /// The whole VTEP of `model`, if it has one, and the static MACs behind remote VTEPs.
 pub fn validate(model: &Model) -> Result<(), VtepError> {
-    let networks: HashMap<&str, &Network> = model
-        .networks
-        .iter()
-        .map(|n| (n.name.as_str(), n))
-        .collect();
+    let networks = model.network_index();
     for e in model.fdb.iter().filter(|e| e.port.is_empty()) {
         // What is not a MAC of a network is the bridge's to refuse.
         let (Some(remote), Some(network), Ok(mac)) = (
             &e.remote,
-            networks.get(e.network.as_str()),
+            networks
+                .get(e.network.as_str())
+                .map(|i| &model.networks[usize::from(*i)]),
             e.mac.parse::<MacAddr>(),
         ) else {
             continue;
