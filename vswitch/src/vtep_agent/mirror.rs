@@ -12,18 +12,14 @@ use std::net::Ipv4Addr;
 
 use serde_json::Value;
 
-use super::datum::{map, optional_int, set, uuid};
-use super::replica::{text, Replica, Row};
+use super::datum::{map, optional_int, uuid};
+use super::replica::{encapsulation, text, Replica, Row, UNKNOWN_DST, VXLAN};
 use crate::config::manager::{MacChange, Programmed};
 use crate::config::validate::validate;
 use crate::forwarding::Dest;
 use crate::model::{AgentOwned, Model, Network, VtepRemote};
 use crate::packet::MacAddr;
 
-/// The MAC of a `Mcast_Macs_Remote` row that names a logical switch's flood list.
-const UNKNOWN_DST: &str = "unknown-dst";
-/// The only tunnel this switch speaks.
-const VXLAN: &str = "vxlan_over_ipv4";
 const MAX_VNI: i64 = (1 << 24) - 1;
 /// The MAC limit of a mirrored network: a switch of thousands of logical switches must not
 /// size each table for the default 65 536 MACs (a table's slots are allocated up front); one
@@ -141,11 +137,7 @@ fn bindings(
     let owned = owned(model);
     let underlay = model.vtep.as_ref().map(|v| v.port.as_str());
     let mut by_ls: BTreeMap<String, Vec<(String, u16)>> = BTreeMap::new();
-    let ports = ps.get("ports").map(set).unwrap_or_default();
-    for port_uuid in ports.into_iter().filter_map(uuid) {
-        let Some(row) = replica.row("Physical_Port", port_uuid) else {
-            continue;
-        };
+    for (_, row) in replica.switch_ports(ps) {
         let name = text(row, "name");
         let binds: Vec<(u16, &str)> = row
             .get("vlan_bindings")
@@ -273,11 +265,7 @@ fn locator_ip(replica: &Replica, locator: &Value) -> Result<Ipv4Addr, String> {
     let row = uuid(locator)
         .and_then(|u| replica.row("Physical_Locator", u))
         .ok_or("a locator that does not exist")?;
-    let encap = set(row.get("encapsulation_type").unwrap_or(&Value::Null))
-        .first()
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
-        .to_string();
+    let encap = encapsulation(row);
     if encap != VXLAN {
         return Err(format!(
             "locator encapsulation {encap:?} is not supported ({VXLAN} only)"
@@ -360,8 +348,7 @@ fn flood_list(cx: &Lookups<'_>, ls_uuid: &str, vni: u32) -> Vec<VtepRemote> {
         .into_iter()
         .flatten()
         .filter(|r| text(r, "MAC") == UNKNOWN_DST)
-        .filter_map(|r| replica.row("Physical_Locator_Set", uuid(r.get("locator_set")?)?))
-        .flat_map(|s| s.get("locators").map(set).unwrap_or_default())
+        .flat_map(|r| replica.locators_of(r))
         .filter_map(|l| locator_ip(replica, l).ok())
         .filter(|ip| Some(*ip) != cx.own_ip)
         .collect();

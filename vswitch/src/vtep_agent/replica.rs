@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
+use super::datum::{set, uuid};
+
 pub type Row = Map<String, Value>;
 
 /// The tables and columns the agent monitors.
@@ -84,6 +86,23 @@ impl Replica {
         self.tables.get(table)?.get(uuid)
     }
 
+    /// The `Physical_Port` rows of switch row `ps`, with their UUIDs.
+    pub fn switch_ports<'r>(&'r self, ps: &'r Row) -> impl Iterator<Item = (&'r str, &'r Row)> {
+        members(ps, "ports")
+            .into_iter()
+            .filter_map(uuid)
+            .filter_map(|u| Some((u, self.row("Physical_Port", u)?)))
+    }
+
+    /// The locators (references) in the locator set that multicast MAC row `mac_row` names.
+    pub fn locators_of<'r>(&'r self, mac_row: &'r Row) -> Vec<&'r Value> {
+        mac_row
+            .get("locator_set")
+            .and_then(uuid)
+            .and_then(|s| self.row("Physical_Locator_Set", s))
+            .map_or(vec![], |s| members(s, "locators"))
+    }
+
     /// The first row of `table` whose string column `col` is `value`.
     pub fn find(&self, table: &str, col: &str, value: &str) -> Option<(&str, &Row)> {
         self.rows(table)
@@ -91,9 +110,35 @@ impl Replica {
     }
 }
 
+/// The only encapsulation this switch speaks.
+pub const VXLAN: &str = "vxlan_over_ipv4";
+/// The MAC of a multicast MAC row that names a logical switch's flood list.
+pub const UNKNOWN_DST: &str = "unknown-dst";
+
 /// A string column of `row` ("" when missing).
 pub fn text<'r>(row: &'r Row, col: &str) -> &'r str {
     row.get(col).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The members of set column `col` of `row` (none when the column is missing).
+pub fn members<'r>(row: &'r Row, col: &str) -> Vec<&'r Value> {
+    row.get(col).map(set).unwrap_or_default()
+}
+
+/// The strings of set column `col` of `row`.
+pub fn strings<'r>(row: &'r Row, col: &str) -> Vec<&'r str> {
+    members(row, col)
+        .into_iter()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+/// A `Physical_Locator`'s encapsulation ("" when unset).
+pub fn encapsulation(locator: &Row) -> &str {
+    strings(locator, "encapsulation_type")
+        .first()
+        .copied()
+        .unwrap_or("")
 }
 
 #[cfg(test)]

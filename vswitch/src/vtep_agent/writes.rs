@@ -8,11 +8,8 @@ use std::net::Ipv4Addr;
 
 use serde_json::{json, Value};
 
-use super::datum::{by_uuid, named_ref, set, set_of, uuid, uuid_ref};
-use super::replica::{text, Replica};
-
-const VXLAN: &str = "vxlan_over_ipv4";
-const UNKNOWN_DST: &str = "unknown-dst";
+use super::datum::{by_uuid, named_ref, set_of, uuid, uuid_ref};
+use super::replica::{encapsulation, strings, text, Replica, UNKNOWN_DST, VXLAN};
 
 /// Registers `switch` with `tunnel_ip` and `ports` (adding what is missing, never removing an
 /// operator's port rows).
@@ -44,13 +41,7 @@ pub fn registration(
         }
         return ops;
     };
-    let have_ips: BTreeSet<&str> = ps
-        .get("tunnel_ips")
-        .map(set)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let have_ips: BTreeSet<&str> = strings(ps, "tunnel_ips").into_iter().collect();
     let want_ips: BTreeSet<String> = tunnel_ip.iter().map(|ip| ip.to_string()).collect();
     if have_ips != want_ips.iter().map(String::as_str).collect() {
         ops.push(
@@ -58,14 +49,9 @@ pub fn registration(
                         "row": {"tunnel_ips": tunnel_ips}}),
         );
     }
-    let have_ports: BTreeSet<&str> = ps
-        .get("ports")
-        .map(set)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(uuid)
-        .filter_map(|u| replica.row("Physical_Port", u))
-        .map(|r| text(r, "name"))
+    let have_ports: BTreeSet<&str> = replica
+        .switch_ports(ps)
+        .map(|(_, r)| text(r, "name"))
         .collect();
     let mut refs = Vec::new();
     for (i, p) in ports
@@ -96,19 +82,9 @@ pub fn port_faults(replica: &Replica, switch: &str, faulted: &BTreeSet<String>) 
     let Some((_, ps)) = replica.find("Physical_Switch", "name", switch) else {
         return vec![];
     };
-    let ports = ps.get("ports").map(set).unwrap_or_default();
     let mut ops = Vec::new();
-    for port_uuid in ports.into_iter().filter_map(uuid) {
-        let Some(row) = replica.row("Physical_Port", port_uuid) else {
-            continue;
-        };
-        let have: Vec<&str> = row
-            .get("port_fault_status")
-            .map(set)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(Value::as_str)
-            .collect();
+    for (port_uuid, row) in replica.switch_ports(ps) {
+        let have = strings(row, "port_fault_status");
         let want: Vec<&str> = match faulted.contains(text(row, "name")) {
             true => vec![INVALID_VLAN_MAP],
             false => vec![],
@@ -125,13 +101,9 @@ pub fn port_faults(replica: &Replica, switch: &str, faulted: &BTreeSet<String>) 
 /// `ops` inserts.
 fn own_locator(replica: &Replica, ip: Ipv4Addr, ops: &mut Vec<Value>) -> (Value, Option<String>) {
     let ip = ip.to_string();
-    let found = replica.rows("Physical_Locator").find(|(_, r)| {
-        text(r, "dst_ip") == ip
-            && set(r.get("encapsulation_type").unwrap_or(&Value::Null))
-                .first()
-                .and_then(|v| v.as_str())
-                == Some(VXLAN)
-    });
+    let found = replica
+        .rows("Physical_Locator")
+        .find(|(_, r)| text(r, "dst_ip") == ip && encapsulation(r) == VXLAN);
     match found {
         Some((u, _)) => (uuid_ref(u), Some(u.to_string())),
         None => {
@@ -187,17 +159,7 @@ pub fn local_macs(
     // Multicast: one unknown-dst row per bound logical switch, its set holding our locator.
     let mut flooded = BTreeSet::new();
     for (u, r) in replica.rows("Mcast_Macs_Local") {
-        let ours = r
-            .get("locator_set")
-            .and_then(uuid)
-            .and_then(|s| replica.row("Physical_Locator_Set", s))
-            .is_some_and(|s| {
-                s.get("locators")
-                    .map(set)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .any(|l| mine(Some(l)))
-            });
+        let ours = replica.locators_of(r).into_iter().any(|l| mine(Some(l)));
         if !ours || text(r, "MAC") != UNKNOWN_DST {
             continue;
         }
