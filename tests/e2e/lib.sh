@@ -244,6 +244,21 @@ make_host() {
     _host_addrs "$h" "$i" "$@"
 }
 
+# assert_file_copy FROM TO TO_IP MB: MB megabytes of random bytes from host FROM to host TO
+# over nc (TCP port 5001 of TO_IP) arrive whole: the same size and sha256.
+assert_file_copy() {
+    local from=$1 to=$2 ip=$3 bytes=$(($4 * 1024 * 1024)) ncpid
+    head -c "$bytes" /dev/urandom >"$WORK/send.bin"
+    bg ip netns exec "$(hns "$to")" timeout 30 sh -c "nc -l $ip 5001 > '$WORK/recv.bin'"
+    ncpid=$BGPID
+    wait_for 10 "nc listening on $to" sh -c "ip netns exec $(hns "$to") ss -Hltn 'sport = :5001' | grep -q 5001"
+    inns "$from" timeout 30 nc -N "$ip" 5001 <"$WORK/send.bin" || fail "nc sender $from -> $to failed"
+    wait "$ncpid" || fail "nc receiver on $to exited with an error"
+    assert_eq "$(stat -c %s "$WORK/recv.bin")" "$bytes" "bytes received by nc on $to"
+    assert_eq "$(sha256sum <"$WORK/recv.bin" | cut -d' ' -f1)" "$(sha256sum <"$WORK/send.bin" | cut -d' ' -f1)" "sha256 of the $4 MB file $from -> $to"
+    rm -f "$WORK/send.bin" "$WORK/recv.bin"
+}
+
 # kernel_vtep VNI [RMAC]: the Linux kernel as a remote VTEP: host k ($KVTEP/24) with VXLAN
 # device vx0 (VNI, default destination $VTEP), bridged with host r ($R/24, MTU 1450, MAC RMAC
 # if given). Sets $kif (k's underlay interface) and $rmac.
