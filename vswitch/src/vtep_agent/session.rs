@@ -50,6 +50,8 @@ struct Session<'a> {
     in_flight: Option<InFlight>,
     settle: Instant,
     last_local: Option<Instant>,
+    /// The database changed or answered since the writes were last worked out.
+    recheck: bool,
 }
 
 pub async fn run(mgr: &ConfigManager, settings: &VtepAgent, status: &Status) -> Result<(), String> {
@@ -75,6 +77,7 @@ pub async fn run(mgr: &ConfigManager, settings: &VtepAgent, status: &Status) -> 
         in_flight: None,
         settle: Instant::now(),
         last_local: None,
+        recheck: true,
     };
     let mut tick = tokio::time::interval(TICK);
     loop {
@@ -95,6 +98,7 @@ pub async fn run(mgr: &ConfigManager, settings: &VtepAgent, status: &Status) -> 
 impl Session<'_> {
     async fn message(&mut self, conn: &mut Connection, msg: Value) -> Result<(), String> {
         let id = msg.get("id").cloned().unwrap_or(Value::Null);
+        self.recheck |= msg.get("method").and_then(Value::as_str) != Some("echo");
         match msg.get("method").and_then(Value::as_str) {
             Some("echo") => conn.reply(id, msg["params"].clone()).await?,
             Some("update") => self.update(&msg["params"][1])?,
@@ -167,7 +171,15 @@ impl Session<'_> {
     }
 
     /// The next transaction to send: the registration, else (once a second) the local MACs.
+    /// Worked out when the database changed or answered, else once a second (the model is
+    /// copied for it: not on every tick).
     fn writes_due(&mut self) -> Option<(Vec<Value>, &'static str)> {
+        let local_due = self
+            .last_local
+            .is_none_or(|t| t.elapsed() >= LOCAL_MACS_EVERY);
+        if !std::mem::take(&mut self.recheck) && !local_due {
+            return None;
+        }
         let model = self.mgr.model().0;
         let ip = tunnel_ip(&model);
         let underlay = model.vtep.as_ref().map(|v| v.port.as_str());
@@ -185,10 +197,7 @@ impl Session<'_> {
         if !ops.is_empty() {
             return Some((ops, "port fault status"));
         }
-        if self
-            .last_local
-            .is_some_and(|t| t.elapsed() < LOCAL_MACS_EVERY)
-        {
+        if !local_due {
             return None;
         }
         self.last_local = Some(Instant::now());
