@@ -31,6 +31,7 @@ CASES=(
     vxlan_pair:120
     vtep_agent:150
     vtep_ovn:150
+    vtep_ovn_pair:150
     vm_guests:420
 )
 

@@ -6,6 +6,10 @@
 //! the agent created is the database's whole: its VNI's flood list is the agent's too. Its
 //! remote MACs are programmed into the FDB beside the model (`remote_macs`, and one at a time
 //! by `mac_changes` as rows change), not written into it.
+//!
+//! A database may serve several physical switches (vtep(5)): the local rows another switch
+//! wrote at its own locator — the MACs it learned, its `unknown-dst` locator — are remote rows
+//! to this one, read like those a controller writes.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::Ipv4Addr;
@@ -65,10 +69,14 @@ pub fn tunnel_ip(model: &Model) -> Option<Ipv4Addr> {
     v.local_ip.split('/').next()?.parse().ok()
 }
 
-/// The rows of a MAC table, by the UUID of their logical switch.
-fn by_logical_switch<'r>(replica: &'r Replica, table: &str) -> HashMap<&'r str, Vec<&'r Row>> {
+/// The unicast MAC tables that name remote MACs, in order of precedence.
+pub const UCAST: [&str; 2] = ["Ucast_Macs_Remote", "Ucast_Macs_Local"];
+const MCAST: [&str; 2] = ["Mcast_Macs_Remote", "Mcast_Macs_Local"];
+
+/// The rows of MAC tables, by the UUID of their logical switch.
+fn by_logical_switch<'r>(replica: &'r Replica, tables: &[&str]) -> HashMap<&'r str, Vec<&'r Row>> {
     let mut index: HashMap<&str, Vec<&Row>> = HashMap::new();
-    for (_, row) in replica.rows(table) {
+    for (_, row) in tables.iter().flat_map(|t| replica.rows(t)) {
         if let Some(ls) = row.get("logical_switch").and_then(uuid) {
             index.entry(ls).or_default().push(row);
         }
@@ -83,7 +91,9 @@ struct Lookups<'a> {
     networks: HashMap<&'a str, u16>,
     owned: HashSet<&'a str>,
     own_ip: Option<Ipv4Addr>,
+    /// Unicast MAC rows (remote, then the other switches' local ones) by logical switch.
     ucast: HashMap<&'a str, Vec<&'a Row>>,
+    /// Multicast MAC rows (remote and local; this switch's own locator is left out).
     mcast: HashMap<&'a str, Vec<&'a Row>>,
 }
 
@@ -100,8 +110,8 @@ pub fn desired(replica: &Replica, switch: &str, model: &Model) -> Desired {
         networks: model.network_index(),
         owned: owned(model).networks.iter().map(String::as_str).collect(),
         own_ip: tunnel_ip(model),
-        ucast: by_logical_switch(replica, "Ucast_Macs_Remote"),
-        mcast: by_logical_switch(replica, "Mcast_Macs_Remote"),
+        ucast: by_logical_switch(replica, &UCAST),
+        mcast: by_logical_switch(replica, &MCAST),
     };
     for (ls_uuid, binds) in by_ls {
         match unit(&cx, &ls_uuid, &binds, &mut d.errors) {
@@ -285,6 +295,7 @@ fn remote_macs(
     let mut macs = Vec::new();
     for row in cx.ucast.get(ls_uuid).into_iter().flatten() {
         match remote_mac(cx.replica, row) {
+            Ok((_, ip)) if Some(ip) == cx.own_ip => {}
             Ok(m) => macs.push(m),
             Err(e) => errors.push(format!(
                 "remote MAC {} of logical switch {ls}: {e}",
@@ -292,12 +303,14 @@ fn remote_macs(
             )),
         }
     }
+    // A MAC named twice keeps its first row: a remote row before another switch's local one.
+    let mut seen = HashSet::new();
+    macs.retain(|(mac, _)| seen.insert(*mac));
     macs.sort_unstable();
-    macs.dedup_by(|a, b| a.0 == b.0);
     macs
 }
 
-/// A `Ucast_Macs_Remote` row's MAC and the VTEP it is behind.
+/// A unicast MAC row's MAC and the VTEP it is behind.
 fn remote_mac(replica: &Replica, row: &Row) -> Result<(MacAddr, Ipv4Addr), String> {
     let mac = text(row, "MAC");
     let parsed = mac
@@ -307,36 +320,81 @@ fn remote_mac(replica: &Replica, row: &Row) -> Result<(MacAddr, Ipv4Addr), Strin
     Ok((parsed, ip))
 }
 
-/// The FDB changes an update of `Ucast_Macs_Remote` rows makes, for the logical switches
-/// mirrored as networks (`mirrored`: UUID to network). `before` is the replica before the
-/// update, `after` after it; `None` when a changed row cannot be read (the whole mirror then
-/// runs and reports it).
+/// A unicast MAC row as it was before an update: its table, UUID and columns (none when new).
+pub type RowBefore = (&'static str, String, Option<Row>);
+
+/// The FDB changes an update of unicast MAC rows (`UCAST`) makes, for the logical switches
+/// mirrored as networks (`mirrored`: UUID to network); rows at `own_ip` are this switch's own
+/// and change nothing. `before` is the rows before the update, `after` the replica after it;
+/// `None` when the whole mirror must run: a changed row cannot be read (it reports it), or
+/// another row names the same MAC (precedence decides).
 pub fn mac_changes(
-    before: &[(String, Option<Row>)],
+    before: &[RowBefore],
     after: &Replica,
     mirrored: &HashMap<String, String>,
+    own_ip: Option<Ipv4Addr>,
 ) -> Option<Vec<MacChange>> {
     let mut changes = Vec::new();
-    let network = |row: &Row| {
+    let changed: HashSet<&str> = before.iter().map(|(_, u, _)| u.as_str()).collect();
+    let mirrored_mac = |row: &Row| {
         let ls = row.get("logical_switch").and_then(uuid)?;
-        mirrored.get(ls).cloned()
+        let mac = text(row, "MAC").parse::<MacAddr>().ok()?;
+        Some((ls.to_string(), mirrored.get(ls)?.clone(), mac))
     };
-    for (_, old) in before {
-        let Some(old) = old else { continue };
-        if let (Some(net), Ok(mac)) = (network(old), text(old, "MAC").parse::<MacAddr>()) {
+    // Locators are not deleted while a row names them: `after` still has the old rows' ones.
+    for (_, _, old) in before {
+        let Some(old) = old.as_ref().filter(|r| !is_own(after, r, own_ip)) else {
+            continue;
+        };
+        if let Some((ls, net, mac)) = mirrored_mac(old) {
+            if named_by(after, &UCAST, &ls, mac, own_ip, &changed) {
+                return None;
+            }
             changes.push((net, mac, None));
         }
     }
-    for (row_uuid, _) in before {
-        let Some(new) = after.row("Ucast_Macs_Remote", row_uuid) else {
+    for (table, row_uuid, _) in before {
+        let Some(new) = after.row(table, row_uuid) else {
             continue;
         };
-        if let Some(net) = network(new) {
+        if is_own(after, new, own_ip) {
+            continue;
+        }
+        if let Some((ls, net, _)) = mirrored_mac(new) {
             let (mac, ip) = remote_mac(after, new).ok()?;
+            let remote_too = || named_by(after, &UCAST[..1], &ls, mac, own_ip, &HashSet::new());
+            if *table != UCAST[0] && remote_too() {
+                return None;
+            }
             changes.push((net, mac, Some(Dest::Remote(ip))));
         }
     }
     Some(changes)
+}
+
+/// A unicast MAC row at this switch's own locator: one it wrote.
+fn is_own(replica: &Replica, row: &Row, own_ip: Option<Ipv4Addr>) -> bool {
+    let at = row.get("locator").and_then(|l| locator_ip(replica, l).ok());
+    at.is_some() && at == own_ip
+}
+
+/// A row of `tables` (not this switch's own, nor one of `changed`) names `mac` in logical
+/// switch `ls`.
+fn named_by(
+    replica: &Replica,
+    tables: &[&str],
+    ls: &str,
+    mac: MacAddr,
+    own_ip: Option<Ipv4Addr>,
+    changed: &HashSet<&str>,
+) -> bool {
+    let mac = mac.to_string();
+    tables.iter().flat_map(|t| replica.rows(t)).any(|(u, r)| {
+        text(r, "MAC").eq_ignore_ascii_case(&mac)
+            && !changed.contains(u)
+            && r.get("logical_switch").and_then(uuid) == Some(ls)
+            && !is_own(replica, r, own_ip)
+    })
 }
 
 /// The remote VTEPs of a logical switch's `unknown-dst` row (this switch's own left out).

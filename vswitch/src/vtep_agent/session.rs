@@ -2,13 +2,14 @@
 //! register the switch, and write the learned MACs back; it ends when the connection does.
 
 use std::collections::{BTreeSet, HashMap};
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use super::jsonrpc::Connection;
-use super::mirror::{self, tunnel_ip};
-use super::replica::{monitor_requests, Replica, Row};
+use super::mirror::{self, tunnel_ip, RowBefore, UCAST};
+use super::replica::{monitor_requests, Replica};
 use super::status::Status;
 use super::target::Target;
 use super::tls::TlsFiles;
@@ -41,6 +42,8 @@ struct Session<'a> {
     replica: Replica,
     /// The logical switches mirrored as networks: UUID to name.
     mirrored: HashMap<String, String>,
+    /// The VTEP address when last mirrored: unicast MAC rows at it are this switch's own.
+    own_ip: Option<Ipv4Addr>,
     /// Ports with a binding that could not be instantiated.
     faulted: BTreeSet<String>,
     /// The initial contents arrived.
@@ -71,6 +74,7 @@ pub async fn run(mgr: &ConfigManager, settings: &VtepAgent, status: &Status) -> 
         monitor,
         replica: Replica::default(),
         mirrored: HashMap::new(),
+        own_ip: None,
         faulted: BTreeSet::new(),
         synced: false,
         dirty: false,
@@ -124,15 +128,15 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// An `update` notification: remote MAC rows alone are programmed one by one (no model
+    /// An `update` notification: unicast MAC rows alone are programmed one by one (no model
     /// transaction); anything else the mirror reads marks the replica dirty.
     fn update(&mut self, updates: &Value) -> Result<(), String> {
         let change = change_of(&self.replica, updates);
         self.replica.update(updates)?;
         let macs = match change {
             Change::None => return Ok(()),
-            Change::RemoteMacs(before) if !self.dirty => {
-                mirror::mac_changes(&before, &self.replica, &self.mirrored)
+            Change::MacRows(before) if !self.dirty => {
+                mirror::mac_changes(&before, &self.replica, &self.mirrored, self.own_ip)
             }
             _ => None,
         };
@@ -149,7 +153,7 @@ impl Session<'_> {
     fn mirror_if_dirty(&mut self) {
         if self.synced && self.dirty {
             self.dirty = false;
-            (self.mirrored, self.faulted) =
+            (self.mirrored, self.faulted, self.own_ip) =
                 mirror(self.mgr, &self.replica, self.settings, self.status);
         }
     }
@@ -244,20 +248,22 @@ fn transaction_error(reply: &Value) -> Option<String> {
 }
 
 /// Mirrors the replica into the model in one transaction, and programs the remote MACs;
-/// returns the logical switches mirrored (UUID to network) and the ports with a binding
-/// that could not be instantiated.
+/// returns the logical switches mirrored (UUID to network), the ports with a binding that
+/// could not be instantiated, and the VTEP address.
 fn mirror(
     mgr: &ConfigManager,
     replica: &Replica,
     settings: &VtepAgent,
     status: &Status,
-) -> (HashMap<String, String>, BTreeSet<String>) {
+) -> (HashMap<String, String>, BTreeSet<String>, Option<Ipv4Addr>) {
     let mut outcome = None;
+    let mut own_ip = None;
     let applied = mgr.apply(|m| {
         // Deleted or changed meanwhile: the supervisor stops this session.
         if m.vtep_agent.as_ref().map(|a| &a.name) != Some(&settings.name) {
             return Ok(());
         }
+        own_ip = tunnel_ip(m);
         let mut d = mirror::desired(replica, &settings.name, m);
         *m = d.apply(m);
         outcome = Some(d);
@@ -272,24 +278,27 @@ fn mirror(
         Err(e) => errors.push(format!("applying the database: {e}")),
     }
     status.mirrored(d.counts(), errors);
-    (d.mirrored(), d.faulted)
+    (d.mirrored(), d.faulted, own_ip)
 }
 
-/// The tables the mirror reads rows of (locators and their sets only through them).
+/// The tables the mirror reads rows of (locators and their sets only through them; the
+/// local MAC tables for the rows other switches of the database wrote).
 const MIRRORED: &[&str] = &[
     "Physical_Switch",
     "Physical_Port",
     "Logical_Switch",
     "Ucast_Macs_Remote",
     "Mcast_Macs_Remote",
+    "Ucast_Macs_Local",
+    "Mcast_Macs_Local",
 ];
 
 /// What an update asks of the mirror.
 enum Change {
-    /// Nothing it reads (the local MACs the agent wrote, locators no row names yet).
+    /// Nothing it reads (locators no row names yet).
     None,
-    /// Remote MAC rows alone: these, as they were before it.
-    RemoteMacs(Vec<(String, Option<Row>)>),
+    /// Unicast MAC rows alone: these, as they were before it.
+    MacRows(Vec<RowBefore>),
     /// Anything else: mirror everything again.
     All,
 }
@@ -302,16 +311,20 @@ fn change_of(replica: &Replica, updates: &Value) -> Change {
         .keys()
         .filter(|t| MIRRORED.contains(&t.as_str()))
         .collect();
-    match read.as_slice() {
-        [] => Change::None,
-        [t] if t.as_str() == "Ucast_Macs_Remote" => {
-            let rows = tables[t.as_str()].as_object().into_iter().flatten();
-            let before =
-                rows.map(|(u, _)| (u.clone(), replica.row("Ucast_Macs_Remote", u).cloned()));
-            Change::RemoteMacs(before.collect())
-        }
-        _ => Change::All,
+    if read.is_empty() {
+        return Change::None;
     }
+    if !read.iter().all(|t| UCAST.contains(&t.as_str())) {
+        return Change::All;
+    }
+    let mut before = Vec::new();
+    for table in UCAST {
+        let rows = tables.get(table).and_then(Value::as_object).into_iter();
+        for (u, _) in rows.flatten() {
+            before.push((table, u.clone(), replica.row(table, u).cloned()));
+        }
+    }
+    Change::MacRows(before)
 }
 
 /// The (MAC, network) pairs learned on local ports in the networks of `bound` (only the tables

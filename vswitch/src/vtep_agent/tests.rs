@@ -1,6 +1,7 @@
 //! The agent's reading of a database and what it writes back, on fixed database contents.
 
 use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
 
 use serde_json::{json, Value};
 
@@ -229,7 +230,7 @@ fn registers_once_and_writes_local_macs_at_its_locator() {
 fn a_remote_mac_row_changes_one_fdb_entry() {
     let mut r = database();
     let mirrored = [("ls0".to_string(), "ls0".to_string())].into();
-    let before = vec![("m1".to_string(), r.row("Ucast_Macs_Remote", "m1").cloned())];
+    let before = vec![(REMOTE, "m1".to_string(), r.row(REMOTE, "m1").cloned())];
     // m1 moves to a new locator inserted by the same update.
     r.update(&json!({
         "Physical_Locator": {"loc3": {"new": {"dst_ip": "203.0.113.3",
@@ -237,7 +238,7 @@ fn a_remote_mac_row_changes_one_fdb_entry() {
         "Ucast_Macs_Remote": {"m1": {"new": {"locator": ["uuid", "loc3"]}}}
     }))
     .expect("update");
-    let changes = mac_changes(&before, &r, &mirrored).expect("readable rows");
+    let changes = mac_changes(&before, &r, &mirrored, OWN).expect("readable rows");
     let mac: MacAddr = "02:00:00:00:00:99".parse().expect("mac");
     let to = Dest::Remote("203.0.113.3".parse().expect("ip"));
     assert_eq!(
@@ -248,12 +249,101 @@ fn a_remote_mac_row_changes_one_fdb_entry() {
         ]
     );
     // Deleted: removed from the FDB; of a switch not mirrored: nothing.
-    let before = vec![("m1".to_string(), r.row("Ucast_Macs_Remote", "m1").cloned())];
+    let before = vec![(REMOTE, "m1".to_string(), r.row(REMOTE, "m1").cloned())];
     r.update(&json!({"Ucast_Macs_Remote": {"m1": {"old": {}}}}))
         .expect("update");
-    let removed = mac_changes(&before, &r, &mirrored).expect("rows");
+    let removed = mac_changes(&before, &r, &mirrored, OWN).expect("rows");
     assert_eq!(removed, vec![("ls0".to_string(), mac, None)]);
-    assert_eq!(mac_changes(&before, &r, &Default::default()), Some(vec![]));
+    assert_eq!(
+        mac_changes(&before, &r, &Default::default(), OWN),
+        Some(vec![])
+    );
+}
+
+const REMOTE: &str = "Ucast_Macs_Remote";
+const LOCAL: &str = "Ucast_Macs_Local";
+const OWN: Option<Ipv4Addr> = Some(Ipv4Addr::new(203, 0, 113, 1));
+
+/// `database()` shared with gw2 (203.0.113.2, its local rows: a MAC it learned in ls0 and its
+/// flood locator) and gw3 (203.0.113.3, which learned m1's MAC); with a local MAC of gw1's
+/// own, and no remote flood list.
+fn shared_database() -> Replica {
+    let mut r = database();
+    r.update(&json!({
+        "Physical_Locator": {"loc3": {"new": {"dst_ip": "203.0.113.3",
+            "encapsulation_type": "vxlan_over_ipv4"}}},
+        "Physical_Locator_Set": {"set1": {"new": {"locators": ["uuid", "loc1"]}},
+                                 "set2b": {"new": {"locators": ["uuid", "loc2"]}}},
+        "Ucast_Macs_Local": {
+            "g2": {"new": {"MAC": "02:00:00:00:00:22", "logical_switch": ["uuid", "ls0"],
+                           "locator": ["uuid", "loc2"]}},
+            "g2m1": {"new": {"MAC": "02:00:00:00:00:99", "logical_switch": ["uuid", "ls0"],
+                             "locator": ["uuid", "loc3"]}},
+            "own": {"new": {"MAC": "02:00:00:00:00:11", "logical_switch": ["uuid", "ls0"],
+                            "locator": ["uuid", "loc1"]}}},
+        "Mcast_Macs_Remote": {"f1": {"old": {}}},
+        "Mcast_Macs_Local": {
+            "fl2": {"new": {"MAC": "unknown-dst", "logical_switch": ["uuid", "ls0"],
+                            "locator_set": ["uuid", "set2b"]}},
+            "fl1": {"new": {"MAC": "unknown-dst", "logical_switch": ["uuid", "ls0"],
+                           "locator_set": ["uuid", "set1"]}}}
+    }))
+    .expect("update");
+    r
+}
+
+#[test]
+fn another_switchs_local_rows_are_remote_to_this_one() {
+    let r = shared_database();
+    let m = model();
+    let mut d = desired(&r, "gw1", &m);
+    let mac = |s: &str| s.parse::<MacAddr>().expect("mac");
+    let gw2 = Dest::Remote("203.0.113.2".parse().expect("ip"));
+    // gw1's own local row is not a remote MAC; m1's MAC keeps its remote row (not gw3's).
+    assert_eq!(
+        d.remote_macs()["ls0"],
+        [
+            (mac("02:00:00:00:00:22"), gw2),
+            (mac("02:00:00:00:00:99"), gw2)
+        ]
+        .into()
+    );
+    let out = d.apply(&m);
+    let v = out.vtep.expect("vtep");
+    let flood: Vec<&str> = v.remotes.iter().map(|r| r.ip.as_str()).collect();
+    assert_eq!(
+        flood,
+        ["203.0.113.2"],
+        "gw2's unknown-dst locator, not gw1's own"
+    );
+}
+
+#[test]
+fn another_switchs_local_mac_changes_one_fdb_entry() {
+    let mut r = shared_database();
+    let mirrored = [("ls0".to_string(), "ls0".to_string())].into();
+    let mac: MacAddr = "02:00:00:00:00:33".parse().expect("mac");
+    // gw2 learns a MAC, gw1 writes one of its own: the first only.
+    let before = vec![
+        (LOCAL, "g3".to_string(), None),
+        (LOCAL, "own2".to_string(), None),
+    ];
+    r.update(&json!({"Ucast_Macs_Local": {
+        "g3": {"new": {"MAC": "02:00:00:00:00:33", "logical_switch": ["uuid", "ls0"],
+                       "locator": ["uuid", "loc2"]}},
+        "own2": {"new": {"MAC": "02:00:00:00:00:44", "logical_switch": ["uuid", "ls0"],
+                         "locator": ["uuid", "loc1"]}}}}))
+        .expect("update");
+    let gw2 = Dest::Remote("203.0.113.2".parse().expect("ip"));
+    assert_eq!(
+        mac_changes(&before, &r, &mirrored, OWN),
+        Some(vec![("ls0".to_string(), mac, Some(gw2))])
+    );
+    // gw2 ages out m1's MAC, which the remote row m1 still names: the whole mirror decides.
+    let before = vec![(LOCAL, "g2m1".to_string(), r.row(LOCAL, "g2m1").cloned())];
+    r.update(&json!({"Ucast_Macs_Local": {"g2m1": {"old": {}}}}))
+        .expect("update");
+    assert_eq!(mac_changes(&before, &r, &mirrored, OWN), None);
 }
 
 #[test]
