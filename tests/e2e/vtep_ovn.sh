@@ -1,30 +1,34 @@
 #!/usr/bin/env bash
 # The hardware_vtep agent driven by OVN: ovn-northd and ovn-controller-vtep (Debian's OVN 23.03)
-# program vswitchd through the vtep database, as they program a top-of-rack VTEP.
+# program vswitchd through the vtep database, as they program a top-of-rack VTEP, and an OVN
+# chassis (ovn-controller with Open vSwitch's userspace datapath) hosts the other end.
 #
-#   a (198.51.100.1) -- pa [vswitchd, physical switch gw1] pu -- k: 203.0.113.2, vx0
-#                                                                bridged with r (198.51.100.2)
+#   a (198.51.100.1) -- pa [vswitchd, physical switch gw1] pu -- hv: OVS br-phy 203.0.113.2
+#                                                                    br-int -- r (198.51.100.2)
 #
-# OVN's logical switch ls0 has a vtep port bound to gw1's ls0 and a port lp-r (r's MAC and
-# address) on chassis hv1, whose encapsulation is VXLAN to 203.0.113.2. hv1 is registered in
-# the southbound database with ovn-sbctl and its data plane is the Linux kernel's VXLAN device
-# (no ovn-controller runs: see README, Fleet control). ovn-controller-vtep registers gw1 as a
-# chassis, sets ls0's tunnel key and writes lp-r's MAC and hv1's locator into the vtep
-# database; the agent mirrors them: a and r ping and move a file; a's MAC goes back as a local
-# MAC; lp-r deleted in the northbound database leaves gw1's FDB.
+# Chassis hv1 is a network namespace running ovs-vswitchd (netdev datapath: no kernel module)
+# and ovn-controller; its tunnel endpoint is br-phy's address (OVS's native tunnelling), and
+# OVN's logical port lp-r is r's veth on br-int. OVN's logical switch ls0 has a vtep port bound
+# to gw1's ls0. ovn-controller-vtep registers gw1 as a chassis, sets ls0's tunnel key and
+# writes lp-r's MAC and hv1's locator into the vtep database; the agent mirrors them: a and r
+# ping and move a file; a's MAC goes back as a local MAC; lp-r deleted in the northbound
+# database leaves gw1's FDB.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 e2e_init vtep_ovn
-need_cmd ovsdb-server ovsdb-tool vtep-ctl ovn-northd ovn-nbctl ovn-sbctl ovn-controller-vtep nc sha256sum ss
+need_cmd ovsdb-server ovsdb-tool vtep-ctl ovn-northd ovn-nbctl ovn-sbctl ovn-controller-vtep \
+    ovs-vswitchd ovs-vsctl ovn-controller nc sha256sum ss
 
 A=198.51.100.1 R=198.51.100.2
 VTEP=203.0.113.1 KVTEP=203.0.113.2
 RMAC=02:00:00:00:53:0a
-# The OVN daemons' control sockets and pid files.
-export OVN_RUNDIR=$WORK
+# The OVN and OVS daemons' control sockets and pid files (ovn-controller finds br-int's
+# OpenFlow socket there).
+export OVN_RUNDIR=$WORK OVS_RUNDIR=$WORK
 nb() { timeout 10 ovn-nbctl --db="unix:$WORK/nb.sock" "$@"; }
 sb() { timeout 10 ovn-sbctl --db="unix:$WORK/sb.sock" "$@"; }
 vc() { timeout 10 vtep-ctl --db="unix:$WORK/vtep.sock" "$@"; }
+ovs() { timeout 10 ovs-vsctl --db="unix:$WORK/ovs.sock" "$@"; }
 
 # db_start NAME SCHEMA: a database of SCHEMA served on $WORK/NAME.sock.
 db_start() {
@@ -48,26 +52,51 @@ bg ovn-northd --ovnnb-db="unix:$WORK/nb.sock" --ovnsb-db="unix:$WORK/sb.sock" \
 bg ovn-controller-vtep --vtep-db="unix:$WORK/vtep.sock" --ovnsb-db="unix:$WORK/sb.sock" \
     --log-file="$WORK/controller-vtep.log" 2>>"$WORK/ovn.err"
 
-step "OVN's ls0: a vtep port on gw1, lp-r on chassis hv1 (VXLAN to $KVTEP)"
+step "chassis hv1: ovs-vswitchd (userspace datapath) and ovn-controller in namespace hv"
+db_start ovs /usr/share/openvswitch/vswitch.ovsschema
+ovs --no-wait init
+make_host hv
+bg ip netns exec "$(hns hv)" ovs-vswitchd "unix:$WORK/ovs.sock" --unixctl="$WORK/ovs-vswitchd.ctl" \
+    --log-file="$WORK/ovs-vswitchd.log" 2>>"$WORK/ovn.err"
+ovs add-br br-phy -- set Bridge br-phy datapath_type=netdev -- add-port br-phy "$(hif hv)"
+inns hv ip addr add "$KVTEP/24" dev br-phy
+inns hv ip link set br-phy up
+ovs add-br br-int -- set Bridge br-int datapath_type=netdev fail-mode=secure \
+    other-config:disable-in-band=true
+ovs set Open_vSwitch . external_ids:system-id=hv1 external_ids:ovn-remote="unix:$WORK/sb.sock" \
+    external_ids:ovn-encap-type=vxlan external_ids:ovn-encap-ip="$KVTEP" \
+    external_ids:ovn-bridge-datapath-type=netdev
+bg ip netns exec "$(hns hv)" ovn-controller "unix:$WORK/ovs.sock" \
+    --log-file="$WORK/ovn-controller.log" 2>>"$WORK/ovn.err"
+# r: a namespace whose veth is OVN's logical port lp-r on br-int.
+_add_ns r
+ip link add "${PFX}rk" netns "$(hns hv)" type veth peer name "${PFX}rh" netns "$(hns r)"
+inns hv ethtool -K "${PFX}rk" tx off tso off gso off gro off >/dev/null 2>&1
+inns r ethtool -K "${PFX}rh" tx off tso off gso off gro off >/dev/null 2>&1
+inns hv ip link set "${PFX}rk" up
+inns r ip link set "${PFX}rh" mtu 1450 address "$RMAC"
+_host_addrs r "${PFX}rh" "$R/24"
+ovs add-port br-int "${PFX}rk" -- set Interface "${PFX}rk" external_ids:iface-id=lp-r
+
+step "OVN's ls0: a vtep port on gw1, lp-r on hv1"
 nb ls-add ls0
 nb lsp-add ls0 lp-r
 nb lsp-set-addresses lp-r "$RMAC $R"
 nb lsp-add ls0 gw1-ls0
 nb lsp-set-type gw1-ls0 vtep
 nb lsp-set-options gw1-ls0 vtep-physical-switch=gw1 vtep-logical-switch=ls0
-sb chassis-add hv1 vxlan "$KVTEP"
-sb lsp-bind lp-r hv1
+# The bare-metal MACs behind the gateway are not in OVN: frames to them go to the vtep port.
+nb lsp-set-addresses gw1-ls0 unknown
+bound() { [ -n "$(sb --bare --columns chassis find Port_Binding logical_port=lp-r)" ]; }
+wait_for 20 "ovn-controller to bind lp-r on hv1" bound
 key=""
 dp_key() { key=$(sb --bare --columns tunnel_key find Datapath_Binding external_ids:name=ls0); [ -n "$key" ]; }
 wait_for 10 "ovn-northd to give ls0 a tunnel key" dp_key
 log "ls0's tunnel key: $key"
 
-step "hv1's data plane: the kernel's VXLAN device (VNI $key) bridged with r ($RMAC)"
-kernel_vtep "$key" "$RMAC"
-
 step "vswitchd: VTEP $VTEP on pu, host a on pa, the agent as gw1; vtep-ctl binds pa to ls0"
 start_daemon
-vs port add pu --type af-packet --iface "$(rif k)"
+vs port add pu --type af-packet --iface "$(rif hv)"
 vs vtep set --local-ip "$VTEP/24" --port pu
 make_host a
 inns a ip link set "$(hif a)" mtu 1450
