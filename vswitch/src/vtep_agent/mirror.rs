@@ -320,7 +320,9 @@ fn remote_mac(replica: &Replica, row: &Row) -> Result<(MacAddr, Ipv4Addr), Strin
     Ok((parsed, ip))
 }
 
-/// A unicast MAC row as it was before an update: its table, UUID and columns (none when new).
+/// A unicast MAC row as it was before an update: its table, UUID and columns (none when new,
+/// or when it was this switch's own: `is_own` read before the update, whose locator may go
+/// with it).
 pub type RowBefore = (&'static str, String, Option<Row>);
 
 /// The FDB changes an update of unicast MAC rows (`UCAST`) makes, for the logical switches
@@ -341,11 +343,8 @@ pub fn mac_changes(
         let mac = text(row, "MAC").parse::<MacAddr>().ok()?;
         Some((ls.to_string(), mirrored.get(ls)?.clone(), mac))
     };
-    // Locators are not deleted while a row names them: `after` still has the old rows' ones.
     for (_, _, old) in before {
-        let Some(old) = old.as_ref().filter(|r| !is_own(after, r, own_ip)) else {
-            continue;
-        };
+        let Some(old) = old else { continue };
         if let Some((ls, net, mac)) = mirrored_mac(old) {
             if named_by(after, &UCAST, &ls, mac, own_ip, &changed) {
                 return None;
@@ -373,7 +372,7 @@ pub fn mac_changes(
 }
 
 /// A unicast MAC row at this switch's own locator: one it wrote.
-fn is_own(replica: &Replica, row: &Row, own_ip: Option<Ipv4Addr>) -> bool {
+pub fn is_own(replica: &Replica, row: &Row, own_ip: Option<Ipv4Addr>) -> bool {
     let at = row.get("locator").and_then(|l| locator_ip(replica, l).ok());
     at.is_some() && at == own_ip
 }

@@ -131,7 +131,7 @@ impl Session<'_> {
     /// An `update` notification: unicast MAC rows alone are programmed one by one (no model
     /// transaction); anything else the mirror reads marks the replica dirty.
     fn update(&mut self, updates: &Value) -> Result<(), String> {
-        let change = change_of(&self.replica, updates);
+        let change = change_of(&self.replica, updates, self.own_ip);
         self.replica.update(updates)?;
         let macs = match change {
             Change::None => return Ok(()),
@@ -303,7 +303,7 @@ enum Change {
     All,
 }
 
-fn change_of(replica: &Replica, updates: &Value) -> Change {
+fn change_of(replica: &Replica, updates: &Value, own_ip: Option<Ipv4Addr>) -> Change {
     let Some(tables) = updates.as_object() else {
         return Change::All;
     };
@@ -321,7 +321,9 @@ fn change_of(replica: &Replica, updates: &Value) -> Change {
     for table in UCAST {
         let rows = tables.get(table).and_then(Value::as_object).into_iter();
         for (u, _) in rows.flatten() {
-            before.push((table, u.clone(), replica.row(table, u).cloned()));
+            let old = replica.row(table, u);
+            let old = old.filter(|r| !mirror::is_own(replica, r, own_ip)).cloned();
+            before.push((table, u.clone(), old));
         }
     }
     Change::MacRows(before)
