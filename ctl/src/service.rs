@@ -9,8 +9,8 @@ use crate::output::{self, or_dash, Table};
 use crate::pb::edit_backend_request::Op;
 use crate::pb::nat_service_client::NatServiceClient;
 use crate::pb::{
-    AddServiceRequest, Backend, DeleteServiceRequest, EditBackendRequest, ListServicesRequest,
-    ListServicesResponse, VipService,
+    AddServiceRequest, Backend, DeleteServiceRequest, EditBackendRequest, HealthTiming,
+    ListServicesRequest, ListServicesResponse, VipService,
 };
 
 #[derive(Debug, Subcommand)]
@@ -32,9 +32,22 @@ pub enum ServiceCmd {
         /// A client's new connections follow its address (session affinity).
         #[arg(long)]
         affinity: bool,
-        /// Backend probes: a TCP connect every 2 s, out after 3 failures, back after 2 successes.
-        #[arg(long, value_name = "tcp|none", default_value = "tcp")]
+        /// Backend probes every 2 s, out after 3 failures, back after 2 successes: a TCP
+        /// connect, or an HTTP GET of PATH that must answer 2xx or 3xx.
+        #[arg(long, value_name = "tcp|http:PATH|none", default_value = "tcp")]
         health_check: String,
+        /// Seconds between probes of a backend [default: 2].
+        #[arg(long, value_name = "S")]
+        health_interval: Option<u32>,
+        /// Seconds a probe waits for its answer, at most the interval [default: 1].
+        #[arg(long, value_name = "S")]
+        health_timeout: Option<u32>,
+        /// Successes in a row that bring a backend back [default: 2].
+        #[arg(long, value_name = "N")]
+        health_rise: Option<u32>,
+        /// Failures in a row that take a backend out [default: 3].
+        #[arg(long, value_name = "N")]
+        health_fall: Option<u32>,
         /// The VRF of the VIP and its backends [default: default].
         #[arg(long, value_name = "NAME")]
         vrf: Option<String>,
@@ -99,6 +112,10 @@ pub async fn run(ctx: &Ctx, cmd: ServiceCmd) -> Result<(), Error> {
             weight,
             affinity,
             health_check,
+            health_interval,
+            health_timeout,
+            health_rise,
+            health_fall,
             vrf,
             exist_ok,
         } => {
@@ -125,6 +142,13 @@ pub async fn run(ctx: &Ctx, cmd: ServiceCmd) -> Result<(), Error> {
                 backends,
                 affinity,
                 health_check,
+                // 0: the default.
+                health_timing: Some(HealthTiming {
+                    interval: health_interval.unwrap_or(0),
+                    timeout: health_timeout.unwrap_or(0),
+                    rise: health_rise.unwrap_or(0),
+                    fall: health_fall.unwrap_or(0),
+                }),
                 vrf: vrf.unwrap_or_default(),
                 sessions: 0,
             };
@@ -209,13 +233,20 @@ fn render_list(list: &ListServicesResponse) -> String {
 fn render_show(list: &ListServicesResponse) -> String {
     let mut out = Vec::new();
     for s in &list.services {
+        let t = s.health_timing.unwrap_or_default();
+        let check = match s.health_check.as_str() {
+            "none" => "none".to_string(),
+            c => format!(
+                "{c} every {}s, timeout {}s, rise {}, fall {}",
+                t.interval, t.timeout, t.rise, t.fall
+            ),
+        };
         out.push(format!(
-            "service {}: {} {}  affinity {}  health check {}  vrf {}  sessions {}",
+            "service {}: {} {}  affinity {}  health check {check}  vrf {}  sessions {}",
             s.name,
             s.proto,
             s.vip,
             if s.affinity { "client-ip" } else { "none" },
-            s.health_check,
             if s.vrf.is_empty() { "default" } else { &s.vrf },
             s.sessions
         ));

@@ -3,13 +3,15 @@
 # 2001:db8:a::/64 (cl .10 with 150 more addresses), backends in app 192.0.2.0/24 and
 # 2001:db8:b::/64 (b1 .11, b2 .12, b3 .13), each an HTTP server answering its name. Service
 # www 203.0.113.80:80 over the three with weights 1,1,2; service sticky 203.0.113.81:80 with
-# client-IP affinity; service www6 on [2001:db8:ff::80]:80. The only policy lets web reach the
-# VIPs on port 80: web cannot reach app's addresses directly.
+# client-IP affinity; service www6 on [2001:db8:ff::80]:80, probed with HTTP GET /healthz every
+# second (out after 2 failures, back after 1 success). The
+# only policy lets web reach the VIPs on port 80: web cannot reach app's addresses directly.
 # Shows: 3000 connections spread within +-10 % of the weights; removing a backend moves only
 # its share (affinity clients of the others keep theirs) and long-lived connections to the
 # others never break; adding one under load breaks nothing; a drained backend gets no new connection; a backend whose server is
 # killed is out within interval x fall and no new connection fails after that, and it comes
-# back when restarted; hairpin (a backend calling its own VIP); no backend left: reset and
+# back when restarted; a backend whose /healthz answers 503 is out of www6 (HTTP check) and
+# stays in www (TCP check); hairpin (a backend calling its own VIP); no backend left: reset and
 # counted; a backend's ICMP error reaches the client's socket from the VIP; bad service input:
 # one line, model unchanged; a malformed packet to a VIP counted.
 # shellcheck source=lib.sh
@@ -35,7 +37,7 @@ for i in $(seq 100 249); do inns cl ip addr add "198.51.100.$i/24" dev "$(hif cl
 vs port add pc --type af-packet --iface "$(rif cl)" --network web >/dev/null
 declare -A SERVER
 start_backend() { # NAME
-    bg ip netns exec "$(hns "$1")" "$PYTHON" "$VIPTOOL" serve "$1" 8080
+    bg ip netns exec "$(hns "$1")" "$PYTHON" "$VIPTOOL" serve "$1" 8080 "$WORK/$1.sick"
     SERVER[$1]=$BGPID
     wait_for 10 "$1's server" sh -c "ip netns exec $(hns "$1") ss -ltn | grep -q ':8080 '"
 }
@@ -50,7 +52,9 @@ done
 vs service add www --vip "$VIP:80" --proto tcp --backend "$B1:8080,$B2:8080,$B3:8080" --weight 1,1,2 >/dev/null
 vs service add sticky --vip "$STICKY:80" --proto tcp --backend "$B1:8080,$B2:8080,$B3:8080" --affinity >/dev/null
 vs service add www6 --vip "[2001:db8:ff::80]:80" --proto tcp \
-    --backend "[2001:db8:b::11]:8080,[2001:db8:b::12]:8080,[2001:db8:b::13]:8080" >/dev/null
+    --backend "[2001:db8:b::11]:8080,[2001:db8:b::12]:8080,[2001:db8:b::13]:8080" \
+    --health-check http:/healthz --health-interval 1 --health-rise 1 --health-fall 2 >/dev/null
+assert_contains "$(vs service show www6)" "health check http:/healthz every 1s, timeout 1s, rise 1, fall 2" "www6's probes"
 
 health_of() { # SERVICE BACKEND
     vs --json service show "$1" | json_get "[b.get('health', '') for b in d['services'][0]['backends'] if b['addr'] == '$2'][0]"
@@ -78,7 +82,7 @@ for want in b1:750 b2:750 b3:1500; do
     assert_le "$got" $((n * 110 / 100)) "$name's connections"
 done
 
-step "an IPv6 VIP: 300 connections spread over its three backends, probed over IPv6"
+step "an IPv6 VIP: 300 connections spread over its three backends, probed over IPv6 with HTTP"
 wait_for 15 "the IPv6 probes to find b1..b3 up" all_up www6
 res=$(inns cl "$PYTHON" "$VIPTOOL" spread 2001:db8:ff::80 80 300)
 log "$res"
@@ -133,6 +137,20 @@ wait_for 12 "b3 to be up again" health_is www "$B3:8080" up
 res=$(inns cl "$PYTHON" "$VIPTOOL" spread "$VIP" 80 300)
 assert_gt "$(json_get "d['counts'].get('b3', 0)" <<<"$res")" 0 "connections on b3 once it is back"
 vs service show www
+
+step "b1's /healthz answers 503: out of www6 (HTTP check), still in www (TCP check); back at 200"
+touch "$WORK/b1.sick"
+t0=$(date +%s)
+wait_for 6 "b1 to be down in www6" health_is www6 "[2001:db8:b::11]:8080" down
+log "b1 out of www6 after $(($(date +%s) - t0)) s"
+last=$(vs --json service show www6 | json_get "[b.get('last_probe', '') for b in d['services'][0]['backends'] if b['addr'] == '[2001:db8:b::11]:8080'][0]")
+assert_eq "$last" "http 503" "b1's last probe in www6"
+assert_eq "$(health_of www "$B1:8080")" up "b1 in www"
+res=$(inns cl "$PYTHON" "$VIPTOOL" spread 2001:db8:ff::80 80 100)
+assert_eq "$(json_get "d['failed']" <<<"$res")" 0 "failed connections to www6 with b1 out"
+assert_eq "$(json_get "d['counts'].get('b1', 0)" <<<"$res")" 0 "www6 connections on b1"
+rm "$WORK/b1.sick"
+wait_for 6 "b1 to be up again in www6" health_is www6 "[2001:db8:b::11]:8080" up
 
 step "adding a backend under load: no connection fails, the new one takes its share"
 bg ip netns exec "$(hns cl)" sh -c "'$PYTHON' '$VIPTOOL' hold $VIP 80 16 8 >$WORK/hold2.json"

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A service VIP's backends and clients, over HTTP/1.1.
 
-    vip.py serve NAME PORT            an HTTP server whose every answer is NAME (keep-alive),
-                                      on IPv4 and IPv6
+    vip.py serve NAME PORT [SICK]     an HTTP server whose every answer is NAME (keep-alive),
+                                      on IPv4 and IPv6; GET /healthz answers 503 while the
+                                      file SICK exists
     vip.py spread HOST PORT N         N new connections (32 at a time), one GET each; prints
                                       {"counts": {NAME: n}, "failed": k}
     vip.py sources HOST PORT IP...    one GET from each source address; prints {IP: NAME}
@@ -15,6 +16,7 @@ Every connection has a 3 s timeout; a failure is counted, never retried.
 import http.client
 import http.server
 import json
+import os
 import socket
 import sys
 import threading
@@ -22,14 +24,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 
-def serve(name, port):
+def serve(name, port, sick=None):
     body = name.encode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self):
-            self.send_response(200)
+            unwell = self.path == "/healthz" and sick and os.path.exists(sick)
+            self.send_response(503 if unwell else 200)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -41,6 +44,10 @@ def serve(name, port):
         # Both families: an IPv6 socket that takes IPv4 too.
         address_family = socket.AF_INET6
         allow_reuse_address = True
+
+        def handle_error(self, request, client_address):
+            # A health probe resets its connection once it read the status line.
+            pass
 
     server = Server(("::", port), Handler)
     server.daemon_threads = True
@@ -114,7 +121,7 @@ def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     socket.setdefaulttimeout(3)
     if cmd == "serve":
-        serve(args[0], int(args[1]))
+        serve(args[0], int(args[1]), args[2] if len(args) > 2 else None)
     elif cmd == "spread":
         spread(args[0], int(args[1]), int(args[2]))
     elif cmd == "sources":

@@ -7,7 +7,7 @@ use super::pb::nat_service_server::NatService;
 use super::pb::{
     AddFloatingIpRequest, AddServiceRequest, AddSnatRequest, Backend, DeleteFloatingIpRequest,
     DeleteFloatingIpResponse, DeleteServiceRequest, DeleteServiceResponse, DeleteSnatRequest,
-    DeleteSnatResponse, EditBackendRequest, FloatingIp, ListFloatingIpsRequest,
+    DeleteSnatResponse, EditBackendRequest, FloatingIp, HealthTiming, ListFloatingIpsRequest,
     ListFloatingIpsResponse, ListNatBindingsRequest, ListNatBindingsResponse, ListServicesRequest,
     ListServicesResponse, ListSnatRequest, ListSnatResponse, NatBinding, Snat, VipService,
 };
@@ -57,7 +57,20 @@ fn service_from_pb(s: VipService) -> model::Service {
         backends: s.backends.into_iter().map(backend_from_pb).collect(),
         affinity: s.affinity,
         health_check: opt(s.health_check),
+        health_timing: timing_from_pb(s.health_timing.unwrap_or_default()),
         vrf: opt(s.vrf),
+    }
+}
+
+/// A timing's fields left 0 take their defaults.
+fn timing_from_pb(t: HealthTiming) -> model::HealthTiming {
+    let d = model::HealthTiming::default();
+    let or = |v: u32, default: u32| if v == 0 { default } else { v };
+    model::HealthTiming {
+        interval: or(t.interval, d.interval),
+        timeout: or(t.timeout, d.timeout),
+        rise: or(t.rise, d.rise),
+        fall: or(t.fall, d.fall),
     }
 }
 
@@ -69,6 +82,12 @@ fn service_to_pb(v: ServiceView) -> VipService {
         proto: s.proto,
         affinity: s.affinity,
         health_check: s.health_check.unwrap_or_else(|| "tcp".into()),
+        health_timing: Some(HealthTiming {
+            interval: s.health_timing.interval,
+            timeout: s.health_timing.timeout,
+            rise: s.health_timing.rise,
+            fall: s.health_timing.fall,
+        }),
         vrf: s.vrf.unwrap_or_default(),
         sessions: v.sessions as u64,
         backends: v
@@ -84,7 +103,7 @@ fn service_to_pb(v: ServiceView) -> VipService {
                         .as_ref()
                         .map_or(String::new(), |h| (if h.up { "up" } else { "down" }).into()),
                     since: h.as_ref().map_or(0, |h| h.since),
-                    last_probe: h.map_or(String::new(), |h| h.last.into()),
+                    last_probe: h.map_or(String::new(), |h| h.last),
                     share: b.share,
                     sessions: b.sessions as u64,
                 }

@@ -140,9 +140,12 @@ pub struct Service {
     /// The backend follows the client's address, not each connection (session affinity).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub affinity: bool,
-    /// Backend probes: `tcp` (default) or `none`.
+    /// Backend probes: `tcp` (default), `http:PATH` or `none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<String>,
+    /// When probes go and how many decide.
+    #[serde(default, skip_serializing_if = "HealthTiming::is_default")]
+    pub health_timing: HealthTiming,
     /// The VRF of the VIP and its backends (default: the default VRF).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vrf: Option<String>,
@@ -151,11 +154,6 @@ pub struct Service {
 impl Service {
     pub fn vrf(&self) -> &str {
         self.vrf.as_deref().unwrap_or(DEFAULT_VRF)
-    }
-
-    /// Whether the switch probes the backends (TCP connect, the default).
-    pub fn probes(&self) -> bool {
-        self.health_check.as_deref().unwrap_or("tcp") == "tcp"
     }
 }
 
@@ -171,6 +169,37 @@ pub struct Backend {
     /// Drained: no new connections, the current ones stay.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub drained: bool,
+}
+
+/// A service's probe timing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthTiming {
+    /// Seconds from one probe of a backend to the next.
+    pub interval: u32,
+    /// Seconds a probe waits for its answer (at most the interval).
+    pub timeout: u32,
+    /// Successes in a row that bring a backend back.
+    pub rise: u32,
+    /// Failures in a row that take it out.
+    pub fall: u32,
+}
+
+impl Default for HealthTiming {
+    fn default() -> Self {
+        HealthTiming {
+            interval: 2,
+            timeout: 1,
+            rise: 2,
+            fall: 3,
+        }
+    }
+}
+
+impl HealthTiming {
+    pub fn is_default(&self) -> bool {
+        *self == HealthTiming::default()
+    }
 }
 
 fn one() -> u32 {

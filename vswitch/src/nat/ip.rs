@@ -2,6 +2,7 @@
 //! (`rewrite::Ip4`) or IPv6 (`rewrite6::Ip6`), each with its own sessions table.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::Range;
 
 use super::rewrite::{self, Ip4, Side};
 use super::rewrite6::{self, Ip6};
@@ -17,8 +18,8 @@ pub trait ServicePacket: Sized + Copy {
     /// TCP or UDP ports, the whole L4 header there.
     fn ports(&self, frame: &[u8]) -> Option<(u16, u16)>;
     fn tcp_flags(&self, frame: &[u8]) -> u8;
-    /// The acknowledgement number of a TCP segment.
-    fn tcp_ack(&self, frame: &[u8]) -> Option<u32>;
+    /// Where a TCP segment is in its frame.
+    fn tcp_span(&self) -> Option<Range<usize>>;
     fn set(&self, frame: &mut [u8], side: Side, to: (Self::Addr, u16));
     /// The sessions of this family.
     fn sessions(t: &NatTables) -> &Sessions<Self::Addr>;
@@ -47,8 +48,8 @@ impl ServicePacket for Ip4 {
     fn tcp_flags(&self, frame: &[u8]) -> u8 {
         rewrite::tcp_flags(frame, self)
     }
-    fn tcp_ack(&self, frame: &[u8]) -> Option<u32> {
-        rewrite::tcp_ack(frame, self)
+    fn tcp_span(&self) -> Option<Range<usize>> {
+        rewrite::tcp_span(self)
     }
     fn set(&self, frame: &mut [u8], side: Side, to: (Ipv4Addr, u16)) {
         rewrite::set(frame, self, side, to.0, Some(to.1));
@@ -85,8 +86,8 @@ impl ServicePacket for Ip6 {
     fn tcp_flags(&self, frame: &[u8]) -> u8 {
         rewrite6::tcp_flags(frame, self)
     }
-    fn tcp_ack(&self, frame: &[u8]) -> Option<u32> {
-        rewrite6::tcp_ack(frame, self)
+    fn tcp_span(&self) -> Option<Range<usize>> {
+        rewrite6::tcp_span(self)
     }
     fn set(&self, frame: &mut [u8], side: Side, to: (Ipv6Addr, u16)) {
         rewrite6::set(frame, self, side, to.0, to.1);

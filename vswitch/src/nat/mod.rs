@@ -8,7 +8,7 @@
 //!   a new connection's backend;
 //! - `sessions`: the connections to VIPs, found from either side;
 //! - `rewrite6`, `ip`: IPv6 packets to and from VIPs, and what both families share;
-//! - `health`: the backends' TCP probes;
+//! - `health`: the backends' TCP and HTTP probes;
 //! - `table`: NAT's part of a snapshot;
 //! - `rewrite`: addresses, ports and checksums rewritten in place;
 //! - `stage`: the datapath side (inbound before routing, outbound after the firewall, ARP);

@@ -3,6 +3,7 @@
 //! updated incrementally (RFC 1624); and the packet an ICMP error quotes, translated back.
 
 use std::net::Ipv4Addr;
+use std::ops::Range;
 
 use crate::packet::{checksum, eth, icmp, ipproto, ipv4};
 
@@ -116,15 +117,9 @@ pub fn tcp_flags(frame: &[u8], ip: &Ip4) -> u8 {
     }
 }
 
-/// The acknowledgement number of a TCP segment (not a later fragment).
-pub fn tcp_ack(frame: &[u8], ip: &Ip4) -> Option<u32> {
-    match (ip.proto, ip.first) {
-        (ipproto::TCP, true) => {
-            let b = frame.get(ip.l4 + 8..ip.l4 + 12)?;
-            Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-        }
-        _ => None,
-    }
+/// Where a TCP segment (not a later fragment) is in its frame.
+pub fn tcp_span(ip: &Ip4) -> Option<Range<usize>> {
+    (ip.proto == ipproto::TCP && ip.first).then_some(ip.l4..ip.end)
 }
 
 /// Where the port of `side` is, and where the checksum that covers it and the addresses.

@@ -4,6 +4,7 @@
 //! with extension headers is left alone (no ports to read without walking them).
 
 use std::net::Ipv6Addr;
+use std::ops::Range;
 
 use super::rewrite::Side;
 use crate::packet::{checksum, eth, ipproto, ipv6};
@@ -98,13 +99,9 @@ pub fn set_addr(frame: &mut [u8], ip: &Ip6, side: Side, to: Ipv6Addr) {
     }
 }
 
-/// The acknowledgement number of a TCP segment.
-pub fn tcp_ack(frame: &[u8], ip: &Ip6) -> Option<u32> {
-    if ip.proto != ipproto::TCP || ip.l4 + 12 > ip.end {
-        return None;
-    }
-    let b = frame.get(ip.l4 + 8..ip.l4 + 12)?;
-    Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+/// Where a TCP segment is in its frame.
+pub fn tcp_span(ip: &Ip6) -> Option<Range<usize>> {
+    (ip.proto == ipproto::TCP).then_some(ip.l4..ip.end)
 }
 
 /// Sets the address of `side` to `to` and its port to `port` (TCP or UDP, checked by

@@ -7,10 +7,10 @@ use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::bindings::Single6;
-use super::health::{Health, PROBE_PORTS};
+use super::health::{Check, Health, PROBE_PORTS};
 use super::maglev;
 use super::pool::Pool;
-use crate::model::{vrf_of, Model, Network, Service};
+use crate::model::{vrf_of, HealthTiming, Model, Network, Service};
 use crate::packet::ipproto;
 use crate::packet::prefix::Prefix;
 use crate::pipeline::snapshot::NetIdx;
@@ -42,7 +42,9 @@ pub struct ServiceEntry {
     pub proto: u8,
     pub vip: Endpoint,
     pub affinity: bool,
-    pub probes: bool,
+    /// How the backends are probed (none: they are not), and when.
+    pub check: Option<Check>,
+    pub timing: HealthTiming,
     pub backends: Vec<BackendEntry>,
     /// Maglev: the backend of each slot.
     table: Vec<u16>,
@@ -246,10 +248,12 @@ impl Services {
             })
             .collect();
         let names: Vec<String> = s.backends.iter().map(|b| b.addr.clone()).collect();
+        // Validated: an unreadable check is none.
+        let check = Check::parse(s.health_check.as_deref()).ok().flatten();
         let weights: Vec<u32> = backends
             .iter()
             .map(|b| {
-                let healthy = !s.probes() || health.is_up(&s.name, b.addr);
+                let healthy = check.is_none() || health.is_up(&s.name, b.addr);
                 match !b.drained && healthy {
                     true => b.weight,
                     false => 0,
@@ -266,7 +270,8 @@ impl Services {
             proto,
             vip,
             affinity: s.affinity,
-            probes: s.probes(),
+            check,
+            timing: s.health_timing,
             table: maglev::build(&names, &weights, size),
             backends,
         })

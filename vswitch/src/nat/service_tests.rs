@@ -261,6 +261,94 @@ fn a_backend_failing_its_probes_leaves_the_service_and_comes_back() {
     assert!(b1_share(&sw) > 0.4);
 }
 
+/// An HTTP probe's exchange with `backend`: it accepts, the switch sends its request, the
+/// backend answers with `status`, the switch resets.
+fn http_exchange(sw: &mut Switch, (port, probe, backend): (u16, u16, [u8; 4]), status: &str) {
+    let mac = if backend == B1_IP { B1 } else { B2 };
+    let segment = |seq: u32, ack: u32, syn: bool, payload: &[u8]| {
+        let mut f = Vec::new();
+        let b = PacketBuilder::ethernet2(mac, GW)
+            .ipv4(backend, APP_GW, 64)
+            .tcp(8080, probe, seq, 64_000);
+        let b = if syn {
+            b.syn().ack(ack)
+        } else {
+            b.psh().ack(ack)
+        };
+        b.write(&mut f, payload).unwrap();
+        f
+    };
+    let out = sw.send(port, &[segment(5000, 1, true, &[])]);
+    assert_eq!(out.len(), 1, "the request");
+    let p = etherparse::SlicedPacket::from_ethernet(&out[0].1).unwrap();
+    let Some(etherparse::TransportSlice::Tcp(t)) = p.transport else {
+        panic!("not TCP");
+    };
+    assert_eq!((t.acknowledgment_number(), t.sequence_number()), (5001, 1));
+    assert!(t.payload().starts_with(b"GET /healthz HTTP/1.0\r\n"));
+    let Some(etherparse::NetSlice::Ipv4(ip)) = p.net else {
+        panic!("not IPv4");
+    };
+    let sum = t
+        .to_header()
+        .calc_checksum_ipv4(&ip.header().to_header(), t.payload());
+    assert_eq!(sum.unwrap(), t.checksum(), "the request's TCP checksum");
+    let sent = 1 + t.payload().len() as u32;
+    let response = format!("HTTP/1.0 {status}\r\nServer: test\r\n\r\n");
+    let out = sw.send(port, &[segment(5001, sent, false, response.as_bytes())]);
+    assert_eq!(out.len(), 1, "the reset");
+    assert_eq!(endpoints(&out[0].1), (APP_GW, probe, backend, 8080));
+    assert_eq!(out[0].1[47], 0x04, "RST");
+}
+
+#[test]
+fn an_http_check_takes_a_backend_out_on_a_bad_status() {
+    let mut sw = switch(BOTH, "http:/healthz");
+    let mut now = sw.now;
+    let b1_share = |sw: &Switch| sw.snap.tables.nat.services.list[0].shares()[0];
+    for round in 0..3 {
+        sw.housekeep(now);
+        for p in probes(&mut sw) {
+            let status = if p.2 == B1_IP {
+                "500 Internal Server Error"
+            } else {
+                "200 OK"
+            };
+            http_exchange(&mut sw, p, status);
+        }
+        now += 1;
+        sw.housekeep(now);
+        assert_eq!(b1_share(&sw) == 0.0, round == 2, "round {round}");
+        now += 1;
+    }
+    let health = &sw.snap.tables.nat.health;
+    let last = |ip: &str| {
+        health
+            .of("www", (ip.parse().unwrap(), 8080))
+            .map(|h| h.last)
+    };
+    assert_eq!(last("192.0.2.11").as_deref(), Some("http 500"));
+    assert_eq!(last("192.0.2.12").as_deref(), Some("ok"));
+    // Accepted, then silence: no response.
+    sw.housekeep(now);
+    for p in probes(&mut sw) {
+        let mac = if p.2 == B1_IP { B1 } else { B2 };
+        let mut f = Vec::new();
+        PacketBuilder::ethernet2(mac, GW)
+            .ipv4(p.2, APP_GW, 64)
+            .tcp(8080, p.1, 5000, 64_000)
+            .syn()
+            .ack(1)
+            .write(&mut f, &[])
+            .unwrap();
+        assert_eq!(sw.send(p.0, &[f]).len(), 1);
+    }
+    sw.housekeep(now + 1);
+    let health = &sw.snap.tables.nat.health;
+    let last = health.of("www", ("192.0.2.12".parse().unwrap(), 8080));
+    assert_eq!(last.map(|h| h.last).as_deref(), Some("no response"));
+}
+
 #[test]
 fn bad_service_models_are_refused_with_one_line() {
     let base = Switch::new(&model(BOTH, "none"));
@@ -288,12 +376,38 @@ fn bad_service_models_are_refused_with_one_line() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("is in no network of VRF default"), "{err}");
-    let http = model(BOTH, "http:/");
-    let m = crate::model::Model::parse("json", &http).unwrap();
-    let err = crate::config::validate::validate(&m)
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("is not tcp or none"), "{err}");
+    for (check, says) in [
+        ("http:healthz", "is not an HTTP path"),
+        ("http:/a b", "is not an HTTP path"),
+        ("icmp", "is not tcp, http:PATH or none"),
+    ] {
+        let m = crate::model::Model::parse("json", &model(BOTH, check)).unwrap();
+        let err = crate::config::validate::validate(&m)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{check}: {err}");
+    }
+    for (timing, says) in [
+        (r#"{"interval": 0}"#, "--health-interval is 1 to 3600"),
+        (
+            r#"{"interval": 2, "timeout": 3}"#,
+            "--health-timeout is 1 second to the interval",
+        ),
+        (
+            r#"{"fall": 11}"#,
+            "--health-rise and --health-fall are 1 to 10",
+        ),
+    ] {
+        let json = model(BOTH, "tcp").replace(
+            r#""health_check": "tcp""#,
+            &format!(r#""health_check": "tcp", "health_timing": {timing}"#),
+        );
+        let m = crate::model::Model::parse("json", &json).unwrap();
+        let err = crate::config::validate::validate(&m)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{timing}: {err}");
+    }
 }
 
 /// web and app with IPv6 subnets, the hosts known statically; a service on an IPv6 VIP.
@@ -433,7 +547,7 @@ fn ipv6_backends_are_probed_from_the_gateway() {
     sw.housekeep(now + 1);
     let b1 = ("2001:db8:b::11".parse().unwrap(), 8080);
     let health = &sw.snap.tables.nat.health;
-    assert_eq!(health.of("www6", b1).map(|h| h.last), Some("ok"));
+    assert_eq!(health.of("www6", b1).map(|h| h.last).as_deref(), Some("ok"));
 }
 
 #[test]

@@ -10,7 +10,7 @@
 use std::net::IpAddr;
 
 use super::bindings::Mark;
-use super::health;
+use super::health::{self, Reply};
 use super::ip::ServicePacket;
 use super::rewrite::{self, Ip4, Side};
 use super::rewrite6::{self, Ip6};
@@ -330,8 +330,9 @@ fn hairpin_back6(ctx: &Context<'_, NatTables>, frame: &mut [u8], net: NetIdx) {
     }
 }
 
-/// A segment to the gateway that answers a backend's health probe: recorded, and a SYN-ACK
-/// answered with the reset that ends the probe's connection. `None`: not one.
+/// A segment to the gateway that answers a backend's health probe: recorded, and answered
+/// in place — a TCP probe's SYN-ACK with the reset that ends its connection, an HTTP probe's
+/// with its request, and the status line with a reset. `None`: not one.
 pub fn probe_answer<B: PacketBuf>(
     ctx: &Context<'_, NatTables>,
     in_port: u16,
@@ -343,34 +344,68 @@ pub fn probe_answer<B: PacketBuf>(
         return None;
     }
     let frame = buf.data();
-    let (from, to, (sport, dport), flags, ack) = match meta.ethertype {
-        ethertype::IPV4 => tcp_segment::<Ip4>(frame)?,
-        ethertype::IPV6 => tcp_segment::<Ip6>(frame)?,
+    let seg = match meta.ethertype {
+        ethertype::IPV4 => ProbeSegment::parse::<Ip4>(frame)?,
+        ethertype::IPV6 => ProbeSegment::parse::<Ip6>(frame)?,
         _ => return None,
     };
-    if !t.health.answer((from, sport), dport, flags) {
-        return None;
-    }
-    if flags & 0x12 != 0x12 {
-        return Some(Verdict::Consumed);
-    }
-    let len = health::segment_len(to);
+    let (us, them) = ((seg.to, seg.dport), (seg.from, seg.sport));
+    let reply = t
+        .health
+        .answer(them, seg.dport, seg.flags, &frame[seg.payload.clone()]);
+    let payload: &[u8] = match &reply {
+        Reply::NotProbe => return None,
+        Reply::Quiet => return Some(Verdict::Consumed),
+        Reply::Reset => &[],
+        Reply::Request(request) => request,
+    };
+    let len = health::segment_len(seg.to) + payload.len();
     if reshape(buf, len).is_err() {
         return Some(Verdict::Consumed);
     }
     let frame = &mut buf.data_mut()[..len];
-    health::reset_for(frame, meta.src, (to, dport), (from, sport), ack);
+    match &reply {
+        Reply::Request(_) => {
+            health::request_for(frame, meta.src, us, them, (seg.seq, seg.ack), payload)
+        }
+        _ => health::reset_for(frame, meta.src, us, them, seg.ack),
+    }
     Some(Verdict::Unicast(in_port))
 }
 
-/// A TCP segment's addresses, ports, flags and acknowledgement number.
-#[allow(clippy::type_complexity)]
-fn tcp_segment<P: ServicePacket>(frame: &[u8]) -> Option<(IpAddr, IpAddr, (u16, u16), u8, u32)> {
-    let ip = P::parse(frame).filter(|ip| ip.proto() == ipproto::TCP)?;
-    let ports = ip.ports(frame)?;
-    let ack = ip.tcp_ack(frame)?;
-    let (src, dst) = (ip.src().into(), ip.dst().into());
-    Some((src, dst, ports, ip.tcp_flags(frame), ack))
+/// A TCP segment to the gateway, as a probe's answer is read.
+struct ProbeSegment {
+    from: IpAddr,
+    to: IpAddr,
+    sport: u16,
+    dport: u16,
+    flags: u8,
+    seq: u32,
+    ack: u32,
+    /// Where its payload is in the frame.
+    payload: std::ops::Range<usize>,
+}
+
+impl ProbeSegment {
+    fn parse<P: ServicePacket>(frame: &[u8]) -> Option<ProbeSegment> {
+        let ip = P::parse(frame).filter(|ip| ip.proto() == ipproto::TCP)?;
+        let (sport, dport) = ip.ports(frame)?;
+        let span = ip.tcp_span()?;
+        let tcp = frame.get(span.clone())?;
+        let word = |at: usize| Some(u32::from_be_bytes(tcp.get(at..at + 4)?.try_into().ok()?));
+        let data_at = usize::from(*tcp.get(12)? >> 4) * 4;
+        (20..=tcp.len()).contains(&data_at).then_some(())?;
+        Some(ProbeSegment {
+            from: ip.src().into(),
+            to: ip.dst().into(),
+            sport,
+            dport,
+            flags: ip.tcp_flags(frame),
+            seq: word(4)?,
+            ack: word(8)?,
+            payload: span.start + data_at..span.end,
+        })
+    }
 }
 
 /// Sends the health probes waiting (once a poll, from one worker): each is handed to `send`

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 
+use super::health::Check;
 use super::pool::Pool;
 use super::service::{locate, parse_addr, parse_proto};
 use crate::model::error::{invalid, ConfigError, Result};
@@ -146,13 +147,19 @@ fn validate_services(model: &Model) -> Result<()> {
                 s.proto, s.vip
             )));
         }
-        match s.health_check.as_deref() {
-            None | Some("tcp") | Some("none") => {}
-            Some(other) => {
-                return Err(invalid(format!(
-                    "{owner}: --health-check {other:?} is not tcp or none"
-                )))
-            }
+        if let Err(e) = Check::parse(s.health_check.as_deref()) {
+            return Err(invalid(format!("{owner}: --health-check {e}")));
+        }
+        let t = &s.health_timing;
+        let refuse = |what: &str| Err(invalid(format!("{owner}: {what}")));
+        if !(1..=3600).contains(&t.interval) {
+            return refuse("--health-interval is 1 to 3600 seconds");
+        }
+        if !(1..=t.interval).contains(&t.timeout) {
+            return refuse("--health-timeout is 1 second to the interval");
+        }
+        if !(1..=10).contains(&t.rise) || !(1..=10).contains(&t.fall) {
+            return refuse("--health-rise and --health-fall are 1 to 10 probes");
         }
         let mut seen = HashSet::new();
         for b in &s.backends {
