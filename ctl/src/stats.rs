@@ -1,4 +1,5 @@
-//! `vsctl stats show`: per-port traffic and drops, hardware counters, workers, drops in total.
+//! `vsctl stats show`: per-port traffic and drops, hardware counters, workers, drops in total;
+//! `vsctl stats drops`: every drop by port and reason, most first, with what it means.
 
 use std::collections::BTreeMap;
 
@@ -19,16 +20,75 @@ pub enum StatsCmd {
         #[arg(long, value_name = "NAME")]
         port: Option<String>,
     },
+    /// Every drop by port and reason, most first, with what the reason means and what to check.
+    Drops {
+        /// Only this port [default: every port].
+        #[arg(long, value_name = "NAME")]
+        port: Option<String>,
+    },
 }
 
 pub async fn run(ctx: &Ctx, cmd: StatsCmd) -> Result<(), Error> {
-    let StatsCmd::Show { port } = cmd;
+    let (StatsCmd::Show { port } | StatsCmd::Drops { port }) = &cmd;
     let mut client = crate::client!(StatsServiceClient, ctx);
     let request = GetStatsRequest {
-        port: port.unwrap_or_default(),
+        port: port.clone().unwrap_or_default(),
     };
-    let stats = client.get_stats(request).await?.into_inner();
-    output::emit(ctx.json, &stats, render)
+    let mut stats = client.get_stats(request).await?.into_inner();
+    match cmd {
+        StatsCmd::Show { .. } => {
+            stats.reasons.clear();
+            output::emit(ctx.json, &stats, render)
+        }
+        StatsCmd::Drops { .. } => output::emit(ctx.json, &drops(&stats), |d| render_drops(d)),
+    }
+}
+
+/// One port's drops of one reason.
+#[derive(Debug, serde::Serialize)]
+struct Drop {
+    port: String,
+    reason: String,
+    packets: u64,
+    meaning: String,
+}
+
+/// Every (port, reason) that dropped anything, most first.
+fn drops(stats: &Stats) -> Vec<Drop> {
+    let meaning = |r: &str| {
+        let found = stats.reasons.iter().find(|m| m.name == r);
+        found.map_or(String::new(), |m| m.meaning.clone())
+    };
+    let mut all: Vec<Drop> = stats
+        .ports
+        .iter()
+        .flat_map(|p| {
+            p.drops.iter().filter(|(_, n)| **n > 0).map(|(r, n)| Drop {
+                port: p.name.clone(),
+                reason: r.clone(),
+                packets: *n,
+                meaning: meaning(r),
+            })
+        })
+        .collect();
+    all.sort_by(|a, b| (b.packets, &a.port, &a.reason).cmp(&(a.packets, &b.port, &b.reason)));
+    all
+}
+
+fn render_drops(drops: &[Drop]) -> String {
+    if drops.is_empty() {
+        return "no drops".into();
+    }
+    let mut table = Table::new(&["PORT", "REASON", "PACKETS", "MEANING"]);
+    for d in drops {
+        table.row(vec![
+            d.port.clone(),
+            d.reason.clone(),
+            d.packets.to_string(),
+            d.meaning.clone(),
+        ]);
+    }
+    table.render()
 }
 
 /// Sections separated by blank lines; sections with nothing to say are left out.
@@ -165,7 +225,24 @@ mod tests {
                 rx_packets: 10,
                 rx_queues: vec!["p0:0".into()],
             }],
+            reasons: vec![crate::pb::DropReason {
+                name: "no_network".into(),
+                meaning: "The port is in no network.".into(),
+            }],
         }
+    }
+
+    #[test]
+    fn drops_are_listed_most_first_with_their_meaning() {
+        let mut s = stats();
+        s.ports[1].drops.insert("tx_full".into(), 5);
+        assert_eq!(
+            render_drops(&drops(&s)),
+            "PORT  REASON      PACKETS  MEANING\n\
+             p1    tx_full     5\n\
+             p0    no_network  2        The port is in no network."
+        );
+        assert_eq!(render_drops(&[]), "no drops");
     }
 
     #[test]

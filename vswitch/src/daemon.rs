@@ -33,6 +33,8 @@ pub struct Options {
     pub no_huge: bool,
     pub mbufs: u32,
     pub eal_args: Vec<String>,
+    /// Where the metrics endpoint listens (off when none).
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// Hugepages are usable: a hugetlbfs mount and enough free 2 MB pages for the mbuf pool.
@@ -264,6 +266,16 @@ pub fn run(opts: Options, ready: impl FnOnce()) -> Result<(), String> {
     let result = rt.block_on(async {
         let listener = tokio::net::UnixListener::from_std(listener_std)
             .map_err(|e| format!("control socket: {e}"))?;
+        let metrics = match opts.metrics {
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| format!("--metrics {addr}: {e}"))?;
+                tracing::info!("metrics at http://{addr}/metrics");
+                Some(tokio::spawn(control::http::serve(shared.clone(), listener)))
+            }
+            None => None,
+        };
         let housekeeping = tokio::spawn(housekeeping(shared.clone()));
         shared.vtep_agent.sync(&shared);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -276,6 +288,9 @@ pub fn run(opts: Options, ready: impl FnOnce()) -> Result<(), String> {
         let _ = stop_tx.send(());
         let served = server.await.map_err(|e| format!("control server: {e}"))?;
         housekeeping.abort();
+        if let Some(m) = metrics {
+            m.abort();
+        }
         shared.vtep_agent.stop();
         served
     });

@@ -29,6 +29,9 @@ struct Args {
     /// Stay in the foreground and log to stderr.
     #[arg(long)]
     foreground: bool,
+    /// Serve the counters for Prometheus at http://IP:PORT/metrics (a loopback address).
+    #[arg(long, value_name = "IP:PORT")]
+    metrics: Option<String>,
     /// Log file when detached (default: STATE_DIR/vswitchd.log).
     #[arg(long)]
     log_file: Option<PathBuf>,
@@ -61,6 +64,10 @@ fn main() {
         Some(l) => daemon::parse_cpu_list(l).unwrap_or_else(|e| fail(&e)),
         None => daemon::default_worker_cpus(),
     };
+    let metrics = args
+        .metrics
+        .as_deref()
+        .map(|m| vswitch::control::http::listen_addr(m).unwrap_or_else(|e| fail(&e)));
     let opts = Options {
         socket: args.socket.clone(),
         state_dir: Some(args.state_dir.clone()),
@@ -68,6 +75,7 @@ fn main() {
         no_huge: args.no_huge,
         mbufs: args.mbufs,
         eal_args: args.eal_args.clone(),
+        metrics,
     };
 
     let mut report = if args.foreground {

@@ -6,6 +6,8 @@ pub mod convert;
 pub mod dhcp;
 pub mod fdb;
 pub mod firewall;
+pub mod http;
+pub mod metrics;
 pub mod nat;
 pub mod network;
 pub mod port;

@@ -4,12 +4,12 @@ use tonic::{Request, Response, Status};
 
 use super::pb::status_service_server::StatusService;
 use super::pb::{GetStatusRequest, Status as StatusMsg, WorkerStatus};
-use super::Shared;
+use super::{Daemon, Shared};
 
 pub struct StatusApi(pub Shared);
 
 /// Every worker's poll counters and the queues it polls.
-pub fn workers(shared: &Shared) -> Vec<WorkerStatus> {
+pub fn workers(shared: &Daemon) -> Vec<WorkerStatus> {
     let snap = shared.manager.snapshot_cell().load();
     let names = shared.manager.devices();
     let name_of = |id: u16| {

@@ -1,0 +1,254 @@
+//! The Prometheus text exposition (format 0.0.4, which OpenMetrics scrapers read) of the
+//! switch's counters and table sizes, served at `/metrics` by `http.rs` when vswitchd runs
+//! with `--metrics IP:PORT`. A port's counter has the name `vsctl stats show --json` gives it:
+//! `rx_packets` is `vswitch_port_rx_packets_total{port="..."}`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use super::pb::Stats;
+use super::Daemon;
+
+/// The exposition of everything the switch counts now.
+pub fn render(shared: &Daemon) -> String {
+    let mut out = Exposition::default();
+    if let Ok(stats) = super::stats::gather(shared, "") {
+        ports(&mut out, &stats);
+        workers(&mut out, &stats);
+    }
+    tables(&mut out, shared);
+    out.text
+}
+
+#[derive(Default)]
+struct Exposition {
+    text: String,
+}
+
+impl Exposition {
+    /// Starts metric family `name` of `kind` (counter or gauge).
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.text, "# HELP {name} {help}");
+        let _ = writeln!(self.text, "# TYPE {name} {kind}");
+    }
+
+    /// One sample of the family just started.
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+        self.text.push_str(name);
+        if !labels.is_empty() {
+            self.text.push('{');
+            for (i, (k, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.text.push(',');
+                }
+                let _ = write!(self.text, "{k}=\"{}\"", escape(v));
+            }
+            self.text.push('}');
+        }
+        let _ = writeln!(self.text, " {value}");
+    }
+}
+
+/// A label value as the text format quotes it.
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn ports(out: &mut Exposition, stats: &Stats) {
+    type Get = fn(&super::pb::PortStats) -> u64;
+    let software: [(&str, &str, Get); 4] = [
+        ("rx_packets", "Packets received on the port.", |p| {
+            p.rx_packets
+        }),
+        ("rx_bytes", "Bytes received on the port.", |p| p.rx_bytes),
+        ("tx_packets", "Packets sent on the port.", |p| p.tx_packets),
+        ("tx_bytes", "Bytes sent on the port.", |p| p.tx_bytes),
+    ];
+    for (key, help, get) in software {
+        let name = format!("vswitch_port_{key}_total");
+        out.family(&name, "counter", help);
+        for p in &stats.ports {
+            out.sample(&name, &[("port", &p.name)], get(p));
+        }
+    }
+    let name = "vswitch_port_drops_total";
+    out.family(
+        name,
+        "counter",
+        "Packets dropped, by the port they came in on (or were to leave by) and reason.",
+    );
+    for p in &stats.ports {
+        for r in &stats.reasons {
+            let n = p.drops.get(&r.name).copied().unwrap_or(0);
+            out.sample(name, &[("port", &p.name), ("reason", &r.name)], n);
+        }
+    }
+    type Hw = fn(&super::pb::HardwareStats) -> u64;
+    let hardware: [(&str, &str, Hw); 8] = [
+        ("ipackets", "Packets the PMD received.", |h| h.ipackets),
+        ("opackets", "Packets the PMD sent.", |h| h.opackets),
+        ("ibytes", "Bytes the PMD received.", |h| h.ibytes),
+        ("obytes", "Bytes the PMD sent.", |h| h.obytes),
+        ("imissed", "Packets the PMD dropped: RX queue full.", |h| {
+            h.imissed
+        }),
+        ("ierrors", "Erroneous packets the PMD received.", |h| {
+            h.ierrors
+        }),
+        ("oerrors", "Packets the PMD failed to send.", |h| h.oerrors),
+        ("rx_nombuf", "RX mbuf allocation failures.", |h| h.rx_nombuf),
+    ];
+    for (key, help, get) in hardware {
+        let name = format!("vswitch_port_hw_{key}_total");
+        out.family(&name, "counter", help);
+        for p in &stats.ports {
+            let v = p.hw.as_ref().map_or(0, get);
+            out.sample(&name, &[("port", &p.name)], v);
+        }
+    }
+}
+
+fn workers(out: &mut Exposition, stats: &Stats) {
+    type Get = fn(&super::pb::WorkerStatus) -> u64;
+    let counters: [(&str, &str, Get); 5] = [
+        ("busy_polls", "Polls that found packets.", |w| w.busy_polls),
+        ("idle_polls", "Polls that found none.", |w| w.idle_polls),
+        ("busy_cycles", "TSC cycles spent in busy polls.", |w| {
+            w.busy_cycles
+        }),
+        ("idle_cycles", "TSC cycles spent in idle polls.", |w| {
+            w.idle_cycles
+        }),
+        ("rx_packets", "Packets the worker received.", |w| {
+            w.rx_packets
+        }),
+    ];
+    for (key, help, get) in counters {
+        let name = format!("vswitch_worker_{key}_total");
+        out.family(&name, "counter", help);
+        for w in &stats.workers {
+            let (id, cpu) = (w.id.to_string(), w.cpu.to_string());
+            out.sample(&name, &[("worker", &id), ("cpu", &cpu)], get(w));
+        }
+    }
+    let name = "vswitch_worker_cycles_per_packet";
+    out.family(
+        name,
+        "gauge",
+        "Busy cycles per received packet since the start.",
+    );
+    for w in &stats.workers {
+        let (id, cpu) = (w.id.to_string(), w.cpu.to_string());
+        let cpp = w.busy_cycles as f64 / w.rx_packets.max(1) as f64;
+        out.sample(name, &[("worker", &id), ("cpu", &cpu)], format!("{cpp:.1}"));
+    }
+}
+
+/// Table sizes against their limits: FDB per network, routes per VRF, connections, NAT.
+fn tables(out: &mut Exposition, shared: &Daemon) {
+    let mgr = &shared.manager;
+    let fdbs = mgr.fdb_tables();
+    out.family(
+        "vswitch_fdb_entries",
+        "gauge",
+        "MAC table entries of a network.",
+    );
+    for (net, t) in &fdbs {
+        out.sample("vswitch_fdb_entries", &[("network", net)], t.len());
+    }
+    out.family("vswitch_fdb_limit", "gauge", "The MAC limit of a network.");
+    for (net, t) in &fdbs {
+        out.sample("vswitch_fdb_limit", &[("network", net)], t.limit());
+    }
+    // Counted in the model: a million static routes are not listed for a scrape.
+    let (model, _) = mgr.model();
+    let mut routes: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for n in &model.networks {
+        if let Some(vrf) = crate::model::vrf_of(n) {
+            *routes.entry((vrf, "connected")).or_default() += n.subnets.len();
+        }
+    }
+    for r in &model.routes {
+        *routes.entry((r.vrf(), "static")).or_default() += 1;
+    }
+    out.family(
+        "vswitch_routes",
+        "gauge",
+        "Routes of a VRF: its subnets and static routes.",
+    );
+    for ((vrf, kind), n) in &routes {
+        out.sample("vswitch_routes", &[("vrf", vrf), ("kind", kind)], n);
+    }
+    let ct = crate::firewall::api::stats(mgr);
+    let gauges = [
+        (
+            "vswitch_conntrack_connections",
+            "Tracked connections.",
+            ct.connections,
+        ),
+        (
+            "vswitch_conntrack_limit",
+            "The connection table's limit.",
+            ct.limit,
+        ),
+    ];
+    for (name, help, v) in gauges {
+        out.family(name, "gauge", help);
+        out.sample(name, &[], v);
+    }
+    let counters = [
+        (
+            "vswitch_conntrack_created_total",
+            "Connections created.",
+            ct.created,
+        ),
+        (
+            "vswitch_conntrack_ended_total",
+            "Connections ended.",
+            ct.ended,
+        ),
+        (
+            "vswitch_conntrack_refused_full_total",
+            "New connections refused: the table was full.",
+            ct.refused_full,
+        ),
+    ];
+    for (name, help, v) in counters {
+        out.family(name, "counter", help);
+        out.sample(name, &[], v);
+    }
+    let name = "vswitch_conntrack_network_connections";
+    out.family(name, "gauge", "Tracked connections of a network.");
+    for n in &ct.networks {
+        out.sample(name, &[("network", &n.network)], n.connections);
+    }
+    let name = "vswitch_service_sessions";
+    out.family(name, "gauge", "Connections to a service's VIP.");
+    for s in crate::nat::api::list_services(mgr, None).unwrap_or_default() {
+        out.sample(name, &[("service", &s.service.name)], s.sessions);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_family_has_help_type_and_escaped_labels() {
+        let mut out = Exposition::default();
+        out.family("vswitch_x_total", "counter", "X.");
+        out.sample(
+            "vswitch_x_total",
+            &[("port", "a\"b\\c"), ("reason", "r")],
+            3,
+        );
+        out.sample("vswitch_x_total", &[], 4);
+        assert_eq!(
+            out.text,
+            "# HELP vswitch_x_total X.\n# TYPE vswitch_x_total counter\n\
+             vswitch_x_total{port=\"a\\\"b\\\\c\",reason=\"r\"} 3\nvswitch_x_total 4\n"
+        );
+    }
+}
