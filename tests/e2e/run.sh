@@ -32,6 +32,7 @@ CASES=(
     vtep_agent:150
     vtep_ovn:150
     vtep_ovn_pair:150
+    metrics:90
     vm_guests:420
 )
 
