@@ -25,11 +25,14 @@ pub enum StatsCmd {
         /// Only this port [default: every port].
         #[arg(long, value_name = "NAME")]
         port: Option<String>,
+        /// Every reason the pipeline has, with its total over every port (zero too).
+        #[arg(long, conflicts_with = "port")]
+        all: bool,
     },
 }
 
 pub async fn run(ctx: &Ctx, cmd: StatsCmd) -> Result<(), Error> {
-    let (StatsCmd::Show { port } | StatsCmd::Drops { port }) = &cmd;
+    let (StatsCmd::Show { port } | StatsCmd::Drops { port, .. }) = &cmd;
     let mut client = crate::client!(StatsServiceClient, ctx);
     let request = GetStatsRequest {
         port: port.clone().unwrap_or_default(),
@@ -40,7 +43,12 @@ pub async fn run(ctx: &Ctx, cmd: StatsCmd) -> Result<(), Error> {
             stats.reasons.clear();
             output::emit(ctx.json, &stats, render)
         }
-        StatsCmd::Drops { .. } => output::emit(ctx.json, &drops(&stats), |d| render_drops(d)),
+        StatsCmd::Drops { all: false, .. } => {
+            output::emit(ctx.json, &drops(&stats), |d| render_drops(d))
+        }
+        StatsCmd::Drops { all: true, .. } => {
+            output::emit(ctx.json, &every_reason(&stats), |d| render_drops(d))
+        }
     }
 }
 
@@ -73,6 +81,19 @@ fn drops(stats: &Stats) -> Vec<Drop> {
         .collect();
     all.sort_by(|a, b| (b.packets, &a.port, &a.reason).cmp(&(a.packets, &b.port, &b.reason)));
     all
+}
+
+/// Every reason of the pipeline with its total over every port (port `*`), in pipeline order.
+fn every_reason(stats: &Stats) -> Vec<Drop> {
+    let reasons = stats.reasons.iter();
+    reasons
+        .map(|r| Drop {
+            port: "*".into(),
+            reason: r.name.clone(),
+            packets: stats.drops.get(&r.name).copied().unwrap_or(0),
+            meaning: r.meaning.clone(),
+        })
+        .collect()
 }
 
 fn render_drops(drops: &[Drop]) -> String {
@@ -243,6 +264,12 @@ mod tests {
              p0    no_network  2        The port is in no network."
         );
         assert_eq!(render_drops(&[]), "no drops");
+        let every = every_reason(&s);
+        assert_eq!(
+            (every.len(), every[0].packets),
+            (1, 2),
+            "no_network's total"
+        );
     }
 
     #[test]

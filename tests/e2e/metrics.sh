@@ -62,8 +62,10 @@ step "vsctl stats drops: pz's drops, with what they mean"
 drops=$(vs stats drops)
 log "$drops"
 assert_contains "$drops" "pz    unknown_network" "pz's drops listed"
-assert_contains "$drops" "belongs to no network" "the reason's meaning"
+assert_contains "$drops" "belongs to no network (or is gone from the configuration). Check: " "the reason's meaning and what to check"
 assert_eq "$(vs --json stats drops | json_get "d[0]['reason']")" unknown_network "the most frequent drop first"
+all=$(vs --json stats drops --all | json_get "len(d)")
+assert_ge "$all" 40 "every reason the pipeline has, with --all"
 
 step "Prometheus scrapes the endpoint; its HTTP API returns pa's received packets"
 cat >"$WORK/prometheus.yml" <<EOF

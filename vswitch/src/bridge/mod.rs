@@ -34,10 +34,13 @@ crate::drop_reasons! {
     /// Why the bridge drops a frame.
     pub enum BridgeDrop {
         /// Larger than the ingress port's MTU allows.
+        /// Check: the ingress port's MTU against the sender's.
         Oversize => "oversize",
         /// The network's MAC limit is reached and the source MAC is new.
+        /// Check: the network's --mac-limit, or a host flooding source MACs.
         MacLimit => "mac_limit",
         /// The destination was learned on the port the frame came in on.
+        /// Check: a loop, or a host answering for another behind the same port.
         Hairpin => "hairpin",
     }
 }

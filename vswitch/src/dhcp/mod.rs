@@ -58,10 +58,13 @@ crate::drop_reasons! {
     /// Why the DHCP server drops a request.
     pub enum DhcpDrop {
         /// Malformed DHCP to the network's server.
+        /// Check: the client's DHCP implementation.
         BadDhcp => "bad_dhcp",
         /// The DHCP lease table was busy (the client retries).
+        /// Check: nothing, unless it keeps growing.
         DhcpBusy => "dhcp_busy",
         /// No free address left in the DHCP range.
+        /// Check: the network's --dhcp range and its leases.
         DhcpPoolFull => "dhcp_pool_full",
     }
 }

@@ -72,23 +72,32 @@ crate::drop_reasons! {
     /// Why the firewall drops a packet.
     pub enum FirewallDrop {
         /// Between networks, and no policy allows it (or a deny rule matched).
+        /// Check: `vsctl policy list`; add a policy between the two networks.
         PolicyDeny => "policy_deny",
         /// A reject rule matched (a TCP reset or ICMP prohibited went back).
+        /// Check: `vsctl policy list` for the reject rule.
         PolicyReject => "policy_reject",
         /// Its connection was cut by a policy change that no longer allows it.
+        /// Check: the policy change that ended it.
         PolicyCut => "policy_cut",
         /// Not part of a tracked connection where one is needed (TCP that does not open with a
         /// SYN, a SYN inside a connection).
+        /// Check: asymmetric routing, or a connection older than the switch's table.
         CtInvalid => "ct_invalid",
         /// TCP flags no stack sends together (SYN+FIN, null, FIN without ACK, ...).
+        /// Check: the sender (a scanner, or a broken stack).
         TcpFlags => "tcp_flags",
         /// TCP sequence or acknowledgement outside the connection's window.
+        /// Check: asymmetric routing or a middlebox rewriting sequence numbers.
         TcpWindow => "tcp_window",
         /// The connection table is at its limit; the new connection was refused.
+        /// Check: `vsctl conntrack stats`; raise the limit or find the flood of connections.
         CtFull => "ct_full",
         /// A port's security groups have no rule that allows it.
+        /// Check: the port's security groups and their rules.
         SecurityGroup => "security_group",
         /// The network that opens the connection is at its connection limit.
+        /// Check: the network's --conntrack-limit and who opens so many connections.
         CtNetworkFull => "ct_network_full",
     }
 }

@@ -27,6 +27,7 @@ crate::drop_reasons! {
     /// Why ARP handling (the gateway's and the VTEP's) drops a frame.
     pub enum NeighborDrop {
         /// Malformed ARP in a routed network.
+        /// Check: the sender's ARP (not Ethernet/IPv4, cut short, multicast sender).
         BadArp => "bad_arp",
     }
 }

@@ -80,14 +80,18 @@ crate::drop_reasons! {
     /// Why NAT drops a packet.
     pub enum NatDrop {
         /// To a SNAT address, and no translated connection it belongs to.
+        /// Check: the connection's age (bindings idle out) or traffic not started inside.
         NoBinding => "nat_no_binding",
         /// A new connection found every address and port of its SNAT rule in use.
+        /// Check: `vsctl snat list`; widen --to or --port-range.
         PortsExhausted => "nat_ports_exhausted",
         /// Nothing to translate it by (a fragment past the first, a protocol without ports,
         /// an ICMP error leaving, a header cut short).
+        /// Check: fragments or non-TCP/UDP/ICMP traffic through NAT.
         Untranslatable => "nat_untranslatable",
         /// A new connection to a service VIP, and no backend takes new connections (all
         /// drained or failing their health checks): refused with a reset or an ICMP error.
+        /// Check: `vsctl service show NAME`: every backend drained or down.
         NoBackend => "nat_no_backend",
     }
 }

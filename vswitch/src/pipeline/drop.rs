@@ -88,22 +88,31 @@ crate::drop_reasons! {
     /// stages share about buffers and ports.
     pub enum EngineDrop {
         /// Shorter than an Ethernet header (or a VLAN or IP header it announces).
+        /// Check: the sender (a truncating capture or a broken NIC).
         Runt => "runt",
         /// Source MAC is multicast/broadcast or zero.
+        /// Check: the sender's MAC address.
         BadSrcMac => "bad_src_mac",
         /// Tagged frame on an access port, a VLAN the trunk does not carry, or a stacked tag.
+        /// Check: the port's --vlan/--trunk against the tags the peer sends.
         BadVlan => "bad_vlan",
         /// The port belongs to no network (or is gone from the configuration).
+        /// Check: `vsctl port show`; give the port a --network, --vlan or --trunk.
         UnknownNetwork => "unknown_network",
         /// Broadcast/unknown frame in a network with no other port.
+        /// Check: the network's other ports are up (a lone port has no one to flood to).
         NoEgressPort => "no_egress_port",
         /// Larger than the egress port's MTU.
+        /// Check: the egress port's MTU against the sender's.
         Mtu => "mtu",
         /// The egress queue refused the packet.
+        /// Check: the receiver keeps up (a guest's virtio queue, the worker's load).
         TxFull => "tx_full",
         /// No mbuf for a flood copy or a pushed header.
+        /// Check: vswitchd --mbufs against the ports' queues.
         NoBuffer => "no_buffer",
         /// Malformed IPv4/IPv6 header (version, lengths, header checksum).
+        /// Check: the sender's IP stack (or a corrupted link).
         BadIp => "bad_ip",
     }
 }

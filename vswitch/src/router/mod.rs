@@ -70,18 +70,25 @@ crate::drop_reasons! {
     /// Why the router drops a packet to the gateway.
     pub enum RouterDrop {
         /// Malformed IPv6 neighbor discovery (hop limit not 255, checksum, options).
+        /// Check: the sender's IPv6 stack.
         BadNd => "bad_nd",
         /// To the gateway MAC but not something it routes (not IP, broadcast/multicast IP).
+        /// Check: the host's route (a broadcast or non-IP frame to the gateway MAC).
         NotRoutable => "not_routable",
         /// To a gateway address and not a ping (the gateway runs no services).
+        /// Check: what the host expects of the gateway address (only ping, ARP/ND, DHCP answer).
         ForGateway => "for_gateway",
         /// No route in the network's VRF (ICMP net unreachable sent).
+        /// Check: `vsctl route show --vrf V`; add a route or a subnet.
         NoRoute => "no_route",
         /// TTL/hop limit ran out (ICMP time exceeded sent).
+        /// Check: a routing loop (traceroute ends here on purpose).
         TtlExceeded => "ttl_exceeded",
         /// Next hop not resolved yet (an ARP request for it went out instead).
+        /// Check: beyond the first packets, the next hop answers ARP/ND (`vsctl arp show`).
         NeighborMiss => "neighbor_miss",
         /// Over the next hop's MTU with don't-fragment set (ICMP fragmentation needed sent).
+        /// Check: the path MTU; the sender should lower its packets (PMTU discovery).
         FragNeeded => "frag_needed",
     }
 }

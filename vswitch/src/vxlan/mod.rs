@@ -66,19 +66,26 @@ crate::drop_reasons! {
     pub enum VxlanDrop {
         /// Underlay traffic the VTEP does not take: not ARP or VXLAN to its address and UDP port
         /// (or a fragment, which a VTEP never reassembles).
+        /// Check: the underlay peers' traffic (their own ARP, IPv6, routing protocols).
         NotForVtep => "not_for_vtep",
         /// VXLAN with flags other than I, or the reserved bits set.
+        /// Check: the remote VTEP's VXLAN flavour (GPE, GBP need other flags).
         VxlanBadHeader => "vxlan_bad_header",
         /// VXLAN whose VNI no network has.
+        /// Check: the network's --vni on both ends.
         VxlanUnknownVni => "vxlan_unknown_vni",
         /// VXLAN from a VTEP not in the VNI's flood list, with learning off (or from an address no
         /// VTEP can have).
+        /// Check: `vsctl vtep remote add IP --vni N` for that VTEP.
         VxlanUnknownVtep => "vxlan_unknown_vtep",
         /// VXLAN whose UDP length disagrees with its IP length, or whose inner frame is cut short.
+        /// Check: the underlay MTU and the remote VTEP.
         VxlanTruncated => "vxlan_truncated",
         /// A bridged frame larger than the overlay MTU (the underlay MTU less the VXLAN headers).
+        /// Check: the hosts' MTU (1450 on a 1500 underlay) or a larger underlay MTU.
         TunnelMtu => "tunnel_mtu",
         /// The underlay next hop of a remote VTEP is not resolved yet (an ARP request went out).
+        /// Check: beyond the first packets, the VTEP's --gateway or the remote answers ARP.
         VtepUnresolved => "vtep_unresolved",
     }
 }
