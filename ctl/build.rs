@@ -13,6 +13,7 @@ const PROTOS: &[&str] = &[
     "../vswitch/proto/vswitch/v1/dhcp.proto",
     "../vswitch/proto/vswitch/v1/vtep.proto",
     "../vswitch/proto/vswitch/v1/nat.proto",
+    "../vswitch/proto/vswitch/v1/ipfix.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

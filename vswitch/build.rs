@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "proto/vswitch/v1/dhcp.proto",
     "proto/vswitch/v1/vtep.proto",
     "proto/vswitch/v1/nat.proto",
+    "proto/vswitch/v1/ipfix.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

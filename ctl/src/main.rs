@@ -9,6 +9,7 @@ mod dhcp;
 mod error;
 mod fdb;
 mod group;
+mod ipfix;
 mod nat;
 mod network;
 mod output;
@@ -113,6 +114,9 @@ enum Command {
     /// The VXLAN tunnel endpoint and its flood lists.
     #[command(subcommand)]
     Vtep(vtep::VtepCmd),
+    /// IPFIX export of the tracked connections to a collector.
+    #[command(subcommand)]
+    Ipfix(ipfix::IpfixCmd),
     /// Apply a whole desired model from a TOML or JSON file.
     Apply(config::ApplyArgs),
     /// The whole model.
@@ -139,6 +143,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Service(cmd) => service::run(&ctx, cmd).await,
         Command::Dhcp(cmd) => dhcp::run(&ctx, cmd).await,
         Command::Stats(cmd) => stats::run(&ctx, cmd).await,
+        Command::Ipfix(cmd) => ipfix::run(&ctx, cmd).await,
         Command::Apply(args) => config::apply(&ctx, args).await,
         Command::Config(cmd) => config::run(&ctx, cmd).await,
     }

@@ -33,6 +33,7 @@ CASES=(
     vtep_ovn:150
     vtep_ovn_pair:150
     metrics:90
+    ipfix:90
     vm_guests:420
 )
 

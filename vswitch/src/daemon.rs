@@ -255,6 +255,7 @@ pub fn run(opts: Options, ready: impl FnOnce()) -> Result<(), String> {
         hugepages,
         worker_cpus: opts.worker_cpus.clone(),
         vtep_agent: Default::default(),
+        ipfix: Default::default(),
     });
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -277,6 +278,10 @@ pub fn run(opts: Options, ready: impl FnOnce()) -> Result<(), String> {
             None => None,
         };
         let housekeeping = tokio::spawn(housekeeping(shared.clone()));
+        let exporter = {
+            let shared = shared.clone();
+            tokio::spawn(async move { shared.ipfix.run(&shared.manager).await })
+        };
         shared.vtep_agent.sync(&shared);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(control::serve(shared.clone(), listener, async {
@@ -288,6 +293,7 @@ pub fn run(opts: Options, ready: impl FnOnce()) -> Result<(), String> {
         let _ = stop_tx.send(());
         let served = server.await.map_err(|e| format!("control server: {e}"))?;
         housekeeping.abort();
+        exporter.abort();
         if let Some(m) = metrics {
             m.abort();
         }

@@ -17,5 +17,6 @@ pub mod packet;
 pub mod pipeline;
 pub mod router;
 pub mod sys;
+pub mod telemetry;
 pub mod vtep_agent;
 pub mod vxlan;

@@ -39,11 +39,13 @@ fn allowed(module: &str, file: &Path) -> Vec<&'static str> {
         "control" => [
             BELOW_FEATURES,
             FEATURES,
-            &["datapath", "config", "dpdk", "vtep_agent"],
+            &["datapath", "config", "dpdk", "vtep_agent", "telemetry"],
         ]
         .concat(),
         // The hardware_vtep agent edits the model through the config manager, like a handler.
         "vtep_agent" => [BELOW_FEATURES, FEATURES, &["datapath", "config"]].concat(),
+        // Flow export reads the features' tables and the model through the config manager.
+        "telemetry" => [BELOW_FEATURES, FEATURES, &["datapath", "config"]].concat(),
         "dpdk" => vec!["pipeline", "packet", "sys", "model", "config"],
         m if FEATURES.contains(&m) => BELOW_FEATURES.to_vec(),
         // lib.rs, main.rs, daemon.rs: the daemon wires everything.

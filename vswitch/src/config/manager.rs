@@ -120,6 +120,11 @@ impl ConfigManager {
         (st.model.clone(), st.generation)
     }
 
+    /// What `f` reads of the model, without copying it (under the lock transactions take).
+    pub fn read<R>(&self, f: impl FnOnce(&Model) -> R) -> R {
+        f(&self.state.lock().model)
+    }
+
     pub fn devices(&self) -> HashMap<String, PortDevice> {
         self.state.lock().devices.clone()
     }

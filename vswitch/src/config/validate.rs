@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 
 use crate::model::error::{invalid, ConfigError, Result};
-use crate::model::{Model, Network, Port, PortType};
+use crate::model::{Ipfix, Model, Network, Port, PortType};
 use crate::packet::prefix::Prefix;
 use crate::packet::MacAddr;
 
@@ -50,6 +50,9 @@ pub fn validate(model: &Model) -> Result<()> {
 
     // Each feature's part (routes, DHCP, policies, the VTEP).
     crate::datapath::tables::validate(model)?;
+    if let Some(x) = &model.ipfix {
+        validate_ipfix(x)?;
+    }
 
     let mut port_names = HashSet::new();
     let mut ifaces = HashSet::new();
@@ -159,6 +162,24 @@ fn check_name(what: &str, name: &str) -> Result<()> {
             "{what} {name:?}: names are 1-{MAX_NAME} characters of letters, digits, '-', '_' and '.'"
         )))
     }
+}
+
+fn validate_ipfix(x: &Ipfix) -> Result<()> {
+    if x.collector.parse::<std::net::SocketAddr>().is_err() {
+        return Err(invalid(format!(
+            "ipfix: --collector {:?} is not IP:PORT (IPv6: [IP]:PORT)",
+            x.collector
+        )));
+    }
+    if x.sampling == 0 {
+        return Err(invalid("ipfix: --sampling is 1 (every connection) or more"));
+    }
+    if !(1..=3600).contains(&x.active_timeout) || !(1..=3600).contains(&x.idle_timeout) {
+        return Err(invalid(
+            "ipfix: --active-timeout and --idle-timeout are 1 to 3600 seconds",
+        ));
+    }
+    Ok(())
 }
 
 fn validate_network(n: &Network) -> Result<()> {

@@ -7,6 +7,7 @@ pub mod dhcp;
 pub mod fdb;
 pub mod firewall;
 pub mod http;
+pub mod ipfix;
 pub mod metrics;
 pub mod nat;
 pub mod network;
@@ -40,6 +41,8 @@ pub struct Daemon {
     pub worker_cpus: Vec<usize>,
     /// The hardware_vtep agent, when the model sets one.
     pub vtep_agent: crate::vtep_agent::Supervisor,
+    /// The IPFIX exporter's counts (it runs while the model sets an export).
+    pub ipfix: crate::telemetry::Exporter,
 }
 
 impl AsRef<ConfigManager> for Daemon {
@@ -101,6 +104,7 @@ pub async fn serve(
     use pb::dhcp_service_server::DhcpServiceServer;
     use pb::fdb_service_server::FdbServiceServer;
     use pb::firewall_service_server::FirewallServiceServer;
+    use pb::ipfix_service_server::IpfixServiceServer;
     use pb::nat_service_server::NatServiceServer;
     use pb::network_service_server::NetworkServiceServer;
     use pb::port_service_server::PortServiceServer;
@@ -145,6 +149,9 @@ pub async fn serve(
             shared.clone()
         ))))
         .add_service(sized!(NatServiceServer::new(nat::NatApi(shared.clone()))))
+        .add_service(sized!(IpfixServiceServer::new(ipfix::IpfixApi(
+            shared.clone()
+        ))))
         .add_service(sized!(ConfigServiceServer::new(config::ConfigApi(shared))))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await

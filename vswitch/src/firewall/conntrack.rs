@@ -219,6 +219,8 @@ pub struct FlowRecord {
     pub conn: Conn,
     pub ended: u32,
     pub why: &'static str,
+    /// Its place among every connection ended (`stats.ended` before it).
+    pub seq: u64,
 }
 
 #[derive(Debug, Default)]
@@ -473,8 +475,9 @@ impl Conntrack {
         if let Some(q) = self.quota_slot(conn.quota) {
             q.count.fetch_sub(1, Ordering::Relaxed);
         }
-        self.stats.ended.fetch_add(1, Ordering::Relaxed);
         let mut ended = self.ended.lock();
+        // Counted under the lock: the records' sequence numbers follow their order.
+        let seq = self.stats.ended.fetch_add(1, Ordering::Relaxed);
         if ended.len() == ENDED_KEPT {
             ended.pop_front();
         }
@@ -483,6 +486,7 @@ impl Conntrack {
             conn,
             ended: now,
             why,
+            seq,
         });
     }
 
@@ -538,6 +542,15 @@ impl Conntrack {
     /// The most recent ended connections, oldest first.
     pub fn ended_flows(&self) -> Vec<FlowRecord> {
         self.ended.lock().iter().cloned().collect()
+    }
+
+    /// The ended connections kept from sequence number `seq` on (a reader that fell more than
+    /// the records kept behind has lost the rest), and the sequence number after them.
+    pub fn ended_since(&self, seq: u64) -> (Vec<FlowRecord>, u64) {
+        let ended = self.ended.lock();
+        let next = ended.back().map_or(seq, |r| r.seq + 1);
+        let recs = ended.iter().filter(|r| r.seq >= seq).cloned().collect();
+        (recs, next.max(seq))
     }
 }
 

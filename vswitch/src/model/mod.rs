@@ -50,6 +50,39 @@ pub struct Model {
     /// The hardware_vtep agent: the OVSDB database this switch mirrors, and what it mirrored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vtep_agent: Option<VtepAgent>,
+    /// Flow records of the connection table exported to an IPFIX collector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipfix: Option<Ipfix>,
+}
+
+/// IPFIX export (RFC 7011) of the connections the firewall tracks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ipfix {
+    /// The collector: `IP:PORT` (UDP).
+    pub collector: String,
+    /// One connection in N is exported (chosen by its addresses and ports).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub sampling: u32,
+    /// Seconds after which a long-lived connection's counts are exported again.
+    #[serde(default = "active_timeout")]
+    pub active_timeout: u32,
+    /// Seconds without a packet after which a connection's counts are exported.
+    #[serde(default = "idle_timeout")]
+    pub idle_timeout: u32,
+}
+
+impl Ipfix {
+    pub const ACTIVE_TIMEOUT: u32 = 60;
+    pub const IDLE_TIMEOUT: u32 = 15;
+}
+
+fn active_timeout() -> u32 {
+    Ipfix::ACTIVE_TIMEOUT
+}
+
+fn idle_timeout() -> u32 {
+    Ipfix::IDLE_TIMEOUT
 }
 
 /// The hardware_vtep agent's settings, and the objects it mirrored from the database into this

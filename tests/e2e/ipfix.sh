@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# IPFIX export of the connection table to nfdump's collector (nfcapd).
+#
+#   a (198.51.100.10, web) -- pa [vswitchd: router + firewall] pb -- b (203.0.113.10, app)
+#
+# A policy lets web reach app on TCP 5201; a sends with iperf3 to b. vswitchd exports the
+# connections' records to nfcapd on loopback; nfdump lists the data connection with the bytes
+# iperf3 sent (plus their IP and TCP headers) within 1 %. Bad input: a collector that is not
+# IP:PORT, sampling 0 — one line each, the model unchanged.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+e2e_init ipfix
+need_cmd iperf3 nfcapd nfdump
+
+A=198.51.100.10 B=203.0.113.10
+NFPORT=$((20000 + $$ % 20000))
+
+start_daemon
+vs network add web --subnet 198.51.100.0/24 --gateway 198.51.100.1 >/dev/null
+vs network add app --subnet 203.0.113.0/24 --gateway 203.0.113.1 >/dev/null
+vs policy add iperf --from web --to app --proto tcp --port 5201 --action allow >/dev/null
+make_host a "$A/24"
+make_host b "$B/24"
+inns a ip route add default via 198.51.100.1
+inns b ip route add default via 203.0.113.1
+vs port add pa --type af-packet --iface "$(rif a)" --network web >/dev/null
+vs port add pb --type af-packet --iface "$(rif b)" --network app >/dev/null
+
+step "bad input: one line each, the model unchanged"
+config=$(vs config show)
+refused "a collector that is not IP:PORT" ipfix set --collector nowhere
+refused "sampling 0" ipfix set --collector "127.0.0.1:$NFPORT" --sampling 0
+refused "an idle timeout of 0" ipfix set --collector "127.0.0.1:$NFPORT" --idle-timeout 0
+
+step "nfcapd on 127.0.0.1:$NFPORT; vswitchd exports to it"
+mkdir -p "$WORK/flows"
+bg nfcapd -w "$WORK/flows" -b 127.0.0.1 -p "$NFPORT" -t 60
+NFCAPD=$BGPID
+vs ipfix set --collector "127.0.0.1:$NFPORT" --idle-timeout 2 >/dev/null
+show=$(vs ipfix show)
+log "$show"
+assert_contains "$show" "collector: 127.0.0.1:$NFPORT" "the export's collector"
+
+step "a sends to b with iperf3 for 3 s"
+bg ip netns exec "$(hns b)" iperf3 -s -1 -B "$B"
+wait_for 10 "iperf3 listening" sh -c "ip netns exec $(hns b) ss -Hltn 'sport = :5201' | grep -q 5201"
+inns a iperf3 -c "$B" -t 3 -J >"$WORK/iperf.json" || fail "iperf3 failed"
+sent=$(json_get "d['end']['sum_sent']['bytes']" <"$WORK/iperf.json")
+log "iperf3 sent $sent bytes"
+records() { vs --json ipfix show | json_get "d.get('records', 0)"; }
+# Both connections (control and data), both directions; then what their close adds.
+wait_for 20 "the connections' records" eval '[ "$(records)" -ge 4 ]'
+sleep 3
+kill "$NFCAPD"
+wait "$NFCAPD" 2>/dev/null || true
+
+step "nfdump lists the data connection with iperf3's bytes (and their headers) within 1 %"
+nfdump -R "$WORK/flows" -o csv >"$WORK/flows.csv" 2>"$WORK/nfdump.err" || fail "nfdump: $(cat "$WORK/nfdump.err")"
+log "$(head -5 "$WORK/flows.csv")"
+read -r pkts octets < <("$PYTHON" - "$WORK/flows.csv" "$A" "$B" <<'EOF'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+head = rows[0]
+col = {name: i for i, name in enumerate(head)}
+best = {}
+for r in rows[1:]:
+    if not r or r[0].startswith("Summary"):
+        break
+    if len(r) < len(head) or r[col["sa"]] != sys.argv[2] or r[col["da"]] != sys.argv[3]:
+        continue
+    if r[col["dp"]] != "5201":
+        continue
+    k = r[col["sp"]]
+    p, b = best.get(k, (0, 0))
+    best[k] = (p + int(r[col["ipkt"]]), b + int(r[col["ibyt"]]))
+p, b = max(best.values(), key=lambda v: v[1], default=(0, 0))
+print(p, b)
+EOF
+)
+log "nfdump: $pkts packets, $octets octets from a to b:5201"
+assert_gt "$pkts" 0 "packets of the data connection"
+# Each packet of a's side carries 20 bytes of IPv4 and 32 of TCP (with timestamps).
+expected=$((sent + pkts * 52))
+diff=$((octets > expected ? octets - expected : expected - octets))
+log "expected $expected octets, off by $diff"
+assert_le $((diff * 100)) "$expected" "octets within 1 % of iperf3's bytes and headers"
+
+step "vsctl ipfix del: the export stops"
+vs ipfix del >/dev/null
+refused "a second del" ipfix del
+
+pass

@@ -1,0 +1,214 @@
+//! IPFIX messages (RFC 7011): one template for IPv4 connections and one for IPv6, and data
+//! records of uniflows (one per direction of a connection that carried packets).
+
+use std::net::IpAddr;
+
+/// Template IDs (data sets carry them as set IDs).
+pub const TEMPLATE_V4: u16 = 256;
+pub const TEMPLATE_V6: u16 = 257;
+const VERSION: u16 = 10;
+const TEMPLATE_SET: u16 = 2;
+const HEADER_LEN: usize = 16;
+const SET_HEADER_LEN: usize = 4;
+/// A message fits an Ethernet MTU with IP and UDP headers to spare.
+const MAX_MESSAGE: usize = 1400;
+
+/// flowEndReason values (IANA).
+pub const END_IDLE: u8 = 1;
+pub const END_ACTIVE: u8 = 2;
+pub const END_FORCED: u8 = 4;
+
+/// Information elements (IANA id, length) of a record, in order; the addresses differ.
+const fn fields(src: u16, dst: u16, addr_len: u16) -> [(u16, u16); 11] {
+    [
+        (src, addr_len), // sourceIPv4Address / sourceIPv6Address
+        (dst, addr_len), // destinationIPv4Address / destinationIPv6Address
+        (7, 2),          // sourceTransportPort
+        (11, 2),         // destinationTransportPort
+        (4, 1),          // protocolIdentifier
+        (1, 8),          // octetDeltaCount
+        (2, 8),          // packetDeltaCount
+        (152, 8),        // flowStartMilliseconds
+        (153, 8),        // flowEndMilliseconds
+        (136, 1),        // flowEndReason
+        (234, 4),        // ingressVRFID
+    ]
+}
+const FIELDS_V4: [(u16, u16); 11] = fields(8, 12, 4);
+const FIELDS_V6: [(u16, u16); 11] = fields(27, 28, 16);
+
+fn record_len(fields: &[(u16, u16)]) -> usize {
+    fields.iter().map(|f| usize::from(f.1)).sum()
+}
+
+/// One direction of a connection over an export interval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flow {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub sport: u16,
+    pub dport: u16,
+    pub proto: u8,
+    /// IP octets and packets since the last record of this direction.
+    pub octets: u64,
+    pub packets: u64,
+    /// Unix milliseconds.
+    pub start: u64,
+    pub end: u64,
+    pub end_reason: u8,
+    pub vrf: u32,
+}
+
+/// Builds the messages of one exporting process and observation domain; the sequence number
+/// counts the data records sent before each message (RFC 7011 3.1).
+#[derive(Debug, Default)]
+pub struct Encoder {
+    pub domain: u32,
+    sequence: u32,
+}
+
+impl Encoder {
+    /// A message with both templates.
+    pub fn templates(&self, now: u32) -> Vec<u8> {
+        let mut msg = self.header(now);
+        let start = msg.len();
+        push16(&mut msg, TEMPLATE_SET);
+        push16(&mut msg, 0);
+        for (id, fields) in [(TEMPLATE_V4, &FIELDS_V4), (TEMPLATE_V6, &FIELDS_V6)] {
+            push16(&mut msg, id);
+            push16(&mut msg, fields.len() as u16);
+            for (ie, len) in fields {
+                push16(&mut msg, *ie);
+                push16(&mut msg, *len);
+            }
+        }
+        let set_len = (msg.len() - start) as u16;
+        msg[start + 2..start + 4].copy_from_slice(&set_len.to_be_bytes());
+        finish(msg)
+    }
+
+    /// The messages that carry `flows`, each within `MAX_MESSAGE` bytes.
+    pub fn data(&mut self, flows: &[Flow], now: u32) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for family in [TEMPLATE_V4, TEMPLATE_V6] {
+            let fields = if family == TEMPLATE_V4 {
+                &FIELDS_V4
+            } else {
+                &FIELDS_V6
+            };
+            let per_message = (MAX_MESSAGE - HEADER_LEN - SET_HEADER_LEN) / record_len(fields);
+            let of_family: Vec<&Flow> = flows
+                .iter()
+                .filter(|f| (family == TEMPLATE_V4) == f.src.is_ipv4())
+                .collect();
+            for chunk in of_family.chunks(per_message) {
+                let mut msg = self.header(now);
+                push16(&mut msg, family);
+                push16(
+                    &mut msg,
+                    (SET_HEADER_LEN + chunk.len() * record_len(fields)) as u16,
+                );
+                for f in chunk {
+                    record(&mut msg, f);
+                }
+                self.sequence = self.sequence.wrapping_add(chunk.len() as u32);
+                out.push(finish(msg));
+            }
+        }
+        out
+    }
+
+    fn header(&self, now: u32) -> Vec<u8> {
+        let mut msg = Vec::with_capacity(MAX_MESSAGE);
+        push16(&mut msg, VERSION);
+        push16(&mut msg, 0); // the length, once known
+        msg.extend_from_slice(&now.to_be_bytes());
+        msg.extend_from_slice(&self.sequence.to_be_bytes());
+        msg.extend_from_slice(&self.domain.to_be_bytes());
+        msg
+    }
+}
+
+fn push16(msg: &mut Vec<u8>, v: u16) {
+    msg.extend_from_slice(&v.to_be_bytes());
+}
+
+fn finish(mut msg: Vec<u8>) -> Vec<u8> {
+    let len = msg.len() as u16;
+    msg[2..4].copy_from_slice(&len.to_be_bytes());
+    msg
+}
+
+fn record(msg: &mut Vec<u8>, f: &Flow) {
+    for a in [f.src, f.dst] {
+        match a {
+            IpAddr::V4(v4) => msg.extend_from_slice(&v4.octets()),
+            IpAddr::V6(v6) => msg.extend_from_slice(&v6.octets()),
+        }
+    }
+    push16(msg, f.sport);
+    push16(msg, f.dport);
+    msg.push(f.proto);
+    msg.extend_from_slice(&f.octets.to_be_bytes());
+    msg.extend_from_slice(&f.packets.to_be_bytes());
+    msg.extend_from_slice(&f.start.to_be_bytes());
+    msg.extend_from_slice(&f.end.to_be_bytes());
+    msg.push(f.end_reason);
+    msg.extend_from_slice(&f.vrf.to_be_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(src: &str, dst: &str) -> Flow {
+        Flow {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            sport: 40000,
+            dport: 5201,
+            proto: 6,
+            octets: 1_000_000,
+            packets: 700,
+            start: 100,
+            end: 110,
+            end_reason: END_IDLE,
+            vrf: 0,
+        }
+    }
+
+    #[test]
+    fn a_template_message_announces_both_templates() {
+        let msg = Encoder::default().templates(1234);
+        assert_eq!(&msg[..2], &[0, 10], "version 10");
+        assert_eq!(usize::from(u16::from_be_bytes([msg[2], msg[3]])), msg.len());
+        assert_eq!(&msg[4..8], &1234u32.to_be_bytes(), "export time");
+        assert_eq!(&msg[16..18], &[0, 2], "a template set");
+        // Set header, then per template: id, count, 11 (id, length) pairs.
+        assert_eq!(msg.len(), 16 + 4 + 2 * (4 + 11 * 4));
+        assert_eq!(&msg[20..24], &[1, 0, 0, 11], "template 256, 11 fields");
+    }
+
+    #[test]
+    fn data_records_are_split_by_family_and_size_and_sequenced() {
+        let mut e = Encoder::default();
+        let mut flows = vec![flow("2001:db8::1", "2001:db8::2")];
+        flows.extend((0..60).map(|_| flow("198.51.100.1", "198.51.100.2")));
+        let msgs = e.data(&flows, 5);
+        let v4_len = record_len(&FIELDS_V4);
+        let per = (MAX_MESSAGE - 20) / v4_len;
+        assert_eq!(msgs.len(), 60usize.div_ceil(per) + 1);
+        assert_eq!(&msgs[0][16..18], &TEMPLATE_V4.to_be_bytes());
+        assert_eq!(&msgs[0][8..12], &0u32.to_be_bytes(), "no record before");
+        assert_eq!(&msgs[1][8..12], &(per as u32).to_be_bytes());
+        let last = msgs.last().unwrap();
+        assert_eq!(&last[16..18], &TEMPLATE_V6.to_be_bytes());
+        assert_eq!(last.len(), 20 + record_len(&FIELDS_V6));
+        // The IPv4 record: addresses, ports, protocol, octets.
+        let r = &msgs[0][20..20 + v4_len];
+        assert_eq!(&r[..8], &[198, 51, 100, 1, 198, 51, 100, 2]);
+        assert_eq!(&r[8..13], &[0x9c, 0x40, 0x14, 0x51, 6]);
+        assert_eq!(&r[13..21], &1_000_000u64.to_be_bytes());
+        assert!(msgs.iter().all(|m| m.len() <= MAX_MESSAGE));
+    }
+}
