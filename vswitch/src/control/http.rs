@@ -33,6 +33,8 @@ pub fn listen_addr(arg: &str) -> Result<SocketAddr, String> {
 pub async fn serve(shared: Shared, listener: TcpListener) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
+            // Out of descriptors, say: not a busy loop meanwhile.
+            tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
         let shared = shared.clone();

@@ -163,16 +163,18 @@ fn tables(out: &mut Exposition, shared: &Daemon) {
         out.sample("vswitch_fdb_limit", &[("network", net)], t.limit());
     }
     // Counted in the model: a million static routes are not listed for a scrape.
-    let (model, _) = mgr.model();
-    let mut routes: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    for n in &model.networks {
-        if let Some(vrf) = crate::model::vrf_of(n) {
-            *routes.entry((vrf, "connected")).or_default() += n.subnets.len();
+    let routes = mgr.read(|model| {
+        let mut routes: BTreeMap<(String, &str), usize> = BTreeMap::new();
+        for n in &model.networks {
+            if let Some(vrf) = crate::model::vrf_of(n) {
+                *routes.entry((vrf.to_string(), "connected")).or_default() += n.subnets.len();
+            }
         }
-    }
-    for r in &model.routes {
-        *routes.entry((r.vrf(), "static")).or_default() += 1;
-    }
+        for r in &model.routes {
+            *routes.entry((r.vrf().to_string(), "static")).or_default() += 1;
+        }
+        routes
+    });
     out.family(
         "vswitch_routes",
         "gauge",

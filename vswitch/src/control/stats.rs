@@ -21,15 +21,18 @@ impl StatsService for StatsApi {
 /// The counters of port `want` (every port when empty), the drops summed over every port,
 /// the workers', and what each drop reason means.
 pub fn gather(shared: &Daemon, want: &str) -> Result<Stats, Status> {
-    let (model, _) = shared.manager.model();
-    if !want.is_empty() && model.port(want).is_none() {
+    // The port names only: the model is not copied (a million routes) for a scrape.
+    let names: Vec<String> = shared
+        .manager
+        .read(|m| m.ports.iter().map(|p| p.name.clone()).collect());
+    if !want.is_empty() && !names.iter().any(|n| n == want) {
         return Err(Status::not_found(format!("port {want}: does not exist")));
     }
     let devices = shared.manager.devices();
     let mut total: HashMap<String, u64> = HashMap::new();
     let mut ports = Vec::new();
-    for p in &model.ports {
-        let Some(dev) = devices.get(&p.name) else {
+    for port in &names {
+        let Some(dev) = devices.get(port) else {
             continue;
         };
         let t = shared.manager.port_totals(dev.id);
@@ -41,12 +44,12 @@ pub fn gather(shared: &Daemon, want: &str) -> Result<Stats, Status> {
                 *total.entry(name.to_string()).or_default() += n;
             }
         }
-        if !want.is_empty() && want != p.name {
+        if !want.is_empty() && want != port {
             continue;
         }
         let hw = dpdk::port::stats(dev.id);
         ports.push(PortStats {
-            name: p.name.clone(),
+            name: port.clone(),
             rx_packets: t.rx_packets,
             rx_bytes: t.rx_bytes,
             tx_packets: t.tx_packets,

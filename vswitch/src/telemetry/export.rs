@@ -55,6 +55,8 @@ impl Exporter {
     /// Runs until aborted: exports while the model asks for it.
     pub async fn run(&self, mgr: &ConfigManager) {
         let mut session: Option<Session> = None;
+        // Settings that could not open a socket: their warning was given.
+        let mut failed: Option<Ipfix> = None;
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
@@ -63,7 +65,17 @@ impl Exporter {
                 (None, _) => session = None,
                 (Some(w), Some(s)) if w == s.settings => {}
                 (Some(w), _) => {
-                    session = Session::open(w, mgr).await;
+                    let first = failed.as_ref() != Some(&w);
+                    session = Session::open(w.clone(), mgr).await;
+                    failed = match session {
+                        Some(_) => None,
+                        None => {
+                            if first {
+                                tracing::warn!("ipfix: cannot send to {}; retrying", w.collector);
+                            }
+                            Some(w)
+                        }
+                    };
                 }
             }
             if let Some(s) = &mut session {
@@ -88,10 +100,8 @@ impl Session {
         };
         let socket = match UdpSocket::bind(local).await {
             Ok(s) if s.connect(collector).await.is_ok() => s,
-            _ => {
-                tracing::warn!("ipfix: cannot send to {collector}; retrying");
-                return None;
-            }
+            // Retried each second; said once, when the settings change (`run`).
+            _ => return None,
         };
         tracing::info!("ipfix: exporting to {collector}");
         // Connections that ended before the export began are not reported.
