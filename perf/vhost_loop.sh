@@ -32,6 +32,7 @@
 # vhost-user sockets (virtio_user server=1, mrg_rxbuf=0, in_order=1; testpmd's is one flow) and
 # the switch connects to them (vswitchd vhost-user-client ports, testpmd net_vhost client=1,
 # OVS dpdkvhostuserclient).
+# VSWITCHD_EXTRA: more vswitchd arguments (e.g. `--metrics 127.0.0.1:9464`).
 # Prints one line: `CASE mpps=X` (median of the per-second samples after warm-up).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -105,8 +106,9 @@ start_switch() {
       echo "start" >&3
       ;;
     vswitchd)
+      # shellcheck disable=SC2086
       "$root/target/release/vswitchd" --socket "$work/vs.sock" --state-dir "$work/state" \
-        --lcores "$sw_cpu"
+        --lcores "$sw_cpu" ${VSWITCHD_EXTRA:-}
       local vsctl="$root/target/release/vsctl --socket $work/vs.sock"
       local type=vhost-user
       [ "$vhost_client" ] && type=vhost-user-client
