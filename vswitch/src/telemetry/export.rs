@@ -233,19 +233,8 @@ impl Session {
         }
     }
 
-    /// One connection in `sampling`, by its addresses and ports (both directions alike).
     fn sampled(&self, key: &ConnKey) -> bool {
-        let n = self.settings.sampling.max(1);
-        if n == 1 {
-            return true;
-        }
-        let sum = |e: IpAddr| match e {
-            IpAddr::V4(v4) => u64::from(u32::from(v4)),
-            IpAddr::V6(v6) => u128::from(v6) as u64,
-        };
-        let (a, b) = (key.endpoint(0), key.endpoint(1));
-        let h = sum(a.ip()) ^ sum(b.ip()) ^ u64::from(a.port ^ b.port);
-        h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32 & 0xffff_ffff < u64::from(u32::MAX / n)
+        sampled(key, self.settings.sampling)
     }
 
     async fn send(&self, msg: Vec<u8>, counts: &Exporter) {
@@ -256,6 +245,40 @@ impl Session {
     }
 }
 
+/// One connection in `n`, by its addresses and ports (a key is the same from either end).
+fn sampled(key: &ConnKey, n: u32) -> bool {
+    let n = n.max(1);
+    if n == 1 {
+        return true;
+    }
+    let sum = |e: IpAddr| match e {
+        IpAddr::V4(v4) => u64::from(u32::from(v4)),
+        IpAddr::V6(v6) => u128::from(v6) as u64,
+    };
+    let (a, b) = (key.endpoint(0), key.endpoint(1));
+    let h = sum(a.ip()) ^ sum(b.ip()) ^ u64::from(a.port ^ b.port);
+    // The mixed hash's top 32 bits, uniform: one value in n falls under MAX / n.
+    (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) < u64::from(u32::MAX / n)
+}
+
 fn conntrack(mgr: &ConfigManager) -> std::sync::Arc<crate::firewall::conntrack::Conntrack> {
     mgr.snapshot_cell().load().tables.firewall.conntrack.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::firewall::conntrack::Endpoint;
+
+    #[test]
+    fn sampling_takes_one_connection_in_n() {
+        let key = |i: u16| {
+            let a = Endpoint::new("198.51.100.10".parse().unwrap(), 40000 + i);
+            let b = Endpoint::new("203.0.113.10".parse().unwrap(), 5201);
+            ConnKey::new(0, 6, a, b)
+        };
+        let taken = (0..10_000).filter(|i| sampled(&key(*i), 10)).count();
+        assert!((800..1200).contains(&taken), "{taken} of 10 000 at 1 in 10");
+        assert!((0..100).all(|i| sampled(&key(i), 1)));
+    }
 }
