@@ -54,6 +54,7 @@ assert_gt "$rx_metric" 0 "pa's received packets in the exposition"
 assert_le "$rx_metric" "$rx_json" "the exposition's count, read first"
 assert_ge "$(sample vswitch_port_drops_total 'port="pz",reason="unknown_network"')" 1 "pz's unknown_network drops"
 assert_eq "$(sample vswitch_fdb_entries 'network="blue"')" 2 "blue's MAC table: a and b"
+assert_eq "$(sample vswitch_port_link_up 'port="pa"')" 1 "pa's link"
 assert_contains "$(grep -c '^vswitch_worker_busy_polls_total' "$WORK/metrics.txt")" 1 "a worker's busy polls"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/")
 assert_eq "$code" 404 "anything but /metrics"

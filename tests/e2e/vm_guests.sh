@@ -43,7 +43,8 @@ trap 'rc=$?; stop_guests; (exit $rc); cleanup' EXIT
 
 step "ports first: a client port keeps retrying until its QEMU serves the socket"
 # Two workers; g2 is a two-queue guest whose queues go to both.
-start_daemon --lcores 0-1
+MPORT=$((20000 + $$ % 20000))
+start_daemon --lcores 0-1 --metrics "127.0.0.1:$MPORT"
 vs network add n1 >/dev/null
 vs port add s1 --type vhost-user --path "$WORK/g1.sock" --network n1 --mtu 9000 >/dev/null
 vs port add c2 --type vhost-user-client --path "$WORK/g2.sock" --network n1 --queues 2 --mtu 9000 >/dev/null
@@ -60,6 +61,9 @@ log "$("$VM/guest-wait.sh" "$WORK" g2 180)"
 wait_for 20 "s1 to connect" connected s1
 wait_for 20 "c2 to connect" connected c2
 log "$(vs port show s1 | grep -E '^(vhost|guest-queues|connects)')"
+metrics=$(curl -sf "http://127.0.0.1:$MPORT/metrics")
+assert_contains "$metrics" 'vswitch_vhost_connected{port="s1"} 1' "s1's guest in the metrics"
+assert_contains "$metrics" 'vswitch_vhost_connected{port="c2"} 1' "c2's guest in the metrics"
 two_queues() { vs port show c2 | grep -qx 'guest-queues: 2 rx / 2 tx enabled'; }
 wait_for 20 "g2 to enable both queue pairs" two_queues
 workers=$(vs --json status | json_get "' | '.join(','.join(w.get('rxQueues', w.get('rx_queues', []))) for w in d['workers'])")

@@ -16,6 +16,7 @@ pub fn render(shared: &Daemon) -> String {
         ports(&mut out, &stats);
         workers(&mut out, &stats);
     }
+    links(&mut out, shared);
     tables(&mut out, shared);
     out.text
 }
@@ -106,6 +107,53 @@ fn ports(out: &mut Exposition, stats: &Stats) {
         for p in &stats.ports {
             let v = p.hw.as_ref().map_or(0, get);
             out.sample(&name, &[("port", &p.name)], v);
+        }
+    }
+}
+
+/// Each port's link, and a vhost-user port's guest connection.
+fn links(out: &mut Exposition, shared: &Daemon) {
+    let mut devices: Vec<(String, u16)> = shared
+        .manager
+        .devices()
+        .into_iter()
+        .map(|(name, d)| (name, d.id))
+        .collect();
+    devices.sort();
+    let name = "vswitch_port_link_up";
+    out.family(name, "gauge", "1 when the port's link is up.");
+    for (port, id) in &devices {
+        let up = u8::from(crate::dpdk::port::info(*id).link_up);
+        out.sample(name, &[("port", port)], up);
+    }
+    let vhost: Vec<_> = devices
+        .iter()
+        .filter_map(|(port, id)| Some((port, crate::dpdk::vhost::status(*id)?)))
+        .collect();
+    let name = "vswitch_vhost_connected";
+    out.family(
+        name,
+        "gauge",
+        "1 while a vhost-user port's guest is connected.",
+    );
+    for (port, v) in &vhost {
+        out.sample(name, &[("port", port)], u8::from(v.connected));
+    }
+    let counters = [
+        (
+            "vswitch_vhost_connects_total",
+            "Guest connections of a vhost-user port.",
+        ),
+        (
+            "vswitch_vhost_disconnects_total",
+            "Guest disconnections of a vhost-user port.",
+        ),
+    ];
+    for (i, (name, help)) in counters.into_iter().enumerate() {
+        out.family(name, "counter", help);
+        for (port, v) in &vhost {
+            let n = if i == 0 { v.connects } else { v.disconnects };
+            out.sample(name, &[("port", port)], n);
         }
     }
 }
