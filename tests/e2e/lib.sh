@@ -281,6 +281,46 @@ kernel_vtep() {
     rmac=$(host_mac r "$rh")
 }
 
+# underlay_pair: veth pair $u1 / $u2 (${PFX}u1, ${PFX}u2) joining two switches' underlay
+# ports, up and quiet (no offloads, no ARP replies, no IPv6 from the root namespace).
+underlay_pair() {
+    local u
+    u1="${PFX}u1" u2="${PFX}u2"
+    ip link add "$u1" type veth peer name "$u2"
+    _LINKS+=("$u1")
+    for u in "$u1" "$u2"; do
+        ethtool -K "$u" tx off tso off gso off gro off >/dev/null 2>&1
+        sysctl -qw "net.ipv4.conf.$u.arp_ignore=8" "net.ipv6.conf.$u.disable_ipv6=1"
+        ip link set "$u" up
+    done
+}
+
+# ---- OVSDB and OVN ---------------------------------------------------------------------------
+
+# ovsdb_serve NAME SCHEMA: a database of SCHEMA served on $WORK/NAME.sock.
+ovsdb_serve() {
+    [ -f "$2" ] || fail "no schema at $2"
+    ovsdb-tool create "$WORK/$1.db" "$2"
+    bg ovsdb-server --remote="punix:$WORK/$1.sock" --unixctl="$WORK/$1.ctl" \
+        --log-file="$WORK/$1.log" "$WORK/$1.db" 2>>"$WORK/ovn.err"
+    wait_for 10 "ovsdb-server $1" test -S "$WORK/$1.sock"
+}
+
+# OVN's databases and the vtep database on $WORK/{nb,sb,vtep}.sock, ovn-northd and
+# ovn-controller-vtep (set OVN_RUNDIR first); nb, sb and vc are their command lines.
+nb() { timeout 10 ovn-nbctl --db="unix:$WORK/nb.sock" "$@"; }
+sb() { timeout 10 ovn-sbctl --db="unix:$WORK/sb.sock" "$@"; }
+vc() { timeout 10 vtep-ctl --db="unix:$WORK/vtep.sock" "$@"; }
+ovn_start() {
+    ovsdb_serve nb /usr/share/ovn/ovn-nb.ovsschema
+    ovsdb_serve sb /usr/share/ovn/ovn-sb.ovsschema
+    ovsdb_serve vtep /usr/share/openvswitch/vtep.ovsschema
+    bg ovn-northd --ovnnb-db="unix:$WORK/nb.sock" --ovnsb-db="unix:$WORK/sb.sock" \
+        --log-file="$WORK/northd.log" 2>>"$WORK/ovn.err"
+    bg ovn-controller-vtep --vtep-db="unix:$WORK/vtep.sock" --ovnsb-db="unix:$WORK/sb.sock" \
+        --log-file="$WORK/controller-vtep.log" 2>>"$WORK/ovn.err"
+}
+
 # make_tap_host H PORT ADDR/LEN [vsctl port add args...]: vswitchd creates TAP $(tif H), which is
 # then moved into netns $(hns H). The TAP dies with the daemon: not for restart cases.
 make_tap_host() {

@@ -28,7 +28,6 @@ SCHEMA=/usr/share/openvswitch/vtep.ovsschema
 DB=$WORK/vtep.db DBSOCK=$WORK/vtep.sock
 # The database's TLS port, on loopback.
 SSLPORT=$((20000 + $$ % 20000))
-vc() { timeout 10 vtep-ctl --db="unix:$DBSOCK" "$@"; }
 
 # certs: a test CA and certificates it signs for the server and the agent, one of another CA.
 certs() {

@@ -25,35 +25,18 @@ RMAC=02:00:00:00:53:0a
 # The OVN and OVS daemons' control sockets and pid files (ovn-controller finds br-int's
 # OpenFlow socket there).
 export OVN_RUNDIR=$WORK OVS_RUNDIR=$WORK
-nb() { timeout 10 ovn-nbctl --db="unix:$WORK/nb.sock" "$@"; }
-sb() { timeout 10 ovn-sbctl --db="unix:$WORK/sb.sock" "$@"; }
-vc() { timeout 10 vtep-ctl --db="unix:$WORK/vtep.sock" "$@"; }
 ovs() { timeout 10 ovs-vsctl --db="unix:$WORK/ovs.sock" "$@"; }
 
-# db_start NAME SCHEMA: a database of SCHEMA served on $WORK/NAME.sock.
-db_start() {
-    [ -f "$2" ] || fail "no schema at $2"
-    ovsdb-tool create "$WORK/$1.db" "$2"
-    bg ovsdb-server --remote="punix:$WORK/$1.sock" --unixctl="$WORK/$1.ctl" \
-        --log-file="$WORK/$1.log" "$WORK/$1.db" 2>>"$WORK/ovn.err"
-    wait_for 10 "ovsdb-server $1" test -S "$WORK/$1.sock"
-}
 # static_in_ls0 MAC: MAC is a static FDB entry of ls0 (mirrored from the vtep database).
 static_in_ls0() { vs fdb show --network ls0 | grep "$1" | grep -q static; }
 # local_mac MAC: gw1 wrote MAC as a local MAC of ls0.
 local_mac() { vc list-local-macs ls0 | grep -q "$1"; }
 
 step "OVN: northbound, southbound and vtep databases, ovn-northd, ovn-controller-vtep"
-db_start nb /usr/share/ovn/ovn-nb.ovsschema
-db_start sb /usr/share/ovn/ovn-sb.ovsschema
-db_start vtep /usr/share/openvswitch/vtep.ovsschema
-bg ovn-northd --ovnnb-db="unix:$WORK/nb.sock" --ovnsb-db="unix:$WORK/sb.sock" \
-    --log-file="$WORK/northd.log" 2>>"$WORK/ovn.err"
-bg ovn-controller-vtep --vtep-db="unix:$WORK/vtep.sock" --ovnsb-db="unix:$WORK/sb.sock" \
-    --log-file="$WORK/controller-vtep.log" 2>>"$WORK/ovn.err"
+ovn_start
 
 step "chassis hv1: ovs-vswitchd (userspace datapath) and ovn-controller in namespace hv"
-db_start ovs /usr/share/openvswitch/vswitch.ovsschema
+ovsdb_serve ovs /usr/share/openvswitch/vswitch.ovsschema
 ovs --no-wait init
 make_host hv
 bg ip netns exec "$(hns hv)" ovs-vswitchd "unix:$WORK/ovs.sock" --unixctl="$WORK/ovs-vswitchd.ctl" \

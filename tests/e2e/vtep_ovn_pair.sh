@@ -22,17 +22,6 @@ S1=$WORK/s1 S2=$WORK/s2
 vs1() { timeout 20 "$VSCTL" --socket "$S1/vswitchd.sock" "$@"; }
 vs2() { timeout 20 "$VSCTL" --socket "$S2/vswitchd.sock" "$@"; }
 export OVN_RUNDIR=$WORK
-nb() { timeout 10 ovn-nbctl --db="unix:$WORK/nb.sock" "$@"; }
-sb() { timeout 10 ovn-sbctl --db="unix:$WORK/sb.sock" "$@"; }
-vc() { timeout 10 vtep-ctl --db="unix:$WORK/vtep.sock" "$@"; }
-
-db_start() {
-    [ -f "$2" ] || fail "no schema at $2"
-    ovsdb-tool create "$WORK/$1.db" "$2"
-    bg ovsdb-server --remote="punix:$WORK/$1.sock" --unixctl="$WORK/$1.ctl" \
-        --log-file="$WORK/$1.log" "$WORK/$1.db" 2>>"$WORK/ovn.err"
-    wait_for 10 "ovsdb-server $1" test -S "$WORK/$1.sock"
-}
 # fdb_entry N MAC: switch N's FDB line for MAC in ls0.
 fdb_entry() { "vs$1" fdb show --network ls0 | grep "$2"; }
 # remote_static N MAC IP: MAC is a static entry of switch N's ls0, behind the VTEP at IP.
@@ -42,13 +31,7 @@ local_mac() { vc list-local-macs ls0 | grep -q "$1"; }
 flood_of() { "vs$1" --json vtep show | json_get "[n.get('remotes', []) for n in d['networks'] if n['network'] == 'ls0'][0]"; }
 
 step "OVN: northbound, southbound and one vtep database, ovn-northd, ovn-controller-vtep"
-db_start nb /usr/share/ovn/ovn-nb.ovsschema
-db_start sb /usr/share/ovn/ovn-sb.ovsschema
-db_start vtep /usr/share/openvswitch/vtep.ovsschema
-bg ovn-northd --ovnnb-db="unix:$WORK/nb.sock" --ovnsb-db="unix:$WORK/sb.sock" \
-    --log-file="$WORK/northd.log" 2>>"$WORK/ovn.err"
-bg ovn-controller-vtep --vtep-db="unix:$WORK/vtep.sock" --ovnsb-db="unix:$WORK/sb.sock" \
-    --log-file="$WORK/controller-vtep.log" 2>>"$WORK/ovn.err"
+ovn_start
 nb ls-add ls0
 for gw in gw1 gw2; do
     nb lsp-add ls0 "$gw-ls0"
@@ -57,14 +40,7 @@ for gw in gw1 gw2; do
 done
 
 step "two switches joined by an underlay veth pair, agents gw1 and gw2 on the one database"
-u1="${PFX}u1" u2="${PFX}u2"
-ip link add "$u1" type veth peer name "$u2"
-_LINKS+=("$u1")
-for u in "$u1" "$u2"; do
-    ethtool -K "$u" tx off tso off gso off gro off >/dev/null 2>&1
-    sysctl -qw "net.ipv4.conf.$u.arp_ignore=8" "net.ipv6.conf.$u.disable_ipv6=1"
-    ip link set "$u" up
-done
+underlay_pair
 make_host a
 make_host b
 _host_addrs a "$(hif a)" "$A/24"

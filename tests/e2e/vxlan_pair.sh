@@ -26,14 +26,7 @@ mkdir -p "$S2"
 start_daemon
 
 step "the underlay: one veth pair, u1 for S1 and u2 for S2"
-u1="${PFX}u1" u2="${PFX}u2"
-ip link add "$u1" type veth peer name "$u2"
-_LINKS+=("$u1")
-for u in "$u1" "$u2"; do
-    ethtool -K "$u" tx off tso off gso off gro off >/dev/null 2>&1
-    sysctl -qw "net.ipv4.conf.$u.arp_ignore=8" "net.ipv6.conf.$u.disable_ipv6=1"
-    ip link set "$u" up
-done
+underlay_pair
 
 for n in 1 2; do
     v=vs$n
