@@ -139,21 +139,22 @@ fn links(out: &mut Exposition, shared: &Daemon) {
     for (port, v) in &vhost {
         out.sample(name, &[("port", port)], u8::from(v.connected));
     }
-    let counters = [
+    type Get = fn(&crate::dpdk::vhost::VhostStatus) -> u64;
+    let counters: [(&str, &str, Get); 2] = [
+        ("connects", "Guest connections of a vhost-user port.", |v| {
+            v.connects
+        }),
         (
-            "vswitch_vhost_connects_total",
-            "Guest connections of a vhost-user port.",
-        ),
-        (
-            "vswitch_vhost_disconnects_total",
+            "disconnects",
             "Guest disconnections of a vhost-user port.",
+            |v| v.disconnects,
         ),
     ];
-    for (i, (name, help)) in counters.into_iter().enumerate() {
-        out.family(name, "counter", help);
+    for (key, help, get) in counters {
+        let name = format!("vswitch_vhost_{key}_total");
+        out.family(&name, "counter", help);
         for (port, v) in &vhost {
-            let n = if i == 0 { v.connects } else { v.disconnects };
-            out.sample(name, &[("port", port)], n);
+            out.sample(&name, &[("port", port)], get(v));
         }
     }
 }
