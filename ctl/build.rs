@@ -14,6 +14,7 @@ const PROTOS: &[&str] = &[
     "../vswitch/proto/vswitch/v1/vtep.proto",
     "../vswitch/proto/vswitch/v1/nat.proto",
     "../vswitch/proto/vswitch/v1/ipfix.proto",
+    "../vswitch/proto/vswitch/v1/trace.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

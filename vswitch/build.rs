@@ -13,6 +13,7 @@ const PROTOS: &[&str] = &[
     "proto/vswitch/v1/vtep.proto",
     "proto/vswitch/v1/nat.proto",
     "proto/vswitch/v1/ipfix.proto",
+    "proto/vswitch/v1/trace.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

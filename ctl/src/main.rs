@@ -13,6 +13,7 @@ mod ipfix;
 mod nat;
 mod network;
 mod output;
+mod pcap;
 mod policy;
 mod port;
 mod route;
@@ -20,6 +21,7 @@ mod security_group;
 mod service;
 mod stats;
 mod status;
+mod trace;
 mod vtep;
 
 use std::path::PathBuf;
@@ -117,6 +119,8 @@ enum Command {
     /// IPFIX export of the tracked connections to a collector.
     #[command(subcommand)]
     Ipfix(ipfix::IpfixCmd),
+    /// What every stage decides about a packet: a described one, sent nowhere.
+    Trace(trace::TraceArgs),
     /// Apply a whole desired model from a TOML or JSON file.
     Apply(config::ApplyArgs),
     /// The whole model.
@@ -144,6 +148,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Dhcp(cmd) => dhcp::run(&ctx, cmd).await,
         Command::Stats(cmd) => stats::run(&ctx, cmd).await,
         Command::Ipfix(cmd) => ipfix::run(&ctx, cmd).await,
+        Command::Trace(args) => trace::run(&ctx, args).await,
         Command::Apply(args) => config::apply(&ctx, args).await,
         Command::Config(cmd) => config::run(&ctx, cmd).await,
     }

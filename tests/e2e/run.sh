@@ -34,6 +34,7 @@ CASES=(
     vtep_ovn_pair:150
     metrics:90
     ipfix:90
+    trace:120
     vm_guests:420
 )
 

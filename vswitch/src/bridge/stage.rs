@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 use super::table::BridgeTables;
 use super::BridgeDrop;
 use crate::forwarding::fdb::{Dest, Learned};
+use crate::note;
 use crate::packet::{eth, ethertype, vlan};
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::drop::{DropReason, EngineDrop};
@@ -74,7 +75,8 @@ pub fn forward(ctx: &Context<'_, BridgeTables>, in_port: u16, meta: &Meta) -> Ve
         return Verdict::Drop(EngineDrop::UnknownNetwork.into());
     };
     let from = meta.remote.map_or(Dest::Port(in_port), Dest::Remote);
-    if net.fdb.learn_dest(meta.src, from, ctx.now) == Learned::LimitReached {
+    // A described packet (a simulated trace) teaches nothing.
+    if !ctx.dry_run() && net.fdb.learn_dest(meta.src, from, ctx.now) == Learned::LimitReached {
         return Verdict::Drop(BridgeDrop::MacLimit.into());
     }
     if meta.dst.is_multicast() {
@@ -158,6 +160,13 @@ pub fn egress<B: PacketBuf, O: Output<B>>(
         return;
     };
     if buf.pkt_len().saturating_sub(eth::HEADER_LEN) > usize::from(port.mtu) {
+        note!(
+            ctx,
+            "output",
+            "port {}: dropped (mtu {})",
+            port.name,
+            port.mtu
+        );
         ctx.counters.port(to).drop(EngineDrop::Mtu);
         return;
     }
@@ -166,6 +175,9 @@ pub fn egress<B: PacketBuf, O: Output<B>>(
             ctx.counters.port(to).drop(reason);
             return;
         }
+        note!(ctx, "output", "port {}, tagged VLAN {vid}", port.name);
+    } else {
+        note!(ctx, "output", "port {}", port.name);
     }
     out.send(to, buf);
 }

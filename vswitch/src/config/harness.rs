@@ -9,6 +9,7 @@ use crate::packet::{arp, eth, ethertype, MacAddr};
 use crate::pipeline::buf::{PacketBuf, TestBuf};
 use crate::pipeline::counters::WorkerCounters;
 use crate::pipeline::drop::DropReason;
+use crate::pipeline::trace::{Trace, Trail};
 use crate::pipeline::Output;
 
 pub struct Switch {
@@ -100,6 +101,35 @@ impl Switch {
         self.json = json.to_string();
     }
 
+    /// The simulated trace of `frame` arriving on `port`: each note as `stage: text`, and the
+    /// ports it would leave by.
+    pub fn trace(&self, port: u16, frame: &[u8]) -> (Vec<String>, Vec<u16>) {
+        let done = crate::datapath::trace::simulate(&self.snap, port, frame, self.now);
+        (
+            lines(&done.trail),
+            done.sent.iter().map(|(p, _)| *p).collect(),
+        )
+    }
+
+    /// Sends one burst in on `port` with its packet `traced` followed by a live trace; returns
+    /// what came out and the trace's notes as `stage: text`.
+    pub fn send_traced(
+        &mut self,
+        port: u16,
+        frames: &[Vec<u8>],
+        traced: usize,
+    ) -> (Vec<(u16, Vec<u8>)>, Vec<String>) {
+        let mut pkts: Vec<TestBuf> = frames.iter().map(|f| TestBuf::new(port, f)).collect();
+        let mut out = Collect::default();
+        let trace = Trace::live(traced);
+        let ctx = self
+            .snap
+            .context(&self.counters, self.now)
+            .traced(Some(&trace));
+        process_burst(&ctx, &mut self.scratch, port, &mut pkts, &mut out);
+        (out.sorted(), lines(&trace.into_trail()))
+    }
+
     pub fn drops(&self, port: u16, reason: impl Into<DropReason>) -> u64 {
         self.counters.port(port).drops[reason.into().index()].get()
     }
@@ -107,6 +137,14 @@ impl Switch {
     pub fn fdb(&self, net: usize, mac: [u8; 6]) -> Option<u16> {
         self.snap.tables.bridge.nets[net].fdb.port_of(MacAddr(mac))
     }
+}
+
+fn lines(trail: &Trail) -> Vec<String> {
+    trail
+        .notes()
+        .iter()
+        .map(|n| format!("{}: {}", n.stage, n.text()))
+        .collect()
 }
 
 /// An Ethernet/IPv4 ARP frame from `src` (at `sip`) to `dst`, asking or answering for `tip`.

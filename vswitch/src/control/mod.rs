@@ -15,6 +15,7 @@ pub mod port;
 pub mod router;
 pub mod stats;
 pub mod status;
+pub mod trace;
 pub mod vtep;
 
 use std::path::{Path, PathBuf};
@@ -111,6 +112,7 @@ pub async fn serve(
     use pb::router_service_server::RouterServiceServer;
     use pb::stats_service_server::StatsServiceServer;
     use pb::status_service_server::StatusServiceServer;
+    use pb::trace_service_server::TraceServiceServer;
     use pb::vtep_service_server::VtepServiceServer;
 
     // Whole models, 100 000 policies or a million routes travel in one message.
@@ -150,6 +152,9 @@ pub async fn serve(
         ))))
         .add_service(sized!(NatServiceServer::new(nat::NatApi(shared.clone()))))
         .add_service(sized!(IpfixServiceServer::new(ipfix::IpfixApi(
+            shared.clone()
+        ))))
+        .add_service(sized!(TraceServiceServer::new(trace::TraceApi(
             shared.clone()
         ))))
         .add_service(sized!(ConfigServiceServer::new(config::ConfigApi(shared))))

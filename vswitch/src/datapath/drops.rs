@@ -30,6 +30,13 @@ pub fn all() -> impl Iterator<Item = (DropReason, &'static str, &'static str)> {
     drop::enumerate(BASE.iter().chain(FEATURE_DROPS))
 }
 
+/// The counter name of `reason`.
+pub fn name(reason: DropReason) -> &'static str {
+    all()
+        .nth(reason.index())
+        .map_or("unknown", |(_, name, _)| name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,13 +45,6 @@ mod tests {
     use crate::firewall::FirewallDrop;
     use crate::router::RouterDrop;
     use crate::vxlan::VxlanDrop;
-
-    /// The counter name of `reason`.
-    fn name(reason: DropReason) -> &'static str {
-        all()
-            .nth(reason.index())
-            .map_or("unknown", |(_, name, _)| name)
-    }
 
     #[test]
     fn names_are_unique_and_numbered_in_order() {

@@ -27,6 +27,7 @@
 
 pub mod drops;
 pub mod tables;
+pub mod trace;
 
 use std::net::Ipv4Addr;
 
@@ -44,6 +45,7 @@ use crate::pipeline::classify::classify;
 use crate::pipeline::drop::{DropReason, EngineDrop};
 use crate::pipeline::meta::{Meta, Verdict, BURST};
 use crate::pipeline::snapshot::NetIdx;
+use crate::pipeline::trace::Trace;
 use crate::pipeline::{Context, Datapath, Output};
 use crate::router::stage::{self as router, RouterScratch};
 use crate::router::RouterDrop;
@@ -124,6 +126,12 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
     pkts: &mut Vec<B>,
     out: &mut O,
 ) {
+    // A live trace follows one packet of the burst: the stages see it with that packet only.
+    // A simulated burst is that one packet.
+    let trace = ctx.trace;
+    let traced_at = trace.map(Trace::packet);
+    let of = |meta: &Meta| trace.filter(|_| meta.traced);
+    let ctx = &ctx.traced(trace.filter(|t| t.dry_run()));
     let t = ctx.tables;
     let (bridge_ctx, router_ctx) = (ctx.with(&t.bridge), ctx.with(&t.router));
     let (dhcp_ctx, fw_ctx, vx_ctx) = (ctx.with(&t.dhcp), ctx.with(&t.firewall), ctx.with(&t.vxlan));
@@ -147,6 +155,7 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
     let mut prefetch = FdbPrefetch::default();
     for i in 0..pkts.len() {
         let meta = &mut scratch.meta[n];
+        meta.traced = traced_at == Some(i);
         let buf = &mut pkts[i];
         let admitted = classify(buf, meta)
             .and_then(|()| match underlay {
@@ -157,11 +166,20 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
                 meta.to_router = router::wants(&t.router, meta);
                 // To a NAT address: on to the inside endpoint, before anything reads it.
                 match meta.to_router {
-                    true => nat::arrive(&nat_ctx, buf, meta),
+                    true => nat::arrive(&nat_ctx.traced(of(meta)), buf, meta),
                     false => Ok(()),
                 }
             });
         match admitted {
+            Ok(()) if meta.traced => {
+                trace::ingress(&ctx.traced(of(meta)), in_port, meta);
+                pkts.swap(n, i);
+                n += 1;
+            }
+            Err(reason) if meta.traced => {
+                trace::refused(&ctx.traced(trace), in_port, reason);
+                port_counters.drop(reason);
+            }
             Ok(()) => {
                 prefetch.frame(&t.bridge, meta);
                 router::prefetch_lpm_top(&t.router, buf, meta);
@@ -177,13 +195,16 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
     // 4-5. Bridge decisions for the whole burst; the routed packets' flows and routes.
     let (metas, flows) = (&mut scratch.meta[..n], &mut scratch.flows[..n]);
     bridge::forward_burst(&bridge_ctx, in_port, metas);
+    if let Some(meta) = metas.iter().find(|m| m.traced).filter(|_| trace.is_some()) {
+        trace::bridged(&ctx.traced(trace), meta);
+    }
     // A burst the bridge alone forwards, with nothing for the firewall to decide, goes
     // straight to output.
     if firewall::passes_bridged(&t.firewall, metas) {
         for (buf, meta) in pkts.drain(..).zip(metas.iter()) {
             let unicast = !meta.dst.is_multicast();
             output(
-                ctx,
+                &ctx.traced(of(meta)),
                 &scratch.tunnel,
                 in_port,
                 meta,
@@ -206,6 +227,9 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
             firewall::prefetch_near(&t.firewall, f);
         }
         let flow = &mut flows[i];
+        let tr = of(meta);
+        let (ctx, nat_ctx, dhcp_ctx) = (&ctx.traced(tr), nat_ctx.traced(tr), dhcp_ctx.traced(tr));
+        let (router_ctx, fw_ctx) = (router_ctx.traced(tr), fw_ctx.traced(tr));
         let (from_net, src_mac) = (meta.net, meta.src);
         let unicast = !meta.dst.is_multicast();
         // 6. To a service VIP: on to a backend (the firewall read the flow: it sees the VIP).
@@ -272,6 +296,9 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
             verdict = nat::depart(&nat_ctx, from_net, &mut buf, meta, verdict);
         }
         // 8. Output.
+        if tr.is_some() {
+            trace::ended(ctx, verdict);
+        }
         let fw = Some((&fw_ctx, flow));
         output(
             ctx,

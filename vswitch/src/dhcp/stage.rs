@@ -7,6 +7,7 @@ use super::server::{unix_now, DhcpServer, DhcpTables, LEASE_SECS};
 use super::wire::{self, Kind, Reply};
 use super::DhcpDrop;
 use crate::forwarding::GATEWAY_MAC;
+use crate::note;
 use crate::packet::eth::set_macs;
 use crate::packet::{eth, ethertype, ipproto, ipv4, udp, MacAddr};
 use crate::pipeline::buf::reshape;
@@ -59,6 +60,8 @@ pub fn handle<B: PacketBuf>(
         // For another server on the segment: the bridge carries it there.
         return Some(meta.verdict);
     }
+    // A described packet (a simulated trace) is answered but binds and releases nothing.
+    let keeps = !ctx.dry_run();
     let Some(mut leases) = srv.leases.try_lock() else {
         return Some(Verdict::Drop(DhcpDrop::DhcpBusy.into()));
     };
@@ -71,19 +74,31 @@ pub fn handle<B: PacketBuf>(
         Kind::Request => {
             let asked = req.requested.unwrap_or(req.ciaddr);
             if leases.pick(srv, req.chaddr, Some(asked), now) == Some(asked) {
-                leases.bind(req.chaddr, asked, now);
+                if keeps {
+                    leases.bind(req.chaddr, asked, now);
+                }
                 (Kind::Ack, asked)
             } else {
                 (Kind::Nak, Ipv4Addr::UNSPECIFIED)
             }
         }
         Kind::Release => {
-            leases.release(req.chaddr, req.ciaddr);
+            if keeps {
+                leases.release(req.chaddr, req.ciaddr);
+            }
+            note!(ctx, "dhcp", "release of {}: taken", req.ciaddr);
             return Some(Verdict::Consumed);
         }
         _ => return Some(Verdict::Consumed),
     };
     drop(leases);
+    note!(
+        ctx,
+        "dhcp",
+        "{:?} from {}: {kind:?} {ip}",
+        req.kind,
+        req.chaddr
+    );
     let reply = Reply {
         kind,
         to: &req,

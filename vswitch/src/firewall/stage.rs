@@ -13,6 +13,7 @@ use super::rule::Action;
 use super::security::{self, Direction, PortSecurity};
 use super::tcp::{Invalid, Tcp};
 use crate::firewall::FirewallDrop;
+use crate::note;
 use crate::packet::{icmp, ipproto};
 use crate::pipeline::drop::DropReason;
 use crate::pipeline::snapshot::NetIdx;
@@ -179,6 +180,63 @@ fn track(ctx: &Context<'_, Firewall>, packet: &Hashed, conn: &mut Conn, f: &Flow
     (Known::Decided(Decision::Pass), false)
 }
 
+/// `track` for a traced packet: says what the connection table knows, and in a simulated trace
+/// decides on a copy of the connection (the table keeps its state).
+#[inline(never)]
+fn traced(
+    ctx: &Context<'_, Firewall>,
+    packet: &Hashed,
+    conn: &mut Conn,
+    f: &Flow,
+) -> (Known, bool) {
+    let dir = match conn.direction(packet.src_side) {
+        0 => "original",
+        _ => "reply",
+    };
+    note!(
+        ctx,
+        "firewall",
+        "{}: tracked connection ({dir} direction, {}, rule {})",
+        Shown(&f.tuple),
+        conn.state.name(),
+        conn.rule
+    );
+    let (known, cut) = match ctx.dry_run() {
+        true => {
+            let (known, _) = track(ctx, packet, &mut conn.clone(), f);
+            (known, false)
+        }
+        false => track(ctx, packet, conn, f),
+    };
+    match &known {
+        Known::Decided(Decision::Pass) => note!(ctx, "firewall", "allowed: {}", conn.state.name()),
+        Known::Decided(_) => note!(ctx, "firewall", "denied by the connection's state"),
+        Known::Reopen => note!(ctx, "firewall", "closed connection opened again"),
+    }
+    (known, cut)
+}
+
+/// A five-tuple as a trace shows it.
+struct Shown<'a>(&'a FiveTuple);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = self.0;
+        let proto = match t.proto {
+            ipproto::TCP => "tcp",
+            ipproto::UDP => "udp",
+            ipproto::ICMP | ipproto::ICMPV6 => "icmp",
+            _ => "ip",
+        };
+        match t.proto {
+            ipproto::TCP | ipproto::UDP => {
+                write!(f, "{proto} {}:{} -> {}:{}", t.src, t.sport, t.dst, t.dport)
+            }
+            _ => write!(f, "{proto} {} -> {}", t.src, t.dst),
+        }
+    }
+}
+
 /// Works out the connection key of flow `f` in VRF `zone` ahead of its lookup (the burst
 /// prefetches its slot with it, and the lookup and direction reuse it).
 #[inline]
@@ -213,7 +271,13 @@ pub fn check(ctx: &Context<'_, Firewall>, f: &Flow, route: &Route) -> Decision {
     let zone = route.zone;
     let mut fresh = None;
     let packet = hashed(f, zone, &mut fresh);
-    match ct.with(packet, ctx.now, |conn| track(ctx, packet, conn, f)) {
+    let known = |conn: &mut Conn| {
+        if ctx.trace.is_some() {
+            return traced(ctx, packet, conn, f);
+        }
+        track(ctx, packet, conn, f)
+    };
+    match ct.with(packet, ctx.now, known) {
         Some(Known::Decided(d)) => return d,
         Some(Known::Reopen) | None => {}
     }
@@ -224,15 +288,28 @@ pub fn check(ctx: &Context<'_, Firewall>, f: &Flow, route: &Route) -> Decision {
             .with(&key(zone, quoted), ctx.now, |_| ((), false))
             .is_some()
         {
+            note!(
+                ctx,
+                "firewall",
+                "{}: an error about a tracked connection: allowed",
+                Shown(&f.tuple)
+            );
             return Decision::Pass;
         }
     }
     if let Some(seg) = &f.tcp {
         if !seg.flags_valid() {
+            note!(ctx, "firewall", "{}: invalid TCP flags", Shown(&f.tuple));
             return Decision::Drop(FirewallDrop::TcpFlags.into());
         }
         if !seg.is_open() {
             // Mid-connection TCP with no connection: never admitted by a rule.
+            note!(
+                ctx,
+                "firewall",
+                "{}: TCP segment of no tracked connection",
+                Shown(&f.tuple)
+            );
             return Decision::Drop(FirewallDrop::CtInvalid.into());
         }
     } else if f.tuple.proto == ipproto::TCP {
@@ -277,10 +354,16 @@ fn admit(
     if path.policed {
         let classifier = &fw.classifier;
         let Some((i, action)) = classifier.decide(q) else {
+            note!(
+                ctx,
+                "firewall",
+                "no policy matches: denied (networks are isolated unless a policy allows)"
+            );
             return Admitted::Refused(Decision::Drop(FirewallDrop::PolicyDeny.into()));
         };
         decided(i, action);
         let rule = classifier.rule(i);
+        note!(ctx, "firewall", "policy {}: {}", rule.name, action.name());
         match action {
             Action::Deny => {
                 return Admitted::Refused(Decision::Drop(FirewallDrop::PolicyDeny.into()))
@@ -301,7 +384,13 @@ fn admit(
             match port_admits(ctx, port, dir, q) {
                 None => {}
                 Some(None) => {
-                    return Admitted::Refused(Decision::Drop(FirewallDrop::SecurityGroup.into()))
+                    note!(
+                        ctx,
+                        "firewall",
+                        "no security group of port {} admits it: denied",
+                        ctx.port_name(port.unwrap_or_default())
+                    );
+                    return Admitted::Refused(Decision::Drop(FirewallDrop::SecurityGroup.into()));
                 }
                 Some(Some(group)) => {
                     stateful = true;
@@ -365,12 +454,38 @@ fn open(
     route: &Route,
 ) -> Decision {
     let q = query(f, route.from_net, route.to_net);
-    let decided = |i, action| count(ctx, fw, i, action, f, route);
+    note!(
+        ctx,
+        "firewall",
+        "{}: new connection, {} -> {}",
+        Shown(&f.tuple),
+        ctx.net_name(route.from_net),
+        ctx.net_name(route.to_net)
+    );
+    // A described packet (a simulated trace) counts no rule hit and opens no connection.
+    let dry_run = ctx.dry_run();
+    let decided = |i, action| {
+        if !dry_run {
+            count(ctx, fw, i, action, f, route)
+        }
+    };
     let rule = match admit(ctx, &q, &route.path, decided) {
         Admitted::Refused(d) => return d,
-        Admitted::Untracked => return Decision::Pass,
+        Admitted::Untracked => {
+            note!(ctx, "firewall", "allowed, not tracked (a stateless rule)");
+            return Decision::Pass;
+        }
         Admitted::Tracked(name) => name,
     };
+    if dry_run {
+        note!(
+            ctx,
+            "firewall",
+            "allowed: would open a connection (rule {rule})"
+        );
+        return Decision::Pass;
+    }
+    note!(ctx, "firewall", "allowed: connection opened (rule {rule})");
     let state = match &f.tcp {
         Some(seg) => ConnState::Tcp(Tcp::open(seg)),
         None => ConnState::Unreplied,

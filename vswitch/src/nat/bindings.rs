@@ -293,6 +293,20 @@ impl<A: Family> Bindings<A> {
         Some(outside)
     }
 
+    /// The outside endpoint the connection from `inside` to `remote` is bound to, if it is;
+    /// changes nothing (a simulated trace asks).
+    pub fn bound(&self, vrf: u16, proto: u8, inside: Ep<A>, remote: Ep<A>) -> Option<Ep<A>> {
+        let key = OutKey {
+            vrf,
+            proto,
+            inside,
+            remote,
+        };
+        let shard = &self.outbound[self.shard(&key)];
+        let other = shard.lock().get(&key).map(|e| e.other);
+        other
+    }
+
     /// Claims a free outside endpoint toward `remote`: the inside port itself when the pool's
     /// range has it and it is free; else a few places the connection hashes to (so that hosts
     /// sharing an address do not pile up behind each other); else the first free one.

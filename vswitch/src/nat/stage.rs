@@ -19,6 +19,7 @@ use super::NatDrop;
 use crate::forwarding::arp::ArpFrame;
 use crate::forwarding::nd;
 use crate::forwarding::GATEWAY_MAC;
+use crate::note;
 use crate::packet::{arp, eth, ethertype, icmp, ipproto};
 use crate::pipeline::buf::{reshape, PacketBuf};
 use crate::pipeline::drop::DropReason;
@@ -98,7 +99,10 @@ fn translate_in(
         return Ok(());
     }
     match address {
-        Address::Floating(endpoint) => rewrite::set(frame, ip, Side::Dst, endpoint, None),
+        Address::Floating(endpoint) => {
+            note!(ctx, "nat", "floating IP {}: on to {endpoint}", ip.dst);
+            rewrite::set(frame, ip, Side::Dst, endpoint, None)
+        }
         Address::Snat | Address::Hairpin => {
             let Some((sport, dport)) = rewrite::ports(frame, ip) else {
                 return match address {
@@ -108,6 +112,14 @@ fn translate_in(
             };
             let mark = Mark::of_tcp(rewrite::tcp_flags(frame, ip));
             if let Some(inside) = bound(ip.proto, (ip.dst, dport), (ip.src, sport), mark)? {
+                note!(
+                    ctx,
+                    "nat",
+                    "SNAT binding {}:{dport}: on to {}:{}",
+                    ip.dst,
+                    inside.0,
+                    inside.1
+                );
                 rewrite::set(frame, ip, Side::Dst, inside.0, Some(inside.1));
             }
         }
@@ -135,7 +147,25 @@ fn from_backend<P: ServicePacket>(ctx: &Context<'_, NatTables>, frame: &mut [u8]
     let (backend, client) = ((ip.src(), sport), (ip.dst(), dport));
     let session = P::sessions(t).vip(vrf, ip.proto(), backend, client, ctx.now, mark);
     if let Some(vip) = session {
+        note!(
+            ctx,
+            "nat",
+            "a backend's answer: leaves from VIP {}",
+            Endpoint((vip.0.into(), vip.1))
+        );
         ip.set(frame, Side::Src, vip);
+    }
+}
+
+/// An address and port as a trace shows it.
+struct Endpoint((IpAddr, u16));
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            (IpAddr::V4(a), p) => write!(f, "{a}:{p}"),
+            (IpAddr::V6(a), p) => write!(f, "[{a}]:{p}"),
+        }
     }
 }
 
@@ -211,19 +241,51 @@ fn to_service_in<P: ServicePacket>(
     let Some(svc) = t.services.lookup(vrf, ip.proto(), any(vip)) else {
         return Ok(false);
     };
-    let mark = Mark::of_tcp(ip.tcp_flags(frame));
+    // A described packet (a simulated trace) marks no session and opens none.
+    let dry_run = ctx.dry_run();
+    let mark = match dry_run {
+        false => Mark::of_tcp(ip.tcp_flags(frame)),
+        true => Mark::None,
+    };
     let sessions = P::sessions(t);
+    let shown = |a: (P::Addr, u16)| Endpoint(any(a));
     let backend = match sessions.backend(vrf, ip.proto(), client, vip, ctx.now, mark) {
-        Some(backend) => backend,
+        Some(backend) => {
+            note!(
+                ctx,
+                "nat",
+                "VIP {}: the connection's backend {}",
+                shown(vip),
+                shown(backend)
+            );
+            backend
+        }
         None => {
-            let pick = svc.pick(any(client)).ok_or(NatDrop::NoBackend)?;
+            let Some(pick) = svc.pick(any(client)) else {
+                note!(ctx, "nat", "VIP {}: no backend is up", shown(vip));
+                return Err(NatDrop::NoBackend.into());
+            };
             let addr = P::of(pick.addr.0).ok_or(NatDrop::NoBackend)?;
-            sessions
-                .open(vrf, ip.proto(), (client, vip), (addr, pick.addr.1), ctx.now)
-                .ok_or(NatDrop::NoBackend)?
+            let picked = (addr, pick.addr.1);
+            note!(
+                ctx,
+                "nat",
+                "VIP {}: new connection, backend {} (Maglev)",
+                shown(vip),
+                shown(picked)
+            );
+            match dry_run {
+                true => picked,
+                false => sessions
+                    .open(vrf, ip.proto(), (client, vip), picked, ctx.now)
+                    .ok_or(NatDrop::NoBackend)?,
+            }
         }
     };
     ip.set(frame, Side::Dst, backend);
+    if dry_run {
+        return Ok(true);
+    }
     hairpin(ctx, frame, net, (any(client), any(backend)), mark)?;
     Ok(true)
 }
@@ -465,6 +527,12 @@ fn translate_out(
         return Ok(());
     }
     if let Some(floating) = t.floating_ip(from_net, ip.src) {
+        note!(
+            ctx,
+            "nat",
+            "floating IP: source {} becomes {floating}",
+            ip.src
+        );
         rewrite::set(frame, &ip, Side::Src, floating, None);
         return Ok(());
     }
@@ -474,10 +542,35 @@ fn translate_out(
     };
     let (sport, dport) = rewrite::ports(frame, &ip).ok_or(NatDrop::Untranslatable)?;
     let mark = Mark::of_tcp(rewrite::tcp_flags(frame, &ip));
+    let vrf = t.vrf(from_net);
+    if ctx.dry_run() {
+        // A described packet takes no port: it shows the binding its connection has, if any.
+        let inside = (ip.src, sport);
+        match t.bindings.bound(vrf, ip.proto, inside, (ip.dst, dport)) {
+            Some(out) => {
+                note!(
+                    ctx,
+                    "nat",
+                    "SNAT: {}:{sport} is bound to {}:{}",
+                    ip.src,
+                    out.0,
+                    out.1
+                );
+                rewrite::set(frame, &ip, Side::Src, out.0, Some(out.1));
+            }
+            None => note!(
+                ctx,
+                "nat",
+                "SNAT: {}:{sport} would take an address and port of its pool",
+                ip.src
+            ),
+        }
+        return Ok(());
+    }
     let outside = t
         .bindings
         .outside(
-            t.vrf(from_net),
+            vrf,
             ip.proto,
             (ip.src, sport),
             (ip.dst, dport),
@@ -486,6 +579,14 @@ fn translate_out(
             mark,
         )
         .ok_or(NatDrop::PortsExhausted)?;
+    note!(
+        ctx,
+        "nat",
+        "SNAT: source {}:{sport} becomes {}:{}",
+        ip.src,
+        outside.0,
+        outside.1
+    );
     rewrite::set(frame, &ip, Side::Src, outside.0, Some(outside.1));
     Ok(())
 }

@@ -44,4 +44,6 @@ pub struct Meta {
     /// The remote VTEP a decapsulated frame came from (None: from a local port).
     pub remote: Option<Ipv4Addr>,
     pub verdict: Verdict,
+    /// The packet is traced: the stages note their decisions about it.
+    pub traced: bool,
 }

@@ -10,11 +10,13 @@ pub mod counters;
 pub mod drop;
 pub mod meta;
 pub mod snapshot;
+pub mod trace;
 pub mod worker;
 
 use buf::PacketBuf;
 use counters::WorkerCounters;
 use snapshot::Topology;
+use trace::Trace;
 
 /// Where the pipeline hands finished packets: the worker's TX batcher, or a test's collector.
 pub trait Output<B> {
@@ -61,6 +63,8 @@ pub struct Context<'a, T> {
     pub counters: &'a WorkerCounters,
     /// Seconds, from the coarse datapath clock.
     pub now: u32,
+    /// The trace of the packet a stage is deciding about, when it is traced.
+    pub trace: Option<&'a Trace>,
 }
 
 impl<T> Clone for Context<'_, T> {
@@ -83,6 +87,7 @@ impl<'a, T> Context<'a, T> {
             tables,
             counters,
             now,
+            trace: None,
         }
     }
 
@@ -94,6 +99,30 @@ impl<'a, T> Context<'a, T> {
             tables,
             counters: self.counters,
             now: self.now,
+            trace: self.trace,
         }
+    }
+
+    /// The same context for a packet that `trace` follows (or none).
+    #[inline(always)]
+    pub fn traced(&self, trace: Option<&'a Trace>) -> Context<'a, T> {
+        Context { trace, ..*self }
+    }
+
+    /// The name of port `port`, as the operator gave it (for notes and messages).
+    pub fn port_name(&self, port: u16) -> &'a str {
+        self.topo.port(port).map_or("(no port)", |p| &p.name)
+    }
+
+    /// The name of network `net`.
+    pub fn net_name(&self, net: snapshot::NetIdx) -> &'a str {
+        self.topo.network(net).map_or("(no network)", |n| &n.name)
+    }
+
+    /// The packet is a described one (a simulated trace): a stage decides but keeps nothing it
+    /// would learn from it.
+    #[inline(always)]
+    pub fn dry_run(&self) -> bool {
+        self.trace.is_some_and(Trace::dry_run)
     }
 }

@@ -9,6 +9,7 @@ use crate::forwarding::arp::ArpFrame;
 use crate::forwarding::neighbor::Neighbor;
 use crate::forwarding::NeighborDrop;
 use crate::forwarding::GATEWAY_MAC;
+use crate::note;
 use crate::packet::{arp, eth, ethertype};
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::meta::{Meta, Verdict};
@@ -46,8 +47,9 @@ pub fn handle<B: PacketBuf>(
     let neighbors = &ctx.tables.vrfs[usize::from(gw.vrf)].neighbors;
     // Requests, replies and gratuitous ARP all tell where their sender is (a probe, from
     // 0.0.0.0, does not). A sender claiming the gateway's address is not learned.
-    if !sender_ip.is_unspecified() && gw.on_link(IpAddr::V4(sender_ip)) && Some(sender_ip) != gw.v4
-    {
+    // A described frame (a simulated trace) teaches nothing.
+    let learns = !sender_ip.is_unspecified() && !ctx.dry_run();
+    if learns && gw.on_link(IpAddr::V4(sender_ip)) && Some(sender_ip) != gw.v4 {
         let n = Neighbor {
             mac: sender_mac,
             net: meta.net,
@@ -74,6 +76,7 @@ pub fn handle<B: PacketBuf>(
     };
     match answer {
         Some(mac) => {
+            note!(ctx, "router", "ARP: who has {target_ip}? {mac}: answered");
             let reply = ArpFrame {
                 op: arp::Operation::REPLY,
                 dst: sender_mac,

@@ -12,6 +12,7 @@ use super::next_hop::{self, Found};
 use super::stage::RouterScratch;
 use super::table::Route;
 use crate::forwarding::GATEWAY_MAC;
+use crate::note;
 use crate::packet::{checksum, eth, icmp, ipproto, ipv4};
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::drop::DropReason;
@@ -99,7 +100,7 @@ pub fn route<B: PacketBuf>(
     }
     let dst = IpAddr::V4(h.dst);
     // The destination the burst resolved last needs no route lookup.
-    let route = if rs.memo.knows(gw.vrf, dst) {
+    let route = if ctx.trace.is_none() && rs.memo.knows(gw.vrf, dst) {
         None
     } else {
         vrf.v4.lookup(u32::from(h.dst))
@@ -110,6 +111,12 @@ pub fn route<B: PacketBuf>(
         if !h.is_echo_request {
             return Verdict::Drop(RouterDrop::ForGateway.into());
         }
+        note!(
+            ctx,
+            "router",
+            "echo request to the gateway {}: answered",
+            h.dst
+        );
         return match echo_reply(buf, meta.src) {
             Ok(()) => Verdict::Unicast(in_port),
             Err(reason) => Verdict::Drop(reason),
@@ -119,6 +126,12 @@ pub fn route<B: PacketBuf>(
         icmp_error::reply_with(ctx, &mut rs.icmp, buf, gw.v4, meta.src, e, reason)
     };
     if h.ttl <= 1 {
+        note!(
+            ctx,
+            "router",
+            "TTL {}: ICMP time exceeded to the sender",
+            h.ttl
+        );
         return error(
             rs,
             buf,
@@ -130,12 +143,13 @@ pub fn route<B: PacketBuf>(
     let (to_net, out) = match next_hop::find(ctx, &mut rs.memo, gw.vrf, route, dst, flow) {
         Found::Out(net, out) => (net, out),
         Found::NoRoute => {
+            note!(ctx, "router", "ICMP network unreachable to the sender");
             return error(
                 rs,
                 buf,
                 IcmpError::NET_UNREACHABLE,
                 RouterDrop::NoRoute.into(),
-            )
+            );
         }
         Found::Unresolved(net, hop) => return next_hop::ask(ctx, buf, meta, net, hop),
     };

@@ -71,7 +71,7 @@ pub fn route<B: PacketBuf>(
     let vrf = &ctx.tables.vrfs[usize::from(gw.vrf)];
     let dst = IpAddr::V6(h.dst);
     // The destination the burst resolved last needs no route lookup.
-    let route = if rs.memo.knows(gw.vrf, dst) {
+    let route = if ctx.trace.is_none() && rs.memo.knows(gw.vrf, dst) {
         None
     } else {
         vrf.v6.lookup(bits(dst))

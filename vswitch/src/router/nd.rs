@@ -30,7 +30,8 @@ pub fn handle<B: PacketBuf>(
     };
     let neighbors = &ctx.tables.vrfs[usize::from(gw.vrf)].neighbors;
     let learn = |ip: Ipv6Addr, mac: MacAddr| {
-        if gw.on_link(IpAddr::V6(ip)) && Some(ip) != gw.v6 && mac.is_unicast() && !mac.is_zero() {
+        let usable = mac.is_unicast() && !mac.is_zero() && !ctx.dry_run();
+        if gw.on_link(IpAddr::V6(ip)) && Some(ip) != gw.v6 && usable {
             neighbors.learn(IpAddr::V6(ip), Neighbor { mac, net: meta.net }, ctx.now);
         }
     };

@@ -11,6 +11,7 @@ use super::table::{Route, Vrf};
 use crate::forwarding::arp::ArpFrame;
 use crate::forwarding::Dest;
 use crate::forwarding::GATEWAY_MAC;
+use crate::note;
 use crate::packet::MacAddr;
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::meta::{Meta, Verdict};
@@ -96,16 +97,22 @@ pub fn find(
     dst: IpAddr,
     flow_hash: impl FnOnce() -> u32,
 ) -> Found {
-    if let Some((net, out)) = memo.get(vrf_idx, dst) {
+    // A traced packet's path is worked out whole, to be told.
+    if let Some((net, out)) = memo.get(vrf_idx, dst).filter(|_| ctx.trace.is_none()) {
         return Found::Out(net, out);
     }
     let vrf = &ctx.tables.vrfs[usize::from(vrf_idx)];
     let Some((net, hop)) = select(vrf, route, dst, flow_hash) else {
+        note!(ctx, "router", "{dst}: no route");
         return Found::NoRoute;
     };
+    if ctx.trace.is_some() {
+        note_route(ctx, vrf, route, dst, net, hop);
+    }
     let Some(out) = resolve(ctx, vrf, net, hop) else {
         return Found::Unresolved(net, hop);
     };
+    note!(ctx, "router", "neighbor {hop} is {}", out.mac);
     let per_flow = match route {
         Some(Route::Via(group)) => vrf.groups.get(usize::from(group)).map_or(0, Vec::len) > 1,
         _ => false,
@@ -114,6 +121,29 @@ pub fn find(
         memo.last = Some((vrf_idx, dst, net, out));
     }
     Found::Out(net, out)
+}
+
+/// The route a traced packet to `dst` took: to its own subnet, or through a next hop (one of
+/// several, by the flow's hash).
+fn note_route(
+    ctx: &Context<'_, RouterTables>,
+    vrf: &Vrf,
+    route: Option<Route>,
+    dst: IpAddr,
+    net: NetIdx,
+    hop: IpAddr,
+) {
+    let net_name = ctx.net_name(net);
+    match route {
+        Some(Route::Via(group)) => {
+            let hops = vrf.groups.get(usize::from(group)).map_or(0, Vec::len);
+            match hops {
+                2.. => note!(ctx, "router", "{dst}: route via {hop} in network {net_name} (ECMP: one of {hops}, by the flow's hash)"),
+                _ => note!(ctx, "router", "{dst}: route via {hop} in network {net_name}"),
+            }
+        }
+        _ => note!(ctx, "router", "{dst}: connected, network {net_name}"),
+    }
 }
 
 /// Where the frame leaves for a resolved next hop.
@@ -183,6 +213,12 @@ pub fn ask<B: PacketBuf>(
     ctx.counters
         .port(buf.in_port())
         .drop(RouterDrop::NeighborMiss);
+    note!(
+        ctx,
+        "router",
+        "neighbor {next_hop} unknown in network {}: asked for it (ARP/ND), packet dropped",
+        ctx.net_name(net)
+    );
     match written {
         Ok(()) => {
             meta.net = net;

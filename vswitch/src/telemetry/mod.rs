@@ -1,7 +1,11 @@
-//! What the switch tells the outside on its own: IPFIX flow records of the connection table
-//! (`ipfix.rs` encodes them, `export.rs` sends them from the control plane).
+//! What the switch tells the outside: IPFIX flow records of the connection table (`ipfix.rs`
+//! encodes them, `export.rs` sends them from the control plane), and the packets an operator
+//! describes for a trace (`packet_spec.rs`).
 
 pub mod export;
 pub mod ipfix;
+pub mod packet_spec;
+#[cfg(test)]
+mod trace_tests;
 
 pub use export::Exporter;

@@ -12,6 +12,7 @@ use std::net::Ipv4Addr;
 use super::table::VxlanTables;
 use super::underlay;
 use super::VxlanDrop;
+use crate::note;
 use crate::packet::{checksum, eth, ethertype, ipproto, ipv4, udp, vxlan, MacAddr};
 use crate::pipeline::buf::PacketBuf;
 use crate::pipeline::drop::EngineDrop;
@@ -43,6 +44,11 @@ pub fn send<B: PacketBuf, O: Output<B>>(
     };
     let underlay = ctx.counters.port(vtep.port);
     if buf.pkt_len() > vtep.inner_max {
+        note!(
+            ctx,
+            "vxlan",
+            "to remote VTEP {remote}: dropped (tunnel_mtu)"
+        );
         underlay.drop(VxlanDrop::TunnelMtu);
         return;
     }
@@ -50,6 +56,11 @@ pub fn send<B: PacketBuf, O: Output<B>>(
         Some(t) => t,
         None => {
             let Some(next_hop) = underlay::next_hop_mac(ctx, vtep, remote) else {
+                note!(
+                    ctx,
+                    "vxlan",
+                    "remote VTEP {remote} unresolved: ARP for it, frame dropped"
+                );
                 underlay.drop(VxlanDrop::VtepUnresolved);
                 if underlay::ask(vtep, &mut buf, remote).is_ok() {
                     out.send(vtep.port, buf);
@@ -80,6 +91,13 @@ pub fn send<B: PacketBuf, O: Output<B>>(
         return;
     };
     template.write(headers, inner_len, sport);
+    note!(
+        ctx,
+        "vxlan",
+        "VNI {vni} to remote VTEP {remote}, from {} out of port {}",
+        vtep.underlay.ip,
+        ctx.port_name(vtep.port)
+    );
     out.send(vtep.port, buf);
 }
 
