@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   # build
-  dpdk dpdk-dev libdpdk-dev pkg-config libclang-dev clang protobuf-compiler
+  dpdk dpdk-dev libdpdk-dev pkg-config libclang-dev clang protobuf-compiler libpcap-dev
   # tests and demo: real Linux peers
   iproute2 iputils-ping iperf3 netcat-openbsd tcpdump tshark ethtool procps psmisc python3 traceroute busybox
   # the metrics endpoint's readers (curl, promtool, a Prometheus server), the IPFIX collector

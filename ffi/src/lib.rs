@@ -10,3 +10,6 @@
 #![allow(clippy::all)]
 
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+
+/// libpcap's filter compiler: a capture filter expression to classic BPF.
+pub mod pcap;

@@ -3,6 +3,7 @@
 //! knows no feature: the stages and their order are the graph's (`crate::datapath`), which the
 //! worker runs through the [`Datapath`] trait.
 
+pub mod bpf;
 pub mod buf;
 pub mod classify;
 pub mod clock;

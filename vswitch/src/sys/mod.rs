@@ -4,4 +4,5 @@
 
 pub mod cpu;
 pub mod mem;
+pub mod pcap_filter;
 pub mod process;
