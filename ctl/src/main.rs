@@ -3,6 +3,7 @@
 //! Global options, the command tree and error printing live here; each noun (status, network,
 //! port, fdb, stats, config) has its own file with its arguments and its handlers.
 
+mod capture;
 mod client;
 mod config;
 mod dhcp;
@@ -14,6 +15,7 @@ mod nat;
 mod network;
 mod output;
 mod pcap;
+mod pcapng;
 mod policy;
 mod port;
 mod route;
@@ -119,8 +121,11 @@ enum Command {
     /// IPFIX export of the tracked connections to a collector.
     #[command(subcommand)]
     Ipfix(ipfix::IpfixCmd),
-    /// What every stage decides about a packet: a described one, sent nowhere.
+    /// What every stage decides about a packet: a described one, sent nowhere, or the next
+    /// real ones (--live).
     Trace(trace::TraceArgs),
+    /// Copies of a port's packets as pcapng (tshark, Wireshark).
+    Capture(capture::CaptureArgs),
     /// Apply a whole desired model from a TOML or JSON file.
     Apply(config::ApplyArgs),
     /// The whole model.
@@ -149,6 +154,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Stats(cmd) => stats::run(&ctx, cmd).await,
         Command::Ipfix(cmd) => ipfix::run(&ctx, cmd).await,
         Command::Trace(args) => trace::run(&ctx, args).await,
+        Command::Capture(args) => capture::run(&ctx, args).await,
         Command::Apply(args) => config::apply(&ctx, args).await,
         Command::Config(cmd) => config::run(&ctx, cmd).await,
     }

@@ -6,7 +6,8 @@
 # `vsctl trace` names the denying policy for a packet the firewall drops, the route and
 # next hop of a routed packet, the remote VTEP of a packet into the overlay and the
 # translation of a packet to the VIP; it sends nothing and changes nothing (no connection
-# opened, no MAC learned); bad input gets one-line errors.
+# opened, no MAC learned). `vsctl trace --live` of a real ping, picked by a capture filter,
+# shows the same path as the simulated one. Bad input gets one-line errors.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 e2e_init trace
@@ -86,6 +87,22 @@ assert_contains "$out" "firewall  icmp $W -> $A: " "the captured ping"
 assert_contains "$out" "output    port pa" "the captured ping's way"
 port=$(vs --json trace --port pw --pcap "$WORK/w.pcap" | json_get "d['port']")
 assert_eq "$port" "pw" "JSON output"
+
+step "a live trace of a real ping shows the path of the simulated one"
+sim=$(vs trace --port pw --packet "eth(src=$wmac)/ipv4(src=$W,dst=$A)/icmp")
+bg sh -c "timeout 20 $VSCTL --socket $SOCK trace --live --port pw --filter 'icmp and dst host $A' >$WORK/live.txt 2>&1"
+live=$BGPID
+# The trace is armed when the daemon answers; a ping then is the first packet it keeps.
+sleep 1
+inns w ping -c 1 -W 2 "$A" >/dev/null
+wait "$live" || fail "trace --live: $(cat "$WORK/live.txt")"
+log "$(cat "$WORK/live.txt")"
+assert_contains "$(head -1 "$WORK/live.txt")" "packet on port pw at " "the live trace's header"
+path() { grep '^  ' | sed 's/would open a connection/connection opened/'; }
+assert_eq "$(path <"$WORK/live.txt")" "$(printf '%s\n' "$sim" | path)" "the live path"
+# One live trace a port at a time; a filter that does not compile is refused.
+out=$(vs trace --live --port pw --filter "icmp and nonsense" 2>&1) && fail "a bad filter was accepted"
+assert_contains "$out" "filter \`icmp and nonsense\`" "the bad filter's error"
 
 step "bad input: one-line errors"
 for bad in "--port nope --packet ipv4(src=$W,dst=$A)/tcp" \

@@ -17,6 +17,7 @@ use crate::dpdk::io::DpdkIo;
 use crate::dpdk::mempool::Mempool;
 use crate::pipeline::clock;
 use crate::pipeline::counters::WorkerCounters;
+use crate::pipeline::tap::Taps;
 use crate::pipeline::worker::{SharedTxLocks, Worker};
 
 pub const DEFAULT_MBUFS: u32 = 65_535;
@@ -126,6 +127,7 @@ pub fn spawn_workers(
     cell: &Arc<SnapshotCell>,
     counters: &[Arc<WorkerCounters>],
     pool: &Arc<Mempool>,
+    taps: &Arc<Taps>,
 ) -> Result<Workers, String> {
     let stop = Arc::new(AtomicBool::new(false));
     let locks = Arc::new(SharedTxLocks::default());
@@ -139,7 +141,8 @@ pub fn spawn_workers(
             counters[id].clone(),
             locks.clone(),
             stop.clone(),
-        );
+        )
+        .with_taps(taps.clone());
         let (tx, rx) = std::sync::mpsc::channel();
         let handle = std::thread::Builder::new()
             .name(format!("vs-worker{id}"))
@@ -236,7 +239,8 @@ pub fn run(opts: Options, ready: impl FnOnce()) -> Result<(), String> {
     let counters: Vec<Arc<WorkerCounters>> = (0..n)
         .map(|_| Arc::new(WorkerCounters::default()))
         .collect();
-    let workers = spawn_workers(&opts.worker_cpus, &cell, &counters, &pool)?;
+    let taps = Arc::new(Taps::default());
+    let workers = spawn_workers(&opts.worker_cpus, &cell, &counters, &pool, &taps)?;
 
     let manager = ConfigManager::new(
         Box::new(DpdkBackend::new(pool.clone(), n)),
@@ -256,6 +260,7 @@ pub fn run(opts: Options, ready: impl FnOnce()) -> Result<(), String> {
         worker_cpus: opts.worker_cpus.clone(),
         vtep_agent: Default::default(),
         ipfix: Default::default(),
+        taps,
     });
 
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -44,6 +44,8 @@ pub struct Daemon {
     pub vtep_agent: crate::vtep_agent::Supervisor,
     /// The IPFIX exporter's counts (it runs while the model sets an export).
     pub ipfix: crate::telemetry::Exporter,
+    /// The workers' captures and live traces.
+    pub taps: Arc<crate::pipeline::tap::Taps>,
 }
 
 impl AsRef<ConfigManager> for Daemon {

@@ -1,18 +1,33 @@
-//! TraceService: a described frame through the current snapshot (`datapath::trace`), every
-//! stage's note in the answer.
+//! TraceService: a described frame through the current snapshot (`datapath::trace`), the
+//! live trace of real packets and captures of a port's packets (the workers' taps,
+//! `pipeline::tap`), streamed as the workers hand them over.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use super::pb::trace_service_server::TraceService;
-use super::pb::{SimulateRequest, Trace, TraceNote, TraceSent};
+use super::pb::{
+    CaptureBatch, CaptureRequest, CapturedPacket, LiveRequest, SimulateRequest, Trace, TraceNote,
+    TraceSent,
+};
 use super::Shared;
 use crate::datapath::trace::simulate;
-use crate::datapath::Snapshot;
+use crate::datapath::{drops, Snapshot};
+use crate::pipeline::bpf::Program;
 use crate::pipeline::clock;
+use crate::pipeline::tap::{Capture, LiveTrace, Seen};
 use crate::pipeline::trace::Trail;
 use crate::telemetry::packet_spec;
+
+/// How often the control thread collects what the workers handed over.
+const COLLECT_EVERY: Duration = Duration::from_millis(20);
 
 pub struct TraceApi(pub Shared);
 
@@ -40,6 +55,7 @@ fn port_name(snap: &Snapshot, id: u16) -> String {
 pub fn to_pb(snap: &Snapshot, port: &str, trail: &Trail, sent: &[(u16, usize)]) -> Trace {
     Trace {
         port: port.to_owned(),
+        live: false,
         time_ns: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64),
@@ -62,8 +78,140 @@ pub fn to_pb(snap: &Snapshot, port: &str, trail: &Trail, sent: &[(u16, usize)]) 
     }
 }
 
+/// The capture filter `expr` (empty: none), or a one-line error naming it.
+fn filter(expr: &str) -> Result<Option<Program>, Status> {
+    match expr.trim() {
+        "" => Ok(None),
+        e => Program::compile(e)
+            .map(Some)
+            .map_err(|why| Status::invalid_argument(format!("filter `{e}`: {why}"))),
+    }
+}
+
+type Streamed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+/// Runs `collect` every few milliseconds until it says it is done or the client went away,
+/// then `disarm`; what `collect` sends reaches the client as a stream.
+fn stream<T: Send + 'static>(
+    mut collect: impl FnMut(&mpsc::Sender<Result<T, Status>>) -> bool + Send + 'static,
+    disarm: impl FnOnce() + Send + 'static,
+) -> Streamed<T> {
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(COLLECT_EVERY).await;
+            if collect(&tx) || tx.is_closed() {
+                break;
+            }
+        }
+        disarm();
+    });
+    Box::pin(ReceiverStream::new(rx))
+}
+
+fn direction(d: &str) -> Result<(bool, bool), Status> {
+    match d {
+        "" | "both" => Ok((true, true)),
+        "rx" => Ok((true, false)),
+        "tx" => Ok((false, true)),
+        other => Err(Status::invalid_argument(format!(
+            "capture: direction `{other}`: rx, tx or both"
+        ))),
+    }
+}
+
 #[tonic::async_trait]
 impl TraceService for TraceApi {
+    type LiveStream = Streamed<Trace>;
+    type CaptureStream = Streamed<CaptureBatch>;
+
+    async fn live(&self, req: Request<LiveRequest>) -> Result<Response<Self::LiveStream>, Status> {
+        let req = req.into_inner();
+        let snap = self.0.manager.snapshot_cell().load();
+        let port = port_id(&snap, &req.port)?;
+        let trace = Arc::new(LiveTrace::new(
+            port,
+            filter(&req.filter)?,
+            u64::from(req.count.max(1)),
+        ));
+        if !self.0.taps.add_trace(trace.clone()) {
+            return Err(Status::failed_precondition(format!(
+                "port {}: a live trace of it runs already; wait for it to end",
+                req.port
+            )));
+        }
+        let shared = self.0.clone();
+        let (armed, name) = (trace.clone(), req.port);
+        let collect = move |tx: &mpsc::Sender<Result<Trace, Status>>| {
+            let snap = shared.manager.snapshot_cell().load();
+            let mut done = Vec::new();
+            trace.drain(|t| done.push(t));
+            for t in done {
+                let mut pb = to_pb(&snap, &name, &t.trail, &[]);
+                pb.live = true;
+                pb.time_ns = t.time_ns;
+                if tx.try_send(Ok(pb)).is_err() {
+                    return true;
+                }
+            }
+            trace.done() && trace.is_drained()
+        };
+        let taps = self.0.taps.clone();
+        let disarm = move || taps.remove_trace(&armed);
+        Ok(Response::new(stream(collect, disarm)))
+    }
+
+    async fn capture(
+        &self,
+        req: Request<CaptureRequest>,
+    ) -> Result<Response<Self::CaptureStream>, Status> {
+        let req = req.into_inner();
+        let snap = self.0.manager.snapshot_cell().load();
+        let port = port_id(&snap, &req.port)?;
+        let (rx, tx) = direction(&req.direction)?;
+        let what = match req.drops {
+            true => (false, false, true),
+            false => (rx, tx, false),
+        };
+        let count = (req.count > 0).then_some(req.count);
+        let capture = Arc::new(Capture::new(port, what, filter(&req.filter)?, count));
+        self.0.taps.add_capture(capture.clone());
+        let (armed, name) = (capture.clone(), req.port);
+        let collect = move |out: &mpsc::Sender<Result<CaptureBatch, Status>>| {
+            let mut packets = Vec::new();
+            capture.drain(|c| {
+                let (direction, reason) = match c.seen {
+                    Seen::Received => ("rx", String::new()),
+                    Seen::Sent => ("tx", String::new()),
+                    Seen::Dropped(r) => ("drop", drops::name(r).to_owned()),
+                };
+                packets.push(CapturedPacket {
+                    time_ns: c.time_ns,
+                    direction: direction.into(),
+                    frame: c.bytes().to_vec(),
+                    wire_length: c.wire_len,
+                    drop_reason: reason,
+                });
+            });
+            let done = capture.done() && capture.is_drained();
+            if !packets.is_empty() {
+                let batch = CaptureBatch {
+                    port: name.clone(),
+                    packets,
+                    lost: capture.lost.load(Ordering::Relaxed),
+                };
+                // A client too slow to read loses copies, like a full ring.
+                if let Err(mpsc::error::TrySendError::Closed(_)) = out.try_send(Ok(batch)) {
+                    return true;
+                }
+            }
+            done
+        };
+        let taps = self.0.taps.clone();
+        let disarm = move || taps.remove_capture(&armed);
+        Ok(Response::new(stream(collect, disarm)))
+    }
+
     async fn simulate(&self, req: Request<SimulateRequest>) -> Result<Response<Trace>, Status> {
         let req = req.into_inner();
         let frame =

@@ -178,6 +178,7 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
             }
             Err(reason) if meta.traced => {
                 trace::refused(&ctx.traced(trace), in_port, reason);
+                out.dropped(&pkts[i], reason);
                 port_counters.drop(reason);
             }
             Ok(()) => {
@@ -186,7 +187,10 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
                 pkts.swap(n, i);
                 n += 1;
             }
-            Err(reason) => port_counters.drop(reason),
+            Err(reason) => {
+                out.dropped(&pkts[i], reason);
+                port_counters.drop(reason);
+            }
         }
     }
     // Dropping the rejected tail frees its buffers.
@@ -427,8 +431,14 @@ fn output<B: PacketBuf, O: Output<B>>(
             }
         }
         Verdict::Consumed => {}
-        Verdict::Drop(reason) => ctx.counters.port(in_port).drop(reason),
-        Verdict::Pending => ctx.counters.port(in_port).drop(EngineDrop::UnknownNetwork),
+        Verdict::Drop(reason) => {
+            out.dropped(&buf, reason);
+            ctx.counters.port(in_port).drop(reason)
+        }
+        Verdict::Pending => {
+            out.dropped(&buf, EngineDrop::UnknownNetwork.into());
+            ctx.counters.port(in_port).drop(EngineDrop::UnknownNetwork)
+        }
     }
 }
 

@@ -11,6 +11,7 @@ pub mod counters;
 pub mod drop;
 pub mod meta;
 pub mod snapshot;
+pub mod tap;
 pub mod trace;
 pub mod worker;
 
@@ -28,6 +29,9 @@ pub trait Output<B> {
     fn alloc(&mut self, _frame: &[u8]) -> Option<B> {
         None
     }
+    /// `buf` is dropped for `reason` (the caller counts it): a capture of drops may copy it.
+    #[inline(always)]
+    fn dropped(&mut self, _buf: &B, _reason: drop::DropReason) {}
 }
 
 /// The stages a burst goes through, as the worker sees them: implemented by the graph.

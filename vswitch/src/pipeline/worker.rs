@@ -8,9 +8,12 @@ use std::time::Duration;
 
 use super::buf::PacketBuf;
 use super::counters::{WorkerCounters, MAX_PORTS};
+use super::drop::DropReason;
 use super::drop::EngineDrop;
 use super::meta::BURST;
 use super::snapshot::{Snapshot, SnapshotCell};
+use super::tap::{TapSet, Taps};
+use super::trace::Trace;
 use super::{clock, Datapath, Output};
 use crate::sys::cpu::rdtsc;
 
@@ -86,6 +89,8 @@ struct TxStage<'a, I: PortIo, T> {
     locks: &'a SharedTxLocks,
     worker: usize,
     workers: usize,
+    /// What is armed this poll (`None`: nothing).
+    taps: Option<&'a TapSet>,
 }
 
 impl<I: PortIo, T> TxStage<'_, I, T> {
@@ -106,6 +111,9 @@ impl<I: PortIo, T> TxStage<'_, I, T> {
         let shared = usize::from(entry.tx_queues) < self.workers;
         let total = pkts.len();
         let bytes: usize = pkts.iter().map(PacketBuf::pkt_len).sum();
+        if let Some(taps) = self.taps {
+            taps.sent(port, pkts);
+        }
         if shared {
             self.locks.lock(port);
         }
@@ -145,6 +153,13 @@ impl<I: PortIo, T> Output<I::Buf> for TxStage<'_, I, T> {
     fn alloc(&mut self, frame: &[u8]) -> Option<I::Buf> {
         self.io.alloc(frame)
     }
+
+    #[inline(always)]
+    fn dropped(&mut self, buf: &I::Buf, reason: DropReason) {
+        if let Some(taps) = self.taps {
+            taps.dropped(buf.in_port(), buf, reason);
+        }
+    }
 }
 
 /// One forwarding core: polls its queues and runs every burst through the graph `D`.
@@ -156,6 +171,7 @@ pub struct Worker<I: PortIo, D: Datapath> {
     counters: Arc<WorkerCounters>,
     locks: Arc<SharedTxLocks>,
     stop: Arc<AtomicBool>,
+    taps: Arc<Taps>,
 }
 
 impl<I: PortIo, D: Datapath> Worker<I, D> {
@@ -176,7 +192,14 @@ impl<I: PortIo, D: Datapath> Worker<I, D> {
             counters,
             locks,
             stop,
+            taps: Arc::default(),
         }
+    }
+
+    /// The taps (captures, live traces) the control thread arms for this worker.
+    pub fn with_taps(mut self, taps: Arc<Taps>) -> Self {
+        self.taps = taps;
+        self
     }
 
     /// Polls until `stop` is set.
@@ -238,6 +261,9 @@ impl<I: PortIo, D: Datapath> Worker<I, D> {
             return 0;
         };
         let ctx = snap.context(&self.counters, clock::now_secs());
+        // Nothing armed (the usual): one load, and nothing else here differs.
+        let taps = self.taps.armed().then(|| self.taps.current());
+        let taps = taps.as_deref();
         D::start_poll(scratch);
         // One output for the whole poll: everything this poll's queues send to a port leaves in
         // one TX burst, so with several queues (multiqueue guests, many ports) bursts stay full.
@@ -249,6 +275,7 @@ impl<I: PortIo, D: Datapath> Worker<I, D> {
             locks: &self.locks,
             worker: self.id,
             workers: self.workers,
+            taps,
         };
         let mut got = 0;
         for q in queues {
@@ -261,13 +288,41 @@ impl<I: PortIo, D: Datapath> Worker<I, D> {
             c.rx_packets.add(n as u64);
             c.rx_bytes
                 .add(rx.iter().map(PacketBuf::pkt_len).sum::<usize>() as u64);
-            D::process_burst(&ctx, scratch, q.port, rx, &mut out);
+            match taps {
+                None => D::process_burst(&ctx, scratch, q.port, rx, &mut out),
+                Some(t) => tapped::<I, D, _>(t, &ctx, scratch, q.port, rx, &mut out),
+            }
         }
         if self.id == 0 {
             D::originate(&ctx, scratch, &mut out);
         }
         out.flush_all();
         got
+    }
+}
+
+/// A burst while something is armed: copies of what the port received, and the live trace
+/// of the packet it wants, if it wants one of these.
+#[inline(never)]
+fn tapped<I: PortIo, D: Datapath, O: Output<I::Buf>>(
+    taps: &TapSet,
+    ctx: &super::Context<'_, D::Tables>,
+    scratch: &mut D::Scratch,
+    port: u16,
+    rx: &mut Vec<I::Buf>,
+    out: &mut O,
+) {
+    taps.received(port, rx);
+    let live = taps.trace(port);
+    match live.and_then(|t| t.pick(rx)) {
+        Some(i) => {
+            let trace = Trace::live(i);
+            D::process_burst(&ctx.traced(Some(&trace)), scratch, port, rx, out);
+            if let Some(t) = live {
+                t.record(trace.into_trail());
+            }
+        }
+        None => D::process_burst(ctx, scratch, port, rx, out),
     }
 }
 
