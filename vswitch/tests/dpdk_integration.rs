@@ -122,7 +122,7 @@ fn bridges_between_vhost_user_ports_and_hotplugs_ports() {
     let cpus = vec![std::thread::available_parallelism().map_or(0, |n| n.get() - 1)];
     let cell = Arc::new(SnapshotCell::new(Snapshot::empty(1)));
     let counters = vec![Arc::new(WorkerCounters::default())];
-    let workers = spawn_workers(&cpus, &cell, &counters, &pool).unwrap();
+    let workers = spawn_workers(&cpus, &cell, &counters, &pool, &Default::default()).unwrap();
     let mgr = ConfigManager::new(
         Box::new(DpdkBackend::new(pool.clone(), 1)),
         cell,
