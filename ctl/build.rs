@@ -25,6 +25,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .type_attribute(".", "#[derive(serde::Serialize)]")
         // Sorted maps: `--json` output and drop-reason tables come out in a stable order.
         .btree_map(".")
+        // A capture's pcapng reaches the output without a copy.
+        .bytes(".vswitch.v1.CaptureBatch.pcapng")
         .compile_protos(PROTOS, &["../vswitch/proto"])?;
     Ok(())
 }

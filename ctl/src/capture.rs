@@ -11,10 +11,6 @@ use crate::client::Ctx;
 use crate::error::Error;
 use crate::pb::trace_service_client::TraceServiceClient;
 use crate::pb::CaptureRequest;
-use crate::pcapng::{Direction, Writer};
-
-/// What the daemon keeps of a packet.
-const SNAP_LEN: u32 = 2048;
 
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
@@ -27,6 +23,9 @@ pub struct CaptureArgs {
     /// Only packets this capture filter keeps (pcap-filter syntax, as tcpdump takes).
     #[arg(long, value_name = "BPF")]
     filter: Option<String>,
+    /// Bytes of each packet to keep (at most 2048; 128 keeps the headers of most).
+    #[arg(short = 's', long, value_name = "N", default_value_t = 2048)]
+    snaplen: u32,
     /// Stop after N packets [default: until interrupted].
     #[arg(long, value_name = "N")]
     count: Option<u64>,
@@ -43,6 +42,9 @@ pub async fn run(ctx: &Ctx, args: CaptureArgs) -> Result<(), Error> {
     if args.count == Some(0) {
         return Err(Error::Usage("capture: --count is 1 or more".into()));
     }
+    if !(1..=2048).contains(&args.snaplen) {
+        return Err(Error::Usage("capture: --snaplen is 1 to 2048 bytes".into()));
+    }
     let to_stdout = args.write.as_os_str() == "-";
     let sink: Box<dyn Write> = match to_stdout {
         true => Box::new(io::stdout().lock()),
@@ -58,10 +60,10 @@ pub async fn run(ctx: &Ctx, args: CaptureArgs) -> Result<(), Error> {
         filter: args.filter.unwrap_or_default(),
         count: args.count.unwrap_or(0),
         drops: args.drops,
+        snaplen: args.snaplen,
     };
     let mut batches = client.capture(request).await?.into_inner();
-    let failed = |e: io::Error| Error::Write(e.to_string());
-    let mut pcap = Writer::new(BufWriter::new(sink), SNAP_LEN).map_err(failed)?;
+    let mut out = BufWriter::new(sink);
     let (mut packets, mut lost) = (0u64, 0u64);
     loop {
         let next = tokio::select! {
@@ -72,30 +74,11 @@ pub async fn run(ctx: &Ctx, args: CaptureArgs) -> Result<(), Error> {
             break;
         };
         lost = batch.lost;
-        for p in &batch.packets {
-            let (direction, comment) = match p.direction.as_str() {
-                "tx" => (Direction::Outbound, None),
-                "drop" => (Direction::Inbound, Some(p.drop_reason.as_str())),
-                _ => (Direction::Inbound, None),
-            };
-            let written = pcap.packet(
-                &batch.port,
-                p.time_ns,
-                direction,
-                &p.frame,
-                p.wire_length,
-                comment,
-            );
-            match written {
-                // The reader went away (`| head`): the capture is over, not failed.
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
-                other => other.map_err(failed)?,
-            }
-            packets += 1;
-        }
-        match pcap.flush() {
+        packets += batch.packets;
+        match out.write_all(&batch.pcapng).and_then(|()| out.flush()) {
+            // The reader went away (`| head`): the capture is over, not failed.
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
-            other => other.map_err(failed)?,
+            other => other.map_err(|e| Error::Write(e.to_string()))?,
         }
     }
     if !to_stdout {

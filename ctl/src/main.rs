@@ -15,7 +15,6 @@ mod nat;
 mod network;
 mod output;
 mod pcap;
-mod pcapng;
 mod policy;
 mod port;
 mod route;

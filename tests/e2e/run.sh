@@ -35,6 +35,7 @@ CASES=(
     metrics:90
     ipfix:90
     trace:120
+    capture:150
     vm_guests:420
 )
 

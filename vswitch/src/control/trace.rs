@@ -14,20 +14,21 @@ use tonic::{Request, Response, Status};
 
 use super::pb::trace_service_server::TraceService;
 use super::pb::{
-    CaptureBatch, CaptureRequest, CapturedPacket, LiveRequest, SimulateRequest, Trace, TraceNote,
-    TraceSent,
+    CaptureBatch, CaptureRequest, LiveRequest, SimulateRequest, Trace, TraceNote, TraceSent,
 };
 use super::Shared;
 use crate::datapath::trace::simulate;
 use crate::datapath::{drops, Snapshot};
 use crate::pipeline::bpf::Program;
 use crate::pipeline::clock;
+use crate::pipeline::tap::SNAP_LEN;
 use crate::pipeline::tap::{Capture, LiveTrace, Seen};
 use crate::pipeline::trace::Trail;
 use crate::telemetry::packet_spec;
+use crate::telemetry::pcapng::{self, Direction};
 
 /// How often the control thread collects what the workers handed over.
-const COLLECT_EVERY: Duration = Duration::from_millis(20);
+const COLLECT_EVERY: Duration = Duration::from_millis(10);
 
 pub struct TraceApi(pub Shared);
 
@@ -174,34 +175,50 @@ impl TraceService for TraceApi {
             false => (rx, tx, false),
         };
         let count = (req.count > 0).then_some(req.count);
-        let capture = Arc::new(Capture::new(port, what, filter(&req.filter)?, count));
+        let snaplen = match req.snaplen {
+            0 => SNAP_LEN,
+            n => (n as usize).min(SNAP_LEN),
+        };
+        let capture = Arc::new(Capture::new(
+            port,
+            what,
+            filter(&req.filter)?,
+            count,
+            snaplen,
+        ));
         self.0.taps.add_capture(capture.clone());
         let (armed, name) = (capture.clone(), req.port);
+        let mut pcap = pcapng::Writer::new(Vec::new(), snaplen as u32)
+            .map_err(|e| Status::internal(format!("capture: {e}")))?;
+        let mut started = false;
         let collect = move |out: &mpsc::Sender<Result<CaptureBatch, Status>>| {
-            let mut packets = Vec::new();
+            // A client slower than the capture: copies wait in the ring, which loses (and
+            // counts) what it has no room for.
+            if out.capacity() == 0 {
+                return false;
+            }
+            let mut packets = 0;
             capture.drain(|c| {
                 let (direction, reason) = match c.seen {
-                    Seen::Received => ("rx", String::new()),
-                    Seen::Sent => ("tx", String::new()),
-                    Seen::Dropped(r) => ("drop", drops::name(r).to_owned()),
+                    Seen::Received => (Direction::Inbound, None),
+                    Seen::Sent => (Direction::Outbound, None),
+                    Seen::Dropped(r) => (Direction::Inbound, Some(drops::name(r))),
                 };
-                packets.push(CapturedPacket {
-                    time_ns: c.time_ns,
-                    direction: direction.into(),
-                    frame: c.bytes().to_vec(),
-                    wire_length: c.wire_len,
-                    drop_reason: reason,
-                });
+                // Writing into memory does not fail.
+                let _ = pcap.packet(&name, c.time_ns, direction, c.bytes(), c.wire_len, reason);
+                packets += 1;
             });
             let done = capture.done() && capture.is_drained();
-            if !packets.is_empty() {
+            // The first part carries the section header, even with no packet yet: a reader
+            // of `-w -` sees a pcapng stream at once.
+            if packets > 0 || !started {
+                started = true;
                 let batch = CaptureBatch {
-                    port: name.clone(),
+                    pcapng: pcap.take(),
                     packets,
                     lost: capture.lost.load(Ordering::Relaxed),
                 };
-                // A client too slow to read loses copies, like a full ring.
-                if let Err(mpsc::error::TrySendError::Closed(_)) = out.try_send(Ok(batch)) {
+                if out.try_send(Ok(batch)).is_err() {
                     return true;
                 }
             }

@@ -23,7 +23,7 @@ use super::trace::Trail;
 /// Bytes of a packet a copy keeps (the rest is counted in its wire length).
 pub const SNAP_LEN: usize = 2048;
 /// Copies waiting for the control thread, per capture.
-pub const RING: usize = 4096;
+pub const RING: usize = 8192;
 /// Traces waiting for the control thread, per live trace.
 const TRACE_RING: usize = 64;
 
@@ -115,6 +115,8 @@ pub struct Capture {
     pub sent: bool,
     pub dropped: bool,
     filter: Option<Program>,
+    /// Bytes of a packet a copy keeps (at most `SNAP_LEN`).
+    snaplen: usize,
     budget: Budget,
     free: ArrayQueue<Box<Copy>>,
     full: ArrayQueue<Box<Copy>>,
@@ -124,12 +126,13 @@ pub struct Capture {
 
 impl Capture {
     /// A capture of `port` (received, sent, dropped packets as asked) through `filter`, of at
-    /// most `count` packets.
+    /// most `count` packets, each cut to `snaplen` bytes.
     pub fn new(
         port: u16,
         (received, sent, dropped): (bool, bool, bool),
         filter: Option<Program>,
         count: Option<u64>,
+        snaplen: usize,
     ) -> Capture {
         let free = ArrayQueue::new(RING);
         for _ in 0..RING {
@@ -141,6 +144,7 @@ impl Capture {
             sent,
             dropped,
             filter,
+            snaplen: snaplen.clamp(1, SNAP_LEN),
             budget: Budget::new(count),
             free,
             full: ArrayQueue::new(RING),
@@ -166,7 +170,7 @@ impl Capture {
             self.budget.settle();
             return;
         };
-        let len = frame.len().min(SNAP_LEN);
+        let len = frame.len().min(self.snaplen);
         copy.bytes[..len].copy_from_slice(&frame[..len]);
         copy.len = len as u16;
         copy.wire_len = buf.pkt_len() as u32;
@@ -378,9 +382,15 @@ mod tests {
         let taps = Taps::default();
         assert!(!taps.armed());
         // `greater 0` keeps everything, `ether[0] == 2` only the third frame.
-        let all = Arc::new(Capture::new(3, (true, false, false), None, Some(5)));
+        let all = Arc::new(Capture::new(3, (true, false, false), None, Some(5), 16));
         let third = Program::compile("ether[0] == 2").unwrap();
-        let one = Arc::new(Capture::new(3, (true, true, false), Some(third), None));
+        let one = Arc::new(Capture::new(
+            3,
+            (true, true, false),
+            Some(third),
+            None,
+            SNAP_LEN,
+        ));
         taps.add_capture(all.clone());
         taps.add_capture(one.clone());
         assert!(taps.armed());
@@ -389,10 +399,11 @@ mod tests {
         set.received(4, &frames(8));
         set.sent(3, &frames(4));
         let mut got = Vec::new();
-        all.drain(|c| got.push((c.bytes()[0], c.seen, c.wire_len)));
+        all.drain(|c| got.push((c.bytes()[0], c.seen, c.wire_len, c.bytes().len())));
         assert_eq!(got.len(), 5);
         assert!(all.done());
-        assert_eq!(got[4], (4, Seen::Received, 60));
+        // Cut to the snap length; the wire length stays.
+        assert_eq!(got[4], (4, Seen::Received, 60, 16));
         let mut got = Vec::new();
         one.drain(|c| got.push((c.bytes()[0], c.seen)));
         assert_eq!(got, vec![(2, Seen::Received), (2, Seen::Sent)]);
@@ -403,7 +414,7 @@ mod tests {
 
     #[test]
     fn a_full_ring_loses_copies_not_packets() {
-        let c = Capture::new(1, (true, false, false), None, None);
+        let c = Capture::new(1, (true, false, false), None, None, SNAP_LEN);
         let set = TapSet {
             captures: vec![Arc::new(c)],
             traces: Vec::new(),

@@ -5,6 +5,7 @@
 pub mod export;
 pub mod ipfix;
 pub mod packet_spec;
+pub mod pcapng;
 #[cfg(test)]
 mod trace_tests;
 

@@ -1,6 +1,7 @@
-//! Writing pcapng (the format tshark and Wireshark read): a section header, one interface per
-//! port (named as the port), enhanced packet blocks with nanosecond time stamps, the
-//! direction in `epb_flags` and, for a dropped packet, the reason as a comment.
+//! Writing pcapng (the format tshark and Wireshark read) for `vsctl capture`: a section
+//! header, one interface per port (named as the port), enhanced packet blocks with nanosecond
+//! time stamps, the direction in `epb_flags` and, for a dropped packet, the reason as a
+//! comment. The daemon encodes; the client only writes the bytes out.
 
 use std::io::{self, Write};
 
@@ -83,6 +84,8 @@ impl<W: Write> Writer<W> {
     }
 
     /// One packet of port `port`, at `time_ns`, `wire_len` bytes long of which `frame` was kept.
+    /// Written straight into the output: a capture moves every byte of it once here.
+    #[allow(clippy::too_many_arguments)]
     pub fn packet(
         &mut self,
         port: &str,
@@ -93,27 +96,57 @@ impl<W: Write> Writer<W> {
         comment: Option<&str>,
     ) -> io::Result<()> {
         let id = self.interface(port)?;
-        let mut body = id.to_le_bytes().to_vec();
-        body.extend_from_slice(&((time_ns >> 32) as u32).to_le_bytes());
-        body.extend_from_slice(&(time_ns as u32).to_le_bytes());
-        body.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        body.extend_from_slice(&wire_len.max(frame.len() as u32).to_le_bytes());
-        body.extend_from_slice(frame);
-        pad(&mut body);
+        let padded = |n: usize| n.div_ceil(4) * 4;
+        let comment = comment.map(str::as_bytes).unwrap_or_default();
+        let comment_len = match comment.len() {
+            0 => 0,
+            n => 4 + padded(n),
+        };
+        // Header, five fixed fields, the frame, epb_flags, the comment, the end of options,
+        // the trailing length.
+        let total = 8 + 20 + padded(frame.len()) + 8 + comment_len + 4 + 4;
         let flags: u32 = match direction {
             Direction::Inbound => 1,
             Direction::Outbound => 2,
         };
-        option(&mut body, EPB_FLAGS, &flags.to_le_bytes());
-        if let Some(c) = comment {
-            option(&mut body, OPT_COMMENT, c.as_bytes());
+        let mut head = [0u8; 28];
+        let fields = [
+            EPB,
+            total as u32,
+            id,
+            (time_ns >> 32) as u32,
+            time_ns as u32,
+            frame.len() as u32,
+            wire_len.max(frame.len() as u32),
+        ];
+        for (i, v) in fields.iter().enumerate() {
+            head[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
         }
-        option(&mut body, OPT_END, &[]);
-        self.block(EPB, &body)
+        self.out.write_all(&head)?;
+        self.out.write_all(frame)?;
+        self.out
+            .write_all(&[0; 3][..padded(frame.len()) - frame.len()])?;
+        let mut opts = [0u8; 8];
+        opts[..2].copy_from_slice(&EPB_FLAGS.to_le_bytes());
+        opts[2..4].copy_from_slice(&4u16.to_le_bytes());
+        opts[4..].copy_from_slice(&flags.to_le_bytes());
+        self.out.write_all(&opts)?;
+        if !comment.is_empty() {
+            let mut c = Vec::with_capacity(comment_len);
+            option(&mut c, OPT_COMMENT, comment);
+            self.out.write_all(&c)?;
+        }
+        // The end of options, then the block's length again.
+        self.out.write_all(&[0; 4])?;
+        self.out.write_all(&(total as u32).to_le_bytes())
     }
 
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+    /// What was written since the last call (for a writer into memory).
+    pub fn take(&mut self) -> W
+    where
+        W: Default,
+    {
+        std::mem::take(&mut self.out)
     }
 }
 
