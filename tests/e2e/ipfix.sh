@@ -57,7 +57,7 @@ wait "$NFCAPD" 2>/dev/null || true
 step "nfdump lists the data connection with iperf3's bytes (and their headers) within 1 %"
 nfdump -R "$WORK/flows" -o csv >"$WORK/flows.csv" 2>"$WORK/nfdump.err" || fail "nfdump: $(cat "$WORK/nfdump.err")"
 log "$(head -5 "$WORK/flows.csv")"
-read -r pkts octets < <("$PYTHON" - "$WORK/flows.csv" "$A" "$B" <<'EOF'
+read -r pkts octets ports < <("$PYTHON" - "$WORK/flows.csv" "$A" "$B" <<'EOF'
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1])))
 head = rows[0]
@@ -71,14 +71,17 @@ for r in rows[1:]:
     if r[col["dp"]] != "5201":
         continue
     k = r[col["sp"]]
-    p, b = best.get(k, (0, 0))
-    best[k] = (p + int(r[col["ipkt"]]), b + int(r[col["ibyt"]]))
-p, b = max(best.values(), key=lambda v: v[1], default=(0, 0))
-print(p, b)
+    p, b, _ = best.get(k, (0, 0, ""))
+    best[k] = (p + int(r[col["ipkt"]]), b + int(r[col["ibyt"]]), r[col["in"]] + "," + r[col["out"]])
+p, b, ports = max(best.values(), key=lambda v: v[1], default=(0, 0, ""))
+print(p, b, ports)
 EOF
 )
 log "nfdump: $pkts packets, $octets octets from a to b:5201"
 assert_gt "$pkts" 0 "packets of the data connection"
+# Interfaces are the ports' DPDK ids + 1: in by pa, out by pb.
+id() { vs --json port show "$1" | json_get "d['state'].get('dpdk_port_id', 0) + 1"; }
+assert_eq "$ports" "$(id pa),$(id pb)" "ingress and egress interfaces"
 # Each packet of a's side carries 20 bytes of IPv4 and 32 of TCP (with timestamps).
 expected=$((sent + pkts * 52))
 diff=$((octets > expected ? octets - expected : expected - octets))

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::net::UdpSocket;
 
-use super::ipfix::{Encoder, Flow, END_ACTIVE, END_FORCED, END_IDLE};
+use super::ipfix::{Encoder, Flow, END_ACTIVE, END_FORCED, END_IDLE, EVENT_DELETED, EVENT_UPDATE};
 use crate::config::manager::ConfigManager;
 use crate::firewall::conntrack::{Conn, ConnKey};
 use crate::model::Ipfix;
@@ -133,7 +133,8 @@ impl Session {
             } else {
                 END_FORCED
             };
-            self.records(&r.key, &r.conn, last, reason, (now, unix), &mut flows);
+            let end = (reason, EVENT_DELETED);
+            self.records(&r.key, &r.conn, last, end, (now, unix), &mut flows);
         }
         let scan_every = SCAN_EVERY.min(self.settings.idle_timeout);
         if self.scanned_at.is_none_or(|t| now >= t + scan_every) {
@@ -176,7 +177,8 @@ impl Session {
             };
             match reason.filter(|_| changed) {
                 Some(reason) => {
-                    let done = self.records(key, conn, last, reason, clocks, flows);
+                    let end = (reason, EVENT_UPDATE);
+                    let done = self.records(key, conn, last, end, clocks, flows);
                     seen.insert(*key, done);
                 }
                 None => {
@@ -192,13 +194,14 @@ impl Session {
         self.exported = seen;
     }
 
-    /// The records of both directions of `conn` since `last`; returns what is now exported.
+    /// The records of both directions of `conn` since `last`, with their end reason and
+    /// firewall event; returns what is now exported.
     fn records(
         &self,
         key: &ConnKey,
         conn: &Conn,
         last: Option<Exported>,
-        reason: u8,
+        (reason, event): (u8, u8),
         (now, unix): (u32, u32),
         flows: &mut Vec<Flow>,
     ) -> Exported {
@@ -212,6 +215,10 @@ impl Session {
                 continue;
             }
             let (from, to) = if dir == 0 { (src, dst) } else { (dst, src) };
+            // Interfaces are numbered from 1: 0 is a flood's (no one port).
+            let index = |p: Option<u16>| p.map_or(0, |p| u32::from(p) + 1);
+            let (came, went) = (Some(conn.path.in_port), conn.path.out_port);
+            let (ingress, egress) = if dir == 0 { (came, went) } else { (went, came) };
             flows.push(Flow {
                 src: from.ip(),
                 dst: to.ip(),
@@ -224,6 +231,9 @@ impl Session {
                 end: at_unix(conn.last_seen),
                 end_reason: reason,
                 vrf: u32::from(key.zone),
+                ingress: index(ingress),
+                egress: index(egress),
+                event,
             });
         }
         Exported {

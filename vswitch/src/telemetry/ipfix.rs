@@ -18,8 +18,12 @@ pub const END_IDLE: u8 = 1;
 pub const END_ACTIVE: u8 = 2;
 pub const END_FORCED: u8 = 4;
 
+/// firewallEvent values (IANA): the connection ended, or goes on.
+pub const EVENT_DELETED: u8 = 2;
+pub const EVENT_UPDATE: u8 = 5;
+
 /// Information elements (IANA id, length) of a record, in order; the addresses differ.
-const fn fields(src: u16, dst: u16, addr_len: u16) -> [(u16, u16); 11] {
+const fn fields(src: u16, dst: u16, addr_len: u16) -> [(u16, u16); 14] {
     [
         (src, addr_len), // sourceIPv4Address / sourceIPv6Address
         (dst, addr_len), // destinationIPv4Address / destinationIPv6Address
@@ -32,10 +36,13 @@ const fn fields(src: u16, dst: u16, addr_len: u16) -> [(u16, u16); 11] {
         (153, 8),        // flowEndMilliseconds
         (136, 1),        // flowEndReason
         (234, 4),        // ingressVRFID
+        (10, 4),         // ingressInterface
+        (14, 4),         // egressInterface
+        (233, 1),        // firewallEvent
     ]
 }
-const FIELDS_V4: [(u16, u16); 11] = fields(8, 12, 4);
-const FIELDS_V6: [(u16, u16); 11] = fields(27, 28, 16);
+const FIELDS_V4: [(u16, u16); 14] = fields(8, 12, 4);
+const FIELDS_V6: [(u16, u16); 14] = fields(27, 28, 16);
 
 fn record_len(fields: &[(u16, u16)]) -> usize {
     fields.iter().map(|f| usize::from(f.1)).sum()
@@ -57,6 +64,11 @@ pub struct Flow {
     pub end: u64,
     pub end_reason: u8,
     pub vrf: u32,
+    /// The ports it came in and left by (DPDK port id + 1; 0: flooded, no one port).
+    pub ingress: u32,
+    pub egress: u32,
+    /// `EVENT_DELETED` or `EVENT_UPDATE`.
+    pub event: u8,
 }
 
 /// Builds the messages of one exporting process and observation domain; the sequence number
@@ -155,6 +167,9 @@ fn record(msg: &mut Vec<u8>, f: &Flow) {
     msg.extend_from_slice(&f.end.to_be_bytes());
     msg.push(f.end_reason);
     msg.extend_from_slice(&f.vrf.to_be_bytes());
+    msg.extend_from_slice(&f.ingress.to_be_bytes());
+    msg.extend_from_slice(&f.egress.to_be_bytes());
+    msg.push(f.event);
 }
 
 #[cfg(test)]
@@ -174,6 +189,9 @@ mod tests {
             end: 110,
             end_reason: END_IDLE,
             vrf: 0,
+            ingress: 1,
+            egress: 2,
+            event: EVENT_DELETED,
         }
     }
 
@@ -184,9 +202,9 @@ mod tests {
         assert_eq!(usize::from(u16::from_be_bytes([msg[2], msg[3]])), msg.len());
         assert_eq!(&msg[4..8], &1234u32.to_be_bytes(), "export time");
         assert_eq!(&msg[16..18], &[0, 2], "a template set");
-        // Set header, then per template: id, count, 11 (id, length) pairs.
-        assert_eq!(msg.len(), 16 + 4 + 2 * (4 + 11 * 4));
-        assert_eq!(&msg[20..24], &[1, 0, 0, 11], "template 256, 11 fields");
+        // Set header, then per template: id, count, 14 (id, length) pairs.
+        assert_eq!(msg.len(), 16 + 4 + 2 * (4 + 14 * 4));
+        assert_eq!(&msg[20..24], &[1, 0, 0, 14], "template 256, 14 fields");
     }
 
     #[test]
