@@ -12,7 +12,7 @@ trap 'rm -f "$out"' EXIT
 run() {
   local name=$1 packets=$2; shift 2
   local ir
-  ir=$(valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect='*process_burst*' \
+  ir=$(valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect='*process_burst*' --toggle-collect='*run_burst*' \
          "$exe" "$@" 2>&1 >/dev/null | sed -n 's/.*Collected *: *\([0-9]*\).*/\1/p')
   awk -v n="$name" -v ir="$ir" -v p="$packets" 'BEGIN { printf "%-9s %8.1f instructions/packet\n", n, ir / p }'
 }

@@ -115,11 +115,28 @@ impl Default for Scratch {
 const SLOT_AHEAD: usize = 2;
 
 /// Runs one burst received on `in_port` (at most `BURST` packets) through every stage.
-/// `pkts` is left empty: each packet was sent or dropped (and counted). Never inlined into its
-/// caller: one call a burst costs nothing, and the burst's code stays the same wherever it runs
-/// (the worker, a test, a benchmark).
-#[inline(never)]
+/// `pkts` is left empty: each packet was sent or dropped (and counted). A burst with a traced
+/// packet (`ctx.trace`) runs a copy of the graph that notes; every other burst, one in which
+/// tracing is compiled out.
+#[inline]
 pub fn process_burst<B: PacketBuf, O: Output<B>>(
+    ctx: &Context<'_, Tables>,
+    scratch: &mut Scratch,
+    in_port: u16,
+    pkts: &mut Vec<B>,
+    out: &mut O,
+) {
+    match ctx.trace {
+        None => run_burst::<false, B, O>(ctx, scratch, in_port, pkts, out),
+        Some(_) => run_burst::<true, B, O>(ctx, scratch, in_port, pkts, out),
+    }
+}
+
+/// `process_burst`, with (`TRACED`) or without tracing. Never inlined into its caller: one call
+/// a burst costs nothing, and the burst's code stays the same wherever it runs (the worker, a
+/// test, a benchmark).
+#[inline(never)]
+fn run_burst<const TRACED: bool, B: PacketBuf, O: Output<B>>(
     ctx: &Context<'_, Tables>,
     scratch: &mut Scratch,
     in_port: u16,
@@ -128,10 +145,17 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
 ) {
     // A live trace follows one packet of the burst: the stages see it with that packet only.
     // A simulated burst is that one packet.
-    let trace = ctx.trace;
+    let trace = if TRACED { ctx.trace } else { None };
     let traced_at = trace.map(Trace::packet);
-    let of = |meta: &Meta| trace.filter(|_| meta.traced);
-    let ctx = &ctx.traced(trace.filter(|t| t.dry_run()));
+    let of = |meta: &Meta| trace.filter(|_| TRACED && meta.traced);
+    let burst_ctx;
+    let ctx = match TRACED {
+        true => {
+            burst_ctx = ctx.traced(trace.filter(|t| t.dry_run()));
+            &burst_ctx
+        }
+        false => ctx,
+    };
     let t = ctx.tables;
     let (bridge_ctx, router_ctx) = (ctx.with(&t.bridge), ctx.with(&t.router));
     let (dhcp_ctx, fw_ctx, vx_ctx) = (ctx.with(&t.dhcp), ctx.with(&t.firewall), ctx.with(&t.vxlan));
@@ -155,7 +179,9 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
     let mut prefetch = FdbPrefetch::default();
     for i in 0..pkts.len() {
         let meta = &mut scratch.meta[n];
-        meta.traced = traced_at == Some(i);
+        if TRACED {
+            meta.traced = traced_at == Some(i);
+        }
         let buf = &mut pkts[i];
         let admitted = classify(buf, meta)
             .and_then(|()| match underlay {
@@ -166,17 +192,18 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
                 meta.to_router = router::wants(&t.router, meta);
                 // To a NAT address: on to the inside endpoint, before anything reads it.
                 match meta.to_router {
-                    true => nat::arrive(&nat_ctx.traced(of(meta)), buf, meta),
+                    true if TRACED => nat::arrive(&nat_ctx.traced(of(meta)), buf, meta),
+                    true => nat::arrive(&nat_ctx, buf, meta),
                     false => Ok(()),
                 }
             });
         match admitted {
-            Ok(()) if meta.traced => {
+            Ok(()) if TRACED && meta.traced => {
                 trace::ingress(&ctx.traced(of(meta)), in_port, meta);
                 pkts.swap(n, i);
                 n += 1;
             }
-            Err(reason) if meta.traced => {
+            Err(reason) if TRACED && meta.traced => {
                 trace::refused(&ctx.traced(trace), in_port, reason);
                 out.dropped(&pkts[i], reason);
                 port_counters.drop(reason);
@@ -199,7 +226,7 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
     // 4-5. Bridge decisions for the whole burst; the routed packets' flows and routes.
     let (metas, flows) = (&mut scratch.meta[..n], &mut scratch.flows[..n]);
     bridge::forward_burst(&bridge_ctx, in_port, metas);
-    if let Some(meta) = metas.iter().find(|m| m.traced).filter(|_| trace.is_some()) {
+    if let Some(meta) = metas.iter().find(|m| TRACED && m.traced) {
         trace::bridged(&ctx.traced(trace), meta);
     }
     // A burst the bridge alone forwards, with nothing for the firewall to decide, goes
@@ -207,8 +234,16 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
     if firewall::passes_bridged(&t.firewall, metas) {
         for (buf, meta) in pkts.drain(..).zip(metas.iter()) {
             let unicast = !meta.dst.is_multicast();
+            let traced;
+            let ctx = match TRACED {
+                true => {
+                    traced = ctx.traced(of(meta));
+                    &traced
+                }
+                false => ctx,
+            };
             output(
-                &ctx.traced(of(meta)),
+                ctx,
                 &scratch.tunnel,
                 in_port,
                 meta,
@@ -232,8 +267,21 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
         }
         let flow = &mut flows[i];
         let tr = of(meta);
-        let (ctx, nat_ctx, dhcp_ctx) = (&ctx.traced(tr), nat_ctx.traced(tr), dhcp_ctx.traced(tr));
-        let (router_ctx, fw_ctx) = (router_ctx.traced(tr), fw_ctx.traced(tr));
+        // The packet's own contexts when it is traced; the burst's (no copy) when not.
+        let traced;
+        let (ctx, nat_ctx, dhcp_ctx, router_ctx, fw_ctx) = match TRACED {
+            true => {
+                traced = (
+                    ctx.traced(tr),
+                    nat_ctx.traced(tr),
+                    dhcp_ctx.traced(tr),
+                    router_ctx.traced(tr),
+                    fw_ctx.traced(tr),
+                );
+                (&traced.0, &traced.1, &traced.2, &traced.3, &traced.4)
+            }
+            false => (ctx, &nat_ctx, &dhcp_ctx, &router_ctx, &fw_ctx),
+        };
         let (from_net, src_mac) = (meta.net, meta.src);
         let unicast = !meta.dst.is_multicast();
         // 6. To a service VIP: on to a backend (the firewall read the flow: it sees the VIP).
@@ -300,10 +348,10 @@ pub fn process_burst<B: PacketBuf, O: Output<B>>(
             verdict = nat::depart(&nat_ctx, from_net, &mut buf, meta, verdict);
         }
         // 8. Output.
-        if tr.is_some() {
+        if TRACED && tr.is_some() {
             trace::ended(ctx, verdict);
         }
-        let fw = Some((&fw_ctx, flow));
+        let fw = Some((fw_ctx, flow));
         output(
             ctx,
             &scratch.tunnel,

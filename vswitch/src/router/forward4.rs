@@ -167,7 +167,7 @@ pub fn route<B: PacketBuf>(
 /// The frame, to the next hop from the gateway, one hop older: MACs rewritten, TTL decremented
 /// and the header checksum updated for it (RFC 1624), in place. The header was checked whole
 /// (`header`), so the fixed-size view never fails and needs no bounds checks.
-#[inline]
+#[inline(always)]
 fn rewrite<B: PacketBuf>(buf: &mut B, next_hop: crate::packet::MacAddr) {
     const TTL: usize = eth::HEADER_LEN + TTL_AT;
     const SUM: usize = eth::HEADER_LEN + CHECKSUM_AT;

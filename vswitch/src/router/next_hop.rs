@@ -88,7 +88,7 @@ impl BurstMemo {
 
 /// The next hop of a packet to `dst` in VRF `vrf_idx` by `route`, from the burst's memo when
 /// the previous packet went to the same destination.
-#[inline]
+#[inline(always)]
 pub fn find(
     ctx: &Context<'_, RouterTables>,
     memo: &mut BurstMemo,
@@ -106,13 +106,13 @@ pub fn find(
         note!(ctx, "router", "{dst}: no route");
         return Found::NoRoute;
     };
+    let resolved = resolve(ctx, vrf, net, hop);
     if ctx.trace.is_some() {
-        note_route(ctx, vrf, route, dst, net, hop);
+        note_route(ctx, vrf, route, dst, (net, hop), resolved.as_ref());
     }
-    let Some(out) = resolve(ctx, vrf, net, hop) else {
+    let Some(out) = resolved else {
         return Found::Unresolved(net, hop);
     };
-    note!(ctx, "router", "neighbor {hop} is {}", out.mac);
     let per_flow = match route {
         Some(Route::Via(group)) => vrf.groups.get(usize::from(group)).map_or(0, Vec::len) > 1,
         _ => false,
@@ -124,14 +124,16 @@ pub fn find(
 }
 
 /// The route a traced packet to `dst` took: to its own subnet, or through a next hop (one of
-/// several, by the flow's hash).
+/// several, by the flow's hash); and the next hop's MAC, when it is known.
+#[cold]
+#[inline(never)]
 fn note_route(
     ctx: &Context<'_, RouterTables>,
     vrf: &Vrf,
     route: Option<Route>,
     dst: IpAddr,
-    net: NetIdx,
-    hop: IpAddr,
+    (net, hop): (NetIdx, IpAddr),
+    resolved: Option<&Egress>,
 ) {
     let net_name = ctx.net_name(net);
     match route {
@@ -143,6 +145,9 @@ fn note_route(
             }
         }
         _ => note!(ctx, "router", "{dst}: connected, network {net_name}"),
+    }
+    if let Some(out) = resolved {
+        note!(ctx, "router", "neighbor {hop} is {}", out.mac);
     }
 }
 
