@@ -286,7 +286,7 @@ fn run_burst<const TRACED: bool, B: PacketBuf, O: Output<B>>(
         let unicast = !meta.dst.is_multicast();
         // 6. To a service VIP: on to a backend (the firewall read the flow: it sees the VIP).
         let to_service = match meta.to_router {
-            true => nat::to_service(&nat_ctx, &mut buf, meta),
+            true => nat::to_service(nat_ctx, &mut buf, meta),
             false => Ok(false),
         };
         // The gateway: DHCP, or the router (which may move the frame to another network).
@@ -303,22 +303,22 @@ fn run_burst<const TRACED: bool, B: PacketBuf, O: Output<B>>(
         } else if !meta.to_router {
             meta.verdict
         } else if dhcp::wants(meta) {
-            dhcp::handle(&dhcp_ctx, in_port, &mut buf, meta).unwrap_or(meta.verdict)
+            dhcp::handle(dhcp_ctx, in_port, &mut buf, meta).unwrap_or(meta.verdict)
         } else {
-            match router::handle(&router_ctx, &mut scratch.router, in_port, &mut buf, meta) {
+            match router::handle(router_ctx, &mut scratch.router, in_port, &mut buf, meta) {
                 // To a gateway address and not a ping: the local services' (a health probe's
                 // answer, a DHCP renewal).
                 Verdict::Drop(r) if r == DropReason::from(RouterDrop::ForGateway) => {
-                    nat::probe_answer(&nat_ctx, in_port, &mut buf, meta)
-                        .or_else(|| dhcp::handle(&dhcp_ctx, in_port, &mut buf, meta))
+                    nat::probe_answer(nat_ctx, in_port, &mut buf, meta)
+                        .or_else(|| dhcp::handle(dhcp_ctx, in_port, &mut buf, meta))
                         .unwrap_or(Verdict::Drop(r))
                 }
                 // ARP or ND the router leaves to the bridge may ask for a NAT address.
                 v if meta.ethertype == ethertype::ARP => {
-                    nat::answer_arp(&nat_ctx, in_port, &mut buf, meta).unwrap_or(v)
+                    nat::answer_arp(nat_ctx, in_port, &mut buf, meta).unwrap_or(v)
                 }
                 v if meta.ethertype == ethertype::IPV6 => {
-                    nat::answer_nd(&nat_ctx, in_port, &mut buf, meta).unwrap_or(v)
+                    nat::answer_nd(nat_ctx, in_port, &mut buf, meta).unwrap_or(v)
                 }
                 v => v,
             }
@@ -326,26 +326,26 @@ fn run_burst<const TRACED: bool, B: PacketBuf, O: Output<B>>(
         // The router's own ICMP error about a packet sent on to a backend (TTL, PMTU) quotes
         // the VIP again.
         if to_service == Ok(true) && verdict == Verdict::Unicast(in_port) {
-            nat::error_to_client(&nat_ctx, &mut buf, meta);
+            nat::error_to_client(nat_ctx, &mut buf, meta);
         }
         // 7. The firewall, for what crossed networks or touches a port with security groups.
         let origin = Origin {
             net: from_net,
             unicast,
         };
-        if let Some(path) = firewall::applies(&fw_ctx, in_port, meta, origin, &verdict, &buf) {
+        if let Some(path) = firewall::applies(fw_ctx, in_port, meta, origin, &verdict, &buf) {
             let from = (origin, src_mac);
-            verdict = match firewall::filter(&fw_ctx, &mut buf, meta, flow, from, path, verdict) {
+            verdict = match firewall::filter(fw_ctx, &mut buf, meta, flow, from, path, verdict) {
                 Filtered::Verdict(v) => v,
                 Filtered::Prohibit(reason) => {
                     let rs = &mut scratch.router;
-                    router::prohibit(&router_ctx, rs, &mut buf, from_net, src_mac, reason)
+                    router::prohibit(router_ctx, rs, &mut buf, from_net, src_mac, reason)
                 }
             };
         }
         // 7b. NAT: what leaves an internal network for an external one, from a NAT address.
         if meta.net != from_net {
-            verdict = nat::depart(&nat_ctx, from_net, &mut buf, meta, verdict);
+            verdict = nat::depart(nat_ctx, from_net, &mut buf, meta, verdict);
         }
         // 8. Output.
         if TRACED && tr.is_some() {
