@@ -131,6 +131,9 @@ fn opening_query(key: &ConnKey, conn: &Conn, proto: u8) -> Query {
     }
 }
 
+/// A packet of a known connection: its state moves on and it is counted. Always inlined into
+/// `check`, the per-packet path of an established connection.
+#[inline(always)]
 fn track(ctx: &Context<'_, Firewall>, packet: &Hashed, conn: &mut Conn, f: &Flow) -> (Known, bool) {
     let key = &packet.key;
     let fw = ctx.tables;

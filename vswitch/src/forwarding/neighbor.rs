@@ -196,7 +196,7 @@ impl NeighborTable {
 
     /// Where `ip` is, noting that it is in use at `now` (a relaxed store, once a second), so
     /// that a neighbor traffic goes to does not age out.
-    #[inline]
+    #[inline(always)]
     pub fn lookup_in_use(&self, ip: IpAddr, now: u32) -> Option<Neighbor> {
         let (slot, value) = self.find(key(ip))?;
         let seen = slot.seen.load(Ordering::Relaxed);
