@@ -12,7 +12,7 @@ use crate::pipeline::meta::{Meta, Verdict};
 use crate::pipeline::trace::{Trace, Trail};
 use crate::pipeline::{Context, Output};
 
-/// Where the traced packet came in, or why it was not admitted.
+/// Where the traced packet came in: the port, its network, and the VLAN or remote VTEP.
 pub(super) fn ingress(ctx: &Context<'_, Tables>, in_port: u16, meta: &Meta) {
     let port = ctx.port_name(in_port);
     match (meta.remote, meta.vlan) {
