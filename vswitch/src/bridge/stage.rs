@@ -130,7 +130,7 @@ impl FdbPrefetch {
 
 /// Forwarding decisions for a whole burst (its FDB slots prefetched by `FdbPrefetch`): learn and
 /// look up; a frame with the same MACs as the one before it reuses its decision.
-#[inline]
+#[inline(always)]
 pub fn forward_burst(ctx: &Context<'_, BridgeTables>, in_port: u16, metas: &mut [Meta]) {
     for i in 0..metas.len() {
         let same_as_previous = i > 0 && {

@@ -35,7 +35,7 @@ pub struct Origin {
 /// up, and their connection-table slots prefetched (when there are connections). `every`:
 /// read them all, connections or not (a later stage rewrites them before the firewall
 /// decides, and the firewall judges them as they arrived).
-#[inline]
+#[inline(always)]
 pub fn read_flows<B: PacketBuf>(
     fw: &Firewall,
     pkts: &[B],

@@ -36,6 +36,7 @@ struct Header {
 
 /// Checks the IPv4 header in the first segment (version, lengths against the packet, header
 /// checksum) and reads what forwarding needs.
+#[inline(always)]
 fn parse<B: PacketBuf>(buf: &B) -> Result<Header, DropReason> {
     let l3 = buf.data().get(eth::HEADER_LEN..).ok_or(EngineDrop::BadIp)?;
     if l3.len() < ipv4::HEADER_LEN {

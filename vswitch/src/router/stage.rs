@@ -86,6 +86,7 @@ impl RouterScratch {
 /// frame and move it to another network (`meta.net`).
 /// IP to a gateway address that is not a ping comes back unchanged, as a drop for
 /// `RouterDrop::ForGateway`: the graph offers it to the switch's local services (DHCP) first.
+#[inline(always)]
 pub fn handle<B: PacketBuf>(
     ctx: &Context<'_, RouterTables>,
     rs: &mut RouterScratch,
