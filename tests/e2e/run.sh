@@ -35,7 +35,7 @@ CASES=(
     metrics:90
     ipfix:90
     trace:120
-    capture:150
+    capture:180
     vm_guests:420
 )
 
