@@ -5,7 +5,7 @@
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -22,7 +22,7 @@ use crate::datapath::{drops, Snapshot};
 use crate::pipeline::bpf::Program;
 use crate::pipeline::clock;
 use crate::pipeline::tap::SNAP_LEN;
-use crate::pipeline::tap::{Capture, LiveTrace, Seen};
+use crate::pipeline::tap::{now_ns, Capture, LiveTrace, Seen};
 use crate::pipeline::trace::Trail;
 use crate::telemetry::packet_spec;
 use crate::telemetry::pcapng::{self, Direction};
@@ -34,17 +34,11 @@ pub struct TraceApi(pub Shared);
 
 /// The id of the port named `name` in `snap`.
 pub fn port_id(snap: &Snapshot, name: &str) -> Result<u16, Status> {
-    snap.topology
-        .ports
-        .iter()
-        .flatten()
-        .find(|p| &*p.name == name)
-        .map(|p| p.id)
-        .ok_or_else(|| {
-            Status::not_found(format!(
-                "port {name}: no such port; `vsctl port list` shows them"
-            ))
-        })
+    snap.topology.port_named(name).map(|p| p.id).ok_or_else(|| {
+        Status::not_found(format!(
+            "port {name}: no such port; `vsctl port list` shows them"
+        ))
+    })
 }
 
 fn port_name(snap: &Snapshot, id: u16) -> String {
@@ -57,9 +51,7 @@ pub fn to_pb(snap: &Snapshot, port: &str, trail: &Trail, sent: &[(u16, usize)]) 
     Trace {
         port: port.to_owned(),
         live: false,
-        time_ns: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64),
+        time_ns: now_ns(),
         notes: trail
             .notes()
             .iter()

@@ -95,6 +95,11 @@ impl Topology {
         self.ports.get(usize::from(id)).and_then(Option::as_ref)
     }
 
+    /// The port the operator named `name`.
+    pub fn port_named(&self, name: &str) -> Option<&PortEntry> {
+        self.ports.iter().flatten().find(|p| &*p.name == name)
+    }
+
     #[inline]
     pub fn network(&self, net: NetIdx) -> Option<&NetworkEntry> {
         self.networks.get(usize::from(net))

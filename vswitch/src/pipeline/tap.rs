@@ -27,7 +27,8 @@ pub const RING: usize = 8192;
 /// Traces waiting for the control thread, per live trace.
 const TRACE_RING: usize = 64;
 
-fn now_ns() -> u64 {
+/// Nanoseconds since the Unix epoch: the time stamp of a copy or a trace.
+pub fn now_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)

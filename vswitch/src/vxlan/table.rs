@@ -129,7 +129,7 @@ fn vtep(
 ) -> Option<VtepEntry> {
     let v = model.vtep.as_ref()?;
     let u = underlay(v).ok()?;
-    let port = topo.ports.iter().flatten().find(|p| *p.name == *v.port)?;
+    let port = topo.port_named(&v.port)?;
     let mut vnis = HashMap::new();
     for (i, n) in nets.iter_mut().enumerate() {
         let Some(vni) = n.vni else { continue };
