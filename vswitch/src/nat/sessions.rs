@@ -110,6 +110,28 @@ impl<A: Family> Sessions<A> {
         self.find(&self.forward, (vrf, proto, client, vip), now, mark)
     }
 
+    /// The backend of the connection from `client` to `vip`, if it has one; the entry's idle
+    /// timer is left as it is (a flow record or a simulated trace asks).
+    pub fn peek_backend(
+        &self,
+        vrf: u16,
+        proto: u8,
+        client: Addr<A>,
+        vip: Addr<A>,
+    ) -> Option<Addr<A>> {
+        let key = Key {
+            vrf,
+            proto,
+            a: client,
+            b: vip,
+        };
+        let other = self.forward[self.shard(&key)]
+            .lock()
+            .get(&key)
+            .map(|e| e.other);
+        other
+    }
+
     /// The other endpoint of key (VRF, protocol, a, b) in one direction's `maps`, the entry
     /// marked used at `now` with what the packet said.
     #[inline]
@@ -198,13 +220,18 @@ impl<A: Family> Sessions<A> {
                     b: k.a,
                 };
                 let mut reverse = self.reverse[self.shard(&back)].lock();
-                let (last, end) = reverse.get(&back).map_or((e.last_seen, e.end), |r| {
+                // A later connection from the same client port to another VIP on the same
+                // backend took the reverse entry over: it is that one's, not this one's.
+                let ours = reverse.get(&back).filter(|r| r.other == k.b);
+                let (last, end) = ours.map_or((e.last_seen, e.end), |r| {
                     (r.last_seen.max(e.last_seen), r.end.max(e.end))
                 });
                 let live = now.saturating_sub(last) <= timeout(k.proto, end)
                     && keep(k.vrf, k.proto, k.b, e.other);
                 if !live {
-                    reverse.remove(&back);
+                    if ours.is_some() {
+                        reverse.remove(&back);
+                    }
                     self.count.fetch_sub(1, Ordering::Relaxed);
                 }
                 live
@@ -287,5 +314,27 @@ mod tests {
         );
         s.expire(1 + timeout(ipproto::UDP, End::Open) + 1, |_, _, _, _| true);
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn an_old_session_that_ends_leaves_a_later_ones_way_back() {
+        let s = Sessions::<Ipv4Addr>::default();
+        let (client, b2) = (a("198.51.100.10", 40000), a("192.0.2.12", 8080));
+        let (www, sticky) = (a("203.0.113.80", 80), a("203.0.113.81", 80));
+        s.open(0, ipproto::TCP, (client, sticky), b2, 1);
+        // The client's port again, to another VIP that sends it to the same backend: the
+        // backend's answers now leave from that VIP.
+        let later = 1 + timeout(ipproto::TCP, End::Open);
+        s.open(0, ipproto::TCP, (client, www), b2, later);
+        s.expire(later + 2, |_, _, _, _| true);
+        assert_eq!(
+            s.backend(0, ipproto::TCP, client, sticky, later + 2, Mark::None),
+            None
+        );
+        assert_eq!(
+            s.vip(0, ipproto::TCP, b2, client, later + 2, Mark::None),
+            Some(www),
+            "the sticky session's end took the www connection's way back"
+        );
     }
 }
