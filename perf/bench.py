@@ -98,6 +98,35 @@ def loop(cases, repeats, seconds, queues=1, mode="l2", profile="client"):
             for c, rs in runs.items()}
 
 
+def observed(repeats, seconds):
+    """vswitchd's loops watched and not, interleaved: L2 and firewall with the metrics
+    endpoint scraped once a second; the firewall over 1M connections with every connection's
+    counts exported as IPFIX every 10 s. Per pair the median rates and their ratio."""
+    pairs = [("l2_metrics", "l2", "metrics", {}, seconds),
+             ("firewall_metrics", "firewall", "metrics", {}, seconds),
+             ("firewall_1m_ipfix", "firewall", "ipfix", {"FLOWS": "1000000"}, 20)]
+    out = {}
+    for name, mode, watch, extra, secs in pairs:
+        runs = {"plain": [], "watched": []}
+        for _ in range(repeats):
+            for which, observe in (("plain", ""), ("watched", watch)):
+                env = dict(os.environ, MODE=mode, OBSERVE=observe, **extra)
+                r = run(["bash", os.path.join(HERE, "vhost_loop.sh"), "vswitchd", str(secs)],
+                        timeout=secs + 120, env=env)
+                runs[which].append(r or {})
+                print(f"  {name} {which}: {r}", file=sys.stderr)
+        plain, watched = (harness.median([r.get("mpps") or None for r in runs[w]])
+                          for w in ("plain", "watched"))
+        out[name] = {"plain_mpps": plain, "watched_mpps": watched,
+                     "ratio": harness.ratio(watched, plain),
+                     "ipfix_records": harness.median([r.get("ipfix_records")
+                                                      for r in runs["watched"]]),
+                     "ipfix_lost": max([r.get("ipfix_lost") or 0 for r in runs["watched"]],
+                                       default=0),
+                     "seconds": secs}
+    return out
+
+
 def pipeline(workers, pairs, size, seconds, frames=None):
     cmd = ["bash", os.path.join(HERE, "pipeline_only.sh"), str(workers), str(pairs), str(size),
            str(seconds)]
@@ -280,6 +309,8 @@ def main():
             into[mode] = harness.loop_table(loop(["testpmd", "ovs", "vswitchd"], args.repeats,
                                                  args.seconds, mode=mode, profile=profile), hz)
     rows_routed, rows_fw, rows_vxlan = (routed_rows[m] for m in ("routed", "firewall", "vxlan"))
+    print("vhost-user loop, watched (metrics scraped, IPFIX export) and not ...", file=sys.stderr)
+    watched = observed(3, args.seconds)
     print("pipeline-only ...", file=sys.stderr)
     scaling = {}
     for w in (1, 2):
@@ -315,6 +346,7 @@ def main():
               "loop_vxlan_server": server_rows["vxlan"],
               "loop_snat": routed_rows["snat"], "loop_snat_server": server_rows["snat"],
               "loop_vip": routed_rows["vip"], "loop_vip_server": server_rows["vip"],
+              "observed": watched,
               "scaling": scaling, "pairs_sweep": pairs_sweep,
               "size_sweep": size_sweep, "stages": stages, "routed_stages": routed_stages, "guest_iperf_gbps": guests,
               "pipeline_instructions_per_packet": instr, "vtep_scale": vtep}
@@ -376,6 +408,13 @@ def main():
         print(f"\n{title}, the generator as vhost-user server (mrg_rxbuf=0, in_order=1; the "
               f"switch connects)")
         print(harness.render(server_rows[mode], loop_columns + [("gen_full", "GEN-FULL", 9)]))
+    print("\nvswitchd watched and not (median of 3 rounds each, interleaved): L2 and firewall "
+          "loops with the metrics\nendpoint scraped once a second; the firewall loop over 1M "
+          "connections exporting every one's\ncounts as IPFIX to nfcapd every 10 s (20 s rounds)")
+    print(harness.render([dict(case=k, **v) for k, v in watched.items()],
+                         [("case", "CASE", 18), ("plain_mpps", "PLAIN", 7),
+                          ("watched_mpps", "WATCHED", 8), ("ratio", "RATIO", 6),
+                          ("ipfix_records", "IPFIX-RECORDS", 14), ("ipfix_lost", "LOST", 5)]))
     print("\npipeline-only (net_pcap replay -> vswitchd), 64 B, 1024 pairs")
     print(f"  1 worker {scaling['1']} Mpps, 2 workers {scaling['2']} Mpps, "
           f"scaling {harness.ratio(scaling['2'], scaling['1'])}x")

@@ -212,6 +212,12 @@ def check_targets(report):
                            at_least(vs.get("ratio_testpmd"), vs_testpmd)))
             checks.append((f"{name}{profile} vs OVS-DPDK (Mpps)", vs.get("ratio_ovs"),
                            f">= {vs_ovs:.2f}", at_least(vs.get("ratio_ovs"), vs_ovs)))
+    for key, name, target in (("l2_metrics", "L2 loop, metrics scraped, vs not", 0.98),
+                              ("firewall_metrics", "firewall loop, metrics scraped, vs not", 0.98),
+                              ("firewall_1m_ipfix", "firewall loop, 1M connections, IPFIX export "
+                               "vs none", 0.95)):
+        r = report.get("observed", {}).get(key, {}).get("ratio")
+        checks.append((name, r, f">= {target:.2f}", at_least(r, target)))
     scale = report.get("scaling", {})
     s = ratio(scale.get("2"), scale.get("1"))
     checks.append(("pipeline 2 workers vs 1", s, ">= 1.80", s is not None and s >= 1.80))

@@ -33,6 +33,9 @@
 # the switch connects to them (vswitchd vhost-user-client ports, testpmd net_vhost client=1,
 # OVS dpdkvhostuserclient).
 # VSWITCHD_EXTRA: more vswitchd arguments (e.g. `--metrics 127.0.0.1:9464`).
+# OBSERVE=metrics (vswitchd): it also serves --metrics on loopback, scraped once a second.
+# OBSERVE=ipfix (vswitchd): it exports IPFIX to nfcapd on loopback, every connection's counts
+# every IPFIX_ACTIVE seconds (default 10); the result line adds the records sent and lost.
 # Prints one line: `CASE mpps=X` (median of the per-second samples after warm-up).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,6 +48,7 @@ queues=${QUEUES:-1}
 mode=${MODE:-l2}
 flows=${FLOWS:-10000}
 profile=${PROFILE:-client}
+observe=${OBSERVE:-}
 if [ "$mode" != l2 ] && [ "$queues" != 1 ]; then
   echo "vhost_loop: MODE=$mode runs one queue pair per port (loop-gen has one)" >&2; exit 2
 fi
@@ -106,10 +110,22 @@ start_switch() {
       echo "start" >&3
       ;;
     vswitchd)
+      local mport=$((20000 + $$ % 20000))
+      local metrics=()
+      [ "$observe" = metrics ] && metrics=(--metrics "127.0.0.1:$mport")
       # shellcheck disable=SC2086
       "$root/target/release/vswitchd" --socket "$work/vs.sock" --state-dir "$work/state" \
-        --lcores "$sw_cpu" ${VSWITCHD_EXTRA:-}
+        --lcores "$sw_cpu" "${metrics[@]}" ${VSWITCHD_EXTRA:-}
       local vsctl="$root/target/release/vsctl --socket $work/vs.sock"
+      if [ "$observe" = metrics ]; then
+        while sleep 1; do curl -sf -o /dev/null "http://127.0.0.1:$mport/metrics"; done &
+        pids+=($!)
+      elif [ "$observe" = ipfix ]; then
+        mkdir -p "$work/flows"
+        nfcapd -w "$work/flows" -b 127.0.0.1 -p "$mport" -t 3600 >"$work/nfcapd.log" 2>&1 &
+        pids+=($!)
+        $vsctl ipfix set --collector "127.0.0.1:$mport" --active-timeout "${IPFIX_ACTIVE:-10}"
+      fi
       local type=vhost-user
       [ "$vhost_client" ] && type=vhost-user-client
       if [ "$mode" = vxlan ]; then
@@ -312,5 +328,12 @@ case "$case_name" in
     cpp=$(python3 "$here/harness.py" switch-cpp testpmd "$work/switch.log")
     echo "quit" >&3 ;;
 esac
-python3 "$here/harness.py" loop-rate --format "$format" --skip "$warmup" --label "$case_name" \
-  --switch-cpp "${cpp:-}" <"$work/gen.log"
+observed=
+if [ "$observe" = ipfix ] && [ "$case_name" = vswitchd ]; then
+  observed=$("$root/target/release/vsctl" --socket "$work/vs.sock" --json ipfix show |
+    python3 -c 'import json, sys; d = json.load(sys.stdin)
+print(" ipfix_records=%d ipfix_lost=%d" % (int(d.get("records", 0)), int(d.get("lost", 0))))')
+fi
+line=$(python3 "$here/harness.py" loop-rate --format "$format" --skip "$warmup" --label "$case_name" \
+  --switch-cpp "${cpp:-}" <"$work/gen.log")
+echo "$line$observed"

@@ -9,7 +9,7 @@ PACKAGES=(
   # tests and demo: real Linux peers
   iproute2 iputils-ping iperf3 netcat-openbsd tcpdump tshark ethtool procps psmisc python3 traceroute busybox
   # the metrics endpoint's readers (curl, promtool, a Prometheus server), the IPFIX collector
-  curl prometheus nfdump
+  curl prometheus python3-prometheus-client nfdump
   # the hardware_vtep agent's peers: ovsdb-server, vtep-ctl, OVN (northd, controller-vtep, a
   # chassis: ovn-controller on ovs-vswitchd)
   openvswitch-vtep openssl ovn-central ovn-controller-vtep ovn-host openvswitch-switch

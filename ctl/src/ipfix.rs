@@ -87,6 +87,7 @@ fn render(x: &Ipfix) -> String {
         .add("idle timeout", format!("{}s", x.idle_timeout))
         .add("messages", x.messages)
         .add("records", x.records)
-        .add("send errors", x.errors);
+        .add("send errors", x.errors)
+        .add("records lost", x.lost);
     f.render()
 }

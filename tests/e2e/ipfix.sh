@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
 # IPFIX export of the connection table to nfdump's collector (nfcapd).
 #
-#   a (198.51.100.10, web) -- pa [vswitchd: router + firewall] pb -- b (203.0.113.10, app)
+#   a (198.51.100.10, web) -- pa [vswitchd: router + firewall + SNAT] pb -- b (203.0.113.10,
+#                                                                          app: external, VNI 5001)
 #
-# A policy lets web reach app on TCP 5201; a sends with iperf3 to b. vswitchd exports the
-# connections' records to nfcapd on loopback; nfdump lists the data connection with the bytes
-# iperf3 sent (plus their IP and TCP headers) within 1 %. Bad input: a collector that is not
-# IP:PORT, sampling 0 — one line each, the model unchanged.
+# A policy lets web reach app on TCP 5201; web's connections leave from SNAT address
+# 203.0.113.99. a sends with iperf3 to b. vswitchd exports the connections' records to nfcapd
+# on loopback; nfdump lists the data connection with the bytes iperf3 sent (plus their IP and
+# TCP headers) within 1 %, in by pa and out by pb. tshark decodes the same messages: a's
+# records carry the SNAT address as postNATSourceIPv4Address, b's answers app's VNI as
+# layer2SegmentId. Bad input: a collector that is not IP:PORT, sampling 0 — one line each,
+# the model unchanged.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 e2e_init ipfix
 need_cmd iperf3 nfcapd nfdump
 
-A=198.51.100.10 B=203.0.113.10
+A=198.51.100.10 B=203.0.113.10 SNAT=203.0.113.99
 NFPORT=$((20000 + $$ % 20000))
 
 start_daemon
 vs network add web --subnet 198.51.100.0/24 --gateway 198.51.100.1 >/dev/null
-vs network add app --subnet 203.0.113.0/24 --gateway 203.0.113.1 >/dev/null
+vs network add app --subnet 203.0.113.0/24 --gateway 203.0.113.1 --external --vni 5001 >/dev/null
 vs policy add iperf --from web --to app --proto tcp --port 5201 --action allow >/dev/null
+vs snat add out --from web --to "$SNAT" >/dev/null
 make_host a "$A/24"
 make_host b "$B/24"
 inns a ip route add default via 198.51.100.1
@@ -36,6 +41,9 @@ step "nfcapd on 127.0.0.1:$NFPORT; vswitchd exports to it"
 mkdir -p "$WORK/flows"
 bg nfcapd -w "$WORK/flows" -b 127.0.0.1 -p "$NFPORT" -t 60
 NFCAPD=$BGPID
+bg timeout 120 tcpdump -Z root -i lo -nn -U -s 0 -w "$WORK/ipfix.pcap" udp port "$NFPORT" 2>"$WORK/tcpdump.err"
+TCPDUMP=$BGPID
+wait_for 10 "tcpdump on lo to start" grep -q "listening on" "$WORK/tcpdump.err"
 vs ipfix set --collector "127.0.0.1:$NFPORT" --idle-timeout 2 >/dev/null
 show=$(vs ipfix show)
 log "$show"
@@ -53,6 +61,7 @@ wait_for 20 "the connections' records" eval '[ "$(records)" -ge 4 ]'
 sleep 3
 kill "$NFCAPD"
 wait "$NFCAPD" 2>/dev/null || true
+capture_stop "$TCPDUMP"
 
 step "nfdump lists the data connection with iperf3's bytes (and their headers) within 1 %"
 nfdump -R "$WORK/flows" -o csv >"$WORK/flows.csv" 2>"$WORK/nfdump.err" || fail "nfdump: $(cat "$WORK/nfdump.err")"
@@ -87,6 +96,28 @@ expected=$((sent + pkts * 52))
 diff=$((octets > expected ? octets - expected : expected - octets))
 log "expected $expected octets, off by $diff"
 assert_le $((diff * 100)) "$expected" "octets within 1 % of iperf3's bytes and headers"
+
+step "tshark: a's records leave from the SNAT address, b's answers come from VNI 5001"
+tshark -r "$WORK/ipfix.pcap" -d "udp.port==$NFPORT,cflow" -T fields -E separator=/t \
+    -e cflow.srcaddr -e cflow.srcport -e cflow.dstport -e cflow.post_natsource_ipv4_address \
+    -e cflow.post_naptsource_transport_port -e cflow.layer2_segment_id \
+    >"$WORK/ipfix.txt" 2>"$WORK/tshark.err" || fail "tshark: $(cat "$WORK/tshark.err")"
+read -r out_from segment < <("$PYTHON" - "$WORK/ipfix.txt" "$A" "$B" <<'EOF'
+import sys
+sent = answered = "-"
+for line in open(sys.argv[1]):
+    cols = [c.split(",") for c in line.rstrip("\n").split("\t")]
+    for src, sport, dport, post_src, post_sport, seg in zip(*cols):
+        if src == sys.argv[2] and dport == "5201":
+            sent = f"{post_src}:{post_sport}"
+        if src == sys.argv[3] and sport == "5201":
+            answered = str(int(seg, 0))
+print(sent, answered)
+EOF
+)
+log "a's data connection leaves from $out_from; b's answers are in segment $segment"
+assert_contains "$out_from" "$SNAT:" "postNATSourceIPv4Address of a's records"
+assert_eq "$segment" $(((1 << 56) | 5001)) "layer2SegmentId of b's records: VXLAN, VNI 5001"
 
 step "vsctl ipfix del: the export stops"
 vs ipfix del >/dev/null

@@ -6,7 +6,8 @@
 #                       pz [no network] -- z
 #
 # a pings b; z's frames are dropped (unknown_network). The exposition passes `promtool check
-# metrics` and carries the same counters as `vsctl stats show --json`; Prometheus scrapes it
+# metrics` and carries the same counters as `vsctl stats show --json`; asked for OpenMetrics,
+# it is OpenMetrics 1.0 by the parser of the Prometheus Python client; Prometheus scrapes it
 # and its HTTP API returns pa's received packets; `vsctl stats drops` lists z's drops with
 # their meaning. Bad input: --metrics not an address, or not a loopback one: one line each.
 # shellcheck source=lib.sh
@@ -58,6 +59,23 @@ assert_eq "$(sample vswitch_port_link_up 'port="pa"')" 1 "pa's link"
 assert_contains "$(grep -c '^vswitch_worker_busy_polls_total' "$WORK/metrics.txt")" 1 "a worker's busy polls"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/")
 assert_eq "$code" 404 "anything but /metrics"
+
+step "asked for OpenMetrics: the Prometheus client's strict parser reads it, the same values"
+OM='application/openmetrics-text; version=1.0.0'
+type=$(curl -sf -H "Accept: $OM" -o "$WORK/metrics.om" -w '%{content_type}' "$METRICS") ||
+    fail "GET $METRICS as OpenMetrics failed"
+assert_contains "$type" "application/openmetrics-text; version=1.0.0" "the content type"
+got=$("$PYTHON" - "$WORK/metrics.om" <<'PY'
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read())}
+rx = fams["vswitch_port_rx_packets"]
+assert rx.type == "counter", rx.type
+print(len(fams), int(next(s.value for s in rx.samples if s.labels.get("port") == "pa")))
+PY
+) || fail "the OpenMetrics parser refused the exposition"
+log "OpenMetrics: $got (families, pa's rx_packets)"
+assert_ge "${got#* }" "$rx_metric" "pa's rx_packets in OpenMetrics, read later"
 
 step "vsctl stats drops: pz's drops, with what they mean"
 drops=$(vs stats drops)

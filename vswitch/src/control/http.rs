@@ -1,5 +1,6 @@
 //! The metrics endpoint (`vswitchd --metrics IP:PORT`): a minimal HTTP/1.1 server that answers
-//! `GET /metrics` with `metrics::render` and closes each connection. Plain HTTP, so only on a
+//! `GET /metrics` with `metrics::render` (in the format the `Accept` header asks for) and
+//! closes each connection. Plain HTTP, so only on a
 //! loopback address (`listen_addr` refuses others): what listens on the network has TLS.
 
 use std::net::SocketAddr;
@@ -8,13 +9,14 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::metrics::Format;
 use super::Shared;
 
 /// A request's head larger than this is refused.
 const MAX_HEAD: usize = 8192;
 /// A client that sends no whole request head in this time is dropped.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
-const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+const TEXT: &str = "text/plain; charset=utf-8";
 
 /// The address `--metrics` names, if it may listen there.
 pub fn listen_addr(arg: &str) -> Result<SocketAddr, String> {
@@ -47,25 +49,30 @@ pub async fn serve(shared: Shared, listener: TcpListener) {
 async fn answer(shared: &Shared, mut stream: TcpStream) -> std::io::Result<()> {
     let head = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
         Ok(Ok(head)) => head,
-        _ => return respond(&mut stream, "400 Bad Request", "bad request\n").await,
+        _ => return respond(&mut stream, "400 Bad Request", TEXT, "bad request\n").await,
     };
-    let mut words = head.split(' ');
+    let mut lines = head.split("\r\n");
+    let mut words = lines.next().unwrap_or("").split(' ');
     let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
     let path = target.split('?').next().unwrap_or("");
+    let accept = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("accept"))
+        .map_or("", |(_, v)| v);
     match (method, path) {
         ("GET", "/metrics") => {
-            let shared = shared.clone();
-            let body = tokio::task::spawn_blocking(move || super::metrics::render(&shared))
+            let (shared, format) = (shared.clone(), Format::accepted(accept));
+            let body = tokio::task::spawn_blocking(move || super::metrics::render(&shared, format))
                 .await
                 .unwrap_or_default();
-            respond(&mut stream, "200 OK", &body).await
+            respond(&mut stream, "200 OK", format.content_type(), &body).await
         }
-        ("GET", _) => respond(&mut stream, "404 Not Found", "only /metrics here\n").await,
-        _ => respond(&mut stream, "405 Method Not Allowed", "GET only\n").await,
+        ("GET", _) => respond(&mut stream, "404 Not Found", TEXT, "only /metrics here\n").await,
+        _ => respond(&mut stream, "405 Method Not Allowed", TEXT, "GET only\n").await,
     }
 }
 
-/// The request line of a request whose head (up to the blank line) arrived whole.
+/// The head of a request (up to the blank line), once it arrived whole.
 async fn read_head(stream: &mut TcpStream) -> std::io::Result<String> {
     let mut buf = Vec::with_capacity(512);
     let mut chunk = [0u8; 512];
@@ -76,13 +83,17 @@ async fn read_head(stream: &mut TcpStream) -> std::io::Result<String> {
         }
         buf.extend_from_slice(&chunk[..n]);
     }
-    let line = buf.split(|b| *b == b'\r').next().unwrap_or_default();
-    Ok(String::from_utf8_lossy(line).into_owned())
+    Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
-async fn respond(stream: &mut TcpStream, status: &str, body: &str) -> std::io::Result<()> {
+async fn respond(
+    stream: &mut TcpStream,
+    status: &str,
+    content_type: &str,
+    body: &str,
+) -> std::io::Result<()> {
     let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {CONTENT_TYPE}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await?;

@@ -31,6 +31,7 @@ fn to_pb(x: model::Ipfix, d: &Daemon) -> Ipfix {
         messages: d.ipfix.messages.load(Ordering::Relaxed),
         records: d.ipfix.records.load(Ordering::Relaxed),
         errors: d.ipfix.errors.load(Ordering::Relaxed),
+        lost: d.ipfix.lost.load(Ordering::Relaxed),
     }
 }
 

@@ -1,7 +1,9 @@
-//! The Prometheus text exposition (format 0.0.4, which OpenMetrics scrapers read) of the
-//! switch's counters and table sizes, served at `/metrics` by `http.rs` when vswitchd runs
-//! with `--metrics IP:PORT`. A port's counter has the name `vsctl stats show --json` gives it:
-//! `rx_packets` is `vswitch_port_rx_packets_total{port="..."}`.
+//! The exposition of the switch's counters and table sizes, served at `/metrics` by `http.rs`
+//! when vswitchd runs with `--metrics IP:PORT`: OpenMetrics 1.0 to a scraper that asks for it,
+//! the Prometheus text format 0.0.4 otherwise (the two differ in a counter family's name,
+//! which OpenMetrics gives without `_total`, and in OpenMetrics' closing `# EOF`). A port's
+//! counter has the name `vsctl stats show --json` gives it: `rx_packets` is
+//! `vswitch_port_rx_packets_total{port="..."}`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -9,26 +11,63 @@ use std::fmt::Write;
 use super::pb::Stats;
 use super::Daemon;
 
+/// The text formats an exposition comes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Prometheus,
+    OpenMetrics,
+}
+
+impl Format {
+    /// The format a request's `Accept` header asks for (OpenMetrics only when named).
+    pub fn accepted(accept: &str) -> Format {
+        match accept.contains("application/openmetrics-text") {
+            true => Format::OpenMetrics,
+            false => Format::Prometheus,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
 /// The exposition of everything the switch counts now.
-pub fn render(shared: &Daemon) -> String {
-    let mut out = Exposition::default();
+pub fn render(shared: &Daemon, format: Format) -> String {
+    let mut out = Exposition {
+        format,
+        text: String::new(),
+    };
     if let Ok(stats) = super::stats::gather(shared, "") {
         ports(&mut out, &stats);
         workers(&mut out, &stats);
     }
     links(&mut out, shared);
     tables(&mut out, shared);
+    if format == Format::OpenMetrics {
+        out.text.push_str("# EOF\n");
+    }
     out.text
 }
 
 #[derive(Default)]
 struct Exposition {
+    format: Format,
     text: String,
 }
 
 impl Exposition {
-    /// Starts metric family `name` of `kind` (counter or gauge).
+    /// Starts metric family `name` of `kind` (counter or gauge); `name` is a counter's sample
+    /// name, with `_total`.
     fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let name = match (self.format, kind) {
+            (Format::OpenMetrics, "counter") => name.strip_suffix("_total").unwrap_or(name),
+            _ => name,
+        };
         let _ = writeln!(self.text, "# HELP {name} {help}");
         let _ = writeln!(self.text, "# TYPE {name} {kind}");
     }
@@ -301,5 +340,24 @@ mod tests {
             "# HELP vswitch_x_total X.\n# TYPE vswitch_x_total counter\n\
              vswitch_x_total{port=\"a\\\"b\\\\c\",reason=\"r\"} 3\nvswitch_x_total 4\n"
         );
+    }
+
+    #[test]
+    fn openmetrics_names_a_counter_family_without_its_total() {
+        let mut out = Exposition {
+            format: Format::OpenMetrics,
+            text: String::new(),
+        };
+        out.family("vswitch_x_total", "counter", "X.");
+        out.sample("vswitch_x_total", &[], 4);
+        out.family("vswitch_y", "gauge", "Y.");
+        assert_eq!(
+            out.text,
+            "# HELP vswitch_x X.\n# TYPE vswitch_x counter\nvswitch_x_total 4\n\
+             # HELP vswitch_y Y.\n# TYPE vswitch_y gauge\n"
+        );
+        let asked = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
+        assert_eq!(Format::accepted(asked), Format::OpenMetrics);
+        assert_eq!(Format::accepted("*/*"), Format::Prometheus);
     }
 }

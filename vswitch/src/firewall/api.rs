@@ -319,10 +319,8 @@ pub fn connections(mgr: &ConfigManager, max: usize, which: Which) -> Vec<ConnRow
             .map(|(k, c)| (k, c, None))
             .collect(),
         Which::Ended => ct
-            .ended_flows()
+            .ended_flows(max)
             .into_iter()
-            .rev()
-            .take(max)
             .map(|r| (r.key, r.conn, Some((now.saturating_sub(r.ended), r.why))))
             .collect(),
     };

@@ -18,8 +18,13 @@ use crate::pipeline::snapshot::NetIdx;
 const SHARDS: usize = 64;
 /// Connections tracked at once when the model sets no limit.
 pub const DEFAULT_LIMIT: u32 = 1_000_000;
-/// Ended connections kept for `conntrack show --ended` and export.
-const ENDED_KEPT: usize = 4096;
+/// Ended connections kept for `conntrack show --ended` and export: the flow exporter drains
+/// them ten times a second, so this many may end between two of its reads (a second's
+/// housekeeping can expire tens of thousands at once).
+const ENDED_KEPT: usize = 65536;
+/// Slots a walk over the live connections reads per hold of a shard's lock: a worker that
+/// wants the shard meanwhile waits about as long as for a burst's lookups.
+const WALK_SLOTS_PER_LOCK: usize = 512;
 
 /// An address and port (the ICMP echo identifier for pings, 0 for protocols without ports).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -223,6 +228,13 @@ pub struct FlowRecord {
     pub seq: u64,
 }
 
+/// Where a walk over the live connections goes on (`Conntrack::walk`); the default starts one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Walk {
+    shard: usize,
+    slot: usize,
+}
+
 #[derive(Debug, Default)]
 pub struct ConntrackStats {
     pub created: AtomicU64,
@@ -335,7 +347,9 @@ impl Conntrack {
             limit: AtomicU32::new(limit),
             quotas: (0..QUOTAS).map(|_| Quota::default()).collect(),
             stats: ConntrackStats::default(),
-            ended: Mutex::new(VecDeque::new()),
+            // Allocated once (its pages as they fill): a worker that ends a connection never
+            // allocates.
+            ended: Mutex::new(VecDeque::with_capacity(ENDED_KEPT)),
         }
     }
 
@@ -526,6 +540,43 @@ impl Conntrack {
         n
     }
 
+    /// Slots in every shard's table (what a whole walk reads), without taking a lock.
+    pub fn slots(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.1.mask.load(Ordering::Relaxed) + 1)
+            .sum()
+    }
+
+    /// Calls `f` on the live connections in up to `slots` slots from `at` on, holding each
+    /// shard's lock for at most `WALK_SLOTS_PER_LOCK` of them; returns where to go on, or
+    /// `None` when the walk has read the last shard. A table that grows or loses entries
+    /// between two calls may have an entry read twice or not at all in one walk.
+    pub fn walk(
+        &self,
+        mut at: Walk,
+        mut slots: usize,
+        mut f: impl FnMut(&ConnKey, &Conn),
+    ) -> Option<Walk> {
+        while slots > 0 {
+            let shard = self.shards.get(at.shard)?;
+            let n = slots.min(WALK_SLOTS_PER_LOCK);
+            let (next, end) = {
+                let table = shard.0.lock();
+                (table.visit(at.slot, n, &mut f), table.capacity())
+            };
+            slots -= next - at.slot;
+            at = match next < end {
+                true => Walk { slot: next, ..at },
+                false => Walk {
+                    shard: at.shard + 1,
+                    slot: 0,
+                },
+            };
+        }
+        (at.shard < self.shards.len()).then_some(at)
+    }
+
     /// A copy of up to `max` live connections.
     pub fn list(&self, max: usize) -> Vec<(ConnKey, Conn)> {
         let mut out = Vec::new();
@@ -539,18 +590,21 @@ impl Conntrack {
         out
     }
 
-    /// The most recent ended connections, oldest first.
-    pub fn ended_flows(&self) -> Vec<FlowRecord> {
-        self.ended.lock().iter().cloned().collect()
+    /// The `max` most recent ended connections, newest first.
+    pub fn ended_flows(&self, max: usize) -> Vec<FlowRecord> {
+        self.ended.lock().iter().rev().take(max).cloned().collect()
     }
 
-    /// The ended connections kept from sequence number `seq` on (a reader that fell more than
-    /// the records kept behind has lost the rest), and the sequence number after them.
-    pub fn ended_since(&self, seq: u64) -> (Vec<FlowRecord>, u64) {
+    /// Up to `max` of the ended connections kept from sequence number `seq` on, oldest first
+    /// (a reader that fell more than the records kept behind has lost the ones between: the
+    /// first record's `seq` says how many).
+    pub fn ended_since(&self, seq: u64, max: usize) -> Vec<FlowRecord> {
         let ended = self.ended.lock();
-        let next = ended.back().map_or(seq, |r| r.seq + 1);
-        let recs = ended.iter().filter(|r| r.seq >= seq).cloned().collect();
-        (recs, next.max(seq))
+        // Sequence numbers are consecutive: the first wanted is found by arithmetic.
+        let skip = ended
+            .front()
+            .map_or(0, |first| seq.saturating_sub(first.seq) as usize);
+        ended.iter().skip(skip).take(max).cloned().collect()
     }
 }
 
@@ -634,6 +688,46 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_walk_in_small_steps_reads_every_connection_once() {
+        let ct = Conntrack::new(10_000);
+        let b = ep("203.0.113.20", 80);
+        for port in 0..3000 {
+            let a = ep("198.51.100.10", port);
+            ct.insert(ConnKey::new(0, 6, a, b), conn(a, b, 1)).unwrap();
+        }
+        let mut seen = std::collections::HashSet::new();
+        let (mut at, mut steps) = (Some(Walk::default()), 0);
+        while let Some(from) = at {
+            at = ct.walk(from, 100, |k, _| assert!(seen.insert(*k), "read twice"));
+            steps += 1;
+        }
+        assert_eq!(seen.len(), 3000);
+        assert_eq!(
+            steps,
+            ct.slots().div_ceil(100),
+            "whole steps over every slot"
+        );
+    }
+
+    #[test]
+    fn ended_records_are_read_in_order_from_where_a_reader_left_off() {
+        let ct = Conntrack::new(10);
+        let b = ep("203.0.113.20", 53);
+        for port in 0..5 {
+            let a = ep("198.51.100.10", port);
+            ct.insert(ConnKey::new(0, 17, a, b), conn(a, b, 100))
+                .unwrap();
+        }
+        ct.expire(200);
+        let first = ct.ended_since(0, 2);
+        assert_eq!(first.iter().map(|r| r.seq).collect::<Vec<_>>(), [0, 1]);
+        let rest = ct.ended_since(2, 100);
+        assert_eq!(rest.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 3, 4]);
+        assert!(ct.ended_since(5, 100).is_empty());
+        assert_eq!(ct.ended_flows(1)[0].seq, 4, "newest first");
+    }
+
+    #[test]
     fn idle_connections_expire_into_flow_records() {
         let ct = Conntrack::new(10);
         let (a, b) = (ep("198.51.100.10", 1), ep("203.0.113.20", 53));
@@ -644,7 +738,7 @@ pub(crate) mod tests {
         assert_eq!(ct.len(), 1, "30 s for an unreplied UDP flow");
         ct.expire(131);
         assert_eq!(ct.len(), 0);
-        let ended = ct.ended_flows();
+        let ended = ct.ended_flows(10);
         assert_eq!((ended.len(), ended[0].why), (1, "timeout"));
         // A packet of an expired-but-not-yet-swept connection does not revive it.
         ct.insert(key, conn(a, b, 200)).unwrap();

@@ -181,6 +181,23 @@ impl FlowTable {
         })
     }
 
+    /// Slots in the table, used or not.
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Calls `f` on the connections in slots `from..from + n` (up to the table's end); returns
+    /// the slot after them.
+    pub fn visit(&self, from: usize, n: usize, mut f: impl FnMut(&ConnKey, &Conn)) -> usize {
+        let end = from.saturating_add(n).min(self.slots.len());
+        for slot in self.slots.get(from..end).unwrap_or_default() {
+            if let Slot::Used(k, c) = slot {
+                f(k, c);
+            }
+        }
+        end.max(from)
+    }
+
     /// Removes and returns the connections `f` picks.
     pub fn extract(&mut self, mut f: impl FnMut(&ConnKey, &Conn) -> bool) -> Vec<(ConnKey, Conn)> {
         let keys: Vec<ConnKey> = self

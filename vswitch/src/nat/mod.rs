@@ -16,6 +16,7 @@
 
 pub mod api;
 pub mod bindings;
+pub mod flows;
 pub mod health;
 pub mod ip;
 pub mod maglev;

@@ -1,8 +1,9 @@
-//! The IPFIX exporter: a control-plane task that, once a second, reads the connections that
-//! ended (the connection table's ring of flow records, from where it left off) and, every few
-//! seconds, the live ones whose counts are due (active timeout) or that went idle (idle
-//! timeout), and sends their records to the collector over UDP. Workers are never involved:
-//! they only count, in the connection entry, as they always do.
+//! The IPFIX exporter: a control-plane task that, ten times a second, reads the connections
+//! that ended (the connection table's ring of flow records, from where it left off) and walks
+//! on through the live ones, a slice at a time, exporting those whose counts are due (active
+//! timeout) or that went idle (idle timeout); a whole walk takes a few seconds whatever the
+//! table's size, and holds a shard's lock no longer than a burst's lookups would. Workers are
+//! never involved: they only count, in the connection entry, as they always do.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -13,14 +14,25 @@ use tokio::net::UdpSocket;
 
 use super::ipfix::{Encoder, Flow, END_ACTIVE, END_FORCED, END_IDLE, EVENT_DELETED, EVENT_UPDATE};
 use crate::config::manager::ConfigManager;
-use crate::firewall::conntrack::{Conn, ConnKey};
+use crate::datapath::Tables;
+use crate::firewall::conntrack::{Conn, ConnKey, Conntrack, Walk};
 use crate::model::Ipfix;
+use crate::nat::flows::{translation, Ep, Translation};
 use crate::pipeline::clock;
 
+/// How often the exporter reads the table.
+const TICK: Duration = Duration::from_millis(100);
+const TICKS_PER_SEC: usize = 10;
 /// Templates go again this often (a collector that restarts learns them).
 const TEMPLATE_EVERY: u32 = 10;
-/// The live connections are read at most this often.
-const SCAN_EVERY: u32 = 5;
+/// A walk over the live connections takes this long at most (and starts no more often).
+const WALK_SECS: u32 = 5;
+/// Ended connections read per hold of their ring's lock.
+const ENDED_PER_READ: usize = 1024;
+/// Slots of the live table read between two yields to the other control tasks.
+const SLOTS_PER_STEP: usize = 8192;
+/// layer2SegmentId's top byte for a VXLAN VNI (IANA).
+const SEGMENT_VXLAN: u64 = 1 << 56;
 
 /// What the exporter sent, for `vsctl ipfix show`.
 #[derive(Debug, Default)]
@@ -28,6 +40,8 @@ pub struct Exporter {
     pub messages: AtomicU64,
     pub records: AtomicU64,
     pub errors: AtomicU64,
+    /// Ended connections that left the table's ring before the exporter read them.
+    pub lost: AtomicU64,
 }
 
 /// What was exported of a live connection: per direction its packets and octets, and when.
@@ -37,6 +51,8 @@ struct Exported {
     bytes: [u64; 2],
     /// Process seconds of the last record (of its creation before the first).
     at: u32,
+    /// The walk that last saw it live: one a whole walk missed has gone.
+    walk: u32,
 }
 
 /// The exporter's state across ticks (reset when the settings change).
@@ -48,7 +64,10 @@ struct Session {
     cursor: u64,
     exported: HashMap<ConnKey, Exported>,
     templates_at: Option<u32>,
-    scanned_at: Option<u32>,
+    /// The walk under way (`None`: between two), its number and when it started.
+    walk: Option<Walk>,
+    walks: u32,
+    walk_started: Option<u32>,
 }
 
 impl Exporter {
@@ -57,13 +76,19 @@ impl Exporter {
         let mut session: Option<Session> = None;
         // Settings that could not open a socket: their warning was given.
         let mut failed: Option<Ipfix> = None;
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut tick = tokio::time::interval(TICK);
+        let mut ticks = 0u32;
         loop {
             tick.tick().await;
+            ticks = ticks.wrapping_add(1);
             let wanted = mgr.read(|m| m.ipfix.clone());
             match (wanted, &mut session) {
                 (None, _) => session = None,
                 (Some(w), Some(s)) if w == s.settings => {}
+                // A collector that cannot be reached is tried again each second.
+                (Some(w), _)
+                    if failed.as_ref() == Some(&w)
+                        && !ticks.is_multiple_of(TICKS_PER_SEC as u32) => {}
                 (Some(w), _) => {
                     let first = failed.as_ref() != Some(&w);
                     session = Session::open(w.clone(), mgr).await;
@@ -105,7 +130,14 @@ impl Session {
         };
         tracing::info!("ipfix: exporting to {collector}");
         // Connections that ended before the export began are not reported.
-        let cursor = conntrack(mgr).stats.ended.load(Ordering::Relaxed);
+        let snap = mgr.snapshot_cell().load();
+        let cursor = snap
+            .tables
+            .firewall
+            .conntrack
+            .stats
+            .ended
+            .load(Ordering::Relaxed);
         Some(Session {
             settings,
             socket,
@@ -113,37 +145,23 @@ impl Session {
             cursor,
             exported: HashMap::new(),
             templates_at: None,
-            scanned_at: None,
+            walk: None,
+            walks: 0,
+            walk_started: None,
         })
     }
 
     async fn tick(&mut self, mgr: &ConfigManager, counts: &Exporter) {
-        let (now, unix) = (clock::now_secs(), unix_now());
-        let ct = conntrack(mgr);
+        let clocks = (clock::now_secs(), unix_now());
+        let snap = mgr.snapshot_cell().load();
+        let (t, ct) = (&snap.tables, &snap.tables.firewall.conntrack);
         let mut flows = Vec::new();
-        let (ended, next) = ct.ended_since(self.cursor);
-        self.cursor = next;
-        for r in &ended {
-            if !self.sampled(&r.key) {
-                continue;
-            }
-            let last = self.exported.remove(&r.key);
-            let reason = if r.why == "timeout" {
-                END_IDLE
-            } else {
-                END_FORCED
-            };
-            let end = (reason, EVENT_DELETED);
-            self.records(&r.key, &r.conn, last, end, (now, unix), &mut flows);
-        }
-        let scan_every = SCAN_EVERY.min(self.settings.idle_timeout);
-        if self.scanned_at.is_none_or(|t| now >= t + scan_every) {
-            self.scanned_at = Some(now);
-            self.scan(&ct.list(usize::MAX), (now, unix), &mut flows);
-        }
+        self.read_ended(t, ct, clocks, counts, &mut flows);
+        self.walk_on(t, ct, clocks, &mut flows).await;
+        let now = clocks.0;
         if self.templates_at.is_none_or(|t| now >= t + TEMPLATE_EVERY) {
             self.templates_at = Some(now);
-            self.send(self.encoder.templates(unix), counts).await;
+            self.send(self.encoder.templates(clocks.1), counts).await;
         }
         if flows.is_empty() {
             return;
@@ -151,96 +169,122 @@ impl Session {
         counts
             .records
             .fetch_add(flows.len() as u64, Ordering::Relaxed);
-        for msg in self.encoder.data(&flows, unix) {
+        for msg in self.encoder.data(&flows, clocks.1) {
             self.send(msg, counts).await;
         }
     }
 
-    /// Live connections whose counts are due: active ones every active timeout, idle ones
-    /// once when they went idle; the records of the connections gone are forgotten.
-    fn scan(&mut self, live: &[(ConnKey, Conn)], clocks: (u32, u32), flows: &mut Vec<Flow>) {
-        let now = clocks.0;
-        let mut seen = HashMap::with_capacity(self.exported.len());
-        for (key, conn) in live {
-            if !self.sampled(key) {
-                continue;
-            }
-            let last = self.exported.get(key).copied();
-            let since = last.map_or(conn.created, |l| l.at);
-            let changed = last.is_none_or(|l| l.packets != conn.packets);
-            let reason = if now.saturating_sub(conn.last_seen) >= self.settings.idle_timeout {
-                Some(END_IDLE)
-            } else if now.saturating_sub(since) >= self.settings.active_timeout {
-                Some(END_ACTIVE)
-            } else {
-                None
-            };
-            match reason.filter(|_| changed) {
-                Some(reason) => {
-                    let end = (reason, EVENT_UPDATE);
-                    let done = self.records(key, conn, last, end, clocks, flows);
-                    seen.insert(*key, done);
+    /// The records of the connections that ended since the last read.
+    fn read_ended(
+        &mut self,
+        t: &Tables,
+        ct: &Conntrack,
+        clocks: (u32, u32),
+        counts: &Exporter,
+        flows: &mut Vec<Flow>,
+    ) {
+        loop {
+            let ended = ct.ended_since(self.cursor, ENDED_PER_READ);
+            let Some(last) = ended.last() else { return };
+            let lost = ended[0].seq.saturating_sub(self.cursor);
+            counts.lost.fetch_add(lost, Ordering::Relaxed);
+            self.cursor = last.seq + 1;
+            for r in &ended {
+                let last = self.exported.remove(&r.key);
+                if !self.sampled(&r.key) {
+                    continue;
                 }
-                None => {
-                    let kept = last.unwrap_or(Exported {
-                        packets: [0; 2],
-                        bytes: [0; 2],
-                        at: conn.created,
-                    });
-                    seen.insert(*key, kept);
-                }
+                let reason = match r.why {
+                    "timeout" => END_IDLE,
+                    _ => END_FORCED,
+                };
+                let end = (reason, EVENT_DELETED);
+                records(t, &r.key, &r.conn, last, end, clocks, flows);
             }
         }
-        self.exported = seen;
     }
 
-    /// The records of both directions of `conn` since `last`, with their end reason and
-    /// firewall event; returns what is now exported.
-    fn records(
-        &self,
+    /// Goes on with the walk over the live connections (or starts the next when one is due),
+    /// as far as a tick's share of a walk goes.
+    async fn walk_on(
+        &mut self,
+        t: &Tables,
+        ct: &Conntrack,
+        clocks: (u32, u32),
+        flows: &mut Vec<Flow>,
+    ) {
+        let now = clocks.0;
+        let walk_secs = WALK_SECS.min(self.settings.idle_timeout).max(1);
+        let mut at = match self.walk {
+            Some(at) => at,
+            None if self.walk_started.is_none_or(|s| now >= s + walk_secs) => {
+                self.walk_started = Some(now);
+                self.walks = self.walks.wrapping_add(1);
+                Walk::default()
+            }
+            None => return,
+        };
+        let ticks = walk_secs as usize * TICKS_PER_SEC;
+        let mut budget = ct.slots().div_ceil(ticks).max(1);
+        loop {
+            let step = budget.min(SLOTS_PER_STEP);
+            let next = ct.walk(at, step, |key, conn| {
+                self.look_at(t, key, conn, clocks, flows)
+            });
+            budget -= step;
+            match next {
+                None => {
+                    // Whatever a whole walk did not see has gone (its ended record was lost).
+                    let walk = self.walks;
+                    self.exported.retain(|_, e| e.walk == walk);
+                    self.walk = None;
+                    return;
+                }
+                Some(next) if budget == 0 => {
+                    self.walk = Some(next);
+                    return;
+                }
+                Some(next) => at = next,
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// A live connection the walk reached: its records when its counts are due, active ones
+    /// every active timeout, idle ones once when they went idle.
+    fn look_at(
+        &mut self,
+        t: &Tables,
         key: &ConnKey,
         conn: &Conn,
-        last: Option<Exported>,
-        (reason, event): (u8, u8),
-        (now, unix): (u32, u32),
+        clocks: (u32, u32),
         flows: &mut Vec<Flow>,
-    ) -> Exported {
-        let at_unix = |t: u32| u64::from(unix.saturating_sub(now.saturating_sub(t))) * 1000;
+    ) {
+        if !self.sampled(key) {
+            return;
+        }
+        let now = clocks.0;
+        let last = self.exported.get(key).copied();
         let since = last.map_or(conn.created, |l| l.at);
-        let (src, dst) = (conn.orig_src(key), conn.orig_dst(key));
-        for dir in 0..2 {
-            let before = last.map_or((0, 0), |l| (l.packets[dir], l.bytes[dir]));
-            let packets = conn.packets[dir].saturating_sub(before.0);
-            if packets == 0 {
-                continue;
-            }
-            let (from, to) = if dir == 0 { (src, dst) } else { (dst, src) };
-            // Interfaces are numbered from 1: 0 is a flood's (no one port).
-            let index = |p: Option<u16>| p.map_or(0, |p| u32::from(p) + 1);
-            let (came, went) = (Some(conn.path.in_port), conn.path.out_port);
-            let (ingress, egress) = if dir == 0 { (came, went) } else { (went, came) };
-            flows.push(Flow {
-                src: from.ip(),
-                dst: to.ip(),
-                sport: from.port,
-                dport: to.port,
-                proto: key.proto,
-                octets: conn.bytes[dir].saturating_sub(before.1),
-                packets,
-                start: at_unix(since),
-                end: at_unix(conn.last_seen),
-                end_reason: reason,
-                vrf: u32::from(key.zone),
-                ingress: index(ingress),
-                egress: index(egress),
-                event,
-            });
-        }
-        Exported {
-            packets: conn.packets,
-            bytes: conn.bytes,
-            at: now,
-        }
+        let changed = last.is_none_or(|l| l.packets != conn.packets);
+        let reason = if now.saturating_sub(conn.last_seen) >= self.settings.idle_timeout {
+            Some(END_IDLE)
+        } else if now.saturating_sub(since) >= self.settings.active_timeout {
+            Some(END_ACTIVE)
+        } else {
+            None
+        };
+        let mut seen = match reason.filter(|_| changed) {
+            Some(reason) => records(t, key, conn, last, (reason, EVENT_UPDATE), clocks, flows),
+            None => last.unwrap_or(Exported {
+                packets: [0; 2],
+                bytes: [0; 2],
+                at: conn.created,
+                walk: 0,
+            }),
+        };
+        seen.walk = self.walks;
+        self.exported.insert(*key, seen);
     }
 
     fn sampled(&self, key: &ConnKey) -> bool {
@@ -252,6 +296,77 @@ impl Session {
             Ok(_) => counts.messages.fetch_add(1, Ordering::Relaxed),
             Err(_) => counts.errors.fetch_add(1, Ordering::Relaxed),
         };
+    }
+}
+
+/// The records of both directions of `conn` since `last`, with their end reason and firewall
+/// event; returns what is now exported.
+fn records(
+    t: &Tables,
+    key: &ConnKey,
+    conn: &Conn,
+    last: Option<Exported>,
+    (reason, event): (u8, u8),
+    (now, unix): (u32, u32),
+    flows: &mut Vec<Flow>,
+) -> Exported {
+    let at_unix = |t: u32| u64::from(unix.saturating_sub(now.saturating_sub(t))) * 1000;
+    let since = last.map_or(conn.created, |l| l.at);
+    let ep = |e: crate::firewall::conntrack::Endpoint| (e.ip(), e.port);
+    let (src, dst) = (ep(conn.orig_src(key)), ep(conn.orig_dst(key)));
+    let nets = (conn.from_net, conn.to_net);
+    let opened = translation(&t.nat, nets, key.proto, src, dst).unwrap_or(Translation {
+        arrived: (src, dst),
+        left: (src, dst),
+    });
+    // A reply arrives for where the first packet went, and leaves for where it came from.
+    let swap = |(a, b): (Ep, Ep)| (b, a);
+    let replied = Translation {
+        arrived: swap(opened.left),
+        left: swap(opened.arrived),
+    };
+    for dir in 0..2 {
+        let before = last.map_or((0, 0), |l| (l.packets[dir], l.bytes[dir]));
+        let packets = conn.packets[dir].saturating_sub(before.0);
+        if packets == 0 {
+            continue;
+        }
+        let (way, net) = match dir {
+            0 => (opened, conn.from_net),
+            _ => (replied, conn.to_net),
+        };
+        // Interfaces are numbered from 1: 0 is a flood's (no one port).
+        let index = |p: Option<u16>| p.map_or(0, |p| u32::from(p) + 1);
+        let (came, went) = (Some(conn.path.in_port), conn.path.out_port);
+        let (ingress, egress) = if dir == 0 { (came, went) } else { (went, came) };
+        let ((from, to), (post_from, post_to)) = (way.arrived, way.left);
+        flows.push(Flow {
+            src: from.0,
+            dst: to.0,
+            sport: from.1,
+            dport: to.1,
+            proto: key.proto,
+            octets: conn.bytes[dir].saturating_sub(before.1),
+            packets,
+            start: at_unix(since),
+            end: at_unix(conn.last_seen),
+            end_reason: reason,
+            vrf: u32::from(key.zone),
+            ingress: index(ingress),
+            egress: index(egress),
+            event,
+            segment: t.vxlan.vni(net).map_or(0, |v| SEGMENT_VXLAN | u64::from(v)),
+            post_src: post_from.0,
+            post_dst: post_to.0,
+            post_sport: post_from.1,
+            post_dport: post_to.1,
+        });
+    }
+    Exported {
+        packets: conn.packets,
+        bytes: conn.bytes,
+        at: now,
+        walk: 0,
     }
 }
 
@@ -269,10 +384,6 @@ fn sampled(key: &ConnKey, n: u32) -> bool {
     let h = sum(a.ip()) ^ sum(b.ip()) ^ u64::from(a.port ^ b.port);
     // The mixed hash's top 32 bits, uniform: one value in n falls under MAX / n.
     (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) < u64::from(u32::MAX / n)
-}
-
-fn conntrack(mgr: &ConfigManager) -> std::sync::Arc<crate::firewall::conntrack::Conntrack> {
-    mgr.snapshot_cell().load().tables.firewall.conntrack.clone()
 }
 
 #[cfg(test)]

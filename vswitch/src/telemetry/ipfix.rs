@@ -1,5 +1,7 @@
 //! IPFIX messages (RFC 7011): one template for IPv4 connections and one for IPv6, and data
-//! records of uniflows (one per direction of a connection that carried packets).
+//! records of uniflows (one per direction of a connection that carried packets), with the
+//! network's VNI (layer2SegmentId) and the NAT translation (RFC 8158's post-NAT fields, equal
+//! to the addresses and ports it arrived with when nothing was translated).
 
 use std::net::IpAddr;
 
@@ -23,26 +25,31 @@ pub const EVENT_DELETED: u8 = 2;
 pub const EVENT_UPDATE: u8 = 5;
 
 /// Information elements (IANA id, length) of a record, in order; the addresses differ.
-const fn fields(src: u16, dst: u16, addr_len: u16) -> [(u16, u16); 14] {
+const fn fields(addrs: [u16; 4], addr_len: u16) -> [(u16, u16); 19] {
     [
-        (src, addr_len), // sourceIPv4Address / sourceIPv6Address
-        (dst, addr_len), // destinationIPv4Address / destinationIPv6Address
-        (7, 2),          // sourceTransportPort
-        (11, 2),         // destinationTransportPort
-        (4, 1),          // protocolIdentifier
-        (1, 8),          // octetDeltaCount
-        (2, 8),          // packetDeltaCount
-        (152, 8),        // flowStartMilliseconds
-        (153, 8),        // flowEndMilliseconds
-        (136, 1),        // flowEndReason
-        (234, 4),        // ingressVRFID
-        (10, 4),         // ingressInterface
-        (14, 4),         // egressInterface
-        (233, 1),        // firewallEvent
+        (addrs[0], addr_len), // sourceIPv4Address / sourceIPv6Address
+        (addrs[1], addr_len), // destinationIPv4Address / destinationIPv6Address
+        (7, 2),               // sourceTransportPort
+        (11, 2),              // destinationTransportPort
+        (4, 1),               // protocolIdentifier
+        (1, 8),               // octetDeltaCount
+        (2, 8),               // packetDeltaCount
+        (152, 8),             // flowStartMilliseconds
+        (153, 8),             // flowEndMilliseconds
+        (136, 1),             // flowEndReason
+        (234, 4),             // ingressVRFID
+        (10, 4),              // ingressInterface
+        (14, 4),              // egressInterface
+        (233, 1),             // firewallEvent
+        (351, 8),             // layer2SegmentId
+        (addrs[2], addr_len), // postNATSourceIPv4Address / postNATSourceIPv6Address
+        (addrs[3], addr_len), // postNATDestinationIPv4Address / postNATDestinationIPv6Address
+        (227, 2),             // postNAPTSourceTransportPort
+        (228, 2),             // postNAPTDestinationTransportPort
     ]
 }
-const FIELDS_V4: [(u16, u16); 14] = fields(8, 12, 4);
-const FIELDS_V6: [(u16, u16); 14] = fields(27, 28, 16);
+const FIELDS_V4: [(u16, u16); 19] = fields([8, 12, 225, 226], 4);
+const FIELDS_V6: [(u16, u16); 19] = fields([27, 28, 281, 282], 16);
 
 fn record_len(fields: &[(u16, u16)]) -> usize {
     fields.iter().map(|f| usize::from(f.1)).sum()
@@ -69,6 +76,13 @@ pub struct Flow {
     pub egress: u32,
     /// `EVENT_DELETED` or `EVENT_UPDATE`.
     pub event: u8,
+    /// The network it came from: 0x01 and its VNI (VXLAN), or 0.
+    pub segment: u64,
+    /// Its addresses and ports as it left (NAT).
+    pub post_src: IpAddr,
+    pub post_dst: IpAddr,
+    pub post_sport: u16,
+    pub post_dport: u16,
 }
 
 /// Builds the messages of one exporting process and observation domain; the sequence number
@@ -151,13 +165,16 @@ fn finish(mut msg: Vec<u8>) -> Vec<u8> {
     msg
 }
 
-fn record(msg: &mut Vec<u8>, f: &Flow) {
-    for a in [f.src, f.dst] {
-        match a {
-            IpAddr::V4(v4) => msg.extend_from_slice(&v4.octets()),
-            IpAddr::V6(v6) => msg.extend_from_slice(&v6.octets()),
-        }
+fn push_addr(msg: &mut Vec<u8>, a: IpAddr) {
+    match a {
+        IpAddr::V4(v4) => msg.extend_from_slice(&v4.octets()),
+        IpAddr::V6(v6) => msg.extend_from_slice(&v6.octets()),
     }
+}
+
+fn record(msg: &mut Vec<u8>, f: &Flow) {
+    push_addr(msg, f.src);
+    push_addr(msg, f.dst);
     push16(msg, f.sport);
     push16(msg, f.dport);
     msg.push(f.proto);
@@ -170,6 +187,11 @@ fn record(msg: &mut Vec<u8>, f: &Flow) {
     msg.extend_from_slice(&f.ingress.to_be_bytes());
     msg.extend_from_slice(&f.egress.to_be_bytes());
     msg.push(f.event);
+    msg.extend_from_slice(&f.segment.to_be_bytes());
+    push_addr(msg, f.post_src);
+    push_addr(msg, f.post_dst);
+    push16(msg, f.post_sport);
+    push16(msg, f.post_dport);
 }
 
 #[cfg(test)]
@@ -178,6 +200,11 @@ mod tests {
 
     fn flow(src: &str, dst: &str) -> Flow {
         Flow {
+            post_src: src.parse().unwrap(),
+            post_dst: dst.parse().unwrap(),
+            post_sport: 40000,
+            post_dport: 5201,
+            segment: SEGMENT,
             src: src.parse().unwrap(),
             dst: dst.parse().unwrap(),
             sport: 40000,
@@ -195,6 +222,8 @@ mod tests {
         }
     }
 
+    const SEGMENT: u64 = 1 << 56 | 5000;
+
     #[test]
     fn a_template_message_announces_both_templates() {
         let msg = Encoder::default().templates(1234);
@@ -202,9 +231,9 @@ mod tests {
         assert_eq!(usize::from(u16::from_be_bytes([msg[2], msg[3]])), msg.len());
         assert_eq!(&msg[4..8], &1234u32.to_be_bytes(), "export time");
         assert_eq!(&msg[16..18], &[0, 2], "a template set");
-        // Set header, then per template: id, count, 14 (id, length) pairs.
-        assert_eq!(msg.len(), 16 + 4 + 2 * (4 + 14 * 4));
-        assert_eq!(&msg[20..24], &[1, 0, 0, 14], "template 256, 14 fields");
+        // Set header, then per template: id, count, 19 (id, length) pairs.
+        assert_eq!(msg.len(), 16 + 4 + 2 * (4 + 19 * 4));
+        assert_eq!(&msg[20..24], &[1, 0, 0, 19], "template 256, 19 fields");
     }
 
     #[test]
@@ -227,6 +256,13 @@ mod tests {
         assert_eq!(&r[..8], &[198, 51, 100, 1, 198, 51, 100, 2]);
         assert_eq!(&r[8..13], &[0x9c, 0x40, 0x14, 0x51, 6]);
         assert_eq!(&r[13..21], &1_000_000u64.to_be_bytes());
+        // The segment, then the addresses and ports as it left.
+        assert_eq!(&r[v4_len - 20..v4_len - 12], &SEGMENT.to_be_bytes());
+        assert_eq!(
+            &r[v4_len - 12..v4_len - 4],
+            &[198, 51, 100, 1, 198, 51, 100, 2]
+        );
+        assert_eq!(&r[v4_len - 4..], &[0x9c, 0x40, 0x14, 0x51]);
         assert!(msgs.iter().all(|m| m.len() <= MAX_MESSAGE));
     }
 }
