@@ -34,8 +34,9 @@
 # OVS dpdkvhostuserclient).
 # VSWITCHD_EXTRA: more vswitchd arguments (e.g. `--metrics 127.0.0.1:9464`).
 # OBSERVE=metrics (vswitchd): it also serves --metrics on loopback, scraped once a second.
-# OBSERVE=ipfix (vswitchd): it exports IPFIX to nfcapd on loopback, every connection's counts
-# every IPFIX_ACTIVE seconds (default 10); the result line adds the records sent and lost.
+# OBSERVE=ipfix (vswitchd): it exports IPFIX to nfcapd on loopback (nfcapd on the generator's
+# core), every connection's counts every IPFIX_ACTIVE seconds (default 60); the result line
+# adds the records sent and lost.
 # Prints one line: `CASE mpps=X` (median of the per-second samples after warm-up).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -122,9 +123,9 @@ start_switch() {
         pids+=($!)
       elif [ "$observe" = ipfix ]; then
         mkdir -p "$work/flows"
-        nfcapd -w "$work/flows" -b 127.0.0.1 -p "$mport" -t 3600 >"$work/nfcapd.log" 2>&1 &
+        taskset -c "$gen_cpu" nfcapd -w "$work/flows" -b 127.0.0.1 -p "$mport" -t 3600 >"$work/nfcapd.log" 2>&1 &
         pids+=($!)
-        $vsctl ipfix set --collector "127.0.0.1:$mport" --active-timeout "${IPFIX_ACTIVE:-10}"
+        $vsctl ipfix set --collector "127.0.0.1:$mport" --active-timeout "${IPFIX_ACTIVE:-60}"
       fi
       local type=vhost-user
       [ "$vhost_client" ] && type=vhost-user-client

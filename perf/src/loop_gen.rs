@@ -11,9 +11,10 @@
 //! decrements the TTL, so a frame dies after 64 passes. This one makes fresh frames (TTL 64,
 //! Ethernet destination `--peer`, the gateway's MAC) and keeps each port's TX queue full, so
 //! the switch always finds a full ring; the RX rate is what the switch forwards.
-//! Flow n of port 0 goes from UDP port 1024+n to 5001; port 1's flow n is its reply with
-//! `--replies` (5001 to 1024+n: a stateful firewall sees N connections both ways), and
-//! otherwise a flow of its own (1024+n to 5001). `--nat IP`: the replies go to IP, the address
+//! Flow n of port 0 goes from UDP port 1024+n to 5001 (past 64 511 flows the source ports
+//! start again toward 5002, and so on: a million flows need 16 destination ports); port 1's
+//! flow n is its reply with `--replies` (the ports swapped: a stateful firewall sees N
+//! connections both ways), and otherwise a flow of its own (as port 0's). `--nat IP`: the replies go to IP, the address
 //! a source NAT under test gives host 0's flows (which keep their ports). `--vip IP`: host 0's
 //! flows go to IP (a service VIP on UDP port 5001 whose backend is host 1) and host 1's replies
 //! come back from it.
@@ -42,6 +43,17 @@ use vswitch::vxlan::table::vtep_mac;
 const FRAME: usize = 64;
 const BURST: usize = 32;
 const UDP_DST_PORT: u16 = 5001;
+/// Source ports a flow's number runs through before the destination port moves on.
+const SOURCE_PORTS: u32 = 65535 - 1024;
+
+/// Flow `n`'s source and destination port (from host 0's side).
+fn flow_ports(n: u32) -> (u16, u16) {
+    let (sport, dport) = (
+        1024 + n % SOURCE_PORTS,
+        u32::from(UDP_DST_PORT) + n / SOURCE_PORTS,
+    );
+    (sport as u16, dport as u16)
+}
 
 struct Side {
     sock: String,
@@ -52,7 +64,7 @@ struct Side {
 struct Args {
     sides: [Side; 2],
     peer: MacAddr,
-    flows: u16,
+    flows: u32,
     replies: bool,
     /// Where the replies go instead of host 0 (its SNAT address).
     nat: Option<Ipv4Addr>,
@@ -104,7 +116,7 @@ fn parse<T: FromStr>(flag: &str, v: Option<String>) -> T {
 
 fn args() -> Args {
     let (mut sock, mut mac, mut ip) = ([None, None], [None, None], [None, None]);
-    let (mut peer, mut flows, mut seconds, mut replies) = (None, 1024u16, 10u64, false);
+    let (mut peer, mut flows, mut seconds, mut replies) = (None, 1024u32, 10u64, false);
     let (mut vxlan, mut server, mut nat, mut vip) = (None, false, None, None);
     let mut eal = vec!["loop-gen".to_string()];
     let mut it = std::env::args().skip(1);
@@ -118,7 +130,7 @@ fn args() -> Args {
                 ip[usize::from(a.ends_with('1'))] = Some(parse::<Ipv4Addr>(&a, it.next()))
             }
             "--peer" => peer = Some(parse::<MacAddr>(&a, it.next())),
-            "--flows" => flows = parse::<u16>(&a, it.next()).max(1),
+            "--flows" => flows = parse::<u32>(&a, it.next()).max(1),
             "--seconds" => seconds = parse(&a, it.next()),
             "--replies" => replies = true,
             "--nat" => nat = Some(parse::<Ipv4Addr>(&a, it.next())),
@@ -138,6 +150,9 @@ fn args() -> Args {
         mac: mac[i].unwrap_or_else(|| usage(&format!("--mac{i} is required"))),
         ip: ip[i].unwrap_or_else(|| usage(&format!("--ip{i} is required"))),
     };
+    if vip.is_some() && flows > SOURCE_PORTS {
+        usage("--vip takes up to 64 511 flows (its destination port is the VIP's)");
+    }
     Args {
         sides: [side(0), side(1)],
         peer: peer.unwrap_or_else(|| usage("--peer is required")),
@@ -154,7 +169,7 @@ fn args() -> Args {
 
 /// A 64-byte UDP frame from `from` to `to`, flow `n` in its source port (in its destination
 /// port for a reply).
-fn frame(from: &Side, to: &Side, peer: MacAddr, n: u16, reply: bool) -> Vec<u8> {
+fn frame(from: &Side, to: &Side, peer: MacAddr, n: u32, reply: bool) -> Vec<u8> {
     let mut f = [0u8; FRAME];
     let ip_len = FRAME - eth::HEADER_LEN;
     let udp_len = ip_len - ipv4::HEADER_LEN;
@@ -175,10 +190,11 @@ fn frame(from: &Side, to: &Side, peer: MacAddr, n: u16, reply: bool) -> Vec<u8> 
     .emit(&mut ipv4::Packet::new_unchecked(&mut l3[..]));
     let l4 = &mut l3[ipv4::HEADER_LEN..];
     let mut dgram = udp::Packet::new_unchecked(&mut l4[..]);
+    let (sport, dport) = flow_ports(n);
     let (src_port, dst_port) = if reply {
-        (UDP_DST_PORT, 1024 + n)
+        (dport, sport)
     } else {
-        (1024 + n, UDP_DST_PORT)
+        (sport, dport)
     };
     udp::Repr {
         src_port,
@@ -192,7 +208,7 @@ fn frame(from: &Side, to: &Side, peer: MacAddr, n: u16, reply: bool) -> Vec<u8> 
 
 /// Port `i`'s frame of flow `n`: bridged or routed to the other side, or with `--vxlan`, port
 /// 1's encapsulated.
-fn template(args: &Args, i: usize, n: u16) -> Vec<u8> {
+fn template(args: &Args, i: usize, n: u32) -> Vec<u8> {
     let (from, to) = (&args.sides[i], &args.sides[1 - i]);
     let Some(t) = args.vxlan else {
         let reply = args.replies && i == 1;
@@ -221,7 +237,7 @@ fn template(args: &Args, i: usize, n: u16) -> Vec<u8> {
         dst_mac: args.peer,
         src: t.remote,
         dst: t.local,
-        sport: 49152 + n % 16384,
+        sport: 49152 + (n % 16384) as u16,
         dport: 4789,
         vni: t.vni,
     }

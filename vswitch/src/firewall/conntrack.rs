@@ -22,9 +22,9 @@ pub const DEFAULT_LIMIT: u32 = 1_000_000;
 /// them ten times a second, so this many may end between two of its reads (a second's
 /// housekeeping can expire tens of thousands at once).
 const ENDED_KEPT: usize = 65536;
-/// Slots a walk over the live connections reads per hold of a shard's lock: a worker that
-/// wants the shard meanwhile waits about as long as for a burst's lookups.
-const WALK_SLOTS_PER_LOCK: usize = 512;
+/// Slots a walk over the live connections reads per hold of a shard's lock (copying out what
+/// flow records need): a worker that wants the shard meanwhile waits a few microseconds.
+const WALK_SLOTS_PER_LOCK: usize = 256;
 
 /// An address and port (the ICMP echo identifier for pings, 0 for protocols without ports).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -204,6 +204,47 @@ impl Conn {
 
     fn expired(&self, now: u32) -> bool {
         now.saturating_sub(self.last_seen) > self.state.timeout()
+    }
+
+    /// What a flow record reads of it.
+    pub fn counts(&self, key: &ConnKey) -> Counts {
+        Counts {
+            key: *key,
+            packets: self.packets,
+            bytes: self.bytes,
+            last_seen: self.last_seen,
+            created: self.created,
+            orig: self.orig,
+            path: self.path,
+            from_net: self.from_net,
+            to_net: self.to_net,
+        }
+    }
+}
+
+/// A connection as a flow record reads it: its key, counts and times, its ends, its path;
+/// copied out without its rule, so that no reference count is touched under a shard's lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub key: ConnKey,
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+    pub last_seen: u32,
+    pub created: u32,
+    pub orig: u8,
+    pub path: Path,
+    pub from_net: NetIdx,
+    pub to_net: NetIdx,
+}
+
+impl Counts {
+    /// Who opened it: its first packet's source and destination.
+    pub fn orig_src(&self) -> Endpoint {
+        self.key.endpoint(usize::from(self.orig))
+    }
+
+    pub fn orig_dst(&self) -> Endpoint {
+        self.key.endpoint(usize::from(self.orig) ^ 1)
     }
 }
 
@@ -548,22 +589,18 @@ impl Conntrack {
             .sum()
     }
 
-    /// Calls `f` on the live connections in up to `slots` slots from `at` on, holding each
-    /// shard's lock for at most `WALK_SLOTS_PER_LOCK` of them; returns where to go on, or
-    /// `None` when the walk has read the last shard. A table that grows or loses entries
-    /// between two calls may have an entry read twice or not at all in one walk.
-    pub fn walk(
-        &self,
-        mut at: Walk,
-        mut slots: usize,
-        mut f: impl FnMut(&ConnKey, &Conn),
-    ) -> Option<Walk> {
+    /// Appends to `out` the counts of the live connections in up to `slots` slots from `at`
+    /// on, holding each shard's lock for at most `WALK_SLOTS_PER_LOCK` of them; returns where
+    /// to go on, or `None` when the walk has read the last shard. A table that grows or loses
+    /// entries between two calls may have an entry read twice or not at all in one walk.
+    pub fn walk(&self, mut at: Walk, mut slots: usize, out: &mut Vec<Counts>) -> Option<Walk> {
         while slots > 0 {
             let shard = self.shards.get(at.shard)?;
             let n = slots.min(WALK_SLOTS_PER_LOCK);
             let (next, end) = {
                 let table = shard.0.lock();
-                (table.visit(at.slot, n, &mut f), table.capacity())
+                let next = table.visit(at.slot, n, |k, c| out.push(c.counts(k)));
+                (next, table.capacity())
             };
             slots -= next - at.slot;
             at = match next < end {
@@ -696,9 +733,12 @@ pub(crate) mod tests {
             ct.insert(ConnKey::new(0, 6, a, b), conn(a, b, 1)).unwrap();
         }
         let mut seen = std::collections::HashSet::new();
-        let (mut at, mut steps) = (Some(Walk::default()), 0);
+        let (mut at, mut steps, mut out) = (Some(Walk::default()), 0, Vec::new());
         while let Some(from) = at {
-            at = ct.walk(from, 100, |k, _| assert!(seen.insert(*k), "read twice"));
+            at = ct.walk(from, 100, &mut out);
+            for c in out.drain(..) {
+                assert!(seen.insert(c.key), "read twice");
+            }
             steps += 1;
         }
         assert_eq!(seen.len(), 3000);

@@ -15,7 +15,7 @@ use tokio::net::UdpSocket;
 use super::ipfix::{Encoder, Flow, END_ACTIVE, END_FORCED, END_IDLE, EVENT_DELETED, EVENT_UPDATE};
 use crate::config::manager::ConfigManager;
 use crate::datapath::Tables;
-use crate::firewall::conntrack::{Conn, ConnKey, Conntrack, Walk};
+use crate::firewall::conntrack::{ConnKey, Conntrack, Counts, Walk};
 use crate::model::Ipfix;
 use crate::nat::flows::{translation, Ep, Translation};
 use crate::pipeline::clock;
@@ -199,7 +199,7 @@ impl Session {
                     _ => END_FORCED,
                 };
                 let end = (reason, EVENT_DELETED);
-                records(t, &r.key, &r.conn, last, end, clocks, flows);
+                records(t, &r.conn.counts(&r.key), last, end, clocks, flows);
             }
         }
     }
@@ -226,11 +226,13 @@ impl Session {
         };
         let ticks = walk_secs as usize * TICKS_PER_SEC;
         let mut budget = ct.slots().div_ceil(ticks).max(1);
+        let mut live = Vec::new();
         loop {
             let step = budget.min(SLOTS_PER_STEP);
-            let next = ct.walk(at, step, |key, conn| {
-                self.look_at(t, key, conn, clocks, flows)
-            });
+            let next = ct.walk(at, step, &mut live);
+            for c in live.drain(..) {
+                self.look_at(t, &c, clocks, flows);
+            }
             budget -= step;
             match next {
                 None => {
@@ -252,14 +254,8 @@ impl Session {
 
     /// A live connection the walk reached: its records when its counts are due, active ones
     /// every active timeout, idle ones once when they went idle.
-    fn look_at(
-        &mut self,
-        t: &Tables,
-        key: &ConnKey,
-        conn: &Conn,
-        clocks: (u32, u32),
-        flows: &mut Vec<Flow>,
-    ) {
+    fn look_at(&mut self, t: &Tables, conn: &Counts, clocks: (u32, u32), flows: &mut Vec<Flow>) {
+        let key = &conn.key;
         if !self.sampled(key) {
             return;
         }
@@ -275,7 +271,7 @@ impl Session {
             None
         };
         let mut seen = match reason.filter(|_| changed) {
-            Some(reason) => records(t, key, conn, last, (reason, EVENT_UPDATE), clocks, flows),
+            Some(reason) => records(t, conn, last, (reason, EVENT_UPDATE), clocks, flows),
             None => last.unwrap_or(Exported {
                 packets: [0; 2],
                 bytes: [0; 2],
@@ -303,8 +299,7 @@ impl Session {
 /// event; returns what is now exported.
 fn records(
     t: &Tables,
-    key: &ConnKey,
-    conn: &Conn,
+    conn: &Counts,
     last: Option<Exported>,
     (reason, event): (u8, u8),
     (now, unix): (u32, u32),
@@ -313,8 +308,8 @@ fn records(
     let at_unix = |t: u32| u64::from(unix.saturating_sub(now.saturating_sub(t))) * 1000;
     let since = last.map_or(conn.created, |l| l.at);
     let ep = |e: crate::firewall::conntrack::Endpoint| (e.ip(), e.port);
-    let (src, dst) = (ep(conn.orig_src(key)), ep(conn.orig_dst(key)));
-    let nets = (conn.from_net, conn.to_net);
+    let (src, dst) = (ep(conn.orig_src()), ep(conn.orig_dst()));
+    let (key, nets) = (&conn.key, (conn.from_net, conn.to_net));
     let opened = translation(&t.nat, nets, key.proto, src, dst).unwrap_or(Translation {
         arrived: (src, dst),
         left: (src, dst),
