@@ -3,20 +3,22 @@
 #
 #   a (198.51.100.10, web) -- pa [vswitchd: router + firewall + SNAT] pb -- b (203.0.113.10,
 #                                                                          app: external, VNI 5001)
+#                                                                     pc -- c (203.0.113.20, app)
 #
 # A policy lets web reach app on TCP 5201; web's connections leave from SNAT address
 # 203.0.113.99. a sends with iperf3 to b. vswitchd exports the connections' records to nfcapd
 # on loopback; nfdump lists the data connection with the bytes iperf3 sent (plus their IP and
 # TCP headers) within 1 %, in by pa and out by pb. tshark decodes the same messages: a's
 # records carry the SNAT address as postNATSourceIPv4Address, b's answers app's VNI as
-# layer2SegmentId. Bad input: a collector that is not IP:PORT, sampling 0 — one line each,
-# the model unchanged.
+# layer2SegmentId. c sends to b with iperf3 within app (bridged, no connection tracked): its
+# bridged-flow record carries c's and b's MACs and iperf3's bytes (with headers) within 1 %.
+# Bad input: a collector that is not IP:PORT, sampling 0 — one line each, the model unchanged.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 e2e_init ipfix
 need_cmd iperf3 nfcapd nfdump
 
-A=198.51.100.10 B=203.0.113.10 SNAT=203.0.113.99
+A=198.51.100.10 B=203.0.113.10 C=203.0.113.20 SNAT=203.0.113.99
 NFPORT=$((20000 + $$ % 20000))
 
 start_daemon
@@ -26,10 +28,12 @@ vs policy add iperf --from web --to app --proto tcp --port 5201 --action allow >
 vs snat add out --from web --to "$SNAT" >/dev/null
 make_host a "$A/24"
 make_host b "$B/24"
+make_host c "$C/24"
 inns a ip route add default via 198.51.100.1
 inns b ip route add default via 203.0.113.1
 vs port add pa --type af-packet --iface "$(rif a)" --network web >/dev/null
 vs port add pb --type af-packet --iface "$(rif b)" --network app >/dev/null
+vs port add pc --type af-packet --iface "$(rif c)" --network app >/dev/null
 
 step "bad input: one line each, the model unchanged"
 config=$(vs config show)
@@ -58,7 +62,15 @@ log "iperf3 sent $sent bytes"
 records() { vs --json ipfix show | json_get "d.get('records', 0)"; }
 # Both connections (control and data), both directions; then what their close adds.
 wait_for 20 "the connections' records" eval '[ "$(records)" -ge 4 ]'
-sleep 3
+
+step "c sends to b with iperf3 for 2 s, bridged within app"
+bg ip netns exec "$(hns b)" iperf3 -s -1 -B "$B" -p 5202
+wait_for 10 "iperf3 listening on 5202" sh -c "ip netns exec $(hns b) ss -Hltn 'sport = :5202' | grep -q 5202"
+inns c iperf3 -c "$B" -p 5202 -t 2 -J >"$WORK/iperf2.json" || fail "iperf3 c -> b failed"
+bridged_sent=$(json_get "d['end']['sum_sent']['bytes']" <"$WORK/iperf2.json")
+log "iperf3 sent $bridged_sent bytes from c to b"
+# Idle after 2 s; the exporter's check comes each second.
+sleep 5
 kill "$NFCAPD"
 wait "$NFCAPD" 2>/dev/null || true
 capture_stop "$TCPDUMP"
@@ -96,6 +108,28 @@ expected=$((sent + pkts * 52))
 diff=$((octets > expected ? octets - expected : expected - octets))
 log "expected $expected octets, off by $diff"
 assert_le $((diff * 100)) "$expected" "octets within 1 % of iperf3's bytes and headers"
+
+step "tshark: c's bridged flow to b carries their MACs and iperf3's bytes within 1 %"
+tshark -r "$WORK/ipfix.pcap" -d "udp.port==$NFPORT,cflow" -T fields -E separator=/t \
+    -e cflow.srcmac -e cflow.dstmac -e cflow.octets -e cflow.packets \
+    >"$WORK/l2.txt" 2>"$WORK/tshark.err" || fail "tshark: $(cat "$WORK/tshark.err")"
+read -r l2pkts l2octets < <("$PYTHON" - "$WORK/l2.txt" "$(host_mac c)" "$(host_mac b)" <<'EOF'
+import sys
+pkts = octets = 0
+for line in open(sys.argv[1]):
+    cols = [c.split(",") for c in line.rstrip("\n").split("\t")]
+    for src, dst, o, p in zip(*cols):
+        if src.lower() == sys.argv[2] and dst.lower() == sys.argv[3]:
+            pkts, octets = pkts + int(p), octets + int(o)
+print(pkts, octets)
+EOF
+)
+log "bridged records c -> b: $l2pkts frames, $l2octets octets"
+assert_gt "$l2pkts" 0 "frames of the bridged flow"
+expected=$((bridged_sent + l2pkts * 52))
+diff=$((l2octets > expected ? l2octets - expected : expected - l2octets))
+log "expected $expected octets, off by $diff"
+assert_le $((diff * 100)) "$expected" "bridged octets within 1 % of iperf3's bytes and headers"
 
 step "tshark: a's records leave from the SNAT address, b's answers come from VNI 5001"
 tshark -r "$WORK/ipfix.pcap" -d "udp.port==$NFPORT,cflow" -T fields -E separator=/t \

@@ -2,25 +2,26 @@
 //! per network.
 
 pub mod api;
+pub mod flows;
 pub mod stage;
 pub mod table;
 #[cfg(test)]
 mod tests;
 
 /// The bridge, as the config manager sees it: each network's FDB (shared, see `Built`) and its
-/// aging, aged by housekeeping.
+/// aging, aged by housekeeping; the queue of bridged flows' counts kept across snapshots.
 pub struct Bridge;
 
 impl crate::feature::Feature for Bridge {
-    type State = ();
+    type State = std::sync::Arc<flows::Handoff>;
     type Tables = table::BridgeTables;
 
     fn build(
-        _: &(),
+        handoff: &Self::State,
         model: &crate::model::Model,
         built: &crate::feature::Built<'_>,
     ) -> Self::Tables {
-        table::build(model, built.fdbs)
+        table::build(model, built.fdbs, handoff)
     }
 
     fn housekeep(tables: &Self::Tables, now: u32) {

@@ -2,6 +2,7 @@
 
 use std::net::Ipv4Addr;
 
+use super::flows::L2Flows;
 use super::table::BridgeTables;
 use super::BridgeDrop;
 use crate::forwarding::fdb::{Dest, Learned};
@@ -142,6 +143,29 @@ pub fn forward_burst(ctx: &Context<'_, BridgeTables>, in_port: u16, metas: &mut 
         } else {
             forward(ctx, in_port, &metas[i])
         };
+    }
+}
+
+/// Counts the burst's bridged frames (neither to the gateway nor dropped) for the flow export.
+#[inline(never)]
+pub fn account<B: PacketBuf>(
+    ctx: &Context<'_, BridgeTables>,
+    flows: &mut L2Flows,
+    in_port: u16,
+    pkts: &[B],
+    metas: &[Meta],
+) {
+    for (buf, meta) in pkts.iter().zip(metas) {
+        let bridged = !meta.to_router
+            && !matches!(
+                meta.verdict,
+                Verdict::Drop(_) | Verdict::Consumed | Verdict::Pending
+            );
+        if bridged {
+            // Frames are untagged inside the switch: past the Ethernet header is the payload.
+            let octets = buf.pkt_len().saturating_sub(eth::HEADER_LEN);
+            flows.count(&ctx.tables.handoff, in_port, meta, octets, ctx.now);
+        }
     }
 }
 

@@ -1,8 +1,10 @@
 //! The bridge's part of a snapshot: each network's FDB (kept across snapshots) and how long
-//! its learned MACs live.
+//! its learned MACs live; whether bridged flows are counted for the flow export, and the queue
+//! their counts go by.
 
 use std::sync::Arc;
 
+use super::flows::Handoff;
 use crate::forwarding::fdb::{FdbTable, DEFAULT_AGING_SECS};
 use crate::model::Model;
 use crate::pipeline::snapshot::NetIdx;
@@ -17,6 +19,9 @@ pub struct BridgeNet {
 #[derive(Debug, Default)]
 pub struct BridgeTables {
     pub nets: Vec<BridgeNet>,
+    /// An IPFIX export is set: the workers count bridged flows.
+    pub accounting: bool,
+    pub handoff: Arc<Handoff>,
 }
 
 impl BridgeTables {
@@ -27,8 +32,10 @@ impl BridgeTables {
 }
 
 /// The bridge tables of `model`, over each network's FDB (in model order).
-pub fn build(model: &Model, fdbs: &[Arc<FdbTable>]) -> BridgeTables {
+pub fn build(model: &Model, fdbs: &[Arc<FdbTable>], handoff: &Arc<Handoff>) -> BridgeTables {
     BridgeTables {
+        accounting: model.ipfix.is_some(),
+        handoff: handoff.clone(),
         nets: model
             .networks
             .iter()

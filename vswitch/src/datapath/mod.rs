@@ -8,7 +8,8 @@
 //!    network for an inner frame ([`vxlan::decap::admit`]); a frame to a NAT address on an
 //!    external network goes on to the inside endpoint it stands for, a service backend's
 //!    answer leaves from its VIP ([`nat::arrive`]); the router starts its prefetches;
-//! 4. bridge forward ([`bridge::forward_burst`]): learn, FDB lookup; a burst the firewall has
+//! 4. bridge forward ([`bridge::forward_burst`]): learn, FDB lookup; while a flow export is
+//!    set, the bridged frames are counted ([`bridge::account`]); a burst the firewall has
 //!    nothing to decide in and the gateway no frame of ([`firewall::passes_bridged`]) goes
 //!    straight to output;
 //! 5. the firewall reads the routed packets' flows and prefetches their connections;
@@ -23,7 +24,8 @@
 //! 8. output: a port ([`bridge::egress`]), a remote VTEP ([`vxlan::encap`]), or a flood to the
 //!    network's ports and remote VTEPs ([`bridge::flood_where`]).
 //!
-//! Once a poll, one worker also sends the frames the switch originates ([`originate`]).
+//! Once a poll, one worker also sends the frames the switch originates ([`originate`]); every
+//! worker hands its bridged flows' counts on once a second (`start_poll`).
 
 pub mod drops;
 pub mod tables;
@@ -31,6 +33,7 @@ pub mod trace;
 
 use std::net::Ipv4Addr;
 
+use crate::bridge::flows::L2Flows;
 use crate::bridge::stage::{self as bridge, FdbPrefetch};
 use crate::dhcp::stage as dhcp;
 use crate::firewall::burst::{self as firewall, Filtered, Origin};
@@ -62,8 +65,12 @@ impl Datapath for Graph {
     type Scratch = Scratch;
 
     #[inline]
-    fn start_poll(scratch: &mut Scratch) {
+    fn start_poll(ctx: &Context<'_, Tables>, scratch: &mut Scratch) {
         scratch.tunnel = Prepared::default();
+        let bridge = &ctx.tables.bridge;
+        if bridge.accounting {
+            scratch.bridge_flows.tick(&bridge.handoff, ctx.now);
+        }
     }
 
     #[inline]
@@ -97,6 +104,8 @@ pub struct Scratch {
     router: RouterScratch,
     /// The outer headers last used to reach a remote VTEP, kept for one poll.
     tunnel: Prepared,
+    /// The bridged flows counted for the flow export.
+    bridge_flows: L2Flows,
 }
 
 impl Default for Scratch {
@@ -107,6 +116,7 @@ impl Default for Scratch {
             inner: [Inner::default(); BURST],
             router: RouterScratch::default(),
             tunnel: Prepared::default(),
+            bridge_flows: L2Flows::default(),
         }
     }
 }
@@ -226,6 +236,9 @@ fn run_burst<const TRACED: bool, B: PacketBuf, O: Output<B>>(
     // 4-5. Bridge decisions for the whole burst; the routed packets' flows and routes.
     let (metas, flows) = (&mut scratch.meta[..n], &mut scratch.flows[..n]);
     bridge::forward_burst(&bridge_ctx, in_port, metas);
+    if t.bridge.accounting && !ctx.dry_run() {
+        bridge::account(&bridge_ctx, &mut scratch.bridge_flows, in_port, pkts, metas);
+    }
     if let Some(meta) = metas.iter().find(|m| TRACED && m.traced) {
         trace::bridged(&ctx.traced(trace), meta);
     }

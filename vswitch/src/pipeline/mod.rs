@@ -40,8 +40,9 @@ pub trait Datapath: 'static {
     type Tables: Send + Sync + 'static;
     /// A worker's scratch space between bursts, allocated once.
     type Scratch: Default;
-    /// Called before a poll's first burst (what is kept for one poll starts afresh).
-    fn start_poll(scratch: &mut Self::Scratch);
+    /// Called before a poll's first burst, by every worker (what is kept for one poll starts
+    /// afresh; what a worker hands on once a second goes).
+    fn start_poll(ctx: &Context<'_, Self::Tables>, scratch: &mut Self::Scratch);
     /// Runs one burst received on `in_port` (at most `BURST` packets) through every stage.
     /// `pkts` is left empty: each packet was sent or dropped (and counted).
     fn process_burst<B: PacketBuf, O: Output<B>>(

@@ -264,7 +264,7 @@ impl<I: PortIo, D: Datapath> Worker<I, D> {
         // Nothing armed (the usual): one load, and nothing else here differs.
         let taps = self.taps.armed().then(|| self.taps.current());
         let taps = taps.as_deref();
-        D::start_poll(scratch);
+        D::start_poll(&ctx, scratch);
         // One output for the whole poll: everything this poll's queues send to a port leaves in
         // one TX burst, so with several queues (multiqueue guests, many ports) bursts stay full.
         let mut out = TxStage {
@@ -342,7 +342,7 @@ mod tests {
         type Tables = ();
         type Scratch = ();
 
-        fn start_poll(_: &mut ()) {}
+        fn start_poll(_: &Context<'_, ()>, _: &mut ()) {}
 
         fn process_burst<B: PacketBuf, O: Output<B>>(
             _: &Context<'_, ()>,

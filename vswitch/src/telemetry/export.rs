@@ -3,7 +3,8 @@
 //! on through the live ones, a slice at a time, exporting those whose counts are due (active
 //! timeout) or that went idle (idle timeout); a whole walk takes a few seconds whatever the
 //! table's size, and holds a shard's lock no longer than a burst's lookups would. Workers are
-//! never involved: they only count, in the connection entry, as they always do.
+//! never involved: they only count, in the connection entry, as they always do. The bridged
+//! flows' counts, which the workers hand over once a second, are summed in `bridged.rs`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -12,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::net::UdpSocket;
 
+use super::bridged::Bridged;
 use super::ipfix::{Encoder, Flow, END_ACTIVE, END_FORCED, END_IDLE, EVENT_DELETED, EVENT_UPDATE};
 use crate::config::manager::ConfigManager;
 use crate::datapath::Tables;
@@ -34,13 +36,19 @@ const SLOTS_PER_STEP: usize = 8192;
 /// layer2SegmentId's top byte for a VXLAN VNI (IANA).
 const SEGMENT_VXLAN: u64 = 1 << 56;
 
+/// The layer2SegmentId of VXLAN network identifier `vni`.
+pub fn segment(vni: u32) -> u64 {
+    SEGMENT_VXLAN | u64::from(vni)
+}
+
 /// What the exporter sent, for `vsctl ipfix show`.
 #[derive(Debug, Default)]
 pub struct Exporter {
     pub messages: AtomicU64,
     pub records: AtomicU64,
     pub errors: AtomicU64,
-    /// Ended connections that left the table's ring before the exporter read them.
+    /// Ended connections that left the table's ring before the exporter read them, and
+    /// bridged flows' counts the workers' queue had no room for.
     pub lost: AtomicU64,
 }
 
@@ -68,6 +76,9 @@ struct Session {
     walk: Option<Walk>,
     walks: u32,
     walk_started: Option<u32>,
+    bridged: Bridged,
+    /// The bridged counts lost so far (the queue's count) when last read.
+    bridged_lost: u64,
 }
 
 impl Exporter {
@@ -148,6 +159,8 @@ impl Session {
             walk: None,
             walks: 0,
             walk_started: None,
+            bridged: Bridged::default(),
+            bridged_lost: snap.tables.bridge.handoff.lost.load(Ordering::Relaxed),
         })
     }
 
@@ -158,18 +171,27 @@ impl Session {
         let mut flows = Vec::new();
         self.read_ended(t, ct, clocks, counts, &mut flows);
         self.walk_on(t, ct, clocks, &mut flows).await;
+        let handoff = &t.bridge.handoff;
+        handoff.take(|c| self.bridged.add(c));
+        let lost = handoff.lost.load(Ordering::Relaxed);
+        counts
+            .lost
+            .fetch_add(lost.saturating_sub(self.bridged_lost), Ordering::Relaxed);
+        self.bridged_lost = lost;
+        let bridged = self.bridged.due(t, &self.settings, clocks);
         let now = clocks.0;
         if self.templates_at.is_none_or(|t| now >= t + TEMPLATE_EVERY) {
             self.templates_at = Some(now);
             self.send(self.encoder.templates(clocks.1), counts).await;
         }
-        if flows.is_empty() {
+        let n = flows.len() + bridged.len();
+        if n == 0 {
             return;
         }
-        counts
-            .records
-            .fetch_add(flows.len() as u64, Ordering::Relaxed);
-        for msg in self.encoder.data(&flows, clocks.1) {
+        counts.records.fetch_add(n as u64, Ordering::Relaxed);
+        let mut msgs = self.encoder.data(&flows, clocks.1);
+        msgs.extend(self.encoder.data_l2(&bridged, clocks.1));
+        for msg in msgs {
             self.send(msg, counts).await;
         }
     }
@@ -350,7 +372,7 @@ fn records(
             ingress: index(ingress),
             egress: index(egress),
             event,
-            segment: t.vxlan.vni(net).map_or(0, |v| SEGMENT_VXLAN | u64::from(v)),
+            segment: t.vxlan.vni(net).map_or(0, segment),
             post_src: post_from.0,
             post_dst: post_to.0,
             post_sport: post_from.1,

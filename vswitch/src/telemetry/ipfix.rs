@@ -1,5 +1,6 @@
-//! IPFIX messages (RFC 7011): one template for IPv4 connections and one for IPv6, and data
-//! records of uniflows (one per direction of a connection that carried packets), with the
+//! IPFIX messages (RFC 7011): one template for IPv4 connections, one for IPv6, one for bridged
+//! flows (by MAC addresses and EtherType), and data records of uniflows (one per direction of
+//! a connection that carried packets; one per bridged flow), with the
 //! network's VNI (layer2SegmentId) and the NAT translation (RFC 8158's post-NAT fields, equal
 //! to the addresses and ports it arrived with when nothing was translated).
 
@@ -8,6 +9,7 @@ use std::net::IpAddr;
 /// Template IDs (data sets carry them as set IDs).
 pub const TEMPLATE_V4: u16 = 256;
 pub const TEMPLATE_V6: u16 = 257;
+pub const TEMPLATE_L2: u16 = 258;
 const VERSION: u16 = 10;
 const TEMPLATE_SET: u16 = 2;
 const HEADER_LEN: usize = 16;
@@ -50,6 +52,19 @@ const fn fields(addrs: [u16; 4], addr_len: u16) -> [(u16, u16); 19] {
 }
 const FIELDS_V4: [(u16, u16); 19] = fields([8, 12, 225, 226], 4);
 const FIELDS_V6: [(u16, u16); 19] = fields([27, 28, 281, 282], 16);
+const FIELDS_L2: [(u16, u16); 11] = [
+    (56, 6),  // sourceMacAddress
+    (80, 6),  // destinationMacAddress
+    (256, 2), // ethernetType
+    (351, 8), // layer2SegmentId
+    (10, 4),  // ingressInterface
+    (14, 4),  // egressInterface
+    (1, 8),   // octetDeltaCount
+    (2, 8),   // packetDeltaCount
+    (152, 8), // flowStartMilliseconds
+    (153, 8), // flowEndMilliseconds
+    (136, 1), // flowEndReason
+];
 
 fn record_len(fields: &[(u16, u16)]) -> usize {
     fields.iter().map(|f| usize::from(f.1)).sum()
@@ -85,6 +100,24 @@ pub struct Flow {
     pub post_dport: u16,
 }
 
+/// A bridged flow (frames between two MACs of one network) over an export interval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct L2Flow {
+    pub src: [u8; 6],
+    pub dst: [u8; 6],
+    pub ethertype: u16,
+    /// 0x01 and its network's VNI (VXLAN), or 0.
+    pub segment: u64,
+    pub ingress: u32,
+    pub egress: u32,
+    /// Octets past the Ethernet header, and frames.
+    pub octets: u64,
+    pub packets: u64,
+    pub start: u64,
+    pub end: u64,
+    pub end_reason: u8,
+}
+
 /// Builds the messages of one exporting process and observation domain; the sequence number
 /// counts the data records sent before each message (RFC 7011 3.1).
 #[derive(Debug, Default)]
@@ -100,7 +133,12 @@ impl Encoder {
         let start = msg.len();
         push16(&mut msg, TEMPLATE_SET);
         push16(&mut msg, 0);
-        for (id, fields) in [(TEMPLATE_V4, &FIELDS_V4), (TEMPLATE_V6, &FIELDS_V6)] {
+        let templates: [(u16, &[(u16, u16)]); 3] = [
+            (TEMPLATE_V4, &FIELDS_V4),
+            (TEMPLATE_V6, &FIELDS_V6),
+            (TEMPLATE_L2, &FIELDS_L2),
+        ];
+        for (id, fields) in templates {
             push16(&mut msg, id);
             push16(&mut msg, fields.len() as u16);
             for (ie, len) in fields {
@@ -116,32 +154,48 @@ impl Encoder {
     /// The messages that carry `flows`, each within `MAX_MESSAGE` bytes.
     pub fn data(&mut self, flows: &[Flow], now: u32) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
-        for family in [TEMPLATE_V4, TEMPLATE_V6] {
-            let fields = if family == TEMPLATE_V4 {
-                &FIELDS_V4
-            } else {
-                &FIELDS_V6
-            };
-            let per_message = (MAX_MESSAGE - HEADER_LEN - SET_HEADER_LEN) / record_len(fields);
+        for (family, fields) in [(TEMPLATE_V4, &FIELDS_V4), (TEMPLATE_V6, &FIELDS_V6)] {
             let of_family: Vec<&Flow> = flows
                 .iter()
                 .filter(|f| (family == TEMPLATE_V4) == f.src.is_ipv4())
                 .collect();
-            for chunk in of_family.chunks(per_message) {
-                let mut msg = self.header(now);
-                push16(&mut msg, family);
-                push16(
-                    &mut msg,
-                    (SET_HEADER_LEN + chunk.len() * record_len(fields)) as u16,
-                );
-                for f in chunk {
-                    record(&mut msg, f);
-                }
-                self.sequence = self.sequence.wrapping_add(chunk.len() as u32);
-                out.push(finish(msg));
-            }
+            self.sets(family, fields, &of_family, now, record, &mut out);
         }
         out
+    }
+
+    /// The messages that carry bridged flows.
+    pub fn data_l2(&mut self, flows: &[L2Flow], now: u32) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let flows: Vec<&L2Flow> = flows.iter().collect();
+        self.sets(TEMPLATE_L2, &FIELDS_L2, &flows, now, record_l2, &mut out);
+        out
+    }
+
+    /// Data sets of template `id` for `records`, as many per message as fit.
+    fn sets<T>(
+        &mut self,
+        id: u16,
+        fields: &[(u16, u16)],
+        records: &[&T],
+        now: u32,
+        write: fn(&mut Vec<u8>, &T),
+        out: &mut Vec<Vec<u8>>,
+    ) {
+        let per_message = (MAX_MESSAGE - HEADER_LEN - SET_HEADER_LEN) / record_len(fields);
+        for chunk in records.chunks(per_message) {
+            let mut msg = self.header(now);
+            push16(&mut msg, id);
+            push16(
+                &mut msg,
+                (SET_HEADER_LEN + chunk.len() * record_len(fields)) as u16,
+            );
+            for r in chunk {
+                write(&mut msg, r);
+            }
+            self.sequence = self.sequence.wrapping_add(chunk.len() as u32);
+            out.push(finish(msg));
+        }
     }
 
     fn header(&self, now: u32) -> Vec<u8> {
@@ -194,6 +248,20 @@ fn record(msg: &mut Vec<u8>, f: &Flow) {
     push16(msg, f.post_dport);
 }
 
+fn record_l2(msg: &mut Vec<u8>, f: &L2Flow) {
+    msg.extend_from_slice(&f.src);
+    msg.extend_from_slice(&f.dst);
+    push16(msg, f.ethertype);
+    msg.extend_from_slice(&f.segment.to_be_bytes());
+    msg.extend_from_slice(&f.ingress.to_be_bytes());
+    msg.extend_from_slice(&f.egress.to_be_bytes());
+    msg.extend_from_slice(&f.octets.to_be_bytes());
+    msg.extend_from_slice(&f.packets.to_be_bytes());
+    msg.extend_from_slice(&f.start.to_be_bytes());
+    msg.extend_from_slice(&f.end.to_be_bytes());
+    msg.push(f.end_reason);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,8 +299,8 @@ mod tests {
         assert_eq!(usize::from(u16::from_be_bytes([msg[2], msg[3]])), msg.len());
         assert_eq!(&msg[4..8], &1234u32.to_be_bytes(), "export time");
         assert_eq!(&msg[16..18], &[0, 2], "a template set");
-        // Set header, then per template: id, count, 19 (id, length) pairs.
-        assert_eq!(msg.len(), 16 + 4 + 2 * (4 + 19 * 4));
+        // Set header, then per template: id, count, its (id, length) pairs.
+        assert_eq!(msg.len(), 16 + 4 + 2 * (4 + 19 * 4) + (4 + 11 * 4));
         assert_eq!(&msg[20..24], &[1, 0, 0, 19], "template 256, 19 fields");
     }
 
@@ -264,5 +332,29 @@ mod tests {
         );
         assert_eq!(&r[v4_len - 4..], &[0x9c, 0x40, 0x14, 0x51]);
         assert!(msgs.iter().all(|m| m.len() <= MAX_MESSAGE));
+    }
+
+    #[test]
+    fn a_bridged_flow_is_a_record_of_its_macs() {
+        let f = L2Flow {
+            src: [2, 0, 0, 0, 0, 1],
+            dst: [2, 0, 0, 0, 0, 2],
+            ethertype: 0x0800,
+            segment: SEGMENT,
+            ingress: 1,
+            egress: 2,
+            octets: 1500,
+            packets: 1,
+            start: 100,
+            end: 100,
+            end_reason: END_ACTIVE,
+        };
+        let msgs = Encoder::default().data_l2(&[f], 5);
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(&msgs[0][16..18], &TEMPLATE_L2.to_be_bytes());
+        let r = &msgs[0][20..];
+        assert_eq!(r.len(), record_len(&FIELDS_L2));
+        assert_eq!(&r[..14], &[2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0]);
+        assert_eq!(&r[30..38], &1500u64.to_be_bytes());
     }
 }
