@@ -127,8 +127,16 @@ class HarnessTest(unittest.TestCase):
                                     "vxlan_ratio": 1.8, "nat_new_conn_mps": 1.5,
                                     "vip_new_conn_mps": 1.2, "maglev_1000_ms": 2.0},
                   "vtep_scale": {"full_sync_s": 3.4, "new_mac_median_ms": 20.0,
-                                 "new_mac_p99_ms": 45.0}}
+                                 "new_mac_p99_ms": 45.0},
+                  "observed": {"l2_metrics": {"ratio": 0.99},
+                               "firewall_metrics": {"ratio": 1.0},
+                               "firewall_1m_ipfix": {"ratio": 0.96}}}
         self.assertTrue(all(ok for *_, ok in harness.check_targets(report)))
+        # Watched loops: metrics within 2 %, IPFIX export within 5 %.
+        report["observed"]["firewall_1m_ipfix"]["ratio"] = 0.94
+        by_name = {name: ok for name, _, _, ok in harness.check_targets(report)}
+        self.assertFalse(by_name["firewall loop, 1M connections, IPFIX export vs none"])
+        report["observed"]["firewall_1m_ipfix"]["ratio"] = 0.96
         # The second generator profile is checked on its own rows.
         report["loop_server"] = fw
         by_name = {name: ok for name, _, _, ok in harness.check_targets(report)}
