@@ -127,7 +127,7 @@ impl L2Flows {
         }
     }
 
-    /// Hands every entry over once a second (a burst's check).
+    /// Hands every entry over once a second (a poll's check).
     #[inline]
     pub fn tick(&mut self, to: &Handoff, now: u32) {
         if now == self.flushed_at {

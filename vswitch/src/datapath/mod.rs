@@ -67,10 +67,10 @@ impl Datapath for Graph {
     #[inline]
     fn start_poll(ctx: &Context<'_, Tables>, scratch: &mut Scratch) {
         scratch.tunnel = Prepared::default();
-        let bridge = &ctx.tables.bridge;
-        if bridge.accounting {
-            scratch.bridge_flows.tick(&bridge.handoff, ctx.now);
-        }
+        // Also once an export stopped: what was counted before goes (and is dropped).
+        scratch
+            .bridge_flows
+            .tick(&ctx.tables.bridge.handoff, ctx.now);
     }
 
     #[inline]

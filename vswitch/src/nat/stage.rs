@@ -249,7 +249,12 @@ fn to_service_in<P: ServicePacket>(
     };
     let sessions = P::sessions(t);
     let shown = |a: (P::Addr, u16)| Endpoint(any(a));
-    let backend = match sessions.backend(vrf, ip.proto(), client, vip, ctx.now, mark) {
+    let found = match dry_run {
+        false => sessions.backend(vrf, ip.proto(), client, vip, ctx.now, mark),
+        // A described packet leaves the session's idle timer as it is.
+        true => sessions.peek_backend(vrf, ip.proto(), client, vip),
+    };
+    let backend = match found {
         Some(backend) => {
             note!(
                 ctx,

@@ -140,8 +140,10 @@ impl Session {
             _ => return None,
         };
         tracing::info!("ipfix: exporting to {collector}");
-        // Connections that ended before the export began are not reported.
+        // Connections that ended, and bridged counts handed over, before the export began are
+        // not reported.
         let snap = mgr.snapshot_cell().load();
+        snap.tables.bridge.handoff.take(|_| {});
         let cursor = snap
             .tables
             .firewall
