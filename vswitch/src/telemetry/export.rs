@@ -6,7 +6,7 @@
 //! never involved: they only count, in the connection entry, as they always do. The bridged
 //! flows' counts, which the workers hand over once a second, are summed in `bridged.rs`.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -284,7 +284,10 @@ impl Session {
             return;
         }
         let now = clocks.0;
-        let last = self.exported.get(key).copied();
+        // One lookup per connection and walk; a connection enters the map with its first
+        // record (until then its creation is its start).
+        let entry = self.exported.get_mut(key);
+        let last = entry.as_deref().copied();
         let since = last.map_or(conn.created, |l| l.at);
         let changed = last.is_none_or(|l| l.packets != conn.packets);
         let reason = if now.saturating_sub(conn.last_seen) >= self.settings.idle_timeout {
@@ -294,17 +297,20 @@ impl Session {
         } else {
             None
         };
-        let mut seen = match reason.filter(|_| changed) {
-            Some(reason) => records(t, conn, last, (reason, EVENT_UPDATE), clocks, flows),
-            None => last.unwrap_or(Exported {
-                packets: [0; 2],
-                bytes: [0; 2],
-                at: conn.created,
-                walk: 0,
-            }),
-        };
-        seen.walk = self.walks;
-        self.exported.insert(*key, seen);
+        let walk = self.walks;
+        let done = reason
+            .filter(|_| changed)
+            .map(|reason| records(t, conn, last, (reason, EVENT_UPDATE), clocks, flows));
+        match (entry, done) {
+            (Some(e), done) => {
+                *e = done.unwrap_or(*e);
+                e.walk = walk;
+            }
+            (None, Some(done)) => {
+                self.exported.insert(*key, Exported { walk, ..done });
+            }
+            (None, None) => {}
+        }
     }
 
     fn sampled(&self, key: &ConnKey) -> bool {
