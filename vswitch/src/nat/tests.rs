@@ -428,3 +428,37 @@ fn an_ipv6_floating_ip_answers_nd_and_translates_both_ways() {
     assert_eq!(outbound[0].0, 1);
     assert_eq!(tcp6_endpoints(&outbound[0].1), (FLOAT6, OUT6));
 }
+
+#[test]
+fn a_flow_record_reads_the_translation_snat_and_floating_ips_gave() {
+    use super::flows::{translation, Ep};
+    let ep = |ip: [u8; 4], port: u16| -> Ep { (std::net::Ipv4Addr::from(ip).into(), port) };
+    let (inside, outside) = (0, 1);
+    let mut sw = switch("1024-65535", false);
+    sw.send(0, &[udp(A, A_IP, B_IP, 40000, 53)]);
+    let nat = &sw.snap.tables.nat;
+    let t = translation(nat, (inside, outside), 17, ep(A_IP, 40000), ep(B_IP, 53));
+    let t = t.expect("a SNAT binding");
+    assert_eq!(t.arrived, (ep(A_IP, 40000), ep(B_IP, 53)));
+    assert_eq!(t.left, (ep(SNAT_IP, 40000), ep(B_IP, 53)));
+    // No binding for another flow: nothing to report (and none is taken by asking).
+    assert_eq!(
+        translation(nat, (inside, outside), 17, ep(A_IP, 40001), ep(B_IP, 53)),
+        None
+    );
+    assert_eq!(nat.bindings.len(), 1);
+
+    let sw = switch("1024-65535", true);
+    let nat = &sw.snap.tables.nat;
+    // Into the floating IP: the firewall saw the endpoint; it arrived for the floating IP.
+    let t = translation(nat, (outside, inside), 6, ep(B_IP, 50000), ep(A_IP, 22)).unwrap();
+    assert_eq!(t.arrived, (ep(B_IP, 50000), ep(FLOAT_IP, 22)));
+    assert_eq!(t.left, (ep(B_IP, 50000), ep(A_IP, 22)));
+    let t = translation(nat, (inside, outside), 17, ep(A_IP, 40000), ep(B_IP, 53)).unwrap();
+    assert_eq!(t.left, (ep(FLOAT_IP, 40000), ep(B_IP, 53)));
+    // Between two internal networks (or inside one), nothing is translated.
+    assert_eq!(
+        translation(nat, (inside, inside), 17, ep(A_IP, 1), ep(A_IP, 2)),
+        None
+    );
+}
