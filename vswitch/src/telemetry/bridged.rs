@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::ipfix::{L2Flow, END_ACTIVE, END_IDLE};
+use super::ipfix::{interface, segment, unix_ms, L2Flow, END_ACTIVE, END_IDLE};
 use crate::bridge::flows::{L2Count, L2Key};
 use crate::datapath::Tables;
 use crate::model::Ipfix;
@@ -54,13 +54,13 @@ impl Bridged {
 
     /// The records of the flows whose timeout came, at most once a second; the flows idle past
     /// the idle timeout are forgotten.
-    pub fn due(&mut self, t: &Tables, settings: &Ipfix, (now, unix): (u32, u32)) -> Vec<L2Flow> {
+    pub fn due(&mut self, t: &Tables, settings: &Ipfix, clocks: (u32, u32)) -> Vec<L2Flow> {
         let mut out = Vec::new();
+        let now = clocks.0;
         if self.checked_at == Some(now) {
             return out;
         }
         self.checked_at = Some(now);
-        let at_unix = |t: u32| u64::from(unix.saturating_sub(now.saturating_sub(t))) * 1000;
         self.flows.retain(|(key, in_port, out_port), sum| {
             let idle = now.saturating_sub(sum.last) >= settings.idle_timeout;
             let active = now.saturating_sub(sum.since) >= settings.active_timeout;
@@ -69,14 +69,13 @@ impl Bridged {
                     src: key.src.0,
                     dst: key.dst.0,
                     ethertype: key.ethertype,
-                    segment: t.vxlan.vni(key.net).map_or(0, super::export::segment),
-                    // Interfaces are numbered from 1: 0 is a flood's (no one port).
-                    ingress: u32::from(*in_port) + 1,
-                    egress: out_port.map_or(0, |p| u32::from(p) + 1),
+                    segment: segment(t.vxlan.vni(key.net)),
+                    ingress: interface(Some(*in_port)),
+                    egress: interface(*out_port),
                     octets: sum.octets,
                     packets: sum.packets,
-                    start: at_unix(sum.first),
-                    end: at_unix(sum.last),
+                    start: unix_ms(sum.first, clocks),
+                    end: unix_ms(sum.last, clocks),
                     end_reason: if idle { END_IDLE } else { END_ACTIVE },
                 });
                 sum.packets = 0;

@@ -14,7 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
 
 use super::bridged::Bridged;
-use super::ipfix::{Encoder, Flow, END_ACTIVE, END_FORCED, END_IDLE, EVENT_DELETED, EVENT_UPDATE};
+use super::ipfix::{interface, segment, unix_ms, Encoder, Flow};
+use super::ipfix::{END_ACTIVE, END_FORCED, END_IDLE, EVENT_DELETED, EVENT_UPDATE};
 use crate::config::manager::ConfigManager;
 use crate::datapath::Tables;
 use crate::firewall::conntrack::{ConnKey, Conntrack, Counts, Walk};
@@ -33,13 +34,6 @@ const WALK_SECS: u32 = 5;
 const ENDED_PER_READ: usize = 1024;
 /// Slots of the live table read between two yields to the other control tasks.
 const SLOTS_PER_STEP: usize = 8192;
-/// layer2SegmentId's top byte for a VXLAN VNI (IANA).
-const SEGMENT_VXLAN: u64 = 1 << 56;
-
-/// The layer2SegmentId of VXLAN network identifier `vni`.
-pub fn segment(vni: u32) -> u64 {
-    SEGMENT_VXLAN | u64::from(vni)
-}
 
 /// What the exporter sent, for `vsctl ipfix show`.
 #[derive(Debug, Default)]
@@ -332,10 +326,9 @@ fn records(
     conn: &Counts,
     last: Option<Exported>,
     (reason, event): (u8, u8),
-    (now, unix): (u32, u32),
+    clocks: (u32, u32),
     flows: &mut Vec<Flow>,
 ) -> Exported {
-    let at_unix = |t: u32| u64::from(unix.saturating_sub(now.saturating_sub(t))) * 1000;
     let since = last.map_or(conn.created, |l| l.at);
     let ep = |e: crate::firewall::conntrack::Endpoint| (e.ip(), e.port);
     let (src, dst) = (ep(conn.orig_src()), ep(conn.orig_dst()));
@@ -360,8 +353,6 @@ fn records(
             0 => (opened, conn.from_net),
             _ => (replied, conn.to_net),
         };
-        // Interfaces are numbered from 1: 0 is a flood's (no one port).
-        let index = |p: Option<u16>| p.map_or(0, |p| u32::from(p) + 1);
         let (came, went) = (Some(conn.path.in_port), conn.path.out_port);
         let (ingress, egress) = if dir == 0 { (came, went) } else { (went, came) };
         let ((from, to), (post_from, post_to)) = (way.arrived, way.left);
@@ -373,14 +364,14 @@ fn records(
             proto: key.proto,
             octets: conn.bytes[dir].saturating_sub(before.1),
             packets,
-            start: at_unix(since),
-            end: at_unix(conn.last_seen),
+            start: unix_ms(since, clocks),
+            end: unix_ms(conn.last_seen, clocks),
             end_reason: reason,
             vrf: u32::from(key.zone),
-            ingress: index(ingress),
-            egress: index(egress),
+            ingress: interface(ingress),
+            egress: interface(egress),
             event,
-            segment: t.vxlan.vni(net).map_or(0, segment),
+            segment: segment(t.vxlan.vni(net)),
             post_src: post_from.0,
             post_dst: post_to.0,
             post_sport: post_from.1,
@@ -390,7 +381,7 @@ fn records(
     Exported {
         packets: conn.packets,
         bytes: conn.bytes,
-        at: now,
+        at: clocks.0,
         walk: 0,
     }
 }

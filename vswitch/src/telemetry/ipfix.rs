@@ -26,6 +26,25 @@ pub const END_FORCED: u8 = 4;
 pub const EVENT_DELETED: u8 = 2;
 pub const EVENT_UPDATE: u8 = 5;
 
+/// layer2SegmentId's top byte for a VXLAN VNI (IANA).
+const SEGMENT_VXLAN: u64 = 1 << 56;
+
+/// The layer2SegmentId of a network: 0x01 and its VXLAN VNI, or 0 without one.
+pub fn segment(vni: Option<u32>) -> u64 {
+    vni.map_or(0, |v| SEGMENT_VXLAN | u64::from(v))
+}
+
+/// The ingress/egressInterface of a port: its DPDK id + 1; 0 for none (a flood).
+pub fn interface(port: Option<u16>) -> u32 {
+    port.map_or(0, |p| u32::from(p) + 1)
+}
+
+/// flowStart/EndMilliseconds of pipeline-clock second `t`, from the pipeline's and Unix's
+/// seconds now.
+pub fn unix_ms(t: u32, (now, unix): (u32, u32)) -> u64 {
+    u64::from(unix.saturating_sub(now.saturating_sub(t))) * 1000
+}
+
 /// Information elements (IANA id, length) of a record, in order; the addresses differ.
 const fn fields(addrs: [u16; 4], addr_len: u16) -> [(u16, u16); 19] {
     [
