@@ -21,6 +21,25 @@ need_cmd iperf3 nfcapd nfdump
 A=198.51.100.10 B=203.0.113.10 C=203.0.113.20 SNAT=203.0.113.99
 NFPORT=$((20000 + $$ % 20000))
 
+# ipfix_fields OUT FIELD...: the captured messages' records as tshark decodes them, a line per
+# message, a column per field (comma-separated values, one per record).
+ipfix_fields() {
+    local out=$1 f args=()
+    shift
+    for f in "$@"; do args+=(-e "cflow.$f"); done
+    tshark -r "$WORK/ipfix.pcap" -d "udp.port==$NFPORT,cflow" -T fields -E separator=/t \
+        "${args[@]}" >"$out" 2>"$WORK/tshark.err" || fail "tshark: $(cat "$WORK/tshark.err")"
+}
+
+# within_1pct OCTETS SENT PACKETS WHAT: OCTETS is iperf3's SENT bytes plus 52 bytes of IPv4 and
+# TCP (with timestamps) headers per packet, within 1 %.
+within_1pct() {
+    local expected=$(($2 + $3 * 52)) diff
+    diff=$(($1 > expected ? $1 - expected : expected - $1))
+    log "expected $expected octets, off by $diff"
+    assert_le $((diff * 100)) "$expected" "$4 within 1 % of iperf3's bytes and headers"
+}
+
 start_daemon
 vs network add web --subnet 198.51.100.0/24 --gateway 198.51.100.1 >/dev/null
 vs network add app --subnet 203.0.113.0/24 --gateway 203.0.113.1 --external --vni 5001 >/dev/null
@@ -103,16 +122,10 @@ assert_gt "$pkts" 0 "packets of the data connection"
 # Interfaces are the ports' DPDK ids + 1: in by pa, out by pb.
 id() { vs --json port show "$1" | json_get "d['state'].get('dpdk_port_id', 0) + 1"; }
 assert_eq "$ports" "$(id pa),$(id pb)" "ingress and egress interfaces"
-# Each packet of a's side carries 20 bytes of IPv4 and 32 of TCP (with timestamps).
-expected=$((sent + pkts * 52))
-diff=$((octets > expected ? octets - expected : expected - octets))
-log "expected $expected octets, off by $diff"
-assert_le $((diff * 100)) "$expected" "octets within 1 % of iperf3's bytes and headers"
+within_1pct "$octets" "$sent" "$pkts" octets
 
 step "tshark: c's bridged flow to b carries their MACs and iperf3's bytes within 1 %"
-tshark -r "$WORK/ipfix.pcap" -d "udp.port==$NFPORT,cflow" -T fields -E separator=/t \
-    -e cflow.srcmac -e cflow.dstmac -e cflow.octets -e cflow.packets \
-    >"$WORK/l2.txt" 2>"$WORK/tshark.err" || fail "tshark: $(cat "$WORK/tshark.err")"
+ipfix_fields "$WORK/l2.txt" srcmac dstmac octets packets
 read -r l2pkts l2octets < <("$PYTHON" - "$WORK/l2.txt" "$(host_mac c)" "$(host_mac b)" <<'EOF'
 import sys
 pkts = octets = 0
@@ -126,16 +139,11 @@ EOF
 )
 log "bridged records c -> b: $l2pkts frames, $l2octets octets"
 assert_gt "$l2pkts" 0 "frames of the bridged flow"
-expected=$((bridged_sent + l2pkts * 52))
-diff=$((l2octets > expected ? l2octets - expected : expected - l2octets))
-log "expected $expected octets, off by $diff"
-assert_le $((diff * 100)) "$expected" "bridged octets within 1 % of iperf3's bytes and headers"
+within_1pct "$l2octets" "$bridged_sent" "$l2pkts" "bridged octets"
 
 step "tshark: a's records leave from the SNAT address, b's answers come from VNI 5001"
-tshark -r "$WORK/ipfix.pcap" -d "udp.port==$NFPORT,cflow" -T fields -E separator=/t \
-    -e cflow.srcaddr -e cflow.srcport -e cflow.dstport -e cflow.post_natsource_ipv4_address \
-    -e cflow.post_naptsource_transport_port -e cflow.layer2_segment_id \
-    >"$WORK/ipfix.txt" 2>"$WORK/tshark.err" || fail "tshark: $(cat "$WORK/tshark.err")"
+ipfix_fields "$WORK/ipfix.txt" srcaddr srcport dstport post_natsource_ipv4_address \
+    post_naptsource_transport_port layer2_segment_id
 read -r out_from segment < <("$PYTHON" - "$WORK/ipfix.txt" "$A" "$B" <<'EOF'
 import sys
 sent = answered = "-"
